@@ -1,0 +1,107 @@
+"""The composition root of the console: store, hub, capture, staff session and window.
+
+One process, one qasync loop: Qt events and asyncio (the hub's sockets, the staff
+session) share the main thread; capture runs on a thread of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from console.client import StaffClient
+from console.errors import ShopcastError
+from console.hub.server import Hub, seed_demo_catalogue
+from console.settings import Settings
+from console.store import Store
+from media.capture import Capture
+from widgets.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+#: Each shutdown step gets this long, so the whole exit stays well under 5 s.
+STEP_TIMEOUT = 1.5
+
+
+def run_console(settings: Settings) -> int:
+    """Run the console window until it is closed or the process gets SIGINT/SIGTERM."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Shopcast")
+    app.setOrganizationName("Shopcast")
+    assert isinstance(app, QApplication)
+    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        return runner.run(_serve(settings))
+
+
+async def _serve(settings: Settings) -> int:
+    try:
+        store = Store.open(settings.data_dir)
+    except ShopcastError as exc:
+        QMessageBox.critical(None, "Shopcast cannot start", str(exc))
+        raise
+    hub: Hub | None = None
+    capture: Capture | None = None
+    client: StaffClient | None = None
+    try:
+        seed_demo_catalogue(store)
+        hub = Hub(store)
+        try:
+            await hub.start(settings.bind, settings.port)
+        except ShopcastError as exc:
+            QMessageBox.critical(None, "Shopcast cannot start", str(exc))
+            raise
+        token = hub.issue_token("host", "Host")
+        print(f"Viewer page: {hub.viewer_url}", flush=True)
+        print(f"Host token: {token}", flush=True)
+
+        window: MainWindow | None = None
+        early_errors: list[str] = []
+
+        def report(message: str) -> None:
+            log.warning("%s", message)
+            if window is None:
+                early_errors.append(message)
+            else:
+                window.source_error.emit(message)
+
+        capture = Capture(settings.source, on_error=report)
+        closed = asyncio.Event()
+        client = StaffClient(
+            hub.local_ws_url, token, role="host",
+            on_messages=lambda messages: window.on_messages(messages) if window else None,
+            on_state=lambda state, text: window.on_connection_state(state, text) if window else None,
+        )
+        window = MainWindow(client, capture, hub.viewer_url, QSettings())
+        window.closed.connect(closed.set)
+        for message in early_errors:
+            window.source_error.emit(message)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, window.close)
+        capture.start()
+        client.start()
+        window.show()
+        await closed.wait()
+        log.info("console closing")
+        return 0
+    finally:
+        if client is not None:
+            await _bounded(client.close(), "staff session")
+        if hub is not None:
+            await _bounded(hub.stop(), "hub")
+        if capture is not None:
+            capture.stop()
+        store.close()
+
+
+async def _bounded(step: object, what: str) -> None:
+    try:
+        await asyncio.wait_for(step, STEP_TIMEOUT)  # type: ignore[arg-type]
+    except TimeoutError:
+        log.warning("%s did not stop within %.1f s; going on", what, STEP_TIMEOUT)

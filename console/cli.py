@@ -1,0 +1,73 @@
+"""Command line: ``python -m console`` (the console window) and ``python -m console hub``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from console.errors import ShopcastError
+from console.settings import DEFAULT_BIND, DEFAULT_PORT, Settings, default_data_dir
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT,
+        help=f"port for the viewer page and /ws (default {DEFAULT_PORT}; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--bind", default=DEFAULT_BIND,
+        help=f"address to listen on (default {DEFAULT_BIND}; 0.0.0.0 for the LAN)",
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, default=None,
+        help=f"folder for the SQLite store (default {default_data_dir()})",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shopcast", description="Shopcast live-commerce console and hub."
+    )
+    _common(parser)
+    parser.add_argument(
+        "--source", default=None, metavar="SPEC",
+        help="video source: test | camera | camera:DEVICE | file:PATH "
+        "(default: a camera if one exists, else the test pattern)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="{hub}")
+    hub = sub.add_parser("hub", help="run the hub headless (no window, no Qt)")
+    _common(hub)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings(
+        port=args.port,
+        bind=args.bind,
+        data_dir=args.data_dir or default_data_dir(),
+        source=getattr(args, "source", None),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    settings = _settings(args)
+    try:
+        if args.command == "hub":
+            from console.hub.headless import serve_headless
+
+            return asyncio.run(serve_headless(settings))
+        from console.app import run_console
+
+        return run_console(settings)
+    except ShopcastError as exc:
+        print(f"shopcast: {exc}", file=sys.stderr)
+        return 2

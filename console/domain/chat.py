@@ -1,0 +1,80 @@
+"""Chat rules: what a comment or a display name may be, and how fast one may post.
+
+Pure functions and small state machines; the hub feeds them data and the current time
+and applies the decision, so every rule is tested without sockets or clocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_COMMENT_CHARS = 500
+MAX_NAME_CHARS = 40
+
+
+class ChatRuleError(ValueError):
+    """A comment or name breaks a rule; the message tells the viewer what to change."""
+
+
+def _fold(text: str) -> str:
+    """Fold control characters and runs of white space into single spaces.
+
+    Line breaks in a one-line chat would let one viewer push everyone's history off
+    screen, and control characters can reorder or hide text in other viewers' pages.
+    """
+    cleaned = "".join(" " if (ch < " " or ch == "\x7f" or ch in "\u2028\u2029") else ch for ch in text)
+    return " ".join(cleaned.split())
+
+
+def clean_comment(text: str) -> str:
+    """Return the comment as it will be stored and shown, or raise :class:`ChatRuleError`."""
+    folded = _fold(text)
+    if not folded:
+        raise ChatRuleError("The comment is empty; type something before sending.")
+    if len(folded) > MAX_COMMENT_CHARS:
+        raise ChatRuleError(
+            f"The comment has {len(folded)} characters; the limit is {MAX_COMMENT_CHARS}. "
+            "Shorten it or split it in two."
+        )
+    return folded
+
+
+def clean_name(name: str) -> str:
+    """Return the display name as it will be shown, or raise :class:`ChatRuleError`."""
+    folded = _fold(name)
+    if not folded:
+        raise ChatRuleError("The display name is empty; choose a name to chat.")
+    if len(folded) > MAX_NAME_CHARS:
+        raise ChatRuleError(
+            f"The display name has {len(folded)} characters; the limit is {MAX_NAME_CHARS}."
+        )
+    return folded
+
+
+@dataclass(slots=True)
+class RateLimiter:
+    """A token bucket: ``burst`` posts at once, then ``rate`` posts per second.
+
+    ``allow`` returns 0.0 when the post may go, else the seconds to wait, so the hub can
+    tell the viewer exactly when they may post again.
+    """
+
+    rate: float
+    burst: float
+    _tokens: float = field(init=False)
+    _last: float | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.rate <= 0 or self.burst < 1:
+            raise ValueError("rate must be positive and burst at least 1")
+        self._tokens = self.burst
+
+    def allow(self, now: float) -> float:
+        if self._last is not None:
+            elapsed = max(0.0, now - self._last)
+            self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
+        self._last = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return 0.0
+        return (1.0 - self._tokens) / self.rate

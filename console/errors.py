@@ -1,0 +1,33 @@
+"""One exception hierarchy for Shopcast; every message says what happened and what to do."""
+
+from __future__ import annotations
+
+
+class ShopcastError(Exception):
+    """Base of every error Shopcast raises on purpose."""
+
+
+class ProtocolError(ShopcastError):
+    """A client sent something the hub cannot accept; ``code`` is stable for clients."""
+
+    def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+
+class StoreError(ShopcastError):
+    """The store cannot be opened or written."""
+
+
+class StoreVersionError(StoreError):
+    """The data file was written by a newer Shopcast than this one."""
+
+
+class CatalogueError(ShopcastError):
+    """Catalogue data is invalid; the message names the product and field."""
+
+
+class SourceError(ShopcastError):
+    """A video or audio source cannot be opened; the message names the device and why."""

@@ -1,0 +1,41 @@
+"""``python -m console hub``: the hub alone, for a server without a display.
+
+Imports no Qt, so it runs where no display libraries are installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from console.hub.server import Hub, seed_demo_catalogue
+from console.settings import Settings
+from console.store import Store
+
+log = logging.getLogger(__name__)
+
+
+async def serve_headless(settings: Settings) -> int:
+    """Serve until SIGINT or SIGTERM, then close connections and the store; return 0."""
+    store = Store.open(settings.data_dir)
+    try:
+        seed_demo_catalogue(store)
+        hub = Hub(store)
+        await hub.start(settings.bind, settings.port)
+        token = hub.issue_token("host", "Host")
+        print(f"Viewer page: {hub.viewer_url}", flush=True)
+        print(f"Host token: {token}", flush=True)
+        print(f"Data: {store.path}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            log.info("shutting down")
+            await hub.stop()
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,308 @@
+"""The live room: who is connected, what they may do, and the per-tick fan-out.
+
+Every command is handled synchronously on the loop thread: the store write, the queueing
+of the event and the reply happen with no ``await`` between them, so a joining client's
+history and the live frames that follow it can never overlap or leave a gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from websockets.asyncio.connection import broadcast
+from websockets.asyncio.server import ServerConnection
+
+from console import protocol
+from console.domain.chat import ChatRuleError, RateLimiter, clean_comment, clean_name
+from console.errors import ProtocolError
+from console.hub.auth import check_token
+from console.hub.fanout import Coalescer
+from console.protocol import ErrorCode
+from console.store import Store
+
+log = logging.getLogger(__name__)
+
+#: Events sent to a client that connects for the first time.
+HISTORY_EVENTS = 50
+#: A client that missed more than this many events gets fresh history instead.
+REPLAY_LIMIT = 5000
+#: A client whose unsent data exceeds this is dropped; it reconnects with ``since``.
+MAX_CLIENT_BUFFER = 512 * 1024
+#: Seconds between viewer-count updates at most (presence is ephemeral, not replayed).
+PRESENCE_INTERVAL = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Posting limits; the defaults suit a public show."""
+
+    viewer_comments_per_s: float = 1.0
+    viewer_comment_burst: float = 5.0
+    staff_comments_per_s: float = 100.0
+    staff_comment_burst: float = 200.0
+    messages_per_s: float = 20.0
+    message_burst: float = 60.0
+
+
+@dataclass(eq=False, slots=True)
+class Session:
+    """One WebSocket connection after a successful ``hello``."""
+
+    ws: ServerConnection
+    role: protocol.Role
+    viewer_id: str
+    name: str | None
+    messages: RateLimiter
+    staff_name: str | None = None
+    dropped: bool = field(default=False)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in protocol.STAFF_ROLES
+
+
+def send(ws: ServerConnection, data: bytes) -> None:
+    """Write one frame without awaiting, in call order with the room's broadcasts."""
+    broadcast((ws,), data, text=True)
+
+
+class Room:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        title: str = "Shopcast Live",
+        tick: float = 0.03,
+        limits: Limits | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.title = title
+        self._store = store
+        self._tick = tick
+        self._limits = limits or Limits()
+        self._clock = clock
+        self._coalescer = Coalescer(store.last_seq)
+        self._sessions: dict[ServerConnection, Session] = {}
+        self._presence: Counter[str] = Counter()
+        self._comment_limits: dict[str, RateLimiter] = {}
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._presence_handle: asyncio.TimerHandle | None = None
+        self._announced_count = -1
+
+    # ------------------------------------------------------------ joining and leaving
+
+    @property
+    def viewer_count(self) -> int:
+        return len(self._presence)
+
+    def join(self, ws: ServerConnection, hello: protocol.Hello) -> Session:
+        """Admit a client: check who it is, send welcome and history, subscribe it."""
+        if hello.v != protocol.VERSION:
+            raise ProtocolError(
+                ErrorCode.UNSUPPORTED_VERSION,
+                f"This hub speaks protocol version {protocol.VERSION}, the client sent "
+                f"{hello.v}; reload the page or update the console.",
+            )
+        now = self._clock()
+        limiter = RateLimiter(self._limits.messages_per_s, self._limits.message_burst)
+        if hello.role == "viewer":
+            viewer_id = hello.viewer_id or ""
+            if not protocol.VIEWER_ID_PATTERN.match(viewer_id):
+                raise ProtocolError(
+                    ErrorCode.INVALID,
+                    "viewer_id must be 8 to 64 letters, digits, '-' or '_'; "
+                    "the page creates one and keeps it.",
+                )
+            name = _checked_name(hello.name) if hello.name is not None else None
+            name = self._store.touch_viewer(viewer_id, name, now)
+            session = Session(ws, "viewer", viewer_id, name, limiter)
+        else:
+            staff = check_token(self._store, hello.token, hello.role, now)
+            session = Session(ws, staff.role, staff.viewer_id, staff.name, limiter, staff.name)
+
+        welcome, history = self._history(hello.since)
+        self._sessions[ws] = session
+        if session.role == "viewer":
+            self._presence[session.viewer_id] += 1
+            self._presence_changed()
+        welcome_msg = protocol.Welcome(
+            v=protocol.VERSION,
+            role=session.role,
+            seq=self._coalescer.flushed_seq,
+            viewers=self.viewer_count,
+            room_title=self.title,
+            viewer_id=session.viewer_id,
+            name=session.name,
+            staff_name=session.staff_name,
+            history_truncated=welcome,
+        )
+        send(ws, protocol.frame([protocol.encode(welcome_msg), *history]))
+        return session
+
+    def _history(self, since: int | None) -> tuple[bool, list[bytes]]:
+        """Events the client has not seen, up to the last flushed one.
+
+        Events after ``flushed_seq`` are still queued and reach the client with the next
+        tick's frame, because it is subscribed before that frame goes out.
+        """
+        upto = self._coalescer.flushed_seq
+        if since is not None and 0 <= since <= upto and upto - since <= REPLAY_LIMIT:
+            return False, self._store.events_after(since, upto, REPLAY_LIMIT)
+        truncated = since is not None
+        return truncated, self._store.recent_events(upto, HISTORY_EVENTS)
+
+    def leave(self, ws: ServerConnection) -> None:
+        session = self._sessions.pop(ws, None)
+        if session is None or session.role != "viewer":
+            return
+        self._presence[session.viewer_id] -= 1
+        if self._presence[session.viewer_id] <= 0:
+            del self._presence[session.viewer_id]
+        self._presence_changed()
+
+    # ------------------------------------------------------------ commands
+
+    def handle(self, session: Session, message: protocol.ClientMessage) -> None:
+        """Apply one command; raise :class:`ProtocolError` for the client to see."""
+        wait = session.messages.allow(self._clock())
+        if wait:
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED,
+                f"Too many messages; wait {wait:.1f} s before sending more.",
+                retry_after=wait,
+            )
+        match message:
+            case protocol.SendComment():
+                self._comment(session, message)
+            case protocol.SetName():
+                if session.is_staff:
+                    raise ProtocolError(
+                        ErrorCode.FORBIDDEN, "Staff names come from their token; ask the host."
+                    )
+                session.name = self._store.touch_viewer(
+                    session.viewer_id, _checked_name(message.name), self._clock()
+                )
+                send(session.ws, protocol.frame([protocol.encode(protocol.Ack(ref=message.ref))]))
+            case protocol.GetProfile():
+                self._require_staff(session, "open a viewer's profile")
+                profile = self._store.profile(message.viewer_id)
+                if profile is None:
+                    raise ProtocolError(
+                        ErrorCode.NOT_FOUND, f"No viewer with id {message.viewer_id!r} was seen here."
+                    )
+                profile.online = message.viewer_id in self._presence
+                profile.ref = message.ref
+                send(session.ws, protocol.frame([protocol.encode(profile)]))
+            case protocol.GetCatalogue():
+                catalogue = protocol.Catalogue(products=self._store.catalogue(), ref=message.ref)
+                send(session.ws, protocol.frame([protocol.encode(catalogue)]))
+            case protocol.Hello():
+                raise ProtocolError(ErrorCode.INVALID, "Already said hello on this connection.")
+
+    def _comment(self, session: Session, message: protocol.SendComment) -> None:
+        if session.name is None:
+            raise ProtocolError(
+                ErrorCode.NAME_REQUIRED, "Choose a display name before you comment."
+            )
+        try:
+            text = clean_comment(message.text)
+        except ChatRuleError as exc:
+            raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
+        now = self._clock()
+        limiter = self._comment_limits.get(session.viewer_id)
+        if limiter is None:
+            limiter = self._comment_limits[session.viewer_id] = (
+                RateLimiter(self._limits.staff_comments_per_s, self._limits.staff_comment_burst)
+                if session.is_staff
+                else RateLimiter(
+                    self._limits.viewer_comments_per_s, self._limits.viewer_comment_burst
+                )
+            )
+        wait = limiter.allow(now)
+        if wait:
+            raise ProtocolError(
+                ErrorCode.RATE_LIMITED,
+                f"Slow down: you can post again in {max(1, round(wait))} s.",
+                retry_after=wait,
+            )
+        comment, encoded = self._store.append_comment(
+            session.viewer_id, session.name, session.role, text, now
+        )
+        self._publish(comment.seq, encoded)
+        send(
+            session.ws,
+            protocol.frame([protocol.encode(protocol.Ack(ref=message.ref, seq=comment.seq))]),
+        )
+
+    @staticmethod
+    def _require_staff(session: Session, action: str) -> None:
+        if not session.is_staff:
+            raise ProtocolError(ErrorCode.FORBIDDEN, f"Only staff may {action}.")
+
+    # ------------------------------------------------------------ fan-out
+
+    def _publish(self, seq: int, encoded: bytes) -> None:
+        self._coalescer.add(seq, encoded)
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_later(self._tick, self.flush)
+
+    def flush(self) -> None:
+        """Send the tick's frame to every client; drop those that cannot keep up."""
+        self._flush_handle = None
+        data = self._coalescer.flush()
+        if data is None:
+            return
+        self._deliver(data)
+
+    def _deliver(self, data: bytes) -> None:
+        receivers = []
+        for ws, session in list(self._sessions.items()):
+            transport = ws.transport
+            if transport is not None and transport.get_write_buffer_size() > MAX_CLIENT_BUFFER:
+                self._drop(session)
+            else:
+                receivers.append(ws)
+        broadcast(receivers, data, text=True)
+
+    def _drop(self, session: Session) -> None:
+        """A client too far behind leaves the room; it comes back with ``since``."""
+        log.info("dropping %s %s: send buffer full", session.role, session.viewer_id)
+        self.leave(session.ws)
+        session.dropped = True
+        asyncio.get_running_loop().create_task(
+            session.ws.close(1013, "Too far behind; reconnect with since to resume.")
+        )
+
+    def _presence_changed(self) -> None:
+        if self._presence_handle is None:
+            self._presence_handle = asyncio.get_running_loop().call_later(
+                PRESENCE_INTERVAL, self._announce_presence
+            )
+
+    def _announce_presence(self) -> None:
+        self._presence_handle = None
+        count = self.viewer_count
+        if count == self._announced_count:
+            return
+        self._announced_count = count
+        self._deliver(protocol.frame([protocol.encode(protocol.Viewers(count=count))]))
+
+    def close(self) -> None:
+        """Send what is queued and stop the timers (the hub is shutting down)."""
+        for handle in (self._flush_handle, self._presence_handle):
+            if handle is not None:
+                handle.cancel()
+        self.flush()
+        self._presence_handle = None
+
+
+def _checked_name(name: str) -> str:
+    try:
+        return clean_name(name)
+    except ChatRuleError as exc:
+        raise ProtocolError(ErrorCode.INVALID, str(exc)) from None

@@ -1,0 +1,166 @@
+"""The hub's network shell: HTTP GET for the viewer page, ``/ws`` for every client.
+
+It moves bytes between sockets and the :class:`~console.hub.room.Room`; the rules live
+in the room and the domain. A bad message gets a typed error and never closes the room
+for others; an unexpected failure is logged with its stack, and the client only hears
+that something went wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from importlib import resources
+
+import msgspec
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from console import protocol
+from console.domain.catalogue import catalogue_to_dict, parse_catalogue
+from console.errors import ProtocolError, StoreError
+from console.hub.auth import issue_token
+from console.hub.room import Limits, Room, Session, send
+from console.hub.static import StaticFiles
+from console.protocol import ErrorCode
+from console.store import Store
+
+log = logging.getLogger(__name__)
+
+WS_PATH = "/ws"
+_WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+
+
+def _url(scheme: str, host: str, port: int, path: str) -> str:
+    return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}{path}"
+
+
+def _error_frame(code: str, message: str, ref: str | None = None, retry: float | None = None) -> bytes:
+    error = protocol.Error(code=code, message=message, ref=ref, retry_after=retry)
+    return protocol.frame([protocol.encode(error)])
+
+
+def seed_demo_catalogue(store: Store) -> None:
+    """Give a new store the demo catalogue, so a first start has something to sell."""
+    if store.has_products():
+        return
+    raw = (resources.files("resources") / "demo" / "catalogue.json").read_bytes()
+    catalogue = parse_catalogue(json.loads(raw))
+    products = catalogue_to_dict(catalogue)["products"]
+    store.replace_catalogue(msgspec.convert(products, list[protocol.Product]))
+
+
+class Hub:
+    """One room served on one port. Start it inside a running asyncio loop."""
+
+    def __init__(
+        self, store: Store, *, title: str = "Shopcast Live", tick: float = 0.03,
+        limits: Limits | None = None,
+    ) -> None:
+        self.store = store
+        self.room = Room(store, title=title, tick=tick, limits=limits)
+        self._static = StaticFiles()
+        self._server: Server | None = None
+        self.host = "127.0.0.1"
+        self.port = 0
+
+    @property
+    def viewer_url(self) -> str:
+        """The address to give viewers; for a wildcard bind, this machine's LAN address."""
+        host = self.host
+        if host in _WILDCARDS:
+            try:
+                host = socket.gethostbyname(socket.gethostname())
+            except OSError:
+                host = "127.0.0.1"
+        return _url("http", host, self.port, "/")
+
+    @property
+    def local_ws_url(self) -> str:
+        """Where a client on this machine reaches ``/ws`` (loopback for a wildcard bind)."""
+        host = "127.0.0.1" if self.host in _WILDCARDS else self.host
+        return _url("ws", host, self.port, WS_PATH)
+
+    def issue_token(self, role: protocol.Role, name: str, ttl: float | None = None) -> str:
+        return issue_token(self.store, role, name, time.time(), ttl)
+
+    async def start(self, bind: str = "127.0.0.1", port: int = 8765) -> None:
+        """Listen on ``bind:port`` (port 0 picks a free one; read it from ``self.port``)."""
+        try:
+            self._server = await serve(
+                self._connection,
+                bind,
+                port,
+                process_request=self._http,
+                compression=None,
+                max_size=protocol.MAX_FRAME_BYTES,
+                max_queue=64,
+                ping_interval=20,
+                ping_timeout=20,
+                close_timeout=2,
+            )
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot listen on {bind}:{port} ({exc.strerror}); is another Shopcast running? "
+                "Choose another port with --port."
+            ) from exc
+        sockname = next(iter(self._server.sockets)).getsockname()
+        self.host, self.port = bind, sockname[1]
+        log.info("hub listening on %s", self.viewer_url)
+
+    async def stop(self) -> None:
+        """Flush queued events, close every connection, stop listening."""
+        self.room.close()
+        if self._server is not None:
+            self._server.close(close_connections=True)
+            await self._server.wait_closed()
+            self._server = None
+
+    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path == WS_PATH:
+            return None
+        return self._static.response(path)
+
+    async def _connection(self, ws: ServerConnection) -> None:
+        session: Session | None = None
+        try:
+            async for raw in ws:
+                ref: str | None = None
+                try:
+                    message = protocol.decode_client(raw)
+                    ref = getattr(message, "ref", None)
+                    if session is None:
+                        if not isinstance(message, protocol.Hello):
+                            raise ProtocolError(
+                                ErrorCode.HELLO_REQUIRED,
+                                "Send hello first, with your role and protocol version.",
+                            )
+                        session = self.room.join(ws, message)
+                    else:
+                        self.room.handle(session, message)
+                except ProtocolError as exc:
+                    send(ws, _error_frame(exc.code, exc.message, ref, exc.retry_after))
+                    if exc.code in (ErrorCode.UNSUPPORTED_VERSION, ErrorCode.BAD_TOKEN):
+                        await ws.close(1008, exc.code)
+                except StoreError as exc:
+                    log.error("store failure: %s", exc)
+                    send(ws, _error_frame(ErrorCode.UNAVAILABLE, str(exc), ref))
+                except Exception:
+                    log.exception("unexpected failure handling a client message")
+                    send(
+                        ws,
+                        _error_frame(
+                            ErrorCode.INTERNAL,
+                            "The hub could not handle this message; it was logged. Try again.",
+                            ref,
+                        ),
+                    )
+        except ConnectionClosed:
+            pass
+        finally:
+            self.room.leave(ws)
+

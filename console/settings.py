@@ -1,0 +1,30 @@
+"""Start-up settings shared by the GUI and the headless hub."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+DEFAULT_PORT = 8765
+DEFAULT_BIND = "127.0.0.1"
+
+
+def default_data_dir() -> Path:
+    """The platform's per-user data folder (``SHOPCAST_DATA_DIR`` overrides it)."""
+    override = os.environ.get("SHOPCAST_DATA_DIR")
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_data_dir("shopcast", appauthor=False))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    port: int = DEFAULT_PORT
+    bind: str = DEFAULT_BIND
+    data_dir: Path = Path()
+    #: ``test``, ``camera``, ``camera:DEVICE``, ``file:PATH``; None picks a camera if one
+    #: exists, else the test pattern.
+    source: str | None = None

@@ -1,0 +1,313 @@
+"""The SQLite store: one file in WAL mode, written only by the hub's event-loop thread.
+
+Writes are short transactions on the loop thread: with WAL and ``synchronous=NORMAL`` a
+commit is a write to the log without an fsync (tens of microseconds), far cheaper than a
+hop to another thread, and a single writer lets the store hand out ``seq`` numbers from
+memory. Every write a user would miss is committed before the caller acknowledges or
+broadcasts it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from console import protocol
+from console.errors import StoreError, StoreVersionError
+from console.store.migrations import MIGRATIONS
+
+DB_FILE_NAME = "shopcast.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class StaffToken:
+    role: str
+    name: str
+    expires: float | None
+    revoked: float | None
+
+
+def _describe(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "full" in text:
+        return f"The disk holding the data file is full ({text}); free some space and retry."
+    if "readonly" in text or "read-only" in text:
+        return f"The data file is read-only ({text}); check its permissions or use --data-dir."
+    if "locked" in text or "busy" in text:
+        return f"The data file is in use by another process ({text}); close it and retry."
+    return f"The data file could not be written ({text})."
+
+
+class Store:
+    """Persistence for one hub. Not thread-safe: use it from the hub's loop thread only."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+        row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+        self._last_seq: int = row[0]
+
+    # ------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, data_dir: Path) -> Store:
+        """Open (creating or migrating) the store in ``data_dir``."""
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"Cannot create the data folder {data_dir} ({exc.strerror}); "
+                "choose another with --data-dir."
+            ) from exc
+        path = data_dir / DB_FILE_NAME
+        try:
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA busy_timeout=2000")
+            cls._migrate(db, path)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"Cannot open the data file {path}: {_describe(exc)} If the file is damaged, "
+                "move it away and Shopcast starts with a new one."
+            ) from exc
+        return cls(db, path)
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection, path: Path) -> None:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreVersionError(
+                f"The data file {path} was written by a newer Shopcast (schema {version}; this "
+                f"version knows up to {len(MIGRATIONS)}). Upgrade Shopcast, or start this one "
+                "with another --data-dir."
+            )
+        for number in range(version, len(MIGRATIONS)):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _split_sql(MIGRATIONS[number]):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number + 1}")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        """Checkpoint the WAL into the main file and close, so the file is whole on disk."""
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.execute("PRAGMA optimize")
+        finally:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(_describe(exc)) from exc
+        try:
+            yield self._db
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._db.execute("ROLLBACK")
+            raise StoreError(_describe(exc)) from exc
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    # ------------------------------------------------------------ events and comments
+
+    @property
+    def last_seq(self) -> int:
+        return self._last_seq
+
+    def append_comment(
+        self, viewer_id: str, name: str, role: protocol.Role, text: str, ts: float
+    ) -> tuple[protocol.Comment, bytes]:
+        """Store a comment as a room event; return it and its encoding, both final."""
+        seq = self._last_seq + 1
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO comments (seq, viewer_id, name, role, text, ts) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (seq, viewer_id, name, role, text, ts),
+            )
+            comment = protocol.Comment(
+                seq=seq, id=cur.lastrowid or 0, viewer_id=viewer_id, name=name, text=text,
+                ts=ts, role=role,
+            )
+            body = protocol.encode(comment)
+            db.execute(
+                "INSERT INTO events (seq, type, viewer_id, ts, body) VALUES (?, ?, ?, ?, ?)",
+                (seq, "comment", viewer_id, ts, body),
+            )
+            db.execute(
+                "UPDATE viewers SET comment_count = comment_count + 1, last_seen = ?, name = ? "
+                "WHERE viewer_id = ?",
+                (ts, name, viewer_id),
+            )
+        self._last_seq = seq
+        return comment, body
+
+    def events_after(self, seq: int, upto: int, limit: int) -> list[bytes]:
+        """Encoded events with ``seq < n <= upto``, oldest first, at most ``limit``."""
+        rows = self._db.execute(
+            "SELECT body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+            (seq, upto, limit),
+        ).fetchall()
+        return [bytes(r[0]) for r in rows]
+
+    def recent_events(self, upto: int, limit: int) -> list[bytes]:
+        """The latest ``limit`` encoded events with ``seq <= upto``, oldest first."""
+        rows = self._db.execute(
+            "SELECT body FROM (SELECT seq, body FROM events WHERE seq <= ? "
+            "ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+            (upto, limit),
+        ).fetchall()
+        return [bytes(r[0]) for r in rows]
+
+    # ------------------------------------------------------------ viewers
+
+    def touch_viewer(self, viewer_id: str, name: str | None, ts: float) -> str | None:
+        """Record that a viewer is here (and their name, if given); return their name."""
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT name FROM viewers WHERE viewer_id = ?", (viewer_id,)
+            ).fetchone()
+            if row is None:
+                if name is None:
+                    return None
+                db.execute(
+                    "INSERT INTO viewers (viewer_id, name, first_seen, last_seen) "
+                    "VALUES (?, ?, ?, ?)",
+                    (viewer_id, name, ts, ts),
+                )
+                return name
+            new_name = name if name is not None else row[0]
+            db.execute(
+                "UPDATE viewers SET last_seen = ?, name = ? WHERE viewer_id = ?",
+                (ts, new_name, viewer_id),
+            )
+            return str(new_name)
+
+    def profile(self, viewer_id: str, last_comments: int = 20) -> protocol.Profile | None:
+        row = self._db.execute(
+            "SELECT name, first_seen, last_seen, comment_count FROM viewers WHERE viewer_id = ?",
+            (viewer_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        comments = self._db.execute(
+            "SELECT seq, text, ts FROM comments WHERE viewer_id = ? ORDER BY id DESC LIMIT ?",
+            (viewer_id, last_comments),
+        ).fetchall()
+        return protocol.Profile(
+            viewer_id=viewer_id,
+            name=row[0],
+            first_seen=row[1],
+            last_seen=row[2],
+            comment_count=row[3],
+            comments=[protocol.ProfileComment(seq=s, text=t, ts=ts) for s, t, ts in comments],
+        )
+
+    # ------------------------------------------------------------ staff tokens
+
+    def add_staff_token(
+        self, token_hash: str, role: str, name: str, created: float, expires: float | None
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO staff_tokens (token_hash, role, name, created, expires) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (token_hash, role, name, created, expires),
+            )
+
+    def staff_token(self, token_hash: str) -> StaffToken | None:
+        row = self._db.execute(
+            "SELECT role, name, expires, revoked FROM staff_tokens WHERE token_hash = ?",
+            (token_hash,),
+        ).fetchone()
+        return StaffToken(*row) if row else None
+
+    # ------------------------------------------------------------ catalogue
+
+    def has_products(self) -> bool:
+        return self._db.execute("SELECT 1 FROM products LIMIT 1").fetchone() is not None
+
+    def replace_catalogue(self, products: Sequence[protocol.Product]) -> None:
+        """Replace the whole catalogue in one transaction: all of it or none of it."""
+        with self._tx() as db:
+            db.execute("DELETE FROM products")
+            for position, p in enumerate(products):
+                db.execute(
+                    "INSERT INTO products (id, position, title, description, vendor, image, "
+                    "currency, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (p.id, position, p.title, p.description, p.vendor, p.image, p.currency,
+                     json.dumps(p.options)),
+                )
+                db.executemany(
+                    "INSERT INTO variants (sku, product_id, position, options, price, "
+                    "compare_at, stock) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (v.sku, p.id, i, json.dumps(v.options), v.price, v.compare_at, v.stock)
+                        for i, v in enumerate(p.variants)
+                    ],
+                )
+                db.executemany(
+                    "INSERT INTO reviews (id, product_id, author, rating, text, verified_owner, "
+                    "created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (r.id, p.id, r.author, r.rating, r.text, int(r.verified_owner), r.created)
+                        for r in p.reviews
+                    ],
+                )
+
+    def catalogue(self) -> list[protocol.Product]:
+        variants: dict[str, list[protocol.Variant]] = {}
+        for pid, sku, options, price, compare_at, stock in self._db.execute(
+            "SELECT product_id, sku, options, price, compare_at, stock FROM variants "
+            "ORDER BY product_id, position"
+        ):
+            variants.setdefault(pid, []).append(
+                protocol.Variant(
+                    sku=sku, options=json.loads(options), price=price, compare_at=compare_at,
+                    stock=stock,
+                )
+            )
+        reviews: dict[str, list[protocol.Review]] = {}
+        for pid, rid, author, rating, text, owner, created in self._db.execute(
+            "SELECT product_id, id, author, rating, text, verified_owner, created FROM reviews "
+            "ORDER BY product_id, created DESC, id"
+        ):
+            reviews.setdefault(pid, []).append(
+                protocol.Review(
+                    id=rid, author=author, rating=rating, text=text, verified_owner=bool(owner),
+                    created=created,
+                )
+            )
+        return [
+            protocol.Product(
+                id=pid, title=title, description=description, vendor=vendor, image=image,
+                currency=currency, options=json.loads(options), variants=variants.get(pid, []),
+                reviews=reviews.get(pid, []),
+            )
+            for pid, title, description, vendor, image, currency, options in self._db.execute(
+                "SELECT id, title, description, vendor, image, currency, options FROM products "
+                "ORDER BY position"
+            )
+        ]
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements so they run inside one explicit transaction.
+
+    ``executescript`` would commit on its own and break the all-or-nothing migration.
+    """
+    return [s.strip() for s in script.split(";") if s.strip()]

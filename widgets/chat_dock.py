@@ -1,0 +1,259 @@
+"""The chat dock: the room's comments, the host's input, and the way into a profile.
+
+While the reader is scrolled up, new comments wait in a bounded buffer and a "N new
+comments" button counts them, so the text under the reader's eyes never moves; at the
+bottom, the view follows the newest comment.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections import deque
+from collections.abc import Sequence
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QMouseEvent, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDockWidget,
+    QHBoxLayout,
+    QLineEdit,
+    QListView,
+    QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console import protocol
+from widgets.chat_model import DEFAULT_CAPACITY, ChatModel, ChatRole
+
+_PAD = 8
+_Index = QModelIndex | QPersistentModelIndex
+
+_ROLE_LABELS = {"host": "HOST", "agent": "AGENT", "moderator": "MOD"}
+
+
+def author_colour(viewer_id: str, palette: QPalette) -> QColor:
+    """A stable colour per viewer, readable on the current theme's background."""
+    hue = zlib.crc32(viewer_id.encode()) % 360
+    dark = palette.color(QPalette.ColorRole.Base).lightness() < 128
+    return QColor.fromHsl(hue, 170, 175 if dark else 85)
+
+
+class ChatDelegate(QStyledItemDelegate):
+    """Paints a comment as a small card: author (and staff badge) over the wrapped text."""
+
+    def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont, QFont]:
+        base = QFont(option.font)  # type: ignore[attr-defined]
+        bold = QFont(base)
+        bold.setBold(True)
+        small = QFont(base)
+        small.setPointSizeF(max(6.0, base.pointSizeF() * 0.8))
+        return base, bold, small
+
+    def author_rect(self, option: QStyleOptionViewItem, index: _Index) -> QRect:
+        _, bold, _ = self._fonts(option)
+        fm = QFontMetrics(bold)
+        rect: QRect = option.rect  # type: ignore[attr-defined]
+        width = fm.horizontalAdvance(str(index.data(ChatRole.AUTHOR)))
+        return QRect(rect.left() + _PAD, rect.top() + _PAD // 2, width, fm.height())
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:  # noqa: N802
+        base, bold, _ = self._fonts(option)
+        width = max(80, option.rect.width() - 2 * _PAD)  # type: ignore[attr-defined]
+        text = QFontMetrics(base).boundingRect(
+            QRect(0, 0, width, 100_000), Qt.TextFlag.TextWordWrap, str(index.data(ChatRole.TEXT))
+        )
+        return QSize(width, QFontMetrics(bold).height() + text.height() + _PAD + 2)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        base, bold, small = self._fonts(option)
+        rect: QRect = option.rect  # type: ignore[attr-defined]
+        palette: QPalette = option.palette  # type: ignore[attr-defined]
+        state = option.state  # type: ignore[attr-defined]
+        painter.save()
+        if state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(rect, palette.color(QPalette.ColorRole.Highlight).darker(110))
+        elif state & QStyle.StateFlag.State_MouseOver:
+            painter.fillRect(rect, palette.color(QPalette.ColorRole.AlternateBase))
+        text_colour = palette.color(
+            QPalette.ColorRole.HighlightedText
+            if state & QStyle.StateFlag.State_Selected
+            else QPalette.ColorRole.Text
+        )
+        author = self.author_rect(option, index)
+        painter.setFont(bold)
+        painter.setPen(author_colour(str(index.data(ChatRole.VIEWER_ID)), palette))
+        painter.drawText(author, Qt.AlignmentFlag.AlignLeft, str(index.data(ChatRole.AUTHOR)))
+        x = author.right() + 8
+        badge = _ROLE_LABELS.get(str(index.data(ChatRole.ROLE)))
+        painter.setFont(small)
+        fm_small = QFontMetrics(small)
+        if badge:
+            badge_rect = QRect(x, author.top() + 2, fm_small.horizontalAdvance(badge) + 10,
+                               author.height() - 4)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(palette.color(QPalette.ColorRole.Link))
+            painter.drawRoundedRect(badge_rect, 4, 4)
+            painter.setPen(palette.color(QPalette.ColorRole.BrightText))
+            painter.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, badge)
+            x = badge_rect.right() + 8
+        painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+        stamp = time.strftime("%H:%M", time.localtime(float(index.data(ChatRole.TIME))))
+        painter.drawText(QRect(x, author.top(), rect.right() - x - _PAD, author.height()),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, stamp)
+        painter.setFont(base)
+        painter.setPen(text_colour)
+        body = QRect(rect.left() + _PAD, author.bottom() + 1, rect.width() - 2 * _PAD,
+                     rect.bottom() - author.bottom())
+        painter.drawText(body, Qt.TextFlag.TextWordWrap, str(index.data(ChatRole.TEXT)))
+        painter.restore()
+
+
+class ChatView(QListView):
+    """A list of comments; clicking an author (or Enter on a comment) opens their profile."""
+
+    author_activated = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setItemDelegate(ChatDelegate(self))
+        self.setUniformItemSizes(False)
+        self.setWordWrap(True)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setMouseTracking(True)
+        self.setAccessibleName("Chat messages")
+        self.setAccessibleDescription(
+            "Comments from viewers, newest at the bottom. Press Enter on a comment to open "
+            "its author's profile."
+        )
+
+    def author_at(self, pos: object) -> str | None:
+        index = self.indexAt(pos)  # type: ignore[arg-type]
+        if not index.isValid():
+            return None
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        option.rect = self.visualRect(index)  # type: ignore[attr-defined]
+        delegate = self.itemDelegate()
+        assert isinstance(delegate, ChatDelegate)
+        if delegate.author_rect(option, index).contains(pos):  # type: ignore[arg-type]
+            return str(index.data(ChatRole.VIEWER_ID))
+        return None
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        super().mouseReleaseEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            viewer_id = self.author_at(event.position().toPoint())
+            if viewer_id:
+                self.author_activated.emit(viewer_id)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        super().mouseMoveEvent(event)
+        over_author = self.author_at(event.position().toPoint()) is not None
+        self.viewport().setCursor(
+            Qt.CursorShape.PointingHandCursor if over_author else Qt.CursorShape.ArrowCursor
+        )
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            self.author_activated.emit(str(self.currentIndex().data(ChatRole.VIEWER_ID)))
+            return
+        super().keyPressEvent(event)
+
+
+class ChatDock(QDockWidget):
+    viewer_activated = Signal(str)
+    send_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None, capacity: int = DEFAULT_CAPACITY) -> None:
+        super().__init__("Chat", parent)
+        self.setObjectName("chat-dock")
+        self.model = ChatModel(capacity)
+        self._held: deque[protocol.Comment] = deque(maxlen=capacity)
+        self._held_total = 0
+
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.view = ChatView(body)
+        self.view.setModel(self.model)
+        self.view.author_activated.connect(self.viewer_activated)
+        self.view.verticalScrollBar().valueChanged.connect(self._scrolled)
+        layout.addWidget(self.view, 1)
+
+        self.new_comments = QPushButton(body)
+        self.new_comments.setObjectName("new-comments")
+        self.new_comments.setAccessibleName("Show new comments")
+        self.new_comments.clicked.connect(self.follow)
+        self.new_comments.hide()
+        layout.addWidget(self.new_comments, 0, Qt.AlignmentFlag.AlignHCenter)
+
+        row = QHBoxLayout()
+        self.input = QLineEdit(body)
+        self.input.setPlaceholderText("Say something to the room as host…")
+        self.input.setAccessibleName("Comment as host")
+        self.input.setMaxLength(500)
+        self.input.returnPressed.connect(self._send)
+        self.send_button = QPushButton("Send", body)
+        self.send_button.setAccessibleName("Send comment")
+        self.send_button.clicked.connect(self._send)
+        row.addWidget(self.input, 1)
+        row.addWidget(self.send_button)
+        layout.addLayout(row)
+        self.setWidget(body)
+        self.setFocusProxy(self.input)
+
+    # ------------------------------------------------------------ incoming
+
+    def at_bottom(self) -> bool:
+        bar = self.view.verticalScrollBar()
+        return bar.value() >= bar.maximum() - 4
+
+    def add_comments(self, comments: Sequence[protocol.Comment]) -> None:
+        if not comments:
+            return
+        if self._held or not self.at_bottom():
+            self._held.extend(comments)
+            self._held_total += len(comments)
+            self.new_comments.setText(f"{self._held_total} new comments ↓")
+            self.new_comments.show()
+            return
+        self.model.append(comments)
+        self.view.scrollToBottom()
+
+    def follow(self) -> None:
+        """Release held comments and jump to the newest."""
+        if self._held:
+            self.model.append(list(self._held))
+            self._held.clear()
+        self._held_total = 0
+        self.new_comments.hide()
+        self.view.scrollToBottom()
+
+    def clear(self) -> None:
+        self.model.clear()
+        self._held.clear()
+        self._held_total = 0
+        self.new_comments.hide()
+
+    def _scrolled(self, _value: int) -> None:
+        if self._held and self.at_bottom():
+            self.follow()
+
+    # ------------------------------------------------------------ outgoing
+
+    def _send(self) -> None:
+        text = self.input.text().strip()
+        if text:
+            self.send_requested.emit(text)
+
+    def sent(self) -> None:
+        self.input.clear()

@@ -1,0 +1,299 @@
+"""The console's main window: preview in the middle, chat, products and viewer docks.
+
+It talks to the room only through a staff session (``console.client.StaffClient``), so
+the same window drives the embedded hub and a remote one. Network calls run as asyncio
+tasks on the qasync loop; the window never waits on them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
+from PySide6.QtNetwork import QNetworkAccessManager
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console import protocol
+from console.client import State, StaffClient
+from console.errors import ShopcastError
+from media.capture import Capture
+from widgets.chat_dock import ChatDock
+from widgets.preview import VideoPreview
+from widgets.products_dock import ProductsDock
+from widgets.profile_dock import ProfileDock
+from widgets.theme import THEMES, Theme, apply_theme
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    closed = Signal()
+    #: Thread-safe way for the capture thread to report a source problem.
+    source_error = Signal(str)
+
+    def __init__(
+        self,
+        client: StaffClient,
+        capture: Capture,
+        viewer_url: str,
+        settings: QSettings,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle("Shopcast")
+        self.setObjectName("main-window")
+        self.client = client
+        self._settings = settings
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._catalogue_loaded = False
+        self.viewer_url = viewer_url
+        self.network = QNetworkAccessManager(self)
+
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(8, 8, 8, 8)
+        column.addLayout(self._build_header(central))
+        self.preview = VideoPreview(capture, central)
+        column.addWidget(self.preview, 1)
+        self.setCentralWidget(central)
+
+        self.chat = ChatDock(self)
+        self.chat.viewer_activated.connect(self.open_profile)
+        self.chat.send_requested.connect(self._send_comment)
+        self.products = ProductsDock(self.network, self)
+        self.products.model.image_base = viewer_url + "images/"
+        self.profile = ProfileDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.products)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.chat)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.profile)
+        self.resizeDocks([self.products, self.chat], [330, 360], Qt.Orientation.Horizontal)
+
+        self.connection = QLabel("Connecting…", self)
+        self.connection.setAccessibleName("Connection state")
+        self.statusBar().addPermanentWidget(self.connection)
+        self.source_label = QLabel(f"Source: {capture.name}", self)
+        self.statusBar().addPermanentWidget(self.source_label)
+        self.source_error.connect(self._show_source_error)
+
+        self._build_menus()
+        self.setTabOrder(self.url_field, self.copy_button)
+        self.setTabOrder(self.copy_button, self.open_button)
+        self.setTabOrder(self.open_button, self.products.search)
+        self.setTabOrder(self.products.search, self.products.table)
+        self.setTabOrder(self.products.table, self.chat.view)
+        self.setTabOrder(self.chat.view, self.chat.input)
+        self.setTabOrder(self.chat.input, self.chat.send_button)
+        self._restore()
+
+    # ------------------------------------------------------------ building
+
+    def _build_header(self, parent: QWidget) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.room_title = QLabel("Shopcast Live", parent)
+        self.room_title.setObjectName("room-title")
+        font = self.room_title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        font.setBold(True)
+        self.room_title.setFont(font)
+        row.addWidget(self.room_title)
+        self.viewer_count = QLabel("0 watching", parent)
+        self.viewer_count.setObjectName("viewer-count")
+        self.viewer_count.setAccessibleName("Viewers watching")
+        row.addWidget(self.viewer_count)
+        row.addStretch(1)
+        label = QLabel("Viewer page:", parent)
+        row.addWidget(label)
+        self.url_field = QLineEdit(self.viewer_url, parent)
+        self.url_field.setReadOnly(True)
+        self.url_field.setAccessibleName("Viewer page address")
+        self.url_field.setMinimumWidth(220)
+        label.setBuddy(self.url_field)
+        row.addWidget(self.url_field)
+        self.copy_button = QPushButton("Copy", parent)
+        self.copy_button.setAccessibleName("Copy viewer page address")
+        self.copy_button.setToolTip("Copy the viewer page address (Ctrl+Shift+C)")
+        self.copy_button.clicked.connect(self.copy_viewer_url)
+        row.addWidget(self.copy_button)
+        self.open_button = QPushButton("Open", parent)
+        self.open_button.setAccessibleName("Open viewer page in the browser")
+        self.open_button.clicked.connect(
+            lambda: QDesktopServices.openUrl(QUrl(self.viewer_url))
+        )
+        row.addWidget(self.open_button)
+        return row
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        copy = QAction("&Copy viewer page address", self)
+        copy.setShortcut(QKeySequence("Ctrl+Shift+C"))
+        copy.triggered.connect(self.copy_viewer_url)
+        file_menu.addAction(copy)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        view = self.menuBar().addMenu("&View")
+        for number, dock in enumerate((self.chat, self.products, self.profile), start=1):
+            toggle = dock.toggleViewAction()
+            toggle.setShortcut(QKeySequence(f"Alt+{number}"))
+            view.addAction(toggle)
+        focus_chat = QAction("Focus chat input", self)
+        focus_chat.setShortcut(QKeySequence("F6"))
+        focus_chat.triggered.connect(lambda: self.chat.input.setFocus())
+        view.addAction(focus_chat)
+        find = QAction("Search products", self)
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.triggered.connect(lambda: self.products.search.setFocus())
+        view.addAction(find)
+        view.addSeparator()
+        themes = QActionGroup(self)
+        self.theme_actions: dict[Theme, QAction] = {}
+        for theme in THEMES:
+            action = QAction(f"{theme.title()} theme", self, checkable=True)
+            action.triggered.connect(lambda _checked=False, t=theme: self.set_theme(t))
+            themes.addAction(action)
+            view.addAction(action)
+            self.theme_actions[theme] = action
+
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About Shopcast", self)
+        about.triggered.connect(
+            lambda: QMessageBox.about(
+                self, "About Shopcast",
+                "Shopcast — a live-commerce host console.\n"
+                f"Viewer page: {self.viewer_url}",
+            )
+        )
+        help_menu.addAction(about)
+
+    def _restore(self) -> None:
+        geometry = self._settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1320, 800)
+        state = self._settings.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        theme = self._settings.value("theme", "dark")
+        self.set_theme(theme if theme in THEMES else "dark")
+
+    def set_theme(self, theme: Theme) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, theme)
+        self.theme_actions[theme].setChecked(True)
+        self._settings.setValue("theme", theme)
+
+    # ------------------------------------------------------------ from the hub
+
+    def on_messages(self, messages: list[protocol.ServerMessage]) -> None:
+        """Route one frame's messages; comments go to the chat as one batch."""
+        comments: list[protocol.Comment] = []
+        for message in messages:
+            match message:
+                case protocol.Comment():
+                    comments.append(message)
+                case protocol.Welcome():
+                    if message.history_truncated:
+                        self.chat.clear()
+                    self.room_title.setText(message.room_title)
+                    self._set_viewers(message.viewers)
+                    if not self._catalogue_loaded:
+                        self._spawn(self._load_catalogue())
+                case protocol.Viewers():
+                    self._set_viewers(message.count)
+                case protocol.Error():
+                    self.statusBar().showMessage(message.message, 8000)
+        if comments:
+            self.chat.add_comments(comments)
+            shown = self.profile.viewer_id
+            if shown and self.profile.isVisible() and any(c.viewer_id == shown for c in comments):
+                self.open_profile(shown)
+
+    def on_connection_state(self, state: State, text: str) -> None:
+        self.connection.setText(text)
+        if state == "failed":
+            QMessageBox.warning(self, "Cannot connect to the hub", text)
+
+    def _set_viewers(self, count: int) -> None:
+        self.viewer_count.setText(f"{count} watching")
+
+    def _show_source_error(self, text: str) -> None:
+        self.statusBar().showMessage(text, 15000)
+        self.source_label.setText("Source: Test pattern")
+        self.source_label.setToolTip(text)
+
+    # ------------------------------------------------------------ actions
+
+    def copy_viewer_url(self) -> None:
+        QGuiApplication.clipboard().setText(self.viewer_url)
+        self.statusBar().showMessage(f"Copied {self.viewer_url}", 4000)
+
+    def open_profile(self, viewer_id: str) -> None:
+        self.profile.show()
+        self.profile.raise_()
+        self._spawn(self._load_profile(viewer_id))
+
+    async def _load_profile(self, viewer_id: str) -> None:
+        try:
+            reply = await self.client.request(protocol.GetProfile(viewer_id=viewer_id))
+        except ShopcastError as exc:
+            self.profile.show_message(f"Could not load the profile: {exc}")
+            return
+        if isinstance(reply, protocol.Profile):
+            self.profile.show_profile(reply)
+
+    async def _load_catalogue(self) -> None:
+        reply = await self.client.request(protocol.GetCatalogue())
+        if isinstance(reply, protocol.Catalogue):
+            self.products.model.set_products(reply.products)
+            self._catalogue_loaded = True
+
+    def _send_comment(self, text: str) -> None:
+        self._spawn(self._post(text))
+
+    async def _post(self, text: str) -> None:
+        try:
+            await self.client.request(protocol.SendComment(text=text))
+        except ShopcastError as exc:
+            self.statusBar().showMessage(f"Not sent: {exc}", 8000)
+            return
+        self.chat.sent()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_event_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("console task failed", exc_info=task.exception())
+            self.statusBar().showMessage(f"Something went wrong: {task.exception()}", 8000)
+
+    # ------------------------------------------------------------ closing
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self._settings.setValue("window/geometry", self.saveGeometry())
+        self._settings.setValue("window/state", self.saveState())
+        self._settings.sync()
+        for task in self._tasks:
+            task.cancel()
+        event.accept()
+        self.closed.emit()

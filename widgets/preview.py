@@ -1,0 +1,60 @@
+"""The video preview: paints the newest captured frame, never a queue of them.
+
+A timer at the source's frame rate picks ``capture.latest``; when the window is busy
+the timer fires late and intermediate frames are simply skipped.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRect, Qt, QTimer
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from media.capture import Capture
+
+
+class VideoPreview(QWidget):
+    def __init__(self, capture: Capture, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._capture = capture
+        self._image: QImage | None = None
+        self._shown = -1
+        self.frames_painted = 0
+        self.setAccessibleName("Video preview")
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(320, 180)
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._poll)
+        self._timer.start(33)
+
+    def _poll(self) -> None:
+        frame = self._capture.latest
+        if frame is None or frame.number == self._shown and self._image is not None:
+            return
+        height, width = frame.image.shape[:2]
+        # The QImage borrows the array's memory; keep the frame alive alongside it.
+        self._frame = frame
+        self._image = QImage(frame.image.data, width, height, width * 3,
+                             QImage.Format.Format_RGB888)
+        self._shown = frame.number
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(8, 8, 10))
+        if self._image is None:
+            painter.setPen(QColor(200, 200, 200))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Starting video…")
+            return
+        size = self._image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        target = QRect(0, 0, size.width(), size.height())
+        target.moveCenter(self.rect().center())
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawImage(target, self._image)
+        painter.setPen(QColor(255, 255, 255))
+        painter.fillRect(QRect(target.left() + 8, target.top() + 8 + target.height() // 30,
+                               86, 22), QColor(0, 0, 0, 160))
+        painter.drawText(QRect(target.left() + 8, target.top() + 8 + target.height() // 30,
+                               86, 22), Qt.AlignmentFlag.AlignCenter, "PREVIEW")
+        self.frames_painted += 1
