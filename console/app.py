@@ -35,6 +35,8 @@ def run_console(settings: Settings) -> int:
     app.setApplicationName("Shopcast")
     app.setOrganizationName("Shopcast")
     assert isinstance(app, QApplication)
+    # The shutdown coroutine ends the loop; Qt must not stop it when the window closes.
+    app.setQuitOnLastWindowClosed(False)
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
         return runner.run(_serve(settings))
 
@@ -73,9 +75,13 @@ async def _serve(settings: Settings) -> int:
         capture = Capture(settings.source, on_error=report)
         closed = asyncio.Event()
         client = StaffClient(
-            hub.local_ws_url, token, role="host",
+            hub.local_ws_url,
+            token,
+            role="host",
             on_messages=lambda messages: window.on_messages(messages) if window else None,
-            on_state=lambda state, text: window.on_connection_state(state, text) if window else None,
+            on_state=lambda state, text: (
+                window.on_connection_state(state, text) if window else None
+            ),
         )
         window = MainWindow(client, capture, hub.viewer_url, QSettings())
         window.closed.connect(closed.set)

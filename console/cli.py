@@ -14,15 +14,20 @@ from console.settings import DEFAULT_BIND, DEFAULT_PORT, Settings, default_data_
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT,
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
         help=f"port for the viewer page and /ws (default {DEFAULT_PORT}; 0 picks a free one)",
     )
     parser.add_argument(
-        "--bind", default=DEFAULT_BIND,
+        "--bind",
+        default=DEFAULT_BIND,
         help=f"address to listen on (default {DEFAULT_BIND}; 0.0.0.0 for the LAN)",
     )
     parser.add_argument(
-        "--data-dir", type=Path, default=None,
+        "--data-dir",
+        type=Path,
+        default=None,
         help=f"folder for the SQLite store (default {default_data_dir()})",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -34,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(parser)
     parser.add_argument(
-        "--source", default=None, metavar="SPEC",
+        "--source",
+        default=None,
+        metavar="SPEC",
         help="video source: test | camera | camera:DEVICE | file:PATH "
         "(default: a camera if one exists, else the test pattern)",
     )

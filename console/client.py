@@ -8,6 +8,7 @@ resumes with ``since``, so a dropped connection loses no event and repeats none.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import random
@@ -25,8 +26,11 @@ log = logging.getLogger(__name__)
 State = Literal["connecting", "connected", "reconnecting", "failed", "closed"]
 
 #: Errors after which retrying cannot help; the user has to act.
-_FATAL = {protocol.ErrorCode.BAD_TOKEN, protocol.ErrorCode.UNSUPPORTED_VERSION,
-          protocol.ErrorCode.FORBIDDEN}
+_FATAL = {
+    protocol.ErrorCode.BAD_TOKEN,
+    protocol.ErrorCode.UNSUPPORTED_VERSION,
+    protocol.ErrorCode.FORBIDDEN,
+}
 
 
 class HubUnavailableError(ShopcastError):
@@ -78,10 +82,8 @@ class StaffClient:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
         if self._ws is not None:
             await self._ws.close()
@@ -91,18 +93,30 @@ class StaffClient:
     async def _run(self) -> None:
         delay = self._min_backoff
         while True:
-            self._on_state("connecting" if self.welcome is None else "reconnecting",
-                           f"Connecting to {self.url}…")
+            self._on_state(
+                "connecting" if self.welcome is None else "reconnecting",
+                f"Connecting to {self.url}…",
+            )
             try:
                 async with connect(
-                    self.url, compression=None, max_size=None, open_timeout=10,
-                    ping_interval=20, close_timeout=2,
+                    self.url,
+                    compression=None,
+                    max_size=None,
+                    open_timeout=10,
+                    ping_interval=20,
+                    close_timeout=2,
                 ) as ws:
                     self._ws = ws
-                    await ws.send(protocol.encode(protocol.Hello(
-                        v=protocol.VERSION, role=self._role, token=self._token,
-                        since=self.last_seq,
-                    )).decode())
+                    await ws.send(
+                        protocol.encode(
+                            protocol.Hello(
+                                v=protocol.VERSION,
+                                role=self._role,
+                                token=self._token,
+                                since=self.last_seq,
+                            )
+                        ).decode()
+                    )
                     delay = self._min_backoff
                     async for data in ws:
                         self._dispatch(protocol.decode_server(data))

@@ -25,6 +25,10 @@ class StoreVersionError(StoreError):
     """The data file was written by a newer Shopcast than this one."""
 
 
+class ListenError(ShopcastError):
+    """The hub cannot listen on the address and port it was given."""
+
+
 class CatalogueError(ShopcastError):
     """Catalogue data is invalid; the message names the product and field."""
 

@@ -113,6 +113,4 @@ def open_source(spec: str | None) -> VideoSource:
         if not path.is_file():
             raise SourceError(f"Cannot open video file {path}: there is no such file.")
         return AVSource(str(path), av_format=None, loop=True, name=f"video file {path.name}")
-    raise SourceError(
-        f"Unknown source {spec!r}; use test, camera, camera:DEVICE or file:PATH."
-    )
+    raise SourceError(f"Unknown source {spec!r}; use test, camera, camera:DEVICE or file:PATH.")

@@ -5,8 +5,8 @@ the capture time, so a receiver that decodes the video can measure glass-to-glas
 latency by reading pixels:
 
 - cell ``i`` (0 = leftmost) is white when bit ``63 - i`` of the 64-bit stamp is 1;
-- bits 0–47 hold the capture time in milliseconds since the Unix epoch (mod 2**48),
-  bits 48–63 the frame number (mod 2**16);
+- bits 0 to 47 hold the capture time in milliseconds since the Unix epoch (mod 2**48),
+  bits 48 to 63 the frame number (mod 2**16);
 - each cell is ``width // 64`` pixels wide and ``stamp_height(height)`` pixels high; read
   the centre pixel of a cell and compare its luma with 128.
 """
@@ -22,8 +22,13 @@ from media.source import Frame
 
 _BARS = np.array(
     [
-        (192, 192, 192), (192, 192, 0), (0, 192, 192), (0, 192, 0),
-        (192, 0, 192), (192, 0, 0), (0, 0, 192),
+        (192, 192, 192),
+        (192, 192, 0),
+        (0, 192, 192),
+        (0, 192, 0),
+        (192, 0, 192),
+        (192, 0, 0),
+        (0, 0, 192),
     ],
     dtype=np.uint8,
 )

@@ -37,11 +37,15 @@ _Index = QModelIndex | QPersistentModelIndex
 _ROLE_LABELS = {"host": "HOST", "agent": "AGENT", "moderator": "MOD"}
 
 
+#: Hues far enough apart to tell neighbours in the chat apart at a glance.
+_HUES = (0, 28, 48, 95, 140, 170, 195, 215, 250, 275, 300, 330)
+
+
 def author_colour(viewer_id: str, palette: QPalette) -> QColor:
     """A stable colour per viewer, readable on the current theme's background."""
-    hue = zlib.crc32(viewer_id.encode()) % 360
+    hue = _HUES[zlib.crc32(viewer_id.encode()) % len(_HUES)]
     dark = palette.color(QPalette.ColorRole.Base).lightness() < 128
-    return QColor.fromHsl(hue, 170, 175 if dark else 85)
+    return QColor.fromHsl(hue, 170, 170 if dark else 80)
 
 
 class ChatDelegate(QStyledItemDelegate):
@@ -62,7 +66,7 @@ class ChatDelegate(QStyledItemDelegate):
         width = fm.horizontalAdvance(str(index.data(ChatRole.AUTHOR)))
         return QRect(rect.left() + _PAD, rect.top() + _PAD // 2, width, fm.height())
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:  # noqa: N802
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
         base, bold, _ = self._fonts(option)
         width = max(80, option.rect.width() - 2 * _PAD)  # type: ignore[attr-defined]
         text = QFontMetrics(base).boundingRect(
@@ -87,29 +91,42 @@ class ChatDelegate(QStyledItemDelegate):
         )
         author = self.author_rect(option, index)
         painter.setFont(bold)
-        painter.setPen(author_colour(str(index.data(ChatRole.VIEWER_ID)), palette))
+        selected = bool(state & QStyle.StateFlag.State_Selected)
+        painter.setPen(
+            text_colour if selected else author_colour(str(index.data(ChatRole.VIEWER_ID)), palette)
+        )
         painter.drawText(author, Qt.AlignmentFlag.AlignLeft, str(index.data(ChatRole.AUTHOR)))
         x = author.right() + 8
         badge = _ROLE_LABELS.get(str(index.data(ChatRole.ROLE)))
         painter.setFont(small)
         fm_small = QFontMetrics(small)
         if badge:
-            badge_rect = QRect(x, author.top() + 2, fm_small.horizontalAdvance(badge) + 10,
-                               author.height() - 4)
+            badge_rect = QRect(
+                x, author.top() + 2, fm_small.horizontalAdvance(badge) + 10, author.height() - 4
+            )
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(palette.color(QPalette.ColorRole.Link))
             painter.drawRoundedRect(badge_rect, 4, 4)
             painter.setPen(palette.color(QPalette.ColorRole.BrightText))
             painter.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, badge)
             x = badge_rect.right() + 8
-        painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+        painter.setPen(
+            text_colour if selected else palette.color(QPalette.ColorRole.PlaceholderText)
+        )
         stamp = time.strftime("%H:%M", time.localtime(float(index.data(ChatRole.TIME))))
-        painter.drawText(QRect(x, author.top(), rect.right() - x - _PAD, author.height()),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, stamp)
+        painter.drawText(
+            QRect(x, author.top(), rect.right() - x - _PAD, author.height()),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            stamp,
+        )
         painter.setFont(base)
         painter.setPen(text_colour)
-        body = QRect(rect.left() + _PAD, author.bottom() + 1, rect.width() - 2 * _PAD,
-                     rect.bottom() - author.bottom())
+        body = QRect(
+            rect.left() + _PAD,
+            author.bottom() + 1,
+            rect.width() - 2 * _PAD,
+            rect.bottom() - author.bottom(),
+        )
         painter.drawText(body, Qt.TextFlag.TextWordWrap, str(index.data(ChatRole.TEXT)))
         painter.restore()
 
@@ -148,21 +165,21 @@ class ChatView(QListView):
             return str(index.data(ChatRole.VIEWER_ID))
         return None
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         super().mouseReleaseEvent(event)
         if event.button() == Qt.MouseButton.LeftButton:
             viewer_id = self.author_at(event.position().toPoint())
             if viewer_id:
                 self.author_activated.emit(viewer_id)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         super().mouseMoveEvent(event)
         over_author = self.author_at(event.position().toPoint()) is not None
         self.viewport().setCursor(
             Qt.CursorShape.PointingHandCursor if over_author else Qt.CursorShape.ArrowCursor
         )
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
             self.author_activated.emit(str(self.currentIndex().data(ChatRole.VIEWER_ID)))
             return
@@ -179,6 +196,9 @@ class ChatDock(QDockWidget):
         self.model = ChatModel(capacity)
         self._held: deque[protocol.Comment] = deque(maxlen=capacity)
         self._held_total = 0
+        #: Whether the reader is at the newest comment. Only scrolling changes it: the
+        #: scroll bar lags the layout during a flood, so it cannot be asked per batch.
+        self.following = True
 
         body = QWidget(self)
         layout = QVBoxLayout(body)
@@ -220,7 +240,7 @@ class ChatDock(QDockWidget):
     def add_comments(self, comments: Sequence[protocol.Comment]) -> None:
         if not comments:
             return
-        if self._held or not self.at_bottom():
+        if not self.following:
             self._held.extend(comments)
             self._held_total += len(comments)
             self.new_comments.setText(f"{self._held_total} new comments ↓")
@@ -235,6 +255,7 @@ class ChatDock(QDockWidget):
             self.model.append(list(self._held))
             self._held.clear()
         self._held_total = 0
+        self.following = True
         self.new_comments.hide()
         self.view.scrollToBottom()
 
@@ -245,7 +266,8 @@ class ChatDock(QDockWidget):
         self.new_comments.hide()
 
     def _scrolled(self, _value: int) -> None:
-        if self._held and self.at_bottom():
+        self.following = self.at_bottom()
+        if self.following and self._held:
             self.follow()
 
     # ------------------------------------------------------------ outgoing

@@ -13,7 +13,14 @@ from collections.abc import Coroutine
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDesktopServices,
+    QGuiApplication,
+    QKeySequence,
+)
 from PySide6.QtNetwork import QNetworkAccessManager
 from PySide6.QtWidgets import (
     QApplication,
@@ -28,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from console import protocol
-from console.client import State, StaffClient
+from console.client import StaffClient, State
 from console.errors import ShopcastError
 from media.capture import Capture
 from widgets.chat_dock import ChatDock
@@ -76,10 +83,12 @@ class MainWindow(QMainWindow):
         self.products = ProductsDock(self.network, self)
         self.products.model.image_base = viewer_url + "images/"
         self.profile = ProfileDock(self)
+        for dock, width in ((self.products, 300), (self.chat, 300), (self.profile, 300)):
+            dock.setMinimumWidth(width)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.products)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.chat)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.profile)
-        self.resizeDocks([self.products, self.chat], [330, 360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.products, self.chat], [380, 360], Qt.Orientation.Horizontal)
 
         self.connection = QLabel("Connecting…", self)
         self.connection.setAccessibleName("Connection state")
@@ -129,9 +138,7 @@ class MainWindow(QMainWindow):
         row.addWidget(self.copy_button)
         self.open_button = QPushButton("Open", parent)
         self.open_button.setAccessibleName("Open viewer page in the browser")
-        self.open_button.clicked.connect(
-            lambda: QDesktopServices.openUrl(QUrl(self.viewer_url))
-        )
+        self.open_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl(self.viewer_url)))
         row.addWidget(self.open_button)
         return row
 
@@ -174,19 +181,21 @@ class MainWindow(QMainWindow):
         about = QAction("&About Shopcast", self)
         about.triggered.connect(
             lambda: QMessageBox.about(
-                self, "About Shopcast",
-                "Shopcast — a live-commerce host console.\n"
-                f"Viewer page: {self.viewer_url}",
+                self,
+                "About Shopcast",
+                f"Shopcast — a live-commerce host console.\nViewer page: {self.viewer_url}",
             )
         )
         help_menu.addAction(about)
 
     def _restore(self) -> None:
+        self.resize(1320, 800)
         geometry = self._settings.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1320, 800)
+        if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
+            screen = self.screen().availableGeometry()
+            if not screen.contains(self.frameGeometry()) or self.width() < 900:
+                # Saved on a larger or another screen: start from the default again.
+                self.resize(min(1320, screen.width()), min(800, screen.height()))
         state = self._settings.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
@@ -289,11 +298,13 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ closing
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         self._settings.setValue("window/geometry", self.saveGeometry())
         self._settings.setValue("window/state", self.saveState())
         self._settings.sync()
         for task in self._tasks:
             task.cancel()
+        # Idle keep-alive sockets to the hub would outlive the window otherwise.
+        self.network.clearConnectionCache()
         event.accept()
         self.closed.emit()

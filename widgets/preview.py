@@ -30,17 +30,18 @@ class VideoPreview(QWidget):
 
     def _poll(self) -> None:
         frame = self._capture.latest
-        if frame is None or frame.number == self._shown and self._image is not None:
+        if frame is None or (frame.number == self._shown and self._image is not None):
             return
         height, width = frame.image.shape[:2]
         # The QImage borrows the array's memory; keep the frame alive alongside it.
         self._frame = frame
-        self._image = QImage(frame.image.data, width, height, width * 3,
-                             QImage.Format.Format_RGB888)
+        self._image = QImage(
+            frame.image.data, width, height, width * 3, QImage.Format.Format_RGB888
+        )
         self._shown = frame.number
         self.update()
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(8, 8, 10))
         if self._image is None:
@@ -53,8 +54,13 @@ class VideoPreview(QWidget):
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         painter.drawImage(target, self._image)
         painter.setPen(QColor(255, 255, 255))
-        painter.fillRect(QRect(target.left() + 8, target.top() + 8 + target.height() // 30,
-                               86, 22), QColor(0, 0, 0, 160))
-        painter.drawText(QRect(target.left() + 8, target.top() + 8 + target.height() // 30,
-                               86, 22), Qt.AlignmentFlag.AlignCenter, "PREVIEW")
+        painter.fillRect(
+            QRect(target.left() + 8, target.top() + 8 + target.height() // 30, 86, 22),
+            QColor(0, 0, 0, 160),
+        )
+        painter.drawText(
+            QRect(target.left() + 8, target.top() + 8 + target.height() // 30, 86, 22),
+            Qt.AlignmentFlag.AlignCenter,
+            "PREVIEW",
+        )
         self.frames_painted += 1

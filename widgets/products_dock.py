@@ -54,10 +54,16 @@ def price_text(product: protocol.Product) -> str:
 
 def stock_text(product: protocol.Product) -> str:
     total = sum(v.stock for v in product.variants)
-    if total == 0:
-        return "Sold out"
-    out = sum(1 for v in product.variants if v.stock == 0)
-    return f"{total}" if not out else f"{total} ({out} variants out)"
+    return "Sold out" if total == 0 else str(total)
+
+
+def stock_tooltip(product: protocol.Product) -> str:
+    lines = [
+        f"{' / '.join(v.options.values()) or v.sku}: "
+        + (f"{v.stock} left" if v.stock else "sold out")
+        for v in product.variants
+    ]
+    return "\n".join(lines)
 
 
 class ProductsModel(QAbstractTableModel):
@@ -92,7 +98,9 @@ class ProductsModel(QAbstractTableModel):
         pixmap = QPixmap()
         if pixmap.loadFromData(reply.readAll().data()):
             self._images[image] = pixmap.scaled(
-                THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                THUMB,
+                THUMB,
+                Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.SmoothTransformation,
             )
             for row, product in enumerate(self._products):
@@ -100,13 +108,13 @@ class ProductsModel(QAbstractTableModel):
                     index = self.index(row, Column.PRODUCT)
                     self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._products)
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(Column)
 
-    def headerData(  # noqa: N802
+    def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> object:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
@@ -126,7 +134,9 @@ class ProductsModel(QAbstractTableModel):
             return stock_text(product)
         if role == Qt.ItemDataRole.DecorationRole and column is Column.PRODUCT:
             return self._images.get(product.image or "")
-        if role == Qt.ItemDataRole.ToolTipRole and column is Column.PRODUCT:
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column is Column.STOCK:
+                return stock_tooltip(product)
             return f"{product.title} — {product.vendor}\n{product.description}"
         if role == Qt.ItemDataRole.TextAlignmentRole and column is not Column.PRODUCT:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

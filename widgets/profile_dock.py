@@ -33,6 +33,10 @@ def _when(ts: float) -> str:
     return time.strftime("%d %b %Y, %H:%M", time.localtime(ts))
 
 
+def _clock(ts: float) -> str:
+    return time.strftime("%H:%M", time.localtime(ts))
+
+
 class Avatar(QWidget):
     """A round badge with the viewer's initial, in their chat colour."""
 
@@ -47,7 +51,7 @@ class Avatar(QWidget):
         self._colour = author_colour(viewer_id, self.palette())
         self.update()
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
@@ -163,7 +167,7 @@ class ProfileDock(QDockWidget):
         self.comment_count.setText(str(profile.comment_count))
         self.viewer_id_label.setText(profile.viewer_id)
         self.sections["comments"].set_rows(
-            [(c.text, _when(c.ts)) for c in profile.comments]
+            [(f"{_clock(c.ts)}  {c.text}", _when(c.ts)) for c in profile.comments]
         )
         self.tabs.setTabText(0, f"Comments ({profile.comment_count})")
         self._pages.setCurrentWidget(self._body)

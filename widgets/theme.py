@@ -53,8 +53,6 @@ def apply_theme(app: QApplication, theme: Theme) -> None:
     for role, colour in _COLOURS[theme].items():
         palette.setColor(role, QColor(colour))
     palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#7a7c85"))
-    palette.setColor(
-        QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#7a7c85")
-    )
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#7a7c85"))
     app.setPalette(palette)
     app.setStyleSheet((resources.files("resources") / "styles" / f"{theme}.qss").read_text())

@@ -22,7 +22,9 @@ def _fold(text: str) -> str:
     Line breaks in a one-line chat would let one viewer push everyone's history off
     screen, and control characters can reorder or hide text in other viewers' pages.
     """
-    cleaned = "".join(" " if (ch < " " or ch == "\x7f" or ch in "\u2028\u2029") else ch for ch in text)
+    cleaned = "".join(
+        " " if (ch < " " or ch == "\x7f" or ch in "\u2028\u2029") else ch for ch in text
+    )
     return " ".join(cleaned.split())
 
 

@@ -54,12 +54,17 @@ def check_token(store: Store, token: str | None, role: str, now: float) -> Staff
     record = store.staff_token(token_hash)
     if record is None:
         raise ProtocolError(
-            ErrorCode.BAD_TOKEN, "This staff token is not known to the hub; check it or ask for a new one."
+            ErrorCode.BAD_TOKEN,
+            "This staff token is not known to the hub; check it or ask for a new one.",
         )
     if record.revoked is not None:
-        raise ProtocolError(ErrorCode.BAD_TOKEN, "This staff token was revoked; ask the host for a new one.")
+        raise ProtocolError(
+            ErrorCode.BAD_TOKEN, "This staff token was revoked; ask the host for a new one."
+        )
     if record.expires is not None and now >= record.expires:
-        raise ProtocolError(ErrorCode.BAD_TOKEN, "This staff token has expired; ask the host for a new one.")
+        raise ProtocolError(
+            ErrorCode.BAD_TOKEN, "This staff token has expired; ask the host for a new one."
+        )
     if record.role != role:
         raise ProtocolError(
             ErrorCode.FORBIDDEN,

@@ -45,8 +45,11 @@ class Limits:
     viewer_comment_burst: float = 5.0
     staff_comments_per_s: float = 100.0
     staff_comment_burst: float = 200.0
-    messages_per_s: float = 20.0
-    message_burst: float = 60.0
+    #: Every message a connection sends (comments, name changes, look-ups).
+    viewer_messages_per_s: float = 20.0
+    viewer_message_burst: float = 60.0
+    staff_messages_per_s: float = 200.0
+    staff_message_burst: float = 400.0
 
 
 @dataclass(eq=False, slots=True)
@@ -109,8 +112,10 @@ class Room:
                 f"{hello.v}; reload the page or update the console.",
             )
         now = self._clock()
-        limiter = RateLimiter(self._limits.messages_per_s, self._limits.message_burst)
         if hello.role == "viewer":
+            limiter = RateLimiter(
+                self._limits.viewer_messages_per_s, self._limits.viewer_message_burst
+            )
             viewer_id = hello.viewer_id or ""
             if not protocol.VIEWER_ID_PATTERN.match(viewer_id):
                 raise ProtocolError(
@@ -123,6 +128,9 @@ class Room:
             session = Session(ws, "viewer", viewer_id, name, limiter)
         else:
             staff = check_token(self._store, hello.token, hello.role, now)
+            limiter = RateLimiter(
+                self._limits.staff_messages_per_s, self._limits.staff_message_burst
+            )
             session = Session(ws, staff.role, staff.viewer_id, staff.name, limiter, staff.name)
 
         welcome, history = self._history(hello.since)
@@ -193,7 +201,8 @@ class Room:
                 profile = self._store.profile(message.viewer_id)
                 if profile is None:
                     raise ProtocolError(
-                        ErrorCode.NOT_FOUND, f"No viewer with id {message.viewer_id!r} was seen here."
+                        ErrorCode.NOT_FOUND,
+                        f"No viewer with id {message.viewer_id!r} was seen here.",
                     )
                 profile.online = message.viewer_id in self._presence
                 profile.ref = message.ref

@@ -8,6 +8,7 @@ that something went wrong.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -21,7 +22,7 @@ from websockets.http11 import Request, Response
 
 from console import protocol
 from console.domain.catalogue import catalogue_to_dict, parse_catalogue
-from console.errors import ProtocolError, StoreError
+from console.errors import ListenError, ProtocolError, StoreError
 from console.hub.auth import issue_token
 from console.hub.room import Limits, Room, Session, send
 from console.hub.static import StaticFiles
@@ -38,7 +39,9 @@ def _url(scheme: str, host: str, port: int, path: str) -> str:
     return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}{path}"
 
 
-def _error_frame(code: str, message: str, ref: str | None = None, retry: float | None = None) -> bytes:
+def _error_frame(
+    code: str, message: str, ref: str | None = None, retry: float | None = None
+) -> bytes:
     error = protocol.Error(code=code, message=message, ref=ref, retry_after=retry)
     return protocol.frame([protocol.encode(error)])
 
@@ -57,7 +60,11 @@ class Hub:
     """One room served on one port. Start it inside a running asyncio loop."""
 
     def __init__(
-        self, store: Store, *, title: str = "Shopcast Live", tick: float = 0.03,
+        self,
+        store: Store,
+        *,
+        title: str = "Shopcast Live",
+        tick: float = 0.03,
         limits: Limits | None = None,
     ) -> None:
         self.store = store
@@ -101,9 +108,10 @@ class Hub:
                 ping_interval=20,
                 ping_timeout=20,
                 close_timeout=2,
+                open_timeout=5,
             )
         except OSError as exc:
-            raise StoreError(
+            raise ListenError(
                 f"Cannot listen on {bind}:{port} ({exc.strerror}); is another Shopcast running? "
                 "Choose another port with --port."
             ) from exc
@@ -111,13 +119,22 @@ class Hub:
         self.host, self.port = bind, sockname[1]
         log.info("hub listening on %s", self.viewer_url)
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 1.0) -> None:
         """Flush queued events, close every connection, stop listening."""
         self.room.close()
-        if self._server is not None:
-            self._server.close(close_connections=True)
-            await self._server.wait_closed()
-            self._server = None
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.close(close_connections=True)
+        try:
+            await asyncio.wait_for(asyncio.shield(server.wait_closed()), grace)
+        except TimeoutError:
+            # Spare sockets that browsers open and never use still wait for a request;
+            # they would hold the shutdown for the whole opening timeout.
+            idle = list(server.handler_tasks)
+            for task in idle:
+                task.cancel()
+            await asyncio.wait(idle, timeout=grace)
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0]
@@ -163,4 +180,3 @@ class Hub:
             pass
         finally:
             self.room.leave(ws)
-

@@ -65,7 +65,7 @@ class StaticFiles:
         for prefix, folder in self._dirs.items():
             if not name.startswith(prefix):
                 continue
-            file_name = name[len(prefix):]
+            file_name = name[len(prefix) :]
             suffix = "." + file_name.rsplit(".", 1)[-1] if "." in file_name else ""
             # One plain file name per folder: no sub-paths, so no way out of the folder.
             if "/" in file_name or "\\" in file_name or file_name.startswith("."):
@@ -83,6 +83,9 @@ def _response(status: http.HTTPStatus, body: bytes, content_type: str) -> Respon
     headers = Headers(
         [
             ("Date", email.utils.formatdate(usegmt=True)),
+            # websockets serves one response per connection; say so, or keep-alive
+            # clients hold the socket (and a hub task) open until they time out.
+            ("Connection", "close"),
             ("Content-Length", str(len(body))),
             ("Content-Type", content_type),
             ("Cache-Control", "no-cache"),

@@ -116,11 +116,16 @@ class Store:
             yield self._db
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise StoreError(_describe(exc)) from exc
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise
+
+    def _rollback(self) -> None:
+        # SQLite has already rolled back by itself after some errors (a full disk).
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
 
     # ------------------------------------------------------------ events and comments
 
@@ -140,8 +145,13 @@ class Store:
                 (seq, viewer_id, name, role, text, ts),
             )
             comment = protocol.Comment(
-                seq=seq, id=cur.lastrowid or 0, viewer_id=viewer_id, name=name, text=text,
-                ts=ts, role=role,
+                seq=seq,
+                id=cur.lastrowid or 0,
+                viewer_id=viewer_id,
+                name=name,
+                text=text,
+                ts=ts,
+                role=role,
             )
             body = protocol.encode(comment)
             db.execute(
@@ -249,8 +259,16 @@ class Store:
                 db.execute(
                     "INSERT INTO products (id, position, title, description, vendor, image, "
                     "currency, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (p.id, position, p.title, p.description, p.vendor, p.image, p.currency,
-                     json.dumps(p.options)),
+                    (
+                        p.id,
+                        position,
+                        p.title,
+                        p.description,
+                        p.vendor,
+                        p.image,
+                        p.currency,
+                        json.dumps(p.options),
+                    ),
                 )
                 db.executemany(
                     "INSERT INTO variants (sku, product_id, position, options, price, "
@@ -277,7 +295,10 @@ class Store:
         ):
             variants.setdefault(pid, []).append(
                 protocol.Variant(
-                    sku=sku, options=json.loads(options), price=price, compare_at=compare_at,
+                    sku=sku,
+                    options=json.loads(options),
+                    price=price,
+                    compare_at=compare_at,
                     stock=stock,
                 )
             )
@@ -288,14 +309,24 @@ class Store:
         ):
             reviews.setdefault(pid, []).append(
                 protocol.Review(
-                    id=rid, author=author, rating=rating, text=text, verified_owner=bool(owner),
+                    id=rid,
+                    author=author,
+                    rating=rating,
+                    text=text,
+                    verified_owner=bool(owner),
                     created=created,
                 )
             )
         return [
             protocol.Product(
-                id=pid, title=title, description=description, vendor=vendor, image=image,
-                currency=currency, options=json.loads(options), variants=variants.get(pid, []),
+                id=pid,
+                title=title,
+                description=description,
+                vendor=vendor,
+                image=image,
+                currency=currency,
+                options=json.loads(options),
+                variants=variants.get(pid, []),
                 reviews=reviews.get(pid, []),
             )
             for pid, title, description, vendor, image, currency, options in self._db.execute(

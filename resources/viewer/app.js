@@ -1,0 +1,543 @@
+// Shopcast viewer page: live chat over the hub's WebSocket (see console/protocol.py and
+// docs/protocol.md for the message names). Every user string is rendered with
+// textContent; nothing from the network ever reaches innerHTML.
+"use strict";
+
+(() => {
+  const PROTOCOL_VERSION = 1;
+  const MAX_COMMENT_CHARS = 500;
+  const MAX_NAME_CHARS = 40;
+  const COUNTER_FROM = 400;
+  const MAX_ITEMS = 500;
+  const BOTTOM_SLACK_PX = 48;
+  const BACKOFF_MIN_S = 0.5;
+  const BACKOFF_MAX_S = 10;
+  const VIEWER_ID_KEY = "shopcast.viewer_id";
+  const NAME_KEY = "shopcast.name";
+  const VIEWER_ID_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
+  const ROLE_BADGES = { host: "Host", agent: "Brand", moderator: "Mod" };
+
+  const $ = (id) => document.getElementById(id);
+  const els = {
+    video: document.querySelector("[data-testid=stream]"),
+    overlay: $("stage-overlay"),
+    roomTitle: $("room-title"),
+    viewerCount: $("viewer-count"),
+    viewerNumber: $("viewer-number"),
+    status: $("status"),
+    list: $("chat-list"),
+    pill: $("new-pill"),
+    nameForm: $("name-form"),
+    nameInput: $("name-input"),
+    nameCancel: $("name-cancel"),
+    nameError: $("name-error"),
+    commentForm: $("comment-form"),
+    commentInput: $("comment-input"),
+    commentSend: $("comment-send"),
+    commentError: $("comment-error"),
+    counter: $("comment-counter"),
+    meName: $("me-name"),
+    changeName: $("change-name"),
+  };
+
+  // ------------------------------------------------------------------ identity
+
+  const storage = {
+    get(key) {
+      try {
+        return window.localStorage.getItem(key);
+      } catch {
+        return null;
+      }
+    },
+    set(key, value) {
+      try {
+        window.localStorage.setItem(key, value);
+      } catch {
+        // Private mode or a full quota: the page still works for this visit.
+      }
+    },
+  };
+
+  function randomId(bytes) {
+    const raw = crypto.getRandomValues(new Uint8Array(bytes));
+    return btoa(String.fromCharCode(...raw))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "");
+  }
+
+  function loadViewerId() {
+    const stored = storage.get(VIEWER_ID_KEY);
+    if (stored && VIEWER_ID_PATTERN.test(stored)) return stored;
+    const fresh = randomId(18);
+    storage.set(VIEWER_ID_KEY, fresh);
+    return fresh;
+  }
+
+  function cleanName(raw) {
+    return raw.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, " ").replace(/\s+/g, " ").trim();
+  }
+
+  function loadName() {
+    const stored = cleanName(storage.get(NAME_KEY) || "");
+    return stored && stored.length <= MAX_NAME_CHARS ? stored : null;
+  }
+
+  const viewerId = loadViewerId();
+  let myName = loadName();
+
+  // ------------------------------------------------------------------ connection state
+
+  let socket = null;
+  let connected = false;
+  let stopped = false;
+  let attempt = 0;
+  let retryTimer = null;
+  let countdownTimer = null;
+  let lastSeq = null;
+  let refCounter = 0;
+  let helloName = null;
+  const pending = new Map();
+
+  function setStatus(text, state) {
+    els.status.textContent = text;
+    els.status.dataset.state = state;
+  }
+
+  function wsUrl() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    return `${scheme}://${location.host}/ws`;
+  }
+
+  function nextRef(kind, payload) {
+    refCounter += 1;
+    const ref = `${kind}-${Date.now().toString(36)}-${refCounter}`;
+    pending.set(ref, { kind, payload });
+    return ref;
+  }
+
+  function send(message) {
+    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+    socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  function connect() {
+    clearTimers();
+    setStatus("Connecting…", "connecting");
+    const ws = new WebSocket(wsUrl());
+    socket = ws;
+    ws.addEventListener("open", () => sendHello(ws, myName));
+    ws.addEventListener("message", (event) => {
+      if (ws === socket) handleFrame(event.data);
+    });
+    ws.addEventListener("close", () => {
+      if (ws === socket) onDisconnected();
+    });
+  }
+
+  function sendHello(ws, name) {
+    const hello = { t: "hello", v: PROTOCOL_VERSION, role: "viewer", viewer_id: viewerId };
+    if (name) hello.name = name;
+    if (lastSeq !== null) hello.since = lastSeq;
+    helloName = name;
+    ws.send(JSON.stringify(hello));
+  }
+
+  function onDisconnected() {
+    socket = null;
+    connected = false;
+    pending.clear();
+    updateComposer();
+    if (stopped) return;
+    scheduleReconnect();
+  }
+
+  function scheduleReconnect() {
+    const base = Math.min(BACKOFF_MAX_S, BACKOFF_MIN_S * 2 ** attempt);
+    const delay = Math.max(BACKOFF_MIN_S, base * (0.5 + Math.random() * 0.5));
+    attempt += 1;
+    const due = Date.now() + delay * 1000;
+    const tick = () => {
+      const left = Math.max(1, Math.ceil((due - Date.now()) / 1000));
+      setStatus(`Reconnecting in ${left} s…`, "reconnecting");
+    };
+    tick();
+    countdownTimer = setInterval(tick, 250);
+    retryTimer = setTimeout(connect, delay * 1000);
+  }
+
+  function clearTimers() {
+    clearTimeout(retryTimer);
+    clearInterval(countdownTimer);
+    retryTimer = null;
+    countdownTimer = null;
+  }
+
+  function reconnectNow() {
+    if (retryTimer !== null && !stopped) connect();
+  }
+
+  window.addEventListener("online", reconnectNow);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") reconnectNow();
+  });
+
+  // ------------------------------------------------------------------ messages
+
+  function handleFrame(data) {
+    let messages;
+    try {
+      messages = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (!Array.isArray(messages)) messages = [messages];
+    const stick = isAtBottom();
+    let added = 0;
+    let ownAdded = false;
+    for (const msg of messages) {
+      if (!msg || typeof msg !== "object") continue;
+      switch (msg.t) {
+        case "welcome":
+          onWelcome(msg);
+          break;
+        case "comment":
+          if (addComment(msg)) {
+            added += 1;
+            if (msg.viewer_id === viewerId) ownAdded = true;
+          }
+          break;
+        case "viewers":
+          setViewerCount(msg.count);
+          break;
+        case "ack":
+          onAck(msg);
+          break;
+        case "error":
+          onError(msg);
+          break;
+        default:
+          break;
+      }
+    }
+    if (added) afterAppend(added, stick || ownAdded);
+  }
+
+  function onWelcome(msg) {
+    connected = true;
+    attempt = 0;
+    if (msg.history_truncated || (lastSeq !== null && msg.seq < lastSeq)) {
+      clearList();
+      lastSeq = null;
+    }
+    if (typeof msg.room_title === "string" && msg.room_title) {
+      els.roomTitle.textContent = msg.room_title;
+      document.title = `${msg.room_title} · Shopcast live`;
+    }
+    if (typeof msg.name === "string" && msg.name) {
+      myName = msg.name;
+      storage.set(NAME_KEY, myName);
+    }
+    setViewerCount(msg.viewers);
+    setStatus("Live chat connected", "connected");
+    if (!myName) {
+      if (els.nameForm.hidden) showNameForm("");
+    } else if (els.nameCancel.hidden) {
+      showComposer();
+    } else {
+      els.meName.textContent = myName;
+    }
+    updateComposer();
+  }
+
+  function onAck(msg) {
+    const entry = pending.get(msg.ref);
+    if (!entry) return;
+    pending.delete(msg.ref);
+    if (entry.kind === "comment") {
+      if (els.commentInput.value === entry.payload) els.commentInput.value = "";
+      setCommentError("");
+      updateComposer();
+    }
+  }
+
+  function onError(msg) {
+    const entry = msg.ref ? pending.get(msg.ref) : undefined;
+    if (entry) pending.delete(msg.ref);
+    if (msg.code === "unsupported_version") {
+      stopped = true;
+      setStatus("This page is out of date. Reload the page to keep chatting.", "outdated");
+      if (socket) socket.close();
+      return;
+    }
+    const text = typeof msg.message === "string" ? msg.message : "Something went wrong.";
+    if (!connected && msg.code === "invalid" && helloName && socket) {
+      myName = null;
+      showNameForm(helloName);
+      setNameError(text);
+      sendHello(socket, null);
+    } else if (entry && entry.kind === "name") {
+      myName = null;
+      showNameForm(entry.payload);
+      setNameError(text);
+    } else if (msg.code === "name_required") {
+      myName = null;
+      showNameForm("");
+      setNameError(text);
+    } else {
+      setCommentError(text, msg.retry_after);
+    }
+    updateComposer();
+  }
+
+  function setViewerCount(count) {
+    if (typeof count !== "number" || !Number.isFinite(count)) return;
+    const n = Math.max(0, Math.round(count));
+    const label = n === 1 ? "1 watching" : `${n.toLocaleString()} watching`;
+    els.viewerNumber.textContent = n.toLocaleString();
+    els.viewerCount.setAttribute("aria-label", label);
+    els.viewerCount.title = label;
+  }
+
+  // ------------------------------------------------------------------ chat list
+
+  const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+  const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  let unseen = 0;
+
+  function avatarHue(id) {
+    let hash = 0;
+    for (let i = 0; i < id.length; i += 1) hash = (hash * 31 + id.charCodeAt(i)) | 0;
+    return Math.abs(hash) % 360;
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function addComment(msg) {
+    if (typeof msg.seq !== "number") return false;
+    if (lastSeq !== null && msg.seq <= lastSeq) return false;
+    lastSeq = msg.seq;
+
+    const name = String(msg.name ?? "");
+    const author = String(msg.viewer_id ?? "");
+    const item = el("li", "chat-item");
+    item.dataset.testid = "chat-item";
+    item.dataset.seq = String(msg.seq);
+    if (author === viewerId) item.classList.add("own");
+
+    const avatar = el("span", "avatar", (Array.from(name)[0] || "?").toUpperCase());
+    avatar.setAttribute("aria-hidden", "true");
+    avatar.style.setProperty("--hue", String(avatarHue(author || name)));
+
+    const body = el("div", "chat-body-text");
+    const meta = el("div", "chat-meta");
+    const authorEl = el("span", "chat-author", name);
+    authorEl.dataset.testid = "chat-author";
+    meta.append(authorEl);
+    const badge = ROLE_BADGES[msg.role];
+    if (badge) {
+      item.classList.add("staff", `role-${msg.role}`);
+      const badgeEl = el("span", "badge", badge);
+      badgeEl.dataset.testid = "chat-badge";
+      meta.append(badgeEl);
+    }
+    if (typeof msg.ts === "number") {
+      const when = new Date(msg.ts * 1000);
+      const time = el("time", "chat-time", timeFormat.format(when));
+      time.dateTime = when.toISOString();
+      time.title = fullFormat.format(when);
+      meta.append(time);
+    }
+    const textEl = el("p", "chat-text", String(msg.text ?? ""));
+    textEl.dataset.testid = "chat-text";
+    body.append(meta, textEl);
+    item.append(avatar, body);
+    els.list.append(item);
+    return true;
+  }
+
+  function clearList() {
+    els.list.replaceChildren();
+    unseen = 0;
+    updatePill();
+  }
+
+  function isAtBottom() {
+    const list = els.list;
+    return list.scrollHeight - list.scrollTop - list.clientHeight <= BOTTOM_SLACK_PX;
+  }
+
+  function scrollToBottom() {
+    els.list.scrollTop = els.list.scrollHeight;
+    unseen = 0;
+    updatePill();
+  }
+
+  function afterAppend(added, stick) {
+    const list = els.list;
+    let removedHeight = 0;
+    while (list.childElementCount > MAX_ITEMS) {
+      removedHeight += list.firstElementChild.offsetHeight;
+      list.firstElementChild.remove();
+    }
+    if (stick) {
+      scrollToBottom();
+    } else {
+      list.scrollTop = Math.max(0, list.scrollTop - removedHeight);
+      unseen += added;
+      updatePill();
+    }
+  }
+
+  function updatePill() {
+    if (unseen > 0) {
+      els.pill.textContent = unseen === 1 ? "1 new comment ↓" : `${unseen} new comments ↓`;
+      els.pill.hidden = false;
+    } else {
+      els.pill.hidden = true;
+    }
+  }
+
+  els.pill.addEventListener("click", () => {
+    scrollToBottom();
+    els.commentInput.focus({ preventScroll: true });
+  });
+  els.list.addEventListener("scroll", () => {
+    if (unseen > 0 && isAtBottom()) {
+      unseen = 0;
+      updatePill();
+    }
+  }, { passive: true });
+
+  // ------------------------------------------------------------------ name and composer
+
+  let errorTimer = null;
+  let errorUntil = 0;
+
+  function setNameError(text) {
+    els.nameError.textContent = text;
+  }
+
+  function setCommentError(text, retryAfter) {
+    clearTimeout(errorTimer);
+    errorUntil = 0;
+    els.commentError.textContent = text;
+    if (text && typeof retryAfter === "number" && retryAfter > 0) {
+      errorUntil = Date.now() + retryAfter * 1000;
+      errorTimer = setTimeout(() => setCommentError(""), retryAfter * 1000);
+    }
+  }
+
+  function showNameForm(prefill) {
+    els.commentForm.hidden = true;
+    els.nameForm.hidden = false;
+    els.nameInput.value = prefill || "";
+    els.nameCancel.hidden = !myName;
+  }
+
+  function showComposer() {
+    if (!myName) {
+      showNameForm(els.nameInput.value);
+      return;
+    }
+    els.meName.textContent = myName;
+    els.nameForm.hidden = true;
+    els.commentForm.hidden = false;
+    updateComposer();
+  }
+
+  function sendingComment() {
+    for (const entry of pending.values()) if (entry.kind === "comment") return true;
+    return false;
+  }
+
+  function updateComposer() {
+    const text = els.commentInput.value;
+    const empty = text.trim().length === 0;
+    els.commentSend.disabled = empty || !myName || !connected || sendingComment();
+    const left = MAX_COMMENT_CHARS - text.length;
+    els.counter.textContent = text.length >= COUNTER_FROM ? `${left} left` : "";
+    els.counter.classList.toggle("counter-low", left <= 20);
+  }
+
+  els.nameForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const name = cleanName(els.nameInput.value);
+    if (!name) {
+      setNameError("Type a name so others know who is talking.");
+      return;
+    }
+    if (name.length > MAX_NAME_CHARS) {
+      setNameError(`Names can be at most ${MAX_NAME_CHARS} characters (this one has ${name.length}).`);
+      return;
+    }
+    setNameError("");
+    const changed = name !== myName;
+    myName = name;
+    storage.set(NAME_KEY, name);
+    if (changed && connected) send({ t: "set_name", name, ref: nextRef("name", name) });
+    showComposer();
+    els.commentInput.focus();
+  });
+
+  els.nameCancel.addEventListener("click", () => {
+    setNameError("");
+    showComposer();
+    els.commentInput.focus();
+  });
+
+  els.changeName.addEventListener("click", () => {
+    showNameForm(myName);
+    els.nameInput.focus();
+    els.nameInput.select();
+  });
+
+  els.commentInput.addEventListener("input", () => {
+    if (els.commentError.textContent && Date.now() >= errorUntil) setCommentError("");
+    updateComposer();
+  });
+
+  els.commentForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (els.commentSend.disabled) return;
+    const text = els.commentInput.value;
+    const ref = nextRef("comment", text);
+    if (send({ t: "comment", text, ref })) {
+      setCommentError("");
+    } else {
+      pending.delete(ref);
+    }
+    updateComposer();
+  });
+
+  // ------------------------------------------------------------------ stream
+
+  function initStream() {
+    els.video.addEventListener("playing", () => {
+      els.overlay.hidden = true;
+    });
+    els.video.addEventListener("emptied", () => {
+      els.overlay.hidden = false;
+    });
+  }
+
+  // ------------------------------------------------------------------ start
+
+  if (myName) {
+    els.meName.textContent = myName;
+    els.nameForm.hidden = true;
+    els.commentForm.hidden = false;
+  } else {
+    showNameForm("");
+  }
+  updateComposer();
+  initStream();
+  connect();
+})();

@@ -1,0 +1,55 @@
+"""Shared fixtures: offscreen Qt, a qasync loop for Qt tests, a hub on a free port."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("SHOPCAST_ICE_HOSTS", "127.0.0.1")
+
+import hypothesis  # noqa: F401 - imported before any qasync loop runs (lazy import fails there)
+import pytest
+
+from console.hub.room import Limits
+from console.hub.server import Hub
+from console.store import Store
+
+
+def _qasync_loop() -> asyncio.AbstractEventLoop:
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    assert isinstance(app, QApplication)
+    # As in the console: closing a window must not stop the loop under the test.
+    app.setQuitOnLastWindowClosed(False)
+    return qasync.QEventLoop(app)
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Qt tests need a qasync loop (on a plain asyncio loop, Qt timers never fire)."""
+    if item.get_closest_marker("qasync"):
+        return {"qasync": _qasync_loop}
+    return {"asyncio": asyncio.new_event_loop}
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+async def hub(data_dir: Path) -> AsyncIterator[Hub]:
+    store = Store.open(data_dir)
+    hub = Hub(store, tick=0.01, limits=Limits())
+    await hub.start("127.0.0.1", 0)
+    try:
+        yield hub
+    finally:
+        await hub.stop()
+        store.close()

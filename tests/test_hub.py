@@ -1,0 +1,296 @@
+"""The hub with real WebSocket clients: chat, resume, errors, limits, restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+
+from console.hub.room import Limits
+from console.hub.server import Hub
+from console.store import DB_FILE_NAME, Store
+from tests.support.clients import RawClient
+
+
+async def test_comment_reaches_every_viewer_and_staff_once(hub: Hub) -> None:
+    token = hub.issue_token("host", "Host")
+    ann = await RawClient.viewer(hub.local_ws_url, "Ann")
+    bob = await RawClient.viewer(hub.local_ws_url, "Bob")
+    host = await RawClient.staff(hub.local_ws_url, token)
+
+    await ann.send({"t": "comment", "text": "  Is the   shirt\nlinen? ", "ref": "a1"})
+    ack = (await ann.wait_for("ack", ref="a1"))[0]
+    for client in (ann, bob, host):
+        [comment] = await client.wait_for("comment")
+        assert comment["text"] == "Is the shirt linen?"
+        assert comment["name"] == "Ann"
+        assert comment["seq"] == ack["seq"]
+    await asyncio.sleep(0.05)
+    assert [len(c.comments()) for c in (ann, bob, host)] == [1, 1, 1]
+    for client in (ann, bob, host):
+        await client.close()
+
+
+async def test_staff_comment_carries_its_role(hub: Hub) -> None:
+    host = await RawClient.staff(hub.local_ws_url, hub.issue_token("host", "Mia (host)"))
+    ann = await RawClient.viewer(hub.local_ws_url)
+    await host.send({"t": "comment", "text": "Welcome everyone!"})
+    [comment] = await ann.wait_for("comment")
+    assert comment["role"] == "host"
+    assert comment["name"] == "Mia (host)"
+    await host.close()
+    await ann.close()
+
+
+async def test_new_viewer_sees_recent_history(hub: Hub) -> None:
+    ann = await RawClient.viewer(hub.local_ws_url, "Ann")
+    for n in range(3):
+        await ann.send({"t": "comment", "text": f"comment {n}", "ref": str(n)})
+        await ann.wait_for("ack", ref=str(n))
+    await asyncio.sleep(0.05)
+    late = await RawClient.viewer(hub.local_ws_url, "Late")
+    await late.wait_for("comment", count=3)
+    assert [c["text"] for c in late.comments()] == ["comment 0", "comment 1", "comment 2"]
+    await ann.close()
+    await late.close()
+
+
+async def test_resume_after_dropped_connection_has_no_gap_and_no_duplicate(hub: Hub) -> None:
+    talker = await RawClient.staff(hub.local_ws_url, hub.issue_token("host", "Host"))
+    reader = await RawClient.viewer(hub.local_ws_url, "Reader", viewer_id="reader-0001")
+    for n in range(5):
+        await talker.send({"t": "comment", "text": f"before {n}"})
+    await reader.wait_for("comment", count=5)
+    last_seq = reader.comments()[-1]["seq"]
+    reader.ws.transport.abort()
+    await asyncio.gather(reader._reader, return_exceptions=True)
+
+    for n in range(7):
+        await talker.send({"t": "comment", "text": f"missed {n}"})
+    await talker.wait_for("comment", count=12)
+
+    back = await RawClient.viewer(
+        hub.local_ws_url, "Reader", viewer_id="reader-0001", since=last_seq
+    )
+    for n in range(2):
+        await talker.send({"t": "comment", "text": f"after {n}"})
+    await back.wait_for("comment", count=9)
+    await asyncio.sleep(0.05)
+    texts = [c["text"] for c in back.comments()]
+    assert texts == [f"missed {n}" for n in range(7)] + ["after 0", "after 1"]
+    seqs = [c["seq"] for c in back.comments()]
+    assert seqs == list(range(last_seq + 1, last_seq + 10))
+    assert not back.of_type("welcome")[0].get("history_truncated", False)
+    await talker.close()
+    await back.close()
+
+
+async def test_resume_from_a_seq_the_hub_never_had_gets_fresh_history(hub: Hub) -> None:
+    ann = await RawClient.viewer(hub.local_ws_url, "Ann")
+    await ann.send({"t": "comment", "text": "hello", "ref": "1"})
+    await ann.wait_for("ack")
+    await asyncio.sleep(0.05)
+    stale = await RawClient.viewer(hub.local_ws_url, "Old tab", since=999)
+    [welcome] = stale.of_type("welcome")
+    assert welcome["history_truncated"] is True
+    [comment] = await stale.wait_for("comment")
+    assert comment["text"] == "hello"
+    await ann.close()
+    await stale.close()
+
+
+async def test_history_survives_a_hub_restart(data_dir: Path) -> None:
+    store = Store.open(data_dir)
+    first = Hub(store, tick=0.01)
+    await first.start("127.0.0.1", 0)
+    ann = await RawClient.viewer(first.local_ws_url, "Ann")
+    await ann.send({"t": "comment", "text": "still here after restart?", "ref": "1"})
+    await ann.wait_for("ack")
+    await ann.close()
+    await first.stop()
+    store.close()
+
+    store = Store.open(data_dir)
+    second = Hub(store, tick=0.01)
+    await second.start("127.0.0.1", 0)
+    bob = await RawClient.viewer(second.local_ws_url, "Bob")
+    [comment] = await bob.wait_for("comment")
+    assert comment["text"] == "still here after restart?"
+    assert bob.of_type("welcome")[0]["seq"] == comment["seq"]
+    await bob.close()
+    await second.stop()
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ("{not json", "malformed"),
+        (json.dumps({"t": "dance"}), "malformed"),
+        (json.dumps({"t": "comment"}), "malformed"),
+        (json.dumps({"t": "comment", "text": 42}), "malformed"),
+        (json.dumps({"t": "comment", "text": "x" * 20_000}), "too_large"),
+        (json.dumps({"t": "comment", "text": "x" * 501}), "invalid"),
+        (json.dumps({"t": "comment", "text": "   "}), "invalid"),
+        (json.dumps({"t": "profile", "viewer_id": "someone-123"}), "forbidden"),
+        (json.dumps({"t": "hello", "v": 1}), "invalid"),
+    ],
+)
+async def test_bad_message_gets_typed_error_and_connection_stays_up(
+    hub: Hub, payload: str, code: str
+) -> None:
+    ann = await RawClient.viewer(hub.local_ws_url, "Ann")
+    await ann.send(payload)
+    [error] = await ann.wait_for("error")
+    assert error["code"] == code
+    assert error["message"]
+    await ann.send({"t": "comment", "text": "still connected", "ref": "ok"})
+    await ann.wait_for("ack", ref="ok")
+    [comment] = await ann.wait_for("comment")
+    assert comment["text"] == "still connected"
+    assert hub.store.last_seq == 1, "the bad message stored nothing"
+    await ann.close()
+
+
+async def test_viewer_must_say_hello_first_and_pick_a_name_to_post(hub: Hub) -> None:
+    async with connect(hub.local_ws_url) as ws:
+        await ws.send(json.dumps({"t": "comment", "text": "hi"}))
+        [error] = json.loads(await ws.recv())
+        assert error["code"] == "hello_required"
+    lurker = await RawClient.viewer(hub.local_ws_url, name=None)
+    await lurker.send({"t": "comment", "text": "hi", "ref": "1"})
+    [error] = await lurker.wait_for("error")
+    assert error["code"] == "name_required"
+    await lurker.send({"t": "set_name", "name": "Lurker", "ref": "n"})
+    await lurker.wait_for("ack", ref="n")
+    await lurker.send({"t": "comment", "text": "hi", "ref": "2"})
+    [comment] = await lurker.wait_for("comment")
+    assert comment["name"] == "Lurker"
+    await lurker.close()
+
+
+async def test_wrong_token_and_wrong_version_are_refused(hub: Hub) -> None:
+    async with connect(hub.local_ws_url) as ws:
+        await ws.send(json.dumps({"t": "hello", "v": 1, "role": "host", "token": "guess"}))
+        [error] = json.loads(await ws.recv())
+        assert error["code"] == "bad_token"
+    async with connect(hub.local_ws_url) as ws:
+        await ws.send(
+            json.dumps({"t": "hello", "v": 99, "role": "viewer", "viewer_id": "abcdefgh"})
+        )
+        [error] = json.loads(await ws.recv())
+        assert error["code"] == "unsupported_version"
+        assert "reload" in error["message"]
+    token = hub.issue_token("agent", "Sam")
+    async with connect(hub.local_ws_url) as ws:
+        await ws.send(json.dumps({"t": "hello", "v": 1, "role": "host", "token": token}))
+        [error] = json.loads(await ws.recv())
+        assert error["code"] == "forbidden"
+
+
+async def test_expired_token_is_refused(hub: Hub) -> None:
+    token = hub.issue_token("moderator", "Kim", ttl=-1)
+    async with connect(hub.local_ws_url) as ws:
+        await ws.send(json.dumps({"t": "hello", "v": 1, "role": "moderator", "token": token}))
+        [error] = json.loads(await ws.recv())
+        assert error["code"] == "bad_token"
+        assert "expired" in error["message"]
+
+
+async def test_a_fast_viewer_is_rate_limited_with_the_wait_named(data_dir: Path) -> None:
+    store = Store.open(data_dir)
+    hub = Hub(store, tick=0.01, limits=Limits(viewer_comments_per_s=1, viewer_comment_burst=2))
+    await hub.start("127.0.0.1", 0)
+    ann = await RawClient.viewer(hub.local_ws_url, "Ann")
+    bob = await RawClient.viewer(hub.local_ws_url, "Bob")
+    for n in range(4):
+        await ann.send({"t": "comment", "text": f"spam {n}", "ref": str(n)})
+    errors = await ann.wait_for("error", count=2)
+    assert {e["code"] for e in errors} == {"rate_limited"}
+    assert all(e["retry_after"] > 0 for e in errors)
+    assert "again in" in errors[0]["message"]
+    await bob.wait_for("comment", count=2)
+    await asyncio.sleep(0.05)
+    assert [c["text"] for c in bob.comments()] == ["spam 0", "spam 1"]
+    for c in (ann, bob):
+        await c.close()
+    await hub.stop()
+    store.close()
+
+
+async def test_viewer_count_counts_distinct_viewers(hub: Hub) -> None:
+    host = await RawClient.staff(hub.local_ws_url, hub.issue_token("host", "Host"))
+    one = await RawClient.viewer(hub.local_ws_url, viewer_id="same-viewer-1")
+    two_tabs = await RawClient.viewer(hub.local_ws_url, viewer_id="same-viewer-1")
+    other = await RawClient.viewer(hub.local_ws_url, viewer_id="other-viewer")
+    found = await host.wait_for("viewers", timeout=5)
+    assert found[-1]["count"] == 2
+    await other.close()
+    await asyncio.sleep(1.2)
+    assert host.of_type("viewers")[-1]["count"] == 1
+    for c in (host, one, two_tabs):
+        await c.close()
+
+
+async def test_full_disk_gives_a_clear_error_and_keeps_what_was_stored(data_dir: Path) -> None:
+    store = Store.open(data_dir)
+    generous = Limits(
+        viewer_comments_per_s=1e4,
+        viewer_comment_burst=1e4,
+        viewer_messages_per_s=1e4,
+        viewer_message_burst=1e4,
+    )
+    hub = Hub(store, tick=0.01, limits=generous)
+    await hub.start("127.0.0.1", 0)
+    ann = await RawClient.viewer(hub.local_ws_url, "Ann")
+    await ann.send({"t": "comment", "text": "saved before the disk filled", "ref": "first"})
+    await ann.wait_for("ack", ref="first")
+    # Cap the file at its current size: the next growth fails as a full disk would.
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages}")
+    for n in range(500):
+        await ann.send({"t": "comment", "text": f"{n} " + "x" * 480, "ref": f"f{n}"})
+        while not [m for m in ann.messages if m.get("ref") == f"f{n}"]:
+            await asyncio.sleep(0.001)
+        if ann.of_type("error"):
+            break
+    [error] = ann.of_type("error")
+    assert error["code"] == "unavailable"
+    assert "full" in error["message"] and "free some space" in error["message"]
+    acked = len(ann.of_type("ack"))
+
+    await ann.send({"t": "set_name", "name": "Ann B", "ref": "alive"})
+    await ann.wait_for("ack", ref="alive")
+    await ann.close()
+    await hub.stop()
+    store.close()
+    check = sqlite3.connect(data_dir / DB_FILE_NAME)
+    texts = [r[0] for r in check.execute("SELECT text FROM comments ORDER BY id")]
+    check.close()
+    assert texts[0] == "saved before the disk filled"
+    assert len(texts) == acked, "every acknowledged comment is stored, and only those"
+
+
+async def test_viewer_page_and_assets_are_served_and_nothing_else(hub: Hub) -> None:
+    import urllib.error
+    import urllib.request
+
+    def get(path: str) -> tuple[int, str, bytes]:
+        try:
+            with urllib.request.urlopen(hub.viewer_url.rstrip("/") + path, timeout=5) as r:
+                return r.status, r.headers["Content-Type"], r.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers["Content-Type"], exc.read()
+
+    loop = asyncio.get_running_loop()
+    status, ctype, body = await loop.run_in_executor(None, get, "/")
+    assert status == 200 and ctype.startswith("text/html") and b"<html" in body.lower()
+    status, ctype, _ = await loop.run_in_executor(None, get, "/app.js")
+    assert status == 200 and ctype.startswith("text/javascript")
+    for bad in ("/../pyproject.toml", "/images/../../console/cli.py", "/nope.html", "/.hidden.js"):
+        status, _, _ = await loop.run_in_executor(None, get, bad)
+        assert status == 404, bad

@@ -1,0 +1,91 @@
+"""Video sources: the test pattern's stamp, bad sources, files played in a loop."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from console.errors import SourceError
+from media.capture import Capture
+from media.source import open_source
+from media.testpattern import TestPattern, decode_stamp
+
+
+@pytest.mark.parametrize(("width", "height"), [(640, 360), (1280, 720)])
+def test_stamp_reads_back_capture_time_and_frame_number(width: int, height: int) -> None:
+    pattern = TestPattern(width, height)
+    now = 1_795_000_000.123
+    image = pattern.render(70_001, now)
+    assert image.shape == (height, width, 3)
+    assert decode_stamp(image) == (int(now * 1000) & ((1 << 48) - 1), 70_001 % 65536)
+
+
+def test_test_pattern_moves_from_frame_to_frame() -> None:
+    pattern = TestPattern(640, 360)
+    assert not np.array_equal(pattern.render(1, 0.0), pattern.render(2, 0.0))
+
+
+def test_test_pattern_paces_itself_to_its_frame_rate() -> None:
+    frames = TestPattern(320, 180, fps=50).frames()
+    first = next(frames)
+    for _ in range(10):
+        last = next(frames)
+    assert last.number == 10
+    assert last.capture_time - first.capture_time >= 0.18
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        (
+            "camera:/dev/video-that-does-not-exist",
+            "Cannot open camera /dev/video-that-does-not-exist",
+        ),
+        ("file:/no/such/video.mp4", "no such file"),
+        ("webcam", "Unknown source 'webcam'"),
+    ],
+)
+def test_a_bad_source_names_the_device_and_the_reason(spec: str, words: str) -> None:
+    with pytest.raises(SourceError, match=words):
+        open_source(spec)
+
+
+def test_capture_falls_back_to_the_test_pattern_and_says_why() -> None:
+    errors: list[str] = []
+    capture = Capture("camera:/dev/video-missing", on_error=errors.append)
+    assert capture.name == "Test pattern"
+    assert len(errors) == 1 and "/dev/video-missing" in errors[0] and "test pattern" in errors[0]
+    capture.start()
+    deadline = time.monotonic() + 5
+    while capture.latest is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    capture.stop()
+    assert capture.latest is not None
+
+
+def test_a_file_that_is_not_video_is_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "notes.mp4"
+    junk.write_text("not a video")
+    with pytest.raises(SourceError, match=r"notes\.mp4"):
+        open_source(f"file:{junk}")
+
+
+def test_a_video_file_plays_in_a_loop(tmp_path: Path) -> None:
+    path = tmp_path / "clip.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        for n in range(10):
+            image = np.full((96, 160, 3), n * 20, dtype=np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    source = open_source(f"file:{path}")
+    frames = source.frames()
+    numbers = [next(frames).number for _ in range(15)]
+    assert numbers == list(range(15)), "frames keep coming after the file's end"

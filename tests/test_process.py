@@ -1,0 +1,134 @@
+"""Whole processes as a user starts them: exit status, shutdown time, persistence."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start(args: list[str], data_dir: Path) -> tuple[subprocess.Popen[str], str]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "console", *args, "--port", "0", "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    match = re.match(r"Viewer page: (http://\S+)", line)
+    if not match:
+        process.kill()
+        raise AssertionError(
+            f"no viewer URL: {line!r} {process.stderr.read() if process.stderr else ''}"
+        )
+    return process, match.group(1)
+
+
+def stop(process: subprocess.Popen[str], sig: signal.Signals) -> tuple[int, float]:
+    started = time.monotonic()
+    process.send_signal(sig)
+    try:
+        code = process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    return code, time.monotonic() - started
+
+
+async def post_comment(ws_url: str, text: str) -> None:
+    async with connect(ws_url) as ws:
+        await ws.send(
+            json.dumps({"t": "hello", "v": 1, "viewer_id": "process-test-1", "name": "Pat"})
+        )
+        await ws.recv()
+        await ws.send(json.dumps({"t": "comment", "text": text, "ref": "1"}))
+        while not any(m["t"] == "ack" for m in json.loads(await ws.recv())):
+            pass
+
+
+async def history(ws_url: str) -> list[str]:
+    async with connect(ws_url) as ws:
+        await ws.send(json.dumps({"t": "hello", "v": 1, "viewer_id": "process-test-2"}))
+        return [m["text"] for m in json.loads(await ws.recv()) if m["t"] == "comment"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_console_exits_cleanly_on_a_signal_and_keeps_the_chat(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    process, url = start([], tmp_path)
+    ws_url = url.replace("http://", "ws://") + "ws"
+    asyncio.run(post_comment(ws_url, "remember me"))
+    time.sleep(1.0)  # a second of streaming preview and chat under qasync
+    code, took = stop(process, sig)
+    assert code == 0, process.stderr.read() if process.stderr else ""
+    assert took < 5.0
+
+    again, url = start([], tmp_path)
+    try:
+        assert asyncio.run(history(url.replace("http://", "ws://") + "ws")) == ["remember me"]
+    finally:
+        assert stop(again, signal.SIGTERM)[0] == 0
+
+
+def test_headless_hub_exits_cleanly_and_never_imports_qt(tmp_path: Path) -> None:
+    process, url = start(["hub"], tmp_path)
+    asyncio.run(post_comment(url.replace("http://", "ws://") + "ws", "from the hub"))
+    code, took = stop(process, signal.SIGTERM)
+    assert code == 0 and took < 5.0
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, console.cli, console.hub.headless;"
+            "qt = ('PySide6', 'qasync', 'widgets');"
+            "print(sorted(m for m in sys.modules if m.startswith(qt)))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip() == "[]"
+
+
+def test_a_port_in_use_gives_a_clear_error(tmp_path: Path) -> None:
+    process, url = start(["hub"], tmp_path / "one")
+    port = url.rsplit(":", 1)[1].strip("/")
+    try:
+        clash = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "console",
+                "hub",
+                "--port",
+                port,
+                "--data-dir",
+                str(tmp_path / "two"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        assert clash.returncode == 2
+        assert f"Cannot listen on 127.0.0.1:{port}" in clash.stderr
+        assert "--port" in clash.stderr
+    finally:
+        stop(process, signal.SIGTERM)

@@ -1,0 +1,88 @@
+"""The SQLite store: migrations, version check, durable comments, catalogue."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from console import protocol
+from console.errors import StoreError, StoreVersionError
+from console.hub.server import seed_demo_catalogue
+from console.store import DB_FILE_NAME, Store
+from console.store.migrations import MIGRATIONS
+
+
+def test_new_store_is_in_wal_mode_at_the_latest_schema(tmp_path: Path) -> None:
+    store = Store.open(tmp_path)
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    store.close()
+
+
+def test_a_data_file_from_a_newer_version_is_refused_with_advice(tmp_path: Path) -> None:
+    Store.open(tmp_path).close()
+    db = sqlite3.connect(tmp_path / DB_FILE_NAME)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(StoreVersionError, match=r"newer Shopcast.*--data-dir"):
+        Store.open(tmp_path)
+
+
+def test_a_file_that_is_not_a_database_gives_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / DB_FILE_NAME).write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="move it away"):
+        Store.open(tmp_path)
+
+
+def test_a_data_folder_that_cannot_be_created_names_the_fix(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="--data-dir"):
+        Store.open(blocker / "data")
+
+
+def test_comments_are_durable_and_numbered_without_gaps(tmp_path: Path) -> None:
+    store = Store.open(tmp_path)
+    store.touch_viewer("viewer-0001", "Ann", 1.0)
+    for n in range(3):
+        store.append_comment("viewer-0001", "Ann", "viewer", f"c{n}", 2.0 + n)
+    store.close()
+    store = Store.open(tmp_path)
+    assert store.last_seq == 3
+    assert [
+        protocol.decode_server(b"[" + e + b"]")[0].seq for e in store.events_after(0, 3, 10)
+    ] == [1, 2, 3]
+    assert len(store.events_after(1, 2, 10)) == 1
+    assert len(store.recent_events(3, 2)) == 2
+    profile = store.profile("viewer-0001")
+    assert profile is not None
+    assert profile.comment_count == 3
+    assert [c.text for c in profile.comments] == ["c2", "c1", "c0"]
+    assert profile.first_seen == 1.0 and profile.last_seen == 4.0
+    store.close()
+
+
+def test_demo_catalogue_is_seeded_once_and_round_trips(tmp_path: Path) -> None:
+    store = Store.open(tmp_path)
+    seed_demo_catalogue(store)
+    products = store.catalogue()
+    assert len(products) >= 12
+    assert all(p.variants and 3 <= len(p.reviews) <= 8 for p in products)
+    store.replace_catalogue(products)
+    assert store.catalogue() == products
+    seed_demo_catalogue(store)
+    assert len(store.catalogue()) == len(products)
+    store.close()
+
+
+def test_a_bad_catalogue_replaces_nothing(tmp_path: Path) -> None:
+    store = Store.open(tmp_path)
+    seed_demo_catalogue(store)
+    before = store.catalogue()
+    broken = [*before, before[0]]  # the same product id twice
+    with pytest.raises(StoreError):
+        store.replace_catalogue(broken)
+    assert store.catalogue() == before
+    store.close()
