@@ -21,6 +21,9 @@ from console.hub.server import Hub, seed_demo_catalogue
 from console.settings import Settings
 from console.store import Store
 from media.capture import Capture
+from media.encoder import PRESETS
+from media.ice import configure_ice_hosts
+from media.webrtc import Broadcast
 from widgets.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -49,19 +52,10 @@ async def _serve(settings: Settings) -> int:
         raise
     hub: Hub | None = None
     capture: Capture | None = None
+    broadcast: Broadcast | None = None
     client: StaffClient | None = None
     try:
         seed_demo_catalogue(store)
-        hub = Hub(store)
-        try:
-            await hub.start(settings.bind, settings.port)
-        except ShopcastError as exc:
-            QMessageBox.critical(None, "Shopcast cannot start", str(exc))
-            raise
-        token = hub.issue_token("host", "Host")
-        print(f"Viewer page: {hub.viewer_url}", flush=True)
-        print(f"Host token: {token}", flush=True)
-
         window: MainWindow | None = None
         early_errors: list[str] = []
 
@@ -72,7 +66,27 @@ async def _serve(settings: Settings) -> int:
             else:
                 window.source_error.emit(message)
 
+        configure_ice_hosts(settings.ice_hosts or None)
         capture = Capture(settings.source, on_error=report)
+        broadcast = Broadcast(capture, PRESETS[settings.preset])
+        hub = Hub(store, stream=broadcast)
+        try:
+            await hub.start(settings.bind, settings.port)
+        except ShopcastError as exc:
+            QMessageBox.critical(None, "Shopcast cannot start", str(exc))
+            raise
+        token = hub.issue_token("host", "Host")
+        print(f"Viewer page: {hub.viewer_url}", flush=True)
+        print(f"Host token: {token}", flush=True)
+
+        async def set_live(live: bool) -> None:
+            if live:
+                broadcast.start()
+                hub.set_live(True)
+            else:
+                hub.set_live(False)
+                await broadcast.stop()
+
         closed = asyncio.Event()
         client = StaffClient(
             hub.local_ws_url,
@@ -83,7 +97,7 @@ async def _serve(settings: Settings) -> int:
                 window.on_connection_state(state, text) if window else None
             ),
         )
-        window = MainWindow(client, capture, hub.viewer_url, QSettings())
+        window = MainWindow(client, capture, hub.viewer_url, QSettings(), broadcast, set_live)
         window.closed.connect(closed.set)
         for message in early_errors:
             window.source_error.emit(message)
@@ -93,10 +107,16 @@ async def _serve(settings: Settings) -> int:
         capture.start()
         client.start()
         window.show()
+        if settings.live:
+            await set_live(True)
         await closed.wait()
         log.info("console closing")
         return 0
     finally:
+        if broadcast is not None:
+            if hub is not None:
+                hub.set_live(False)
+            await _bounded(broadcast.stop(), "stream")
         if client is not None:
             await _bounded(client.close(), "staff session")
         if hub is not None:

@@ -45,6 +45,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="video source: test | camera | camera:DEVICE | file:PATH "
         "(default: a camera if one exists, else the test pattern)",
     )
+    parser.add_argument("--live", action="store_true", help="go live as soon as the console starts")
+    parser.add_argument(
+        "--preset",
+        default="720p",
+        choices=("360p", "540p", "720p", "1080p"),
+        help="stream resolution at 30 fps (default 720p)",
+    )
+    parser.add_argument(
+        "--ice-hosts",
+        default="",
+        metavar="ADDRS",
+        help="comma-separated addresses offered for WebRTC media (default: every interface; "
+        "SHOPCAST_ICE_HOSTS sets it too)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="{hub}")
     hub = sub.add_parser("hub", help="run the hub headless (no window, no Qt)")
     _common(hub)
@@ -57,6 +71,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         bind=args.bind,
         data_dir=args.data_dir or default_data_dir(),
         source=getattr(args, "source", None),
+        live=getattr(args, "live", False),
+        preset=getattr(args, "preset", "720p"),
+        ice_hosts=tuple(h for h in getattr(args, "ice_hosts", "").split(",") if h),
     )
 
 

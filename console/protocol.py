@@ -47,6 +47,7 @@ class ErrorCode:
     RATE_LIMITED: Final = "rate_limited"
     NAME_REQUIRED: Final = "name_required"
     NOT_FOUND: Final = "not_found"
+    NOT_LIVE: Final = "not_live"
     UNAVAILABLE: Final = "unavailable"
     INTERNAL: Final = "internal"
 
@@ -86,7 +87,14 @@ class GetCatalogue(_Msg, tag="catalogue"):
     ref: str | None = None
 
 
-ClientMessage = Hello | SendComment | SetName | GetProfile | GetCatalogue
+class WebRTCOffer(_Msg, tag="webrtc_offer"):
+    """A viewer's SDP offer (receive-only audio and video), ICE candidates included."""
+
+    sdp: str
+    ref: str | None = None
+
+
+ClientMessage = Hello | SendComment | SetName | GetProfile | GetCatalogue | WebRTCOffer
 
 
 # ---------------------------------------------------------------- hub -> client
@@ -101,6 +109,7 @@ class Welcome(_Msg, tag="welcome"):
     viewer_id: str | None = None
     name: str | None = None
     staff_name: str | None = None
+    live: bool = False
     #: True when the client asked to resume from a seq older than the hub keeps; it then
     #: receives the latest history instead and should clear what it shows.
     history_truncated: bool = False
@@ -114,6 +123,19 @@ class Comment(_Msg, tag="comment"):
     text: str
     ts: float
     role: Role = "viewer"
+
+
+class StreamState(_Msg, tag="stream"):
+    """The show went live (``live``) or ended; ``ts`` is when, by the hub's clock."""
+
+    seq: int
+    live: bool
+    ts: float
+
+
+class WebRTCAnswer(_Msg, tag="webrtc_answer"):
+    sdp: str
+    ref: str | None = None
 
 
 class Viewers(_Msg, tag="viewers"):
@@ -183,10 +205,12 @@ class Catalogue(_Msg, tag="catalogue"):
     ref: str | None = None
 
 
-ServerMessage = Welcome | Comment | Viewers | Ack | Error | Profile | Catalogue
+ServerMessage = (
+    Welcome | Comment | StreamState | Viewers | Ack | Error | Profile | Catalogue | WebRTCAnswer
+)
 
 #: Events stored with a seq and replayed on resume.
-RoomEvent = Comment
+RoomEvent = Comment | StreamState
 
 
 # ---------------------------------------------------------------- encode / decode

@@ -28,3 +28,9 @@ class Settings:
     #: ``test``, ``camera``, ``camera:DEVICE``, ``file:PATH``; None picks a camera if one
     #: exists, else the test pattern.
     source: str | None = None
+    #: Go live as soon as the console starts (for automation).
+    live: bool = False
+    preset: str = "720p"
+    #: Addresses offered as ICE host candidates; empty means every interface
+    #: (``SHOPCAST_ICE_HOSTS`` sets them too).
+    ice_hosts: tuple[str, ...] = ()

@@ -86,6 +86,17 @@ def test_console_exits_cleanly_on_a_signal_and_keeps_the_chat(
         assert stop(again, signal.SIGTERM)[0] == 0
 
 
+def test_a_streaming_console_runs_a_while_and_exits_with_status_0(tmp_path: Path) -> None:
+    process, _url = start(["--live", "--preset", "360p", "--ice-hosts", "127.0.0.1"], tmp_path)
+    time.sleep(6)  # encoders, preview and qasync timers all running
+    assert process.poll() is None, process.stderr.read() if process.stderr else ""
+    code, took = stop(process, signal.SIGTERM)
+    stderr = process.stderr.read() if process.stderr else ""
+    assert code == 0, stderr
+    assert took < 5.0
+    assert "Traceback" not in stderr
+
+
 def test_headless_hub_exits_cleanly_and_never_imports_qt(tmp_path: Path) -> None:
     process, url = start(["hub"], tmp_path)
     asyncio.run(post_comment(url.replace("http://", "ws://") + "ws", "from the hub"))

@@ -16,6 +16,8 @@ from console.hub.room import Limits
 from console.hub.server import Hub, seed_demo_catalogue
 from console.store import Store
 from media.capture import Capture
+from media.encoder import PRESETS
+from media.webrtc import Broadcast
 from tests.support.clients import RawClient
 from widgets.chat_dock import ChatDelegate
 from widgets.main_window import MainWindow
@@ -40,10 +42,13 @@ async def running_console(tmp_path: Path) -> AsyncIterator[tuple[MainWindow, Hub
     loop running, and socket callbacks that land there fail.)
     """
     store = Store.open(tmp_path / "data")
+    capture = Capture("test")
+    broadcast = Broadcast(capture, PRESETS["360p"])
     seed_demo_catalogue(store)
     # Staff may post fast here, so one test can flood the dock through a real socket.
     hub = Hub(
         store,
+        stream=broadcast,
         tick=0.01,
         limits=Limits(
             staff_comments_per_s=1e5,
@@ -54,7 +59,14 @@ async def running_console(tmp_path: Path) -> AsyncIterator[tuple[MainWindow, Hub
     )
     await hub.start("127.0.0.1", 0)
     token = hub.issue_token("host", "Host")
-    capture = Capture("test")
+
+    async def set_live(live: bool) -> None:
+        if live:
+            broadcast.start()
+        else:
+            await broadcast.stop()
+        hub.set_live(live)
+
     holder: list[MainWindow] = []
     client = StaffClient(
         hub.local_ws_url,
@@ -63,7 +75,7 @@ async def running_console(tmp_path: Path) -> AsyncIterator[tuple[MainWindow, Hub
         on_state=lambda s, t: holder[0].on_connection_state(s, t) if holder else None,
     )
     settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(client, capture, hub.viewer_url, settings)
+    window = MainWindow(client, capture, hub.viewer_url, settings, broadcast, set_live)
     holder.append(window)
     capture.start()
     client.start()
@@ -82,6 +94,7 @@ async def running_console(tmp_path: Path) -> AsyncIterator[tuple[MainWindow, Hub
     try:
         yield window, hub
     finally:
+        await broadcast.stop()
         await client.close()
         window.close()
         window.deleteLater()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal
@@ -38,10 +38,12 @@ from console import protocol
 from console.client import StaffClient, State
 from console.errors import ShopcastError
 from media.capture import Capture
+from media.webrtc import Broadcast
 from widgets.chat_dock import ChatDock
 from widgets.preview import VideoPreview
 from widgets.products_dock import ProductsDock
 from widgets.profile_dock import ProfileDock
+from widgets.stream_controls import StreamControls
 from widgets.theme import THEMES, Theme, apply_theme
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,8 @@ class MainWindow(QMainWindow):
         capture: Capture,
         viewer_url: str,
         settings: QSettings,
+        broadcast: Broadcast,
+        set_live: Callable[[bool], Awaitable[None]],
     ) -> None:
         super().__init__()
         self.setWindowTitle("Shopcast")
@@ -73,6 +77,8 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(central)
         column.setContentsMargins(8, 8, 8, 8)
         column.addLayout(self._build_header(central))
+        self.stream = StreamControls(broadcast, set_live, central)
+        column.addWidget(self.stream)
         self.preview = VideoPreview(capture, central)
         column.addWidget(self.preview, 1)
         self.setCentralWidget(central)

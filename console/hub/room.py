@@ -96,6 +96,7 @@ class Room:
         self._flush_handle: asyncio.TimerHandle | None = None
         self._presence_handle: asyncio.TimerHandle | None = None
         self._announced_count = -1
+        self.live = False
 
     # ------------------------------------------------------------ joining and leaving
 
@@ -147,6 +148,7 @@ class Room:
             viewer_id=session.viewer_id,
             name=session.name,
             staff_name=session.staff_name,
+            live=self.live,
             history_truncated=welcome,
         )
         send(ws, protocol.frame([protocol.encode(welcome_msg), *history]))
@@ -212,6 +214,8 @@ class Room:
                 send(session.ws, protocol.frame([protocol.encode(catalogue)]))
             case protocol.Hello():
                 raise ProtocolError(ErrorCode.INVALID, "Already said hello on this connection.")
+            case protocol.WebRTCOffer():
+                raise ProtocolError(ErrorCode.NOT_LIVE, "This hub has no live stream.")
 
     def _comment(self, session: Session, message: protocol.SendComment) -> None:
         if session.name is None:
@@ -247,6 +251,14 @@ class Room:
             session.ws,
             protocol.frame([protocol.encode(protocol.Ack(ref=message.ref, seq=comment.seq))]),
         )
+
+    def set_live(self, live: bool) -> None:
+        """Record and announce that the show went live or ended."""
+        if live == self.live:
+            return
+        self.live = live
+        event, encoded = self._store.append_stream_state(live, self._clock())
+        self._publish(event.seq, encoded)
 
     @staticmethod
     def _require_staff(session: Session, action: str) -> None:

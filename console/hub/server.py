@@ -22,10 +22,11 @@ from websockets.http11 import Request, Response
 
 from console import protocol
 from console.domain.catalogue import catalogue_to_dict, parse_catalogue
-from console.errors import ListenError, ProtocolError, StoreError
+from console.errors import ListenError, ProtocolError, ShopcastError, StoreError
 from console.hub.auth import issue_token
 from console.hub.room import Limits, Room, Session, send
 from console.hub.static import StaticFiles
+from console.hub.stream import StreamGateway
 from console.protocol import ErrorCode
 from console.store import Store
 
@@ -44,6 +45,11 @@ def _error_frame(
 ) -> bytes:
     error = protocol.Error(code=code, message=message, ref=ref, retry_after=retry)
     return protocol.frame([protocol.encode(error)])
+
+
+def _stream_key(session: Session, ws: ServerConnection) -> str:
+    """One peer connection per page: a viewer with two tabs has two."""
+    return f"{session.viewer_id}/{id(ws)}"
 
 
 def seed_demo_catalogue(store: Store) -> None:
@@ -66,9 +72,11 @@ class Hub:
         title: str = "Shopcast Live",
         tick: float = 0.03,
         limits: Limits | None = None,
+        stream: StreamGateway | None = None,
     ) -> None:
         self.store = store
         self.room = Room(store, title=title, tick=tick, limits=limits)
+        self._stream = stream
         self._static = StaticFiles()
         self._server: Server | None = None
         self.host = "127.0.0.1"
@@ -115,6 +123,9 @@ class Hub:
                 f"Cannot listen on {bind}:{port} ({exc.strerror}); is another Shopcast running? "
                 "Choose another port with --port."
             ) from exc
+        if self.store.last_stream_live():
+            # The last run ended without saying so (a crash): the show is not live now.
+            self.room.set_live(False)
         sockname = next(iter(self._server.sockets)).getsockname()
         self.host, self.port = bind, sockname[1]
         log.info("hub listening on %s", self.viewer_url)
@@ -157,6 +168,8 @@ class Hub:
                                 "Send hello first, with your role and protocol version.",
                             )
                         session = self.room.join(ws, message)
+                    elif isinstance(message, protocol.WebRTCOffer) and self._stream is not None:
+                        await self._answer(ws, session, message)
                     else:
                         self.room.handle(session, message)
                 except ProtocolError as exc:
@@ -180,3 +193,23 @@ class Hub:
             pass
         finally:
             self.room.leave(ws)
+            if session is not None and self._stream is not None:
+                await self._stream.close_viewer(_stream_key(session, ws))
+
+    def set_live(self, live: bool) -> None:
+        """Tell every client the show went live or ended (the caller runs the stream)."""
+        self.room.set_live(live)
+
+    async def _answer(
+        self, ws: ServerConnection, session: Session, offer: protocol.WebRTCOffer
+    ) -> None:
+        assert self._stream is not None
+        if not self._stream.live or not self.room.live:
+            raise ProtocolError(
+                ErrorCode.NOT_LIVE, "The show is not live yet; the video starts when it is."
+            )
+        try:
+            sdp = await self._stream.answer(_stream_key(session, ws), offer.sdp)
+        except ShopcastError as exc:
+            raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
+        send(ws, protocol.frame([protocol.encode(protocol.WebRTCAnswer(sdp=sdp, ref=offer.ref))]))

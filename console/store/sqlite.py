@@ -166,6 +166,27 @@ class Store:
         self._last_seq = seq
         return comment, body
 
+    def append_stream_state(self, live: bool, ts: float) -> tuple[protocol.StreamState, bytes]:
+        """Store that the show went live or ended, as a room event."""
+        seq = self._last_seq + 1
+        event = protocol.StreamState(seq=seq, live=live, ts=ts)
+        body = protocol.encode(event)
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO events (seq, type, viewer_id, ts, body) "
+                "VALUES (?, 'stream', NULL, ?, ?)",
+                (seq, ts, body),
+            )
+        self._last_seq = seq
+        return event, body
+
+    def last_stream_live(self) -> bool:
+        """Whether the last stored stream event says the show is live."""
+        row = self._db.execute(
+            "SELECT body FROM events WHERE type = 'stream' ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        return row is not None and b'"live":true' in bytes(row[0])
+
     def events_after(self, seq: int, upto: int, limit: int) -> list[bytes]:
         """Encoded events with ``seq < n <= upto``, oldest first, at most ``limit``."""
         rows = self._db.execute(

@@ -21,6 +21,9 @@
   const els = {
     video: document.querySelector("[data-testid=stream]"),
     overlay: $("stage-overlay"),
+    overlayTitle: $("stage-overlay-title"),
+    overlayHint: $("stage-overlay-hint"),
+    unmute: $("unmute"),
     roomTitle: $("room-title"),
     viewerCount: $("viewer-count"),
     viewerNumber: $("viewer-number"),
@@ -212,6 +215,15 @@
         case "viewers":
           setViewerCount(msg.count);
           break;
+        case "stream":
+          if (lastSeq === null || msg.seq > lastSeq) {
+            lastSeq = msg.seq;
+            setLive(Boolean(msg.live), true);
+          }
+          break;
+        case "webrtc_answer":
+          onAnswer(msg);
+          break;
         case "ack":
           onAck(msg);
           break;
@@ -242,6 +254,9 @@
     }
     setViewerCount(msg.viewers);
     setStatus("Live chat connected", "connected");
+    // The hub closes a page's peer connection with its socket: offer again.
+    stopStream();
+    setLive(Boolean(msg.live), false);
     if (!myName) {
       if (els.nameForm.hidden) showNameForm("");
     } else if (els.nameCancel.hidden) {
@@ -266,6 +281,11 @@
   function onError(msg) {
     const entry = msg.ref ? pending.get(msg.ref) : undefined;
     if (entry) pending.delete(msg.ref);
+    if (msg.ref === "stream") {
+      stopStream();
+      if (msg.code !== "not_live") showOverlay("The video could not start", String(msg.message));
+      return;
+    }
     if (msg.code === "unsupported_version") {
       stopped = true;
       setStatus("This page is out of date. Reload the page to keep chatting.", "outdated");
@@ -519,12 +539,92 @@
 
   // ------------------------------------------------------------------ stream
 
+  // The hub answers one receive-only offer per page; candidates travel inside the SDP
+  // (no trickle), so one round trip over the chat socket sets up the stream.
+  let pc = null;
+  let live = false;
+
+  function showOverlay(title, hint) {
+    els.overlayTitle.textContent = title;
+    els.overlayHint.textContent = hint;
+    els.overlay.hidden = false;
+  }
+
+  function setLive(isLive, changed) {
+    const wasLive = live;
+    live = isLive;
+    if (live) {
+      startStream();
+    } else {
+      stopStream();
+      if (wasLive || changed) {
+        showOverlay("The stream has ended", "Thanks for watching! The chat stays open.");
+      }
+    }
+  }
+
+  function iceGathered(peer, timeoutMs) {
+    if (peer.iceGatheringState === "complete") return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        if (peer.iceGatheringState === "complete") resolve();
+      };
+      peer.addEventListener("icegatheringstatechange", done);
+      setTimeout(resolve, timeoutMs);
+    });
+  }
+
+  async function startStream() {
+    if (pc || !connected) return;
+    const peer = new RTCPeerConnection({ iceServers: [] });
+    pc = peer;
+    showOverlay("Starting the video…", "Just a moment.");
+    peer.addTransceiver("video", { direction: "recvonly" });
+    peer.addTransceiver("audio", { direction: "recvonly" });
+    const media = new MediaStream();
+    peer.addEventListener("track", (event) => {
+      media.addTrack(event.track);
+      els.video.srcObject = media;
+      els.video.play().catch(() => {});
+    });
+    peer.addEventListener("connectionstatechange", () => {
+      if (pc !== peer) return;
+      if (peer.connectionState === "failed") {
+        stopStream();
+        if (live) setTimeout(startStream, 1000);
+      }
+    });
+    await peer.setLocalDescription(await peer.createOffer());
+    await iceGathered(peer, 2000);
+    if (pc !== peer) return;
+    send({ t: "webrtc_offer", sdp: peer.localDescription.sdp, ref: "stream" });
+  }
+
+  function onAnswer(msg) {
+    if (!pc || typeof msg.sdp !== "string") return;
+    pc.setRemoteDescription({ type: "answer", sdp: msg.sdp }).catch(() => {
+      stopStream();
+    });
+  }
+
+  function stopStream() {
+    if (pc) {
+      pc.close();
+      pc = null;
+    }
+    els.video.srcObject = null;
+    els.unmute.hidden = true;
+  }
+
   function initStream() {
     els.video.addEventListener("playing", () => {
       els.overlay.hidden = true;
+      els.unmute.hidden = !els.video.muted;
     });
-    els.video.addEventListener("emptied", () => {
-      els.overlay.hidden = false;
+    els.unmute.addEventListener("click", () => {
+      els.video.muted = false;
+      els.video.play().catch(() => {});
+      els.unmute.hidden = true;
     });
   }
 

@@ -1,0 +1,222 @@
+"""The shared encoders: each frame is encoded once, whatever the number of viewers.
+
+Video is H.264 constrained baseline (profile 42e01f, packetization-mode 1): every major
+browser decodes it, phones in hardware, and libx264 (ultrafast, zerolatency) encodes
+720p30 in a fraction of one core. Audio is Opus at 48 kHz, 20 ms per packet. Both run on
+threads of their own and hand finished ``av.Packet``s to a callback; the WebRTC senders
+only cut them into RTP packets.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+import numpy as np
+
+from media.capture import Capture
+
+log = logging.getLogger(__name__)
+
+#: RTP video clock; packet timestamps use it so every receiver sees real time.
+VIDEO_TIME_BASE = Fraction(1, 90_000)
+AUDIO_RATE = 48_000
+AUDIO_SAMPLES = 960  # 20 ms
+
+PacketSink = Callable[[av.Packet], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    name: str
+    width: int
+    height: int
+    fps: int
+    bitrate: int
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset("360p", 640, 360, 30, 800_000),
+        Preset("540p", 960, 540, 30, 1_500_000),
+        Preset("720p", 1280, 720, 30, 2_500_000),
+        Preset("1080p", 1920, 1080, 30, 4_500_000),
+    )
+}
+
+
+@dataclass(slots=True)
+class EncoderStats:
+    frames: int = 0
+    keyframes: int = 0
+    dropped: int = 0
+    bytes: int = 0
+    #: Seconds spent encoding, to report the encoder's share of one core.
+    busy: float = 0.0
+
+
+class VideoEncoder:
+    """Encodes the capture's newest frame at a steady rate on its own thread.
+
+    Reading ``capture.latest`` (not a queue) means a slow encoder skips frames instead
+    of falling behind; each skip is counted in ``stats.dropped``.
+    """
+
+    def __init__(self, capture: Capture, preset: Preset, sink: PacketSink) -> None:
+        self._capture = capture
+        self.preset = preset
+        self._sink = sink
+        self.stats = EncoderStats()
+        #: Keyframes at most every 2 s unless a viewer asks (a join or a PLI).
+        self.keyframe_interval = 2 * preset.fps
+        self._keyframe_wanted = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="video-encoder", daemon=True)
+        self._last_request = 0.0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(2)
+
+    def request_keyframe(self, min_interval: float = 0.5) -> None:
+        """Ask for a keyframe soon; requests closer together than ``min_interval`` merge."""
+        now = time.monotonic()
+        if now - self._last_request >= min_interval:
+            self._last_request = now
+            self._keyframe_wanted.set()
+
+    def _context(self) -> av.VideoCodecContext:
+        keyint = self.keyframe_interval
+        context = av.CodecContext.create("libx264", "w")
+        assert isinstance(context, av.VideoCodecContext)
+        context.width, context.height = self.preset.width, self.preset.height
+        context.pix_fmt = "yuv420p"
+        context.time_base = VIDEO_TIME_BASE
+        context.framerate = Fraction(self.preset.fps, 1)
+        context.bit_rate = self.preset.bitrate
+        context.gop_size = self.keyframe_interval
+        context.options = {
+            "preset": "ultrafast",
+            "tune": "zerolatency",
+            "profile": "baseline",
+            "level": "3.1",
+            # No B-frames, repeat SPS/PPS on every keyframe so late joiners can start.
+            "x264-params": f"keyint={keyint}:min-keyint={keyint}:scenecut=0:repeat-headers=1",
+        }
+        return context
+
+    def _run(self) -> None:
+        context = self._context()
+        interval = 1.0 / self.preset.fps
+        next_due = time.monotonic()
+        started = time.monotonic()
+        last_number = -1
+        since_key = self.keyframe_interval
+        while not self._stop.is_set():
+            delay = next_due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            next_due += interval
+            if next_due < time.monotonic() - interval:
+                self.stats.dropped += 1
+                next_due = time.monotonic() + interval
+            frame = self._capture.latest
+            if frame is None:
+                continue
+            if last_number >= 0 and frame.number > last_number + 1:
+                self.stats.dropped += frame.number - last_number - 1
+            last_number = frame.number
+            image = frame.image
+            if image.shape[1] != self.preset.width or image.shape[0] != self.preset.height:
+                video = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(
+                    self.preset.width, self.preset.height, format="yuv420p"
+                )
+            else:
+                video = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+            video.pts = int((time.monotonic() - started) * 90_000)
+            video.time_base = VIDEO_TIME_BASE
+            if self._keyframe_wanted.is_set() or since_key >= self.keyframe_interval:
+                self._keyframe_wanted.clear()
+                video.pict_type = av.video.frame.PictureType.I
+            began = time.perf_counter()
+            packets = context.encode(video)
+            self.stats.busy += time.perf_counter() - began
+            for packet in packets:
+                packet.time_base = VIDEO_TIME_BASE
+                self.stats.frames += 1
+                self.stats.bytes += packet.size
+                if packet.is_keyframe:
+                    self.stats.keyframes += 1
+                    since_key = 0
+                else:
+                    since_key += 1
+                self._sink(packet)
+
+
+def tone(frequency: float = 440.0, level: float = 0.15) -> Callable[[int], np.ndarray]:
+    """A test tone: returns the next ``n`` mono samples (s16) each call."""
+    phase = 0
+
+    def next_samples(n: int) -> np.ndarray:
+        nonlocal phase
+        t = (np.arange(n) + phase) / AUDIO_RATE
+        phase += n
+        return (np.sin(2 * np.pi * frequency * t) * level * 32767).astype(np.int16)
+
+    return next_samples
+
+
+class AudioEncoder:
+    """Encodes 20 ms of audio at a time into Opus on its own thread."""
+
+    def __init__(self, sink: PacketSink, source: Callable[[int], np.ndarray] | None = None) -> None:
+        self._sink = sink
+        self._source = source or tone()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="audio-encoder", daemon=True)
+        self.packets = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(2)
+
+    def _run(self) -> None:
+        context = av.CodecContext.create("libopus", "w")
+        assert isinstance(context, av.AudioCodecContext)
+        context.sample_rate = AUDIO_RATE
+        context.layout = "mono"
+        context.format = "s16"
+        context.bit_rate = 64_000
+        context.time_base = Fraction(1, AUDIO_RATE)
+        interval = AUDIO_SAMPLES / AUDIO_RATE
+        next_due = time.monotonic()
+        pts = 0
+        while not self._stop.is_set():
+            delay = next_due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            next_due += interval
+            samples = self._source(AUDIO_SAMPLES).reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+            frame.sample_rate = AUDIO_RATE
+            frame.pts = pts
+            frame.time_base = Fraction(1, AUDIO_RATE)
+            pts += AUDIO_SAMPLES
+            for packet in context.encode(frame):
+                packet.time_base = Fraction(1, AUDIO_RATE)
+                self.packets += 1
+                self._sink(packet)

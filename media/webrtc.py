@@ -1,0 +1,248 @@
+"""WebRTC fan-out: one peer connection per viewer, all fed the same encoded packets.
+
+Each viewer's tracks hold a short queue of shared ``av.Packet``s; aiortc's sender only
+packs them into RTP. A viewer that falls behind loses its queue and waits for the next
+keyframe (which it asks the shared encoder for), so a slow viewer never slows the others
+or grows memory. Keyframe requests from viewers (PLI/FIR) are routed to the shared
+encoder, since aiortc only honours them when it encodes itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import av
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from console.errors import ShopcastError
+from media.capture import Capture
+from media.encoder import PRESETS, AudioEncoder, Preset, VideoEncoder
+from media.ice import rtc_configuration
+
+log = logging.getLogger(__name__)
+
+#: Packets a viewer may have waiting; about half a second of video.
+MAX_QUEUED = 15
+H264_PROFILE = "42e01f"
+
+
+class SignallingError(ShopcastError):
+    """A viewer's offer cannot be answered; the message says why."""
+
+
+class PacketTrack(MediaStreamTrack):
+    """A track whose ``recv`` hands out shared, already-encoded packets."""
+
+    def __init__(self, kind: str, on_behind: Callable[[], None]) -> None:
+        super().__init__()
+        self.kind = kind
+        self._queue: asyncio.Queue[av.Packet | None] = asyncio.Queue()
+        self._needs_keyframe = kind == "video"
+        self._on_behind = on_behind
+        self._sending = False
+        self.dropped = 0
+
+    def push(self, packet: av.Packet) -> None:
+        if not self._sending:
+            return
+        if self._needs_keyframe and not packet.is_keyframe:
+            self.dropped += 1
+            return
+        if self._queue.qsize() >= MAX_QUEUED:
+            self.dropped += self._queue.qsize() + 1
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            if self.kind == "video":
+                self._needs_keyframe = True
+                self._on_behind()
+            return
+        self._needs_keyframe = False
+        self._queue.put_nowait(packet)
+
+    async def recv(self) -> av.Packet:  # type: ignore[override]
+        if not self._sending:
+            # The connection is up only now: what was queued before it is stale, and
+            # a keyframe made now lets the viewer start at once.
+            self._sending = True
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            if self.kind == "video":
+                self._needs_keyframe = True
+                self._on_behind()
+        packet = await self._queue.get()
+        if packet is None or self.readyState != "live":
+            raise MediaStreamError
+        return packet
+
+    def stop(self) -> None:
+        super().stop()
+        self._queue.put_nowait(None)
+
+
+@dataclass(eq=False)
+class Viewer:
+    pc: RTCPeerConnection
+    video: PacketTrack
+    audio: PacketTrack
+    joined: float = field(default_factory=time.monotonic)
+
+
+class Broadcast:
+    """The live stream: shared encoders and the viewers' peer connections."""
+
+    def __init__(
+        self, capture: Capture, preset: Preset | None = None, ice_servers: tuple[str, ...] = ()
+    ) -> None:
+        self._capture = capture
+        self.preset = preset or PRESETS["720p"]
+        self._ice_servers = ice_servers
+        self._viewers: dict[str, Viewer] = {}
+        self._video: VideoEncoder | None = None
+        self._audio: AudioEncoder | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.started_at: float | None = None
+
+    @property
+    def live(self) -> bool:
+        return self._video is not None
+
+    @property
+    def viewer_count(self) -> int:
+        return len(self._viewers)
+
+    @property
+    def video_encoder(self) -> VideoEncoder | None:
+        return self._video
+
+    def start(self) -> None:
+        """Start encoding (call on the event loop's thread)."""
+        if self.live:
+            return
+        self._loop = asyncio.get_running_loop()
+        loop = self._loop
+        self._video = VideoEncoder(
+            self._capture,
+            self.preset,
+            lambda packet: loop.call_soon_threadsafe(self._fan_out, "video", packet),
+        )
+        self._audio = AudioEncoder(
+            lambda packet: loop.call_soon_threadsafe(self._fan_out, "audio", packet)
+        )
+        self._video.start()
+        self._audio.start()
+        self.started_at = time.time()
+
+    async def stop(self) -> None:
+        """End the stream: close every viewer's connection, then stop the encoders."""
+        await asyncio.gather(*(self.close_viewer(key) for key in list(self._viewers)))
+        for encoder in (self._video, self._audio):
+            if encoder is not None:
+                await asyncio.to_thread(encoder.stop)
+        self._video = self._audio = None
+        self.started_at = None
+
+    def _fan_out(self, kind: str, packet: av.Packet) -> None:
+        for viewer in self._viewers.values():
+            (viewer.video if kind == "video" else viewer.audio).push(packet)
+
+    def _request_keyframe(self) -> None:
+        if self._video is not None:
+            self._video.request_keyframe()
+
+    async def answer(self, key: str, offer_sdp: str) -> str:
+        """Answer a viewer's offer; the viewer then receives the shared stream."""
+        if not self.live:
+            raise SignallingError("The show is not live yet; the video starts when it is.")
+        await self.close_viewer(key)
+        pc = RTCPeerConnection(rtc_configuration(self._ice_servers))
+        video = PacketTrack("video", self._request_keyframe)
+        audio = PacketTrack("audio", self._request_keyframe)
+        video_sender = pc.addTrack(video)
+        pc.addTrack(audio)
+        # A viewer's PLI/FIR must reach the shared encoder, not aiortc's unused flag.
+        video_sender._send_keyframe = self._request_keyframe  # type: ignore[method-assign]
+        for transceiver in pc.getTransceivers():
+            transceiver.setCodecPreferences(_preferred_codecs(transceiver.kind))
+        try:
+            await pc.setRemoteDescription(
+                RTCSessionDescription(without_mdns_candidates(offer_sdp), "offer")
+            )
+            await pc.setLocalDescription(await pc.createAnswer())
+        except (ValueError, AssertionError) as exc:
+            await pc.close()
+            raise SignallingError(f"The browser's offer could not be used: {exc}.") from exc
+        answer = pc.localDescription.sdp
+        if "H264/90000" not in _first_codec_line(answer, "video"):
+            await pc.close()
+            raise SignallingError(
+                "The browser cannot play H.264 (constrained baseline); "
+                "use an up-to-date Chrome, Edge, Firefox or Safari."
+            )
+        viewer = Viewer(pc, video, audio)
+        self._viewers[key] = viewer
+
+        @pc.on("connectionstatechange")
+        async def _state() -> None:
+            if pc.connectionState in ("failed", "closed") and self._viewers.get(key) is viewer:
+                await self.close_viewer(key)
+
+        return answer
+
+    async def close_viewer(self, key: str) -> None:
+        viewer = self._viewers.pop(key, None)
+        if viewer is None:
+            return
+        viewer.video.stop()
+        viewer.audio.stop()
+        await viewer.pc.close()
+
+
+def _preferred_codecs(kind: str) -> list:
+    codecs = RTCRtpSender.getCapabilities(kind).codecs
+    if kind == "video":
+        return [
+            c
+            for c in codecs
+            if c.mimeType == "video/H264"
+            and c.parameters.get("profile-level-id") == H264_PROFILE
+            and str(c.parameters.get("packetization-mode")) == "1"
+        ] + [c for c in codecs if c.mimeType == "video/rtx"]
+    return [c for c in codecs if c.mimeType == "audio/opus"]
+
+
+def without_mdns_candidates(sdp: str) -> str:
+    """Drop the browser's ``*.local`` host candidates from its offer.
+
+    Browsers hide their addresses behind mDNS names; resolving one costs aioice up to a
+    second per name before the answer can go out. The browser's connectivity checks
+    reach our own candidates anyway, and ICE learns its address from them (a
+    peer-reflexive candidate), so the names are not needed.
+    """
+    kept = [
+        line
+        for line in sdp.split("\r\n")
+        if not (line.startswith("a=candidate:") and ".local " in line)
+    ]
+    return "\r\n".join(kept)
+
+
+def _first_codec_line(sdp: str, kind: str) -> str:
+    """The rtpmap line of the first payload type of the first ``kind`` section."""
+    lines = sdp.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith(f"m={kind} "):
+            parts = line.split()
+            if len(parts) < 4:
+                return ""
+            payload = parts[3]
+            for following in lines[index + 1 :]:
+                if following.startswith("m="):
+                    break
+                if following.startswith(f"a=rtpmap:{payload} "):
+                    return following
+    return ""

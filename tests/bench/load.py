@@ -1,0 +1,1014 @@
+"""Load generator shared by the chat benchmarks (``chat_fanout.py``, ``chat_isolation.py``).
+
+It drives either the Shopcast hub (``python -m console hub``) or the reference peer
+(``peers/relay.js``, a plain Node ``ws`` relay) with the same load:
+
+- **listeners**, spread over worker processes (one asyncio loop each). A listener is a
+  minimal RFC 6455 client written on :class:`asyncio.Protocol`: it does the opening
+  handshake, answers pings and close frames, and counts the stamped comments in what it
+  receives with one regular-expression scan per read, whatever the number of frames in
+  it (a hub frame is a JSON array of events; a relay frame is one message). The
+  ``websockets`` client costs tens of microseconds of Python per frame, which on two
+  cores made the load generator, not the server, the bottleneck;
+- a **sender** (``websockets`` client; staff for the hub) that posts R comments a second,
+  each text stamped ``t=<time.monotonic_ns()>;n=<index>``. CLOCK_MONOTONIC is
+  system-wide on Linux, so listeners in other processes compute the delay as their own
+  ``monotonic_ns()`` at the read minus the stamp;
+- optionally a **flooder** (a viewer sending far more than it may) and **stuck**
+  listeners (they stop reading, are dropped by the hub, reconnect with ``since`` and
+  check that they get exactly what they missed).
+
+Everything stays on 127.0.0.1. Progress goes to stderr; the benchmarks print one JSON
+object on stdout.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import base64
+import contextlib
+import gc
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import queue
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+REPO = Path(__file__).resolve().parents[2]
+PEERS = Path(__file__).resolve().parent / "peers"
+HOST = "127.0.0.1"
+#: The stamp in a comment's text, as it appears in the JSON of both servers' frames.
+STAMP = re.compile(rb'"text":"t=(\d+);')
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def raise_nofile() -> int:
+    """Raise this process's open-file limit to the hard limit; return the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1 << 20
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def percentiles_ms(delays_us: np.ndarray) -> dict[str, float | None]:
+    if delays_us.size == 0:
+        return {"p50": None, "p99": None, "max": None}
+    p50, p99 = np.percentile(delays_us, [50, 99])
+    return {
+        "p50": round(float(p50) / 1000, 2),
+        "p99": round(float(p99) / 1000, 2),
+        "max": round(float(delays_us.max()) / 1000, 2),
+    }
+
+
+# --------------------------------------------------------------------------- servers
+
+
+def _proc_stat(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/stat") as f:
+        text = f.read()
+    return text[text.rindex(")") + 2 :].split()
+
+
+class Server:
+    """A server process under test: the hub or the Node relay."""
+
+    def __init__(self, kind: str, proc: subprocess.Popen[str], port: int, workdir: Path) -> None:
+        self.kind = kind
+        self.proc = proc
+        self.port = port
+        self.workdir = workdir
+        self.token: str | None = None
+        self._lines: queue.Queue[str] = queue.Queue()
+        self.stdout: list[str] = []
+
+    @property
+    def is_hub(self) -> bool:
+        return self.kind == "shopcast"
+
+    @property
+    def path(self) -> str:
+        return "/ws"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{HOST}:{self.port}{self.path}"
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the server process has used so far."""
+        try:
+            stat = _proc_stat(self.proc.pid)
+        except OSError:
+            return float("nan")
+        return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_mb(self) -> float:
+        try:
+            stat = _proc_stat(self.proc.pid)
+        except OSError:
+            return float("nan")
+        return round(int(stat[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+
+    def stop(self) -> dict[str, Any]:
+        """Stop the server (SIGTERM, then SIGKILL); summarise its exit and its stderr."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        stderr = (self.workdir / "server.stderr").read_text(errors="replace").splitlines()
+        levels: Counter[str] = Counter()
+        notable: list[str] = []
+        for line in stderr:
+            parts = line.split()
+            level = parts[2] if self.is_hub and len(parts) > 2 else "?"
+            levels[level] += 1
+            if "dropping" in line:
+                levels["dropping"] += 1
+                continue
+            if (
+                level in ("WARNING", "ERROR", "CRITICAL")
+                or "Traceback" in line
+                or (not self.is_hub and line.strip())
+            ) and len(notable) < 20:
+                notable.append(line[:300])
+        return {
+            "exit_code": self.proc.returncode,
+            "stderr_lines": len(stderr),
+            "stderr_by_kind": dict(levels),
+            "stderr_notable": notable,
+        }
+
+
+def _pump(proc: subprocess.Popen[str], lines: queue.Queue[str]) -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.put(line.rstrip("\n"))
+
+
+def _start(kind: str, cmd: list[str], cwd: Path, workdir: Path) -> tuple[Server, threading.Thread]:
+    stderr = (workdir / "server.stderr").open("w")
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+    )
+    stderr.close()
+    server = Server(kind, proc, 0, workdir)
+    thread = threading.Thread(target=_pump, args=(proc, server._lines), daemon=True)
+    thread.start()
+    return server, thread
+
+
+def _wait_line(server: Server, prefix: str, timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or server.proc.poll() is not None:
+            err = (server.workdir / "server.stderr").read_text(errors="replace")[-2000:]
+            server.stop()
+            raise RuntimeError(f"{server.kind} did not print {prefix!r}; stderr:\n{err}")
+        try:
+            line = server._lines.get(timeout=min(left, 0.5))
+        except queue.Empty:
+            continue
+        server.stdout.append(line)
+        if line.startswith(prefix):
+            return line[len(prefix) :].strip()
+
+
+def start_hub(workdir: Path) -> Server:
+    """``python -m console hub --port 0`` on a fresh data folder; read its port and token."""
+    data = workdir / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "console", "hub", "--port", "0", "--data-dir", str(data)]
+    server, _ = _start("shopcast", cmd, REPO, workdir)
+    page = _wait_line(server, "Viewer page:")
+    server.port = int(page.rstrip("/").rsplit(":", 1)[1])
+    server.token = _wait_line(server, "Host token:")
+    return server
+
+
+def ensure_node_modules() -> None:
+    if (PEERS / "node_modules" / "ws" / "package.json").exists():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is not installed; the node-ws peer needs Node.js and npm")
+    verb = "ci" if (PEERS / "package-lock.json").exists() else "install"
+    log(f"npm {verb} in {PEERS}")
+    subprocess.run([npm, verb, "--no-audit", "--no-fund"], cwd=PEERS, check=True, stdout=sys.stderr)
+
+
+def start_relay(workdir: Path) -> Server:
+    """``node peers/relay.js 0``; read the port from its ``listening PORT`` line."""
+    ensure_node_modules()
+    node = shutil.which("node")
+    if node is None:
+        raise RuntimeError("node is not installed; the node-ws peer needs Node.js")
+    server, _ = _start("node-ws", [node, str(PEERS / "relay.js"), "0", HOST], PEERS, workdir)
+    server.port = int(_wait_line(server, "listening"))
+    return server
+
+
+def start_server(kind: str, workdir: Path) -> Server:
+    return start_hub(workdir) if kind == "shopcast" else start_relay(workdir)
+
+
+# --------------------------------------------------------------------------- listener
+
+
+def client_frame(opcode: int, payload: bytes) -> bytes:
+    """One masked client frame (RFC 6455 section 5.3)."""
+    n = len(payload)
+    if n < 126:
+        head = bytes((0x80 | opcode, 0x80 | n))
+    elif n < 65536:
+        head = bytes((0x80 | opcode, 0x80 | 126)) + n.to_bytes(2, "big")
+    else:
+        head = bytes((0x80 | opcode, 0x80 | 127)) + n.to_bytes(8, "big")
+    key = os.urandom(4)
+    if not n:
+        return head + key
+    mask = (key * (n // 4 + 1))[:n]
+    body = (int.from_bytes(payload, "big") ^ int.from_bytes(mask, "big")).to_bytes(n, "big")
+    return head + key + body
+
+
+class Event(msgspec.Struct):
+    """The fields of a hub event that the detailed listeners look at."""
+
+    t: str
+    seq: int = -1
+    text: str = ""
+
+
+_decode_frame = msgspec.json.Decoder(list[Event]).decode
+
+
+class Stats:
+    """Where a group of listeners in one worker records what they receive.
+
+    Per read that carried stamped comments: the read's time and how many stamps it
+    carried; and every stamp. Delays are computed once at the end with numpy.
+    """
+
+    __slots__ = ("cnt", "recv", "stamps")
+
+    def __init__(self) -> None:
+        self.stamps = array.array("q")
+        self.recv = array.array("q")
+        self.cnt = array.array("q")
+
+    def reset(self) -> None:
+        del self.stamps[:], self.recv[:], self.cnt[:]
+
+    def add(self, now: int, found: list[bytes]) -> None:
+        self.stamps.extend(map(int, found))
+        self.recv.append(now)
+        self.cnt.append(len(found))
+
+    def delays_us(self) -> np.ndarray:
+        stamps = np.frombuffer(self.stamps, dtype=np.int64)
+        recv = np.repeat(
+            np.frombuffer(self.recv, dtype=np.int64), np.frombuffer(self.cnt, dtype=np.int64)
+        )
+        return (recv - stamps) // 1000
+
+    def last_ns(self) -> int:
+        return self.recv[-1] if self.recv else 0
+
+
+class Listener(asyncio.Protocol):
+    """One viewer: a raw WebSocket client that counts the stamped comments it receives.
+
+    In ``detailed`` mode (stuck and reconnecting viewers) it also decodes every hub
+    frame and keeps the ``seq`` of each comment, to check replay after a reconnect.
+    """
+
+    def __init__(
+        self,
+        stats: Stats,
+        host: str,
+        port: int,
+        path: str,
+        hello: bytes | None,
+        detailed: bool = False,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        self.stats = stats
+        self.detailed = detailed
+        self.transport: asyncio.Transport | None = None
+        self.count = 0
+        self.close_code: int | None = None
+        self.ready: asyncio.Future[None] | None = loop.create_future()
+        self.closed: asyncio.Future[None] = loop.create_future()
+        self._hello = hello
+        self._key = base64.b64encode(os.urandom(16))
+        self._request = (
+            (
+                f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\nSec-WebSocket-Key: "
+            ).encode()
+            + self._key
+            + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        self._upgraded = False
+        self._buf = b""
+        self._fragments: list[bytes] = []
+        # detailed mode
+        self.seqs: list[int] = []
+        self.welcome_seq: int | None = None
+        self.last_seq: int | None = None
+        self.first_frame_comments = 0
+
+    # -- asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(self._request)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.ready is not None and not self.ready.done():
+            self.ready.set_exception(ConnectionError(f"closed before ready: {exc}"))
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic_ns()
+        if self._buf:
+            data = self._buf + data
+            self._buf = b""
+        if not self._upgraded:
+            data = self._handshake(data)
+            if not data:
+                return
+        n = len(data)
+        pos = 0
+        while n - pos >= 2:
+            length = data[pos + 1] & 0x7F
+            if length < 126:
+                head = 2
+            elif length == 126:
+                if n - pos < 4:
+                    break
+                length = (data[pos + 2] << 8) | data[pos + 3]
+                head = 4
+            else:
+                if n - pos < 10:
+                    break
+                length = int.from_bytes(data[pos + 2 : pos + 10], "big")
+                head = 10
+            end = pos + head + length
+            if end > n:
+                break
+            opcode = data[pos] & 0x0F
+            if opcode >= 8:
+                self._control(opcode, data[pos + head : end])
+            elif self.detailed or self.ready is not None:
+                self._message(data[pos] & 0x80, data[pos + head : end], now)
+            pos = end
+        if pos < n:
+            self._buf = data[pos:]
+        if not self.detailed and pos:
+            found = STAMP.findall(data, 0, pos)
+            if found:
+                self.count += len(found)
+                self.stats.add(now, found)
+
+    # -- internals
+
+    def _handshake(self, data: bytes) -> bytes:
+        end = data.find(b"\r\n\r\n")
+        if end < 0:
+            self._buf = data
+            return b""
+        head = data[:end].lower()
+        accept = base64.b64encode(hashlib.sha1(self._key + _GUID).digest()).lower()
+        if not head.startswith(b"http/1.1 101") or accept not in head:
+            self._fail(ConnectionError(f"handshake refused: {data[:200]!r}"))
+            return b""
+        self._upgraded = True
+        assert self.transport is not None
+        if self._hello is not None:
+            self.transport.write(client_frame(1, self._hello))
+        elif self.ready is not None:
+            self.ready.set_result(None)
+            self.ready = None
+        return data[end + 4 :]
+
+    def _fail(self, exc: Exception) -> None:
+        if self.ready is not None and not self.ready.done():
+            self.ready.set_exception(exc)
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _control(self, opcode: int, payload: bytes) -> None:
+        assert self.transport is not None
+        if opcode == 9:  # ping
+            self.transport.write(client_frame(10, payload))
+        elif opcode == 8:  # close
+            self.close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+            if not self.transport.is_closing():
+                self.transport.write(client_frame(8, payload[:2]))
+                self.transport.close()
+
+    def _message(self, fin: int, payload: bytes, now: int) -> None:
+        if not fin:
+            self._fragments.append(payload)
+            return
+        if self._fragments:
+            payload = b"".join([*self._fragments, payload])
+            self._fragments = []
+        first = self.ready is not None
+        if first and self.ready is not None:
+            if not self.ready.done():
+                self.ready.set_result(None)
+            self.ready = None
+        if not self.detailed:
+            return
+        stamps: list[bytes] = []
+        comments = 0
+        for event in _decode_frame(payload):
+            if event.t == "comment":
+                comments += 1
+                self.seqs.append(event.seq)
+                self.last_seq = event.seq
+                if event.text.startswith("t="):
+                    stamps.append(event.text[2 : event.text.index(";")].encode())
+            elif event.t == "welcome":
+                self.welcome_seq = event.seq
+                if self.last_seq is None:
+                    self.last_seq = event.seq
+        if first:
+            self.first_frame_comments = comments
+        if stamps:
+            self.count += len(stamps)
+            self.stats.add(now, stamps)
+
+
+# --------------------------------------------------------------------------- worker
+
+
+@dataclass
+class WorkerSpec:
+    index: int
+    is_hub: bool
+    host: str
+    port: int
+    path: str
+    first: int
+    count: int
+    batch: int
+    #: Local indexes of listeners that stop reading at "go" (isolation bench).
+    stuck: list[int] = field(default_factory=list)
+    #: SO_RCVBUF for stuck listeners (0 = the system's default).
+    stuck_rcvbuf: int = 0
+    id_prefix: str = "bench"
+
+
+def _hello(viewer_id: str, since: int | None = None) -> bytes:
+    hello: dict[str, Any] = {"t": "hello", "v": 1, "role": "viewer", "viewer_id": viewer_id}
+    if since is not None:
+        hello["since"] = since
+    return json.dumps(hello, separators=(",", ":")).encode()
+
+
+async def _open(
+    spec: WorkerSpec,
+    stats: Stats,
+    viewer_id: str,
+    detailed: bool,
+    rcvbuf: int = 0,
+    since: int | None = None,
+    timeout: float = 20.0,
+) -> Listener:
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.setblocking(False)
+    try:
+        await asyncio.wait_for(loop.sock_connect(sock, (spec.host, spec.port)), timeout)
+    except BaseException:
+        sock.close()
+        raise
+    hello = _hello(viewer_id, since) if spec.is_hub else None
+    _, listener = await loop.create_connection(
+        lambda: Listener(stats, spec.host, spec.port, spec.path, hello, detailed), sock=sock
+    )
+    assert listener.ready is not None
+    try:
+        await asyncio.wait_for(asyncio.shield(listener.ready), timeout)
+    except BaseException:
+        if listener.transport is not None:
+            listener.transport.abort()
+        raise
+    return listener
+
+
+@dataclass
+class StuckViewer:
+    viewer_id: str
+    first: Listener
+    second: Listener | None = None
+    dropped: bool = False
+    close_code: int | None = None
+    seen_before: int = 0
+    since: int | None = None
+    replay_welcome_seq: int | None = None
+    replayed: int = 0
+    error: str | None = None
+
+
+async def _stuck_cycle(spec: WorkerSpec, fstats: Stats, sv: StuckViewer, resume_at: int) -> None:
+    """Stop reading until ``resume_at``; then read the backlog and, if the hub dropped the
+    connection, reconnect with ``since`` = the last seq seen."""
+    listener = sv.first
+    assert listener.transport is not None
+    listener.transport.pause_reading()
+    await asyncio.sleep(max(0.0, (resume_at - time.monotonic_ns()) / 1e9))
+    if not listener.transport.is_closing():
+        listener.transport.resume_reading()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(listener.closed), 6.0)
+    if not listener.closed.done():
+        return  # not dropped: it keeps reading and catches up
+    sv.dropped = True
+    sv.close_code = listener.close_code
+    sv.seen_before = len(listener.seqs)
+    sv.since = listener.last_seq
+    try:
+        second = await _open(spec, fstats, sv.viewer_id, True, since=sv.since)
+    except Exception as exc:
+        sv.error = f"reconnect failed: {exc!r}"
+        return
+    sv.second = second
+    sv.replay_welcome_seq = second.welcome_seq
+    sv.replayed = second.first_frame_comments
+
+
+def worker_main(conn: Connection, spec: WorkerSpec) -> None:
+    """Entry point of a worker process (multiprocessing, spawn)."""
+    raise_nofile()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    asyncio.run(_worker(conn, spec))
+
+
+async def _recv(conn: Connection) -> Any:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, conn.recv)
+
+
+async def _worker(conn: Connection, spec: WorkerSpec) -> None:
+    stats, fstats = Stats(), Stats()
+    stuck_set = set(spec.stuck)
+    listeners: list[Listener] = []
+    stuck: list[StuckViewer] = []
+    errors: Counter[str] = Counter()
+    started = time.monotonic()
+
+    async def open_one(i: int) -> None:
+        viewer_id = f"{spec.id_prefix}-{spec.first + i:06d}"
+        is_stuck = i in stuck_set
+        for attempt in range(3):
+            try:
+                listener = await _open(
+                    spec,
+                    fstats if is_stuck else stats,
+                    viewer_id,
+                    detailed=is_stuck,
+                    rcvbuf=spec.stuck_rcvbuf if is_stuck else 0,
+                )
+            except Exception as exc:
+                errors[type(exc).__name__] += 1
+                await asyncio.sleep(0.2 * (attempt + 1))
+                continue
+            if is_stuck:
+                stuck.append(StuckViewer(viewer_id, listener))
+            else:
+                listeners.append(listener)
+            return
+
+    for start in range(0, spec.count, spec.batch):
+        await asyncio.gather(
+            *(open_one(i) for i in range(start, min(spec.count, start + spec.batch)))
+        )
+    conn.send(
+        (
+            "ready",
+            {
+                "connected": len(listeners) + len(stuck),
+                "failed": spec.count - len(listeners) - len(stuck),
+                "errors": dict(errors),
+                "seconds": time.monotonic() - started,
+            },
+        )
+    )
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+
+    message = await _recv(conn)
+    assert message[0] == "go", message
+    resume_at = message[1]
+    stats.reset()
+    fstats.reset()
+    for listener in listeners:
+        listener.count = 0
+    for sv in stuck:
+        sv.first.count = 0
+        sv.first.seqs.clear()
+    cycles = [
+        asyncio.create_task(_stuck_cycle(spec, fstats, sv, resume_at))
+        for sv in stuck
+        if resume_at is not None
+    ]
+    cpu0 = time.process_time()
+    closed_before = sum(listener.closed.done() for listener in listeners)
+    conn.send(("going", None))
+
+    message = await _recv(conn)
+    assert message[0] == "expect", message
+    _, expected, deadline, seq_lo, seq_hi = message
+
+    def stuck_count(sv: StuckViewer) -> int:
+        return sv.first.count + (sv.second.count if sv.second else 0)
+
+    while time.monotonic_ns() < deadline:
+        if all(listener.count >= expected for listener in listeners) and all(
+            stuck_count(sv) >= expected for sv in stuck
+        ):
+            break
+        await asyncio.sleep(0.1)
+    cpu = time.process_time() - cpu0
+    for task in cycles:
+        task.cancel()
+
+    counts = np.array([listener.count for listener in listeners], dtype=np.int64)
+    close_codes = Counter(
+        str(listener.close_code) for listener in listeners if listener.closed.done()
+    )
+    stuck_reports = []
+    for sv in stuck:
+        seqs = sv.first.seqs + (sv.second.seqs if sv.second else [])
+        seen = Counter(seqs)
+        in_range = range(seq_lo, seq_hi + 1) if seq_lo is not None else range(0)
+        stuck_reports.append(
+            {
+                "dropped": sv.dropped,
+                "close_code": sv.close_code,
+                "reconnected": sv.second is not None,
+                "seen_before": sv.seen_before,
+                "missed": (
+                    sv.replay_welcome_seq - sv.since
+                    if sv.replay_welcome_seq is not None and sv.since is not None
+                    else 0
+                ),
+                "replayed": sv.replayed,
+                "received": stuck_count(sv),
+                "duplicates": sum(c - 1 for c in seen.values() if c > 1),
+                "gaps": sum(1 for s in in_range if s not in seen),
+                "error": sv.error,
+            }
+        )
+    conn.send(
+        (
+            "result",
+            {
+                "listeners": len(listeners),
+                "counts": counts,
+                "delays_us": stats.delays_us(),
+                "last_ns": stats.last_ns(),
+                "closed_during": sum(listener.closed.done() for listener in listeners)
+                - closed_before,
+                "close_codes": dict(close_codes),
+                "stuck": stuck_reports,
+                "stuck_delays_us": fstats.delays_us(),
+                "cpu_s": cpu,
+            },
+        )
+    )
+    message = await _recv(conn)
+    for listener in listeners:
+        if listener.transport is not None:
+            listener.transport.abort()
+    for sv in stuck:
+        for one in (sv.first, sv.second):
+            if one is not None and one.transport is not None:
+                one.transport.abort()
+    await asyncio.sleep(0.1)
+
+
+# --------------------------------------------------------------------------- pool
+
+
+class LoadPool:
+    """Listeners spread over worker processes, driven phase by phase from the main loop."""
+
+    def __init__(
+        self,
+        server: Server,
+        listeners: int,
+        workers: int = 2,
+        batch: int = 100,
+        stuck_every: int = 0,
+        stuck_rcvbuf: int = 0,
+        id_prefix: str = "bench",
+    ) -> None:
+        self.server = server
+        self.listeners = listeners
+        workers = max(1, min(workers, listeners))
+        ctx = mp.get_context("spawn")
+        self._conns: list[Connection] = []
+        self._procs: list[Any] = []
+        share, extra = divmod(listeners, workers)
+        first = 0
+        for w in range(workers):
+            count = share + (1 if w < extra else 0)
+            stuck = (
+                [i for i in range(count) if (first + i) % stuck_every == stuck_every - 1]
+                if stuck_every
+                else []
+            )
+            spec = WorkerSpec(
+                index=w,
+                is_hub=server.is_hub,
+                host=HOST,
+                port=server.port,
+                path=server.path,
+                first=first,
+                count=count,
+                batch=max(1, batch // workers),
+                stuck=stuck,
+                stuck_rcvbuf=stuck_rcvbuf,
+                id_prefix=id_prefix,
+            )
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=worker_main, args=(child, spec), daemon=True)
+            proc.start()
+            child.close()
+            self._conns.append(parent)
+            self._procs.append(proc)
+            first += count
+
+    async def _gather(self, kind: str, timeout: float) -> list[Any]:
+        async def one(conn: Connection) -> Any:
+            message = await asyncio.wait_for(_recv(conn), timeout)
+            if message[0] != kind:
+                raise RuntimeError(f"worker sent {message[0]!r}, expected {kind!r}")
+            return message[1]
+
+        return list(await asyncio.gather(*(one(conn) for conn in self._conns)))
+
+    async def connect(self, timeout: float = 600.0) -> dict[str, Any]:
+        started = time.monotonic()
+        ready = await self._gather("ready", timeout)
+        errors: Counter[str] = Counter()
+        for r in ready:
+            errors.update(r["errors"])
+        return {
+            "connected": sum(r["connected"] for r in ready),
+            "failed": sum(r["failed"] for r in ready),
+            "errors": dict(errors),
+            "seconds": round(time.monotonic() - started, 2),
+        }
+
+    async def go(self, resume_at_ns: int | None = None) -> None:
+        for conn in self._conns:
+            conn.send(("go", resume_at_ns))
+        await self._gather("going", 60)
+
+    async def finish(
+        self, expected: int, deadline_ns: int, seq_lo: int | None = None, seq_hi: int | None = None
+    ) -> dict[str, Any]:
+        for conn in self._conns:
+            conn.send(("expect", expected, deadline_ns, seq_lo, seq_hi))
+        wait = max(0.0, (deadline_ns - time.monotonic_ns()) / 1e9) + 120
+        results = await self._gather("result", wait)
+        counts = np.concatenate([r["counts"] for r in results])
+        return {
+            "listeners": int(counts.size),
+            "counts": counts,
+            "delays_us": np.concatenate([r["delays_us"] for r in results]),
+            "last_ns": max(r["last_ns"] for r in results),
+            "closed_during": sum(r["closed_during"] for r in results),
+            "close_codes": sum((Counter(r["close_codes"]) for r in results), Counter()),
+            "stuck": [s for r in results for s in r["stuck"]],
+            "stuck_delays_us": np.concatenate([r["stuck_delays_us"] for r in results]),
+            "worker_cpu_s": [round(r["cpu_s"], 2) for r in results],
+        }
+
+    async def close(self) -> None:
+        for conn in self._conns:
+            with contextlib.suppress(OSError):
+                conn.send(("quit", None))
+        loop = asyncio.get_running_loop()
+        for proc in self._procs:
+            await loop.run_in_executor(None, proc.join, 20)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(5)
+        for conn in self._conns:
+            conn.close()
+
+
+# --------------------------------------------------------------------------- sender
+
+
+def stamped_text(index: int, pad: int = 0) -> str:
+    text = f"t={time.monotonic_ns()};n={index}"
+    if pad > len(text):
+        text += ";" + "x" * (pad - len(text) - 1)
+    return text
+
+
+class Client:
+    """A ``websockets`` client that keeps reading (the hub's replies and room frames)."""
+
+    def __init__(self, server: Server, ws: ClientConnection) -> None:
+        self.server = server
+        self.ws = ws
+        self.frames = 0
+        self.acks: dict[str, int] = {}
+        self.errors: Counter[str] = Counter()
+        self.close_code: int | None = None
+        self.welcome: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    @classmethod
+    async def open(cls, server: Server, hello: dict[str, Any] | None) -> Client:
+        ws = await connect(
+            server.ws_url, compression=None, max_size=None, max_queue=None, ping_interval=None
+        )
+        client = cls(server, ws)
+        if hello is not None:
+            await ws.send(json.dumps(hello))
+            await asyncio.wait_for(client.welcome, 20)
+        return client
+
+    async def _read(self) -> None:
+        try:
+            async for data in self.ws:
+                self.frames += 1
+                if not self.server.is_hub:
+                    continue
+                for message in json.loads(data):
+                    kind = message.get("t")
+                    if kind == "ack" and "ref" in message:
+                        self.acks[message["ref"]] = message.get("seq", -1)
+                    elif kind == "error":
+                        self.errors[message.get("code", "?")] += 1
+                    elif kind == "welcome" and not self.welcome.done():
+                        self.welcome.set_result(message)
+        except ConnectionClosed:
+            pass
+        finally:
+            rcvd = self.ws.close_rcvd
+            self.close_code = rcvd.code if rcvd is not None else None
+            if not self.welcome.done():
+                self.welcome.set_exception(ConnectionError("closed before welcome"))
+
+    async def close(self) -> None:
+        await self.ws.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._reader, 5)
+
+
+async def open_sender(server: Server) -> Client:
+    hello = {"t": "hello", "v": 1, "role": "host", "token": server.token} if server.is_hub else None
+    return await Client.open(server, hello)
+
+
+async def run_sender(
+    client: Client, rate: float, seconds: float, t0_ns: int, pad: int = 0
+) -> dict[str, Any]:
+    """Post ``rate`` stamped comments a second for ``seconds`` from ``t0_ns`` on."""
+    total = round(rate * seconds)
+    period = 1e9 / rate
+    lag = 0
+    first_ns = last_ns = 0
+    for i in range(total):
+        target = t0_ns + int(i * period)
+        now = time.monotonic_ns()
+        if target > now:
+            await asyncio.sleep((target - now) / 1e9)
+        text = stamped_text(i, pad)
+        now = time.monotonic_ns()
+        lag = max(lag, now - target)
+        if i == 0:
+            first_ns = now
+        last_ns = now
+        await client.ws.send(
+            json.dumps({"t": "comment", "text": text, "ref": str(i)}, separators=(",", ":"))
+        )
+    if client.server.is_hub:
+        deadline = time.monotonic() + 10
+        while len(client.acks) + client.errors.total() < total and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    seqs = sorted(s for s in client.acks.values() if s >= 0)
+    return {
+        "sent": total,
+        "acked": len(client.acks) if client.server.is_hub else None,
+        "errors": dict(client.errors),
+        "seq_lo": seqs[0] if seqs else None,
+        "seq_hi": seqs[-1] if seqs else None,
+        "first_ns": first_ns,
+        "last_ns": last_ns,
+        "max_lag_ms": round(lag / 1e6, 2),
+    }
+
+
+async def run_flooder(client: Client, rate: float, seconds: float, t0_ns: int) -> dict[str, Any]:
+    """Send ``rate`` comments a second (far above a viewer's limits) for ``seconds``."""
+    total = round(rate * seconds)
+    step = 0.01
+    per_step = max(1, round(rate * step))
+    sent = 0
+    closed = False
+    while sent < total:
+        target = t0_ns + int(sent / rate * 1e9)
+        now = time.monotonic_ns()
+        if target > now:
+            await asyncio.sleep((target - now) / 1e9)
+        try:
+            for _ in range(min(per_step, total - sent)):
+                await client.ws.send(
+                    json.dumps({"t": "comment", "text": f"flood {sent}", "ref": f"f{sent}"})
+                )
+                sent += 1
+        except ConnectionClosed:
+            closed = True
+            break
+    await asyncio.sleep(1.0)
+    return {
+        "sent": sent,
+        "acked": len(client.acks),
+        "errors": dict(client.errors),
+        "closed": closed or client.ws.close_code is not None,
+        "close_code": client.ws.close_code,
+    }
+
+
+def delivery_report(
+    results: dict[str, Any], sent: dict[str, Any], offered_per_s: float
+) -> dict[str, Any]:
+    """Deliveries/s, lost and delay percentiles of the normal listeners of one run."""
+    counts: np.ndarray = results["counts"]
+    expected = sent["sent"]
+    delivered = int(counts.sum())
+    lost = int(np.clip(expected - counts, 0, None).sum())
+    window = (results["last_ns"] - sent["first_ns"]) / 1e9 if results["last_ns"] else 0
+    return {
+        "listeners": int(counts.size),
+        "offered_per_s": offered_per_s,
+        "deliveries": delivered,
+        "deliveries_per_s": round(delivered / window) if window > 0 else 0,
+        "window_s": round(window, 2),
+        "lost": lost,
+        "listeners_short": int((counts < expected).sum()),
+        "extra": int(np.clip(counts - expected, 0, None).sum()),
+        "delay_ms": percentiles_ms(results["delays_us"]),
+    }
+
+
+def workdir(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=prefix))
