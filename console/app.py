@@ -24,6 +24,7 @@ from media.capture import Capture
 from media.encoder import PRESETS
 from media.ice import configure_ice_hosts
 from media.webrtc import Broadcast
+from widgets.gc_guard import GuiThreadCollector
 from widgets.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,12 @@ def run_console(settings: Settings) -> int:
     assert isinstance(app, QApplication)
     # The shutdown coroutine ends the loop; Qt must not stop it when the window closes.
     app.setQuitOnLastWindowClosed(False)
+    collector = GuiThreadCollector(parent=app)
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-        return runner.run(_serve(settings))
+        try:
+            return runner.run(_serve(settings))
+        finally:
+            collector.stop()
 
 
 async def _serve(settings: Settings) -> int:

@@ -31,6 +31,7 @@ class Capture:
             self.source = TestPattern()
         self.latest: Frame | None = None
         self.frames_captured = 0
+        self._new_frame = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="capture", daemon=True)
 
@@ -46,13 +47,25 @@ class Capture:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
+    def wait_newer(self, than: int, timeout: float) -> Frame | None:
+        """Block until a frame newer than capture count ``than`` exists; None on timeout.
+
+        Consumers that pace themselves on the source (the encoder) use this instead of a
+        timer of their own: two free-running 30 fps clocks would skip and repeat frames.
+        """
+        with self._new_frame:
+            self._new_frame.wait_for(lambda: self.frames_captured > than, timeout)
+            return self.latest if self.frames_captured > than else None
+
     def _run(self) -> None:
         source = self.source
         while not self._stop.is_set():
             try:
                 for frame in source.frames():
-                    self.latest = frame
-                    self.frames_captured += 1
+                    with self._new_frame:
+                        self.latest = frame
+                        self.frames_captured += 1
+                        self._new_frame.notify_all()
                     if self._stop.is_set():
                         return
             except SourceError as exc:

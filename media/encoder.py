@@ -62,10 +62,10 @@ class EncoderStats:
 
 
 class VideoEncoder:
-    """Encodes the capture's newest frame at a steady rate on its own thread.
+    """Encodes each new captured frame on its own thread, paced by the source.
 
-    Reading ``capture.latest`` (not a queue) means a slow encoder skips frames instead
-    of falling behind; each skip is counted in ``stats.dropped``.
+    It always takes the newest frame (never a queue), so a slow encoder skips frames
+    instead of falling behind; each skip is counted in ``stats.dropped``.
     """
 
     def __init__(self, capture: Capture, preset: Preset, sink: PacketSink) -> None:
@@ -117,32 +117,20 @@ class VideoEncoder:
 
     def _run(self) -> None:
         context = self._context()
-        interval = 1.0 / self.preset.fps
-        next_due = time.monotonic()
         started = time.monotonic()
-        last_number = -1
+        seen = self._capture.frames_captured
         since_key = self.keyframe_interval
         while not self._stop.is_set():
-            delay = next_due - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            next_due += interval
-            if next_due < time.monotonic() - interval:
-                self.stats.dropped += 1
-                next_due = time.monotonic() + interval
-            frame = self._capture.latest
+            frame = self._capture.wait_newer(seen, timeout=0.5)
             if frame is None:
                 continue
-            if last_number >= 0 and frame.number > last_number + 1:
-                self.stats.dropped += frame.number - last_number - 1
-            last_number = frame.number
-            image = frame.image
-            if image.shape[1] != self.preset.width or image.shape[0] != self.preset.height:
-                video = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(
-                    self.preset.width, self.preset.height, format="yuv420p"
-                )
-            else:
-                video = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
+            count = self._capture.frames_captured
+            # Frames captured while the last one was being encoded are skipped, not queued.
+            self.stats.dropped += max(0, count - seen - 1)
+            seen = count
+            video = av.VideoFrame.from_ndarray(frame.image, format="rgb24").reformat(
+                self.preset.width, self.preset.height, format="yuv420p"
+            )
             video.pts = int((time.monotonic() - started) * 90_000)
             video.time_base = VIDEO_TIME_BASE
             if self._keyframe_wanted.is_set() or since_key >= self.keyframe_interval:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -99,6 +100,12 @@ async def running_console(tmp_path: Path) -> AsyncIterator[tuple[MainWindow, Hub
         window.close()
         window.deleteLater()
         await hub.stop()
+        # Destroy the window's Qt objects here, on the GUI thread: left to the cyclic
+        # garbage collector, they may be freed on the capture thread, which crashes Qt.
+        await asyncio.sleep(0.05)
+        holder.clear()
+        del window
+        gc.collect()
         capture.stop()
         store.close()
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from media.webrtc import Broadcast
 
@@ -40,7 +40,10 @@ class StreamControls(QWidget):
         row.addWidget(self.badge)
         self.health = QLabel("", self)
         self.health.setAccessibleName("Stream health")
-        row.addWidget(self.health)
+        # Long health text must never widen the window: it is cut instead.
+        self.health.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.health.setMinimumWidth(0)
+        row.addWidget(self.health, 1)
         self.button = QPushButton("Go live", self)
         self.button.setObjectName("go-live")
         self.button.setAccessibleName("Go live")
@@ -48,6 +51,8 @@ class StreamControls(QWidget):
         self.button.setToolTip("Start or end the show (Ctrl+L)")
         self.button.clicked.connect(self.toggle)
         row.addWidget(self.button)
+        for fixed in (self.badge, self.button):
+            fixed.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
 
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.refresh)
@@ -94,9 +99,10 @@ class StreamControls(QWidget):
         self._last = sample
         text = (
             f"{fps:.0f} fps · {kbps / 1000:.1f} Mb/s · encoder {load:.0f}% · "
-            f"dropped {stats.dropped} · {broadcast.viewer_count} watching video"
+            f"{stats.dropped} dropped · {broadcast.viewer_count} on video"
         )
         target = encoder.preset.fps
         if fps < 0.85 * target or load > 85 or dropped > target // 10:
-            text += " · ⚠ the machine cannot keep up: choose a lower resolution"
+            text = "⚠ Cannot keep up: choose a lower resolution · " + text
         self.health.setText(text)
+        self.health.setToolTip(text)

@@ -106,18 +106,15 @@ async def one_run(kind: str, n: int, args: argparse.Namespace) -> dict[str, Any]
             await pool.go()
             if kind == "shopcast" and n in args.profile_at:
                 profile = _profile_start(server.pid, args.seconds, wd / "profile.txt")
+            machine = load.MachineLoad()
             cpu0 = server.cpu_seconds()
             t0 = time.monotonic_ns() + 200_000_000
             sent = await load.run_sender(sender, args.rate, args.seconds, t0)
             cpu1 = server.cpu_seconds()
             load.log(f"{kind}: sent {sent['sent']}; draining")
-            results = await pool.finish(
-                sent["sent"],
-                sent["last_ns"] + int(args.drain * 1e9),
-                sent["seq_lo"],
-                sent["seq_hi"],
-            )
+            results = await pool.finish(sent, sent["last_ns"] + int(args.drain * 1e9))
             cpu2 = server.cpu_seconds()
+            report["machine"] = machine.stop(cpu2 - cpu0, sum(results["worker_cpu_s"]))
             report.update(load.delivery_report(results, sent, n * args.rate))
             send_s = (sent["last_ns"] - sent["first_ns"]) / 1e9 + 1 / args.rate
             report["server_cpu"] = {

@@ -36,6 +36,7 @@ import os
 import queue
 import re
 import resource
+import select
 import shutil
 import signal
 import socket
@@ -58,8 +59,6 @@ from websockets.exceptions import ConnectionClosed
 REPO = Path(__file__).resolve().parents[2]
 PEERS = Path(__file__).resolve().parent / "peers"
 HOST = "127.0.0.1"
-#: The stamp in a comment's text, as it appears in the JSON of both servers' frames.
-STAMP = re.compile(rb'"text":"t=(\d+);')
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
@@ -86,6 +85,37 @@ def percentiles_ms(delays_us: np.ndarray) -> dict[str, float | None]:
         "p99": round(float(p99) / 1000, 2),
         "max": round(float(delays_us.max()) / 1000, 2),
     }
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy CPU seconds of the whole machine, monotonic seconds) from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()[1:]
+    ticks = [int(x) for x in fields]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    busy = sum(ticks[:8]) - idle  # user nice system idle iowait irq softirq steal
+    return busy / os.sysconf("SC_CLK_TCK"), time.monotonic()
+
+
+class MachineLoad:
+    """How busy the whole machine was between start() and stop(), ours and others'."""
+
+    def __init__(self) -> None:
+        self._busy0, self._t0 = machine_busy()
+        self._own0 = time.process_time()
+
+    def stop(self, server_cpu_s: float, worker_cpu_s: float) -> dict[str, float]:
+        busy, t = machine_busy()
+        wall = max(1e-6, t - self._t0)
+        own = time.process_time() - self._own0
+        busy_cores = (busy - self._busy0) / wall
+        ours = (server_cpu_s + worker_cpu_s + own) / wall
+        return {
+            "machine_busy_cores": round(busy_cores, 2),
+            "bench_cores": round(ours, 2),
+            "other_cores": round(max(0.0, busy_cores - ours), 2),
+            "cpus": os.cpu_count() or 0,
+        }
 
 
 # --------------------------------------------------------------------------- servers
@@ -285,46 +315,58 @@ _decode_frame = msgspec.json.Decoder(list[Event]).decode
 class Stats:
     """Where a group of listeners in one worker records what they receive.
 
-    Per read that carried stamped comments: the read's time and how many stamps it
-    carried; and every stamp. Delays are computed once at the end with numpy.
+    Comments reach each listener in order, so one record per read is enough: the read's
+    time, the index ``n`` of its last stamped comment and how many it carried (their
+    indexes are then ``n - count + 1 .. n``). A read whose indexes do not follow on from
+    the listener's previous ones (a gap, a replay) is recorded comment by comment.
+    Delays are computed once at the end with numpy, from the sender's table of stamps.
     """
 
-    __slots__ = ("cnt", "recv", "stamps")
+    __slots__ = ("cnt", "last", "recv")
 
     def __init__(self) -> None:
-        self.stamps = array.array("q")
         self.recv = array.array("q")
+        self.last = array.array("q")
         self.cnt = array.array("q")
 
     def reset(self) -> None:
-        del self.stamps[:], self.recv[:], self.cnt[:]
+        del self.recv[:], self.last[:], self.cnt[:]
 
-    def add(self, now: int, found: list[bytes]) -> None:
-        self.stamps.extend(map(int, found))
-        self.recv.append(now)
-        self.cnt.append(len(found))
-
-    def delays_us(self) -> np.ndarray:
-        stamps = np.frombuffer(self.stamps, dtype=np.int64)
-        recv = np.repeat(
-            np.frombuffer(self.recv, dtype=np.int64), np.frombuffer(self.cnt, dtype=np.int64)
-        )
-        return (recv - stamps) // 1000
+    def delays_us(self, stamps: np.ndarray) -> np.ndarray:
+        cnt = np.frombuffer(self.cnt, dtype=np.int64)
+        if not cnt.size:
+            return np.zeros(0, dtype=np.int64)
+        last = np.frombuffer(self.last, dtype=np.int64)
+        recv = np.frombuffer(self.recv, dtype=np.int64)
+        ends = np.cumsum(cnt)
+        within = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - cnt, cnt)
+        index = np.repeat(last - cnt + 1, cnt) + within
+        ok = (index >= 0) & (index < stamps.size)
+        return (np.repeat(recv, cnt)[ok] - stamps[index[ok]]) // 1000
 
     def last_ns(self) -> int:
         return self.recv[-1] if self.recv else 0
 
 
+#: What starts the text of a stamped comment in both servers' JSON.
+MARK = b'"text":"t='
+_LAST_N = re.compile(rb'"text":"t=\d+;n=(\d+)')
+
+
 class Listener(asyncio.Protocol):
     """One viewer: a raw WebSocket client that counts the stamped comments it receives.
 
-    In ``detailed`` mode (stuck and reconnecting viewers) it also decodes every hub
-    frame and keeps the ``seq`` of each comment, to check replay after a reconnect.
+    asyncio does the connection and the opening handshake; once the hub's welcome (or the
+    relay's handshake) is in, a normal listener is read by the worker's :class:`FastReader`
+    instead (``feed``). In ``detailed`` mode (stuck and reconnecting viewers) it stays on
+    asyncio, decodes every hub frame and keeps the ``seq`` of each comment, to check the
+    replay after a reconnect.
     """
 
     def __init__(
         self,
         stats: Stats,
+        sock: socket.socket,
         host: str,
         port: int,
         path: str,
@@ -333,9 +375,13 @@ class Listener(asyncio.Protocol):
     ) -> None:
         loop = asyncio.get_running_loop()
         self.stats = stats
+        self.sock = sock
         self.detailed = detailed
         self.transport: asyncio.Transport | None = None
+        self.reader: FastReader | None = None
+        self.fd = -1
         self.count = 0
+        self.next = 0
         self.close_code: int | None = None
         self.ready: asyncio.Future[None] | None = loop.create_future()
         self.closed: asyncio.Future[None] = loop.create_future()
@@ -366,6 +412,8 @@ class Listener(asyncio.Protocol):
         transport.write(self._request)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.reader is not None:
+            self.reader.forget(self)
         if self.ready is not None and not self.ready.done():
             self.ready.set_exception(ConnectionError(f"closed before ready: {exc}"))
         if not self.closed.done():
@@ -373,13 +421,20 @@ class Listener(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         now = time.monotonic_ns()
+        if not self._upgraded:
+            data = self._handshake(self._buf + data)
+            self._buf = b""
+            if not data:
+                return
+        self.feed(data, now)
+
+    # -- reading
+
+    def feed(self, data: bytes, now: int) -> None:
+        """Take bytes from the socket: split frames, answer control frames, count."""
         if self._buf:
             data = self._buf + data
             self._buf = b""
-        if not self._upgraded:
-            data = self._handshake(data)
-            if not data:
-                return
         n = len(data)
         pos = 0
         while n - pos >= 2:
@@ -408,10 +463,31 @@ class Listener(asyncio.Protocol):
         if pos < n:
             self._buf = data[pos:]
         if not self.detailed and pos:
-            found = STAMP.findall(data, 0, pos)
-            if found:
-                self.count += len(found)
-                self.stats.add(now, found)
+            cnt = data.count(MARK, 0, pos)
+            if cnt:
+                self._count(data, pos, cnt, now)
+
+    def _count(self, data: bytes, pos: int, cnt: int, now: int) -> None:
+        self.count += cnt
+        match = _LAST_N.match(data, data.rfind(MARK, 0, pos), pos)
+        last = int(match.group(1)) if match else -1
+        stats = self.stats
+        if last - cnt + 1 == self.next:
+            stats.recv.append(now)
+            stats.last.append(last)
+            stats.cnt.append(cnt)
+        else:  # not contiguous with what came before: one record per comment
+            for index in map(int, _LAST_N.findall(data, 0, pos)):
+                stats.recv.append(now)
+                stats.last.append(index)
+                stats.cnt.append(1)
+        self.next = last + 1
+
+    def mark_closed(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+        if not self.closed.done():
+            self.closed.set_result(None)
 
     # -- internals
 
@@ -458,13 +534,12 @@ class Listener(asyncio.Protocol):
             payload = b"".join([*self._fragments, payload])
             self._fragments = []
         first = self.ready is not None
-        if first and self.ready is not None:
+        if self.ready is not None:
             if not self.ready.done():
                 self.ready.set_result(None)
             self.ready = None
         if not self.detailed:
             return
-        stamps: list[bytes] = []
         comments = 0
         for event in _decode_frame(payload):
             if event.t == "comment":
@@ -472,16 +547,73 @@ class Listener(asyncio.Protocol):
                 self.seqs.append(event.seq)
                 self.last_seq = event.seq
                 if event.text.startswith("t="):
-                    stamps.append(event.text[2 : event.text.index(";")].encode())
+                    index = int(event.text.split(";", 2)[1][2:])
+                    self.count += 1
+                    self.stats.recv.append(now)
+                    self.stats.last.append(index)
+                    self.stats.cnt.append(1)
             elif event.t == "welcome":
                 self.welcome_seq = event.seq
                 if self.last_seq is None:
                     self.last_seq = event.seq
         if first:
             self.first_frame_comments = comments
-        if stamps:
-            self.count += len(stamps)
-            self.stats.add(now, stamps)
+
+
+class FastReader:
+    """Reads the normal listeners' sockets itself, many per wake-up of the asyncio loop.
+
+    asyncio costs several microseconds of Python per read and socket; with thousands of
+    listeners per worker that, not the server, would set the pace. The listeners'
+    transports stay (paused) for writing pongs and close frames.
+    """
+
+    def __init__(self) -> None:
+        self._epoll = select.epoll()
+        self._by_fd: dict[int, Listener] = {}
+        asyncio.get_running_loop().add_reader(self._epoll.fileno(), self._drain)
+
+    def add(self, listener: Listener) -> None:
+        assert listener.transport is not None
+        if listener.closed.done():
+            return
+        listener.transport.pause_reading()
+        listener.reader = self
+        listener.fd = fd = listener.sock.fileno()
+        self._by_fd[fd] = listener
+        self._epoll.register(fd, select.EPOLLIN | select.EPOLLRDHUP)
+
+    def forget(self, listener: Listener) -> None:
+        if self._by_fd.get(listener.fd) is listener:
+            del self._by_fd[listener.fd]
+            with contextlib.suppress(OSError, ValueError):
+                self._epoll.unregister(listener.fd)
+
+    def _remove(self, fd: int, listener: Listener) -> None:
+        self.forget(listener)
+        listener.mark_closed()
+
+    def _drain(self) -> None:
+        by_fd = self._by_fd
+        monotonic_ns = time.monotonic_ns
+        for fd, _ in self._epoll.poll(0, 2048):
+            listener = by_fd.get(fd)
+            if listener is None:
+                continue
+            try:
+                data = listener.sock.recv(262144)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                data = b""
+            if data:
+                listener.feed(data, monotonic_ns())
+            else:
+                self._remove(fd, listener)
+
+    def close(self) -> None:
+        asyncio.get_running_loop().remove_reader(self._epoll.fileno())
+        self._epoll.close()
 
 
 # --------------------------------------------------------------------------- worker
@@ -533,7 +665,7 @@ async def _open(
         raise
     hello = _hello(viewer_id, since) if spec.is_hub else None
     _, listener = await loop.create_connection(
-        lambda: Listener(stats, spec.host, spec.port, spec.path, hello, detailed), sock=sock
+        lambda: Listener(stats, sock, spec.host, spec.port, spec.path, hello, detailed), sock=sock
     )
     assert listener.ready is not None
     try:
@@ -605,6 +737,7 @@ async def _worker(conn: Connection, spec: WorkerSpec) -> None:
     stuck: list[StuckViewer] = []
     errors: Counter[str] = Counter()
     started = time.monotonic()
+    reader = FastReader()
 
     async def open_one(i: int) -> None:
         viewer_id = f"{spec.id_prefix}-{spec.first + i:06d}"
@@ -625,6 +758,7 @@ async def _worker(conn: Connection, spec: WorkerSpec) -> None:
             if is_stuck:
                 stuck.append(StuckViewer(viewer_id, listener))
             else:
+                reader.add(listener)
                 listeners.append(listener)
             return
 
@@ -653,7 +787,7 @@ async def _worker(conn: Connection, spec: WorkerSpec) -> None:
     stats.reset()
     fstats.reset()
     for listener in listeners:
-        listener.count = 0
+        listener.count = listener.next = 0
     for sv in stuck:
         sv.first.count = 0
         sv.first.seqs.clear()
@@ -668,7 +802,8 @@ async def _worker(conn: Connection, spec: WorkerSpec) -> None:
 
     message = await _recv(conn)
     assert message[0] == "expect", message
-    _, expected, deadline, seq_lo, seq_hi = message
+    _, expected, deadline, seq_lo, seq_hi, stamps = message
+    stamps = np.asarray(stamps, dtype=np.int64)
 
     def stuck_count(sv: StuckViewer) -> int:
         return sv.first.count + (sv.second.count if sv.second else 0)
@@ -716,18 +851,19 @@ async def _worker(conn: Connection, spec: WorkerSpec) -> None:
             {
                 "listeners": len(listeners),
                 "counts": counts,
-                "delays_us": stats.delays_us(),
+                "delays_us": stats.delays_us(stamps),
                 "last_ns": stats.last_ns(),
                 "closed_during": sum(listener.closed.done() for listener in listeners)
                 - closed_before,
                 "close_codes": dict(close_codes),
                 "stuck": stuck_reports,
-                "stuck_delays_us": fstats.delays_us(),
+                "stuck_delays_us": fstats.delays_us(stamps),
                 "cpu_s": cpu,
             },
         )
     )
     message = await _recv(conn)
+    reader.close()
     for listener in listeners:
         if listener.transport is not None:
             listener.transport.abort()
@@ -817,11 +953,12 @@ class LoadPool:
             conn.send(("go", resume_at_ns))
         await self._gather("going", 60)
 
-    async def finish(
-        self, expected: int, deadline_ns: int, seq_lo: int | None = None, seq_hi: int | None = None
-    ) -> dict[str, Any]:
+    async def finish(self, sent: dict[str, Any], deadline_ns: int) -> dict[str, Any]:
+        """Tell the workers what was sent; wait until they have it all or the deadline."""
+        expected = sent["sent"]
+        message = ("expect", expected, deadline_ns, sent["seq_lo"], sent["seq_hi"], sent["stamps"])
         for conn in self._conns:
-            conn.send(("expect", expected, deadline_ns, seq_lo, seq_hi))
+            conn.send(message)
         wait = max(0.0, (deadline_ns - time.monotonic_ns()) / 1e9) + 120
         results = await self._gather("result", wait)
         counts = np.concatenate([r["counts"] for r in results])
@@ -854,11 +991,13 @@ class LoadPool:
 # --------------------------------------------------------------------------- sender
 
 
-def stamped_text(index: int, pad: int = 0) -> str:
-    text = f"t={time.monotonic_ns()};n={index}"
+def stamped_text(index: int, pad: int = 0) -> tuple[str, int]:
+    """A comment text that carries its send time and index; padded to ``pad`` characters."""
+    stamp = time.monotonic_ns()
+    text = f"t={stamp};n={index}"
     if pad > len(text):
         text += ";" + "x" * (pad - len(text) - 1)
-    return text
+    return text, stamp
 
 
 class Client:
@@ -882,7 +1021,9 @@ class Client:
         client = cls(server, ws)
         if hello is not None:
             await ws.send(json.dumps(hello))
-            await asyncio.wait_for(client.welcome, 20)
+            await asyncio.wait_for(asyncio.shield(client.welcome), 20)
+        elif not client.welcome.done():
+            client.welcome.set_result({})
         return client
 
     async def _read(self) -> None:
@@ -902,7 +1043,7 @@ class Client:
         except ConnectionClosed:
             pass
         finally:
-            rcvd = self.ws.close_rcvd
+            rcvd = self.ws.protocol.close_rcvd
             self.close_code = rcvd.code if rcvd is not None else None
             if not self.welcome.done():
                 self.welcome.set_exception(ConnectionError("closed before welcome"))
@@ -926,13 +1067,14 @@ async def run_sender(
     period = 1e9 / rate
     lag = 0
     first_ns = last_ns = 0
+    stamps: list[int] = []
     for i in range(total):
         target = t0_ns + int(i * period)
         now = time.monotonic_ns()
         if target > now:
             await asyncio.sleep((target - now) / 1e9)
-        text = stamped_text(i, pad)
-        now = time.monotonic_ns()
+        text, now = stamped_text(i, pad)
+        stamps.append(now)
         lag = max(lag, now - target)
         if i == 0:
             first_ns = now
@@ -954,6 +1096,7 @@ async def run_sender(
         "first_ns": first_ns,
         "last_ns": last_ns,
         "max_lag_ms": round(lag / 1e6, 2),
+        "stamps": stamps,
     }
 
 
