@@ -62,6 +62,13 @@ def _profile_start(pid: int, seconds: float, out: Path) -> subprocess.Popen[byte
     )
 
 
+def _function(frame: str) -> str:
+    """``Room._deliver (console/hub/room.py:291)`` -> ``Room._deliver (room.py)``."""
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")").rsplit(":", 1)[0].rsplit("/", 1)[-1]
+    return f"{name} ({where})" if where else name
+
+
 def hot_spots(collapsed: Path, top: int = 15) -> dict[str, Any]:
     """Self and inclusive share of samples per function, from py-spy's collapsed stacks."""
     self_n: dict[str, int] = {}
@@ -73,11 +80,7 @@ def hot_spots(collapsed: Path, top: int = 15) -> dict[str, Any]:
             continue
         n = int(count)
         total += n
-        frames = [
-            f.split(" (", 1)[0] + " " + f.rsplit("/", 1)[-1].rstrip(")") for f in stack.split(";")
-        ]
-        if frames and frames[0].startswith("process "):
-            frames = frames[1:]
+        frames = [_function(f) for f in stack.split(";") if not f.startswith("process ")]
         if frames:
             self_n[frames[-1]] = self_n.get(frames[-1], 0) + n
         for f in set(frames):
@@ -87,7 +90,9 @@ def hot_spots(collapsed: Path, top: int = 15) -> dict[str, Any]:
         best = sorted(table.items(), key=lambda kv: -kv[1])[:top]
         return [[name, round(100 * n / total, 1)] for name, n in best]
 
-    return {"samples": total, "self_pct": share(self_n), "inclusive_pct": share(incl_n)}
+    # Frames on (nearly) every stack (the loop, runpy, main) say nothing: leave them out.
+    inclusive = {k: v for k, v in incl_n.items() if v < 0.9 * total}
+    return {"samples": total, "self_pct": share(self_n), "inclusive_pct": share(inclusive)}
 
 
 async def one_run(kind: str, n: int, args: argparse.Namespace) -> dict[str, Any]:

@@ -11,9 +11,11 @@ It drives either the Shopcast hub (``python -m console hub``) or the reference p
   ``websockets`` client costs tens of microseconds of Python per frame, which on two
   cores made the load generator, not the server, the bottleneck;
 - a **sender** (``websockets`` client; staff for the hub) that posts R comments a second,
-  each text stamped ``t=<time.monotonic_ns()>;n=<index>``. CLOCK_MONOTONIC is
-  system-wide on Linux, so listeners in other processes compute the delay as their own
-  ``monotonic_ns()`` at the read minus the stamp;
+  each text stamped ``t=<time.time_ns()>;n=<index>``. A listener's delay for a comment is
+  the kernel's receive timestamp of the read that brought it (``SO_TIMESTAMPNS``, the
+  same clock) minus the stamp, so the load generator's own lag under CPU contention is
+  not counted as the server's; the time at which the listener process read it is
+  reported too (``read_delay_ms``);
 - optionally a **flooder** (a viewer sending far more than it may) and **stuck**
   listeners (they stop reading, are dropped by the hub, reconnect with ``since`` and
   check that they get exactly what they missed).
@@ -322,32 +324,46 @@ class Stats:
     Delays are computed once at the end with numpy, from the sender's table of stamps.
     """
 
-    __slots__ = ("cnt", "last", "recv")
+    __slots__ = ("app", "cnt", "last", "recv")
 
     def __init__(self) -> None:
-        self.recv = array.array("q")
+        self.recv = array.array("q")  # kernel receive time (SO_TIMESTAMPNS)
+        self.app = array.array("q")  # when this process read it
         self.last = array.array("q")
         self.cnt = array.array("q")
 
     def reset(self) -> None:
-        del self.recv[:], self.last[:], self.cnt[:]
+        del self.recv[:], self.app[:], self.last[:], self.cnt[:]
 
-    def delays_us(self, stamps: np.ndarray) -> np.ndarray:
+    def add(self, now: int, app: int, last: int, cnt: int) -> None:
+        self.recv.append(now)
+        self.app.append(app)
+        self.last.append(last)
+        self.cnt.append(cnt)
+
+    def delays_us(self, stamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per delivered comment: (kernel receive - stamp, read - stamp), microseconds."""
         cnt = np.frombuffer(self.cnt, dtype=np.int64)
         if not cnt.size:
-            return np.zeros(0, dtype=np.int64)
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
         last = np.frombuffer(self.last, dtype=np.int64)
-        recv = np.frombuffer(self.recv, dtype=np.int64)
         ends = np.cumsum(cnt)
         within = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - cnt, cnt)
         index = np.repeat(last - cnt + 1, cnt) + within
         ok = (index >= 0) & (index < stamps.size)
-        return (np.repeat(recv, cnt)[ok] - stamps[index[ok]]) // 1000
+        sent = stamps[index[ok]]
+        out = []
+        for times in (self.recv, self.app):
+            at = np.repeat(np.frombuffer(times, dtype=np.int64), cnt)[ok]
+            out.append(((at - sent) // 1000).astype(np.int32))
+        return out[0], out[1]
 
     def last_ns(self) -> int:
-        return self.recv[-1] if self.recv else 0
+        return max(self.recv) if self.recv else 0
 
 
+#: Linux's SO_TIMESTAMPNS (the socket module does not name it).
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 #: What starts the text of a stamped comment in both servers' JSON.
 MARK = b'"text":"t='
 _LAST_N = re.compile(rb'"text":"t=\d+;n=(\d+)')
@@ -420,17 +436,17 @@ class Listener(asyncio.Protocol):
             self.closed.set_result(None)
 
     def data_received(self, data: bytes) -> None:
-        now = time.monotonic_ns()
+        now = time.time_ns()
         if not self._upgraded:
             data = self._handshake(self._buf + data)
             self._buf = b""
             if not data:
                 return
-        self.feed(data, now)
+        self.feed(data, now, now)
 
     # -- reading
 
-    def feed(self, data: bytes, now: int) -> None:
+    def feed(self, data: bytes, now: int, app: int) -> None:
         """Take bytes from the socket: split frames, answer control frames, count."""
         if self._buf:
             data = self._buf + data
@@ -465,22 +481,18 @@ class Listener(asyncio.Protocol):
         if not self.detailed and pos:
             cnt = data.count(MARK, 0, pos)
             if cnt:
-                self._count(data, pos, cnt, now)
+                self._count(data, pos, cnt, now, app)
 
-    def _count(self, data: bytes, pos: int, cnt: int, now: int) -> None:
+    def _count(self, data: bytes, pos: int, cnt: int, now: int, app: int) -> None:
         self.count += cnt
         match = _LAST_N.match(data, data.rfind(MARK, 0, pos), pos)
         last = int(match.group(1)) if match else -1
         stats = self.stats
         if last - cnt + 1 == self.next:
-            stats.recv.append(now)
-            stats.last.append(last)
-            stats.cnt.append(cnt)
+            stats.add(now, app, last, cnt)
         else:  # not contiguous with what came before: one record per comment
             for index in map(int, _LAST_N.findall(data, 0, pos)):
-                stats.recv.append(now)
-                stats.last.append(index)
-                stats.cnt.append(1)
+                stats.add(now, app, index, 1)
         self.next = last + 1
 
     def mark_closed(self) -> None:
@@ -549,9 +561,7 @@ class Listener(asyncio.Protocol):
                 if event.text.startswith("t="):
                     index = int(event.text.split(";", 2)[1][2:])
                     self.count += 1
-                    self.stats.recv.append(now)
-                    self.stats.last.append(index)
-                    self.stats.cnt.append(1)
+                    self.stats.add(now, now, index, 1)
             elif event.t == "welcome":
                 self.welcome_seq = event.seq
                 if self.last_seq is None:
@@ -580,6 +590,7 @@ class FastReader:
         listener.transport.pause_reading()
         listener.reader = self
         listener.fd = fd = listener.sock.fileno()
+        listener.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self._by_fd[fd] = listener
         self._epoll.register(fd, select.EPOLLIN | select.EPOLLRDHUP)
 
@@ -595,19 +606,28 @@ class FastReader:
 
     def _drain(self) -> None:
         by_fd = self._by_fd
-        monotonic_ns = time.monotonic_ns
+        time_ns = time.time_ns
+        from_bytes = int.from_bytes
         for fd, _ in self._epoll.poll(0, 2048):
             listener = by_fd.get(fd)
             if listener is None:
                 continue
             try:
-                data = listener.sock.recv(262144)
+                data, anc, _, _ = listener.sock.recvmsg(262144, 64)
             except (BlockingIOError, InterruptedError):
                 continue
             except OSError:
                 data = b""
             if data:
-                listener.feed(data, monotonic_ns())
+                app = time_ns()
+                if anc:
+                    ts = anc[0][2]
+                    now = from_bytes(ts[:8], "little") * 1_000_000_000 + from_bytes(
+                        ts[8:16], "little"
+                    )
+                else:
+                    now = app
+                listener.feed(data, now, app)
             else:
                 self._remove(fd, listener)
 
@@ -804,11 +824,13 @@ async def _worker(conn: Connection, spec: WorkerSpec) -> None:
     assert message[0] == "expect", message
     _, expected, deadline, seq_lo, seq_hi, stamps = message
     stamps = np.asarray(stamps, dtype=np.int64)
+    delays, read_delays = stats.delays_us(stamps)
+    stuck_delays, _ = fstats.delays_us(stamps)
 
     def stuck_count(sv: StuckViewer) -> int:
         return sv.first.count + (sv.second.count if sv.second else 0)
 
-    while time.monotonic_ns() < deadline:
+    while time.time_ns() < deadline:
         if all(listener.count >= expected for listener in listeners) and all(
             stuck_count(sv) >= expected for sv in stuck
         ):
@@ -851,13 +873,14 @@ async def _worker(conn: Connection, spec: WorkerSpec) -> None:
             {
                 "listeners": len(listeners),
                 "counts": counts,
-                "delays_us": stats.delays_us(stamps),
+                "delays_us": delays,
+                "read_delays_us": read_delays,
                 "last_ns": stats.last_ns(),
                 "closed_during": sum(listener.closed.done() for listener in listeners)
                 - closed_before,
                 "close_codes": dict(close_codes),
                 "stuck": stuck_reports,
-                "stuck_delays_us": fstats.delays_us(stamps),
+                "stuck_delays_us": stuck_delays,
                 "cpu_s": cpu,
             },
         )
@@ -959,13 +982,14 @@ class LoadPool:
         message = ("expect", expected, deadline_ns, sent["seq_lo"], sent["seq_hi"], sent["stamps"])
         for conn in self._conns:
             conn.send(message)
-        wait = max(0.0, (deadline_ns - time.monotonic_ns()) / 1e9) + 120
+        wait = max(0.0, (deadline_ns - time.time_ns()) / 1e9) + 120
         results = await self._gather("result", wait)
         counts = np.concatenate([r["counts"] for r in results])
         return {
             "listeners": int(counts.size),
             "counts": counts,
             "delays_us": np.concatenate([r["delays_us"] for r in results]),
+            "read_delays_us": np.concatenate([r["read_delays_us"] for r in results]),
             "last_ns": max(r["last_ns"] for r in results),
             "closed_during": sum(r["closed_during"] for r in results),
             "close_codes": sum((Counter(r["close_codes"]) for r in results), Counter()),
@@ -993,7 +1017,7 @@ class LoadPool:
 
 def stamped_text(index: int, pad: int = 0) -> tuple[str, int]:
     """A comment text that carries its send time and index; padded to ``pad`` characters."""
-    stamp = time.monotonic_ns()
+    stamp = time.time_ns()
     text = f"t={stamp};n={index}"
     if pad > len(text):
         text += ";" + "x" * (pad - len(text) - 1)
@@ -1062,7 +1086,10 @@ async def open_sender(server: Server) -> Client:
 async def run_sender(
     client: Client, rate: float, seconds: float, t0_ns: int, pad: int = 0
 ) -> dict[str, Any]:
-    """Post ``rate`` stamped comments a second for ``seconds`` from ``t0_ns`` on."""
+    """Post ``rate`` stamped comments a second for ``seconds`` from ``t0_ns`` on.
+
+    ``t0_ns`` is on the monotonic clock; the stamps, ``first_ns`` and ``last_ns`` are
+    ``time.time_ns()``, the clock of the listeners' kernel timestamps."""
     total = round(rate * seconds)
     period = 1e9 / rate
     lag = 0
@@ -1073,12 +1100,12 @@ async def run_sender(
         now = time.monotonic_ns()
         if target > now:
             await asyncio.sleep((target - now) / 1e9)
-        text, now = stamped_text(i, pad)
-        stamps.append(now)
-        lag = max(lag, now - target)
+        lag = max(lag, time.monotonic_ns() - target)
+        text, stamp = stamped_text(i, pad)
+        stamps.append(stamp)
         if i == 0:
-            first_ns = now
-        last_ns = now
+            first_ns = stamp
+        last_ns = stamp
         await client.ws.send(
             json.dumps({"t": "comment", "text": text, "ref": str(i)}, separators=(",", ":"))
         )
@@ -1150,6 +1177,7 @@ def delivery_report(
         "listeners_short": int((counts < expected).sum()),
         "extra": int(np.clip(counts - expected, 0, None).sum()),
         "delay_ms": percentiles_ms(results["delays_us"]),
+        "read_delay_ms": percentiles_ms(results["read_delays_us"]),
     }
 
 
