@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -294,3 +295,58 @@ async def test_viewer_page_and_assets_are_served_and_nothing_else(hub: Hub) -> N
     for bad in ("/../pyproject.toml", "/images/../../console/cli.py", "/nope.html", "/.hidden.js"):
         status, _, _ = await loop.run_in_executor(None, get, bad)
         assert status == 404, bad
+
+
+async def test_a_stuck_viewer_is_dropped_and_resumes_without_gaps_or_duplicates(
+    data_dir: Path,
+) -> None:
+    store = Store.open(data_dir)
+    fast_staff = Limits(
+        staff_comments_per_s=1e5,
+        staff_comment_burst=1e5,
+        staff_messages_per_s=1e5,
+        staff_message_burst=1e5,
+    )
+    hub = Hub(store, tick=0.01, limits=fast_staff, max_client_buffer=32 * 1024)
+    await hub.start("127.0.0.1", 0)
+    talker = await RawClient.staff(hub.local_ws_url, hub.issue_token("host", "Host"))
+    other = await RawClient.viewer(hub.local_ws_url, "Other")
+    stuck = await RawClient.viewer(hub.local_ws_url, "Stuck", viewer_id="stuck-viewer-1")
+    since = stuck.of_type("welcome")[0]["seq"]
+    # The phone stops reading: its receive window fills, then the hub's buffers.
+    sock = stuck.ws.transport.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stuck.ws.transport.pause_reading()
+    sent = 0
+    while hub.room.viewer_count == 2 and sent < 4000:
+        for _ in range(50):
+            sent += 1
+            await talker.send({"t": "comment", "text": f"{sent:05d} " + "x" * 400})
+        await talker.wait_for("ack", count=sent, timeout=10)
+        await asyncio.sleep(0.02)
+    assert hub.room.viewer_count == 1, "the hub dropped the viewer that stopped reading"
+    stuck.ws.transport.abort()  # the phone notices only when it reads again
+
+    back = await RawClient.viewer(
+        hub.local_ws_url, "Stuck", viewer_id="stuck-viewer-1", since=since
+    )
+    await back.wait_for("comment", count=sent, timeout=20)
+    await other.wait_for("comment", count=sent, timeout=20)
+    await asyncio.sleep(0.05)
+    replayed = [c["seq"] for c in back.comments()]
+    assert replayed == list(range(since + 1, since + sent + 1)), "exactly what it missed"
+    assert len(other.comments()) == sent, "the others lost nothing meanwhile"
+    for client in (talker, other, back):
+        await client.close()
+    await hub.stop()
+    store.close()
+
+
+def test_a_bigger_room_gathers_events_for_longer(hub: Hub) -> None:
+    room = hub.room
+    assert room.tick == pytest.approx(0.01)
+    room._sessions.update({object(): None for _ in range(5000)})  # type: ignore[misc]
+    assert room.tick == pytest.approx(0.05)
+    room._sessions.update({object(): None for _ in range(20_000)})  # type: ignore[misc]
+    assert room.tick == pytest.approx(0.1)
+    room._sessions.clear()

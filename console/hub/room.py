@@ -8,7 +8,9 @@ history and the live frames that follow it can never overlap or leave a gap.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -33,6 +35,15 @@ HISTORY_EVENTS = 50
 REPLAY_LIMIT = 5000
 #: A client whose unsent data exceeds this is dropped; it reconnects with ``since``.
 MAX_CLIENT_BUFFER = 512 * 1024
+#: The kernel's send buffer for a viewer's socket. Left at its default (megabytes on
+#: loopback) it would hide a stuck client's backlog from the check above for tens of
+#: seconds; capped, the backlog reaches asyncio's buffer, where the room sees it.
+VIEWER_SOCKET_SNDBUF = 64 * 1024
+#: Longest tick: with many listeners, fewer and fuller frames cost less (one write per
+#: listener per frame dominates the hub's time) at the price of a little delay.
+MAX_TICK = 0.1
+#: Listeners per second of tick: 10,000 listeners get the 100 ms maximum.
+LISTENERS_PER_TICK_SECOND = 100_000
 #: Seconds between viewer-count updates at most (presence is ephemeral, not replayed).
 PRESENCE_INTERVAL = 1.0
 
@@ -83,10 +94,12 @@ class Room:
         tick: float = 0.03,
         limits: Limits | None = None,
         clock: Callable[[], float] = time.time,
+        max_client_buffer: int = MAX_CLIENT_BUFFER,
     ) -> None:
         self.title = title
         self._store = store
         self._tick = tick
+        self._max_client_buffer = max_client_buffer
         self._limits = limits or Limits()
         self._clock = clock
         self._coalescer = Coalescer(store.last_seq)
@@ -127,6 +140,7 @@ class Room:
             name = _checked_name(hello.name) if hello.name is not None else None
             name = self._store.touch_viewer(viewer_id, name, now)
             session = Session(ws, "viewer", viewer_id, name, limiter)
+            _cap_send_buffer(ws)
         else:
             staff = check_token(self._store, hello.token, hello.role, now)
             limiter = RateLimiter(
@@ -270,7 +284,13 @@ class Room:
     def _publish(self, seq: int, encoded: bytes) -> None:
         self._coalescer.add(seq, encoded)
         if self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_later(self._tick, self.flush)
+            self._flush_handle = asyncio.get_running_loop().call_later(self.tick, self.flush)
+
+    @property
+    def tick(self) -> float:
+        """How long events gather before a frame goes out; longer for a bigger room."""
+        scaled = len(self._sessions) / LISTENERS_PER_TICK_SECOND
+        return max(self._tick, min(MAX_TICK, scaled))
 
     def flush(self) -> None:
         """Send the tick's frame to every client; drop those that cannot keep up."""
@@ -284,7 +304,10 @@ class Room:
         receivers = []
         for ws, session in list(self._sessions.items()):
             transport = ws.transport
-            if transport is not None and transport.get_write_buffer_size() > MAX_CLIENT_BUFFER:
+            if (
+                transport is not None
+                and transport.get_write_buffer_size() > self._max_client_buffer
+            ):
                 self._drop(session)
             else:
                 receivers.append(ws)
@@ -320,6 +343,13 @@ class Room:
                 handle.cancel()
         self.flush()
         self._presence_handle = None
+
+
+def _cap_send_buffer(ws: ServerConnection) -> None:
+    sock = ws.transport.get_extra_info("socket") if ws.transport is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, VIEWER_SOCKET_SNDBUF)
 
 
 def _checked_name(name: str) -> str:

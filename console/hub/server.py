@@ -24,7 +24,7 @@ from console import protocol
 from console.domain.catalogue import catalogue_to_dict, parse_catalogue
 from console.errors import ListenError, ProtocolError, ShopcastError, StoreError
 from console.hub.auth import issue_token
-from console.hub.room import Limits, Room, Session, send
+from console.hub.room import MAX_CLIENT_BUFFER, Limits, Room, Session, send
 from console.hub.static import StaticFiles
 from console.hub.stream import StreamGateway
 from console.protocol import ErrorCode
@@ -73,9 +73,12 @@ class Hub:
         tick: float = 0.03,
         limits: Limits | None = None,
         stream: StreamGateway | None = None,
+        max_client_buffer: int = MAX_CLIENT_BUFFER,
     ) -> None:
         self.store = store
-        self.room = Room(store, title=title, tick=tick, limits=limits)
+        self.room = Room(
+            store, title=title, tick=tick, limits=limits, max_client_buffer=max_client_buffer
+        )
         self._stream = stream
         self._static = StaticFiles()
         self._server: Server | None = None

@@ -110,7 +110,8 @@ async def one_run(kind: str, n: int, args: argparse.Namespace) -> dict[str, Any]
             await asyncio.sleep(1.5)  # let the join-time presence update go out
             await pool.go()
             if kind == "shopcast" and n in args.profile_at:
-                profile = _profile_start(server.pid, args.seconds, wd / "profile.txt")
+                out = Path(args.profile_out.format(n=n))
+                profile = _profile_start(server.pid, args.seconds, out)
             machine = load.MachineLoad()
             cpu0 = server.cpu_seconds()
             t0 = time.monotonic_ns() + 200_000_000
@@ -141,12 +142,13 @@ async def one_run(kind: str, n: int, args: argparse.Namespace) -> dict[str, Any]
         if profile is not None:
             try:
                 profile.wait(30)
-                report["profile"] = hot_spots(wd / "profile.txt")
-                report["profile"]["collapsed"] = str(wd / "profile.txt")
+                report["profile"] = hot_spots(out)
+                report["profile"]["collapsed"] = str(out)
             except Exception as exc:  # a profile is a bonus, never the result
                 report["profile"] = {"error": repr(exc)}
                 profile.kill()
         report["server"] = server.stop()
+        shutil.rmtree(wd, ignore_errors=True)
     load.log(
         f"{kind} N={n}: {report.get('deliveries_per_s')} deliveries/s, lost {report.get('lost')}, "
         f"delay {report.get('delay_ms')}"
@@ -183,6 +185,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "rate_per_s": args.rate,
             "seconds": args.seconds,
             "drain_s": args.drain,
+            "lost_means": "stamped comments a listener had not received drain_s after the "
+            "last send (when the listeners stopped)",
+            "delay_means": "kernel receive time of the read that brought the comment "
+            "(SO_TIMESTAMPNS) minus its send stamp; read_delay_ms: when the listener "
+            "process read it",
             "load_workers": args.workers,
             "cpus": os.cpu_count(),
         },
@@ -210,6 +217,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile-at",
         default="",
         help="N at which to sample the hub with py-spy (adds the hot spots to the output)",
+    )
+    parser.add_argument(
+        "--profile-out",
+        default="/tmp/hub-profile-{n}.txt",
+        help="where py-spy's collapsed stacks go (default %(default)s)",
     )
     parser.add_argument("--quick", action="store_true", help="N=200, T=5 s")
     args = parser.parse_args(argv)

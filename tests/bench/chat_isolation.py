@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
 import time
 from collections import Counter
@@ -128,6 +129,7 @@ async def one_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
             await pool.close()
     finally:
         report["server"] = server.stop()
+        shutil.rmtree(wd, ignore_errors=True)
         if "stuck" in report:
             # How many the hub itself dropped for a full buffer (its "dropping" log
             # lines); the others were closed by its keepalive (no pong while stuck).
@@ -173,6 +175,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "stuck_fraction": args.stuck_fraction,
             "stuck_seconds": args.stuck_seconds,
             "stuck_rcvbuf": args.stuck_rcvbuf,
+            "lost_means": "stamped comments a listener had not received drain_s after the "
+            "last send",
+            "delay_means": "kernel receive time (SO_TIMESTAMPNS) minus send stamp",
             "load_workers": args.workers,
             "cpus": os.cpu_count(),
         },
