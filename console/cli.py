@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # Two lines per connection (open, close) would flood the log at a show's peak.
+        logging.getLogger("websockets").setLevel(logging.WARNING)
     settings = _settings(args)
     try:
         if args.command == "hub":

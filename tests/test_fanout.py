@@ -7,9 +7,11 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from websockets.frames import Frame, Opcode
 
 from console import protocol
 from console.hub.fanout import Coalescer
+from console.hub.room import text_frame
 
 
 @given(
@@ -42,3 +44,10 @@ def test_an_event_out_of_order_is_refused() -> None:
     coalescer = Coalescer(5)
     with pytest.raises(ValueError, match="expected 6"):
         coalescer.add(7, b"{}")
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 300_000])
+def test_a_frame_built_once_is_byte_for_byte_what_websockets_sends(size: int) -> None:
+    payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    expected = Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
+    assert text_frame(payload) == expected
