@@ -12,7 +12,7 @@ import zlib
 from collections import deque
 from collections.abc import Sequence
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QMouseEvent, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -49,7 +49,16 @@ def author_colour(viewer_id: str, palette: QPalette) -> QColor:
 
 
 class ChatDelegate(QStyledItemDelegate):
-    """Paints a comment as a small card: author (and staff badge) over the wrapped text."""
+    """Paints a comment as a small card: author (and staff badge) over the wrapped text.
+
+    Sizes are cached per comment and width, as Chatterino caches message layouts: each
+    batch of a flood makes the view lay out every row again, and wrapping a thousand
+    texts with font metrics each time would stall the window.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._sizes: dict[tuple[int, int, str], QSize] = {}
 
     def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont, QFont]:
         base = QFont(option.font)  # type: ignore[attr-defined]
@@ -67,12 +76,23 @@ class ChatDelegate(QStyledItemDelegate):
         return QRect(rect.left() + _PAD, rect.top() + _PAD // 2, width, fm.height())
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
-        base, bold, _ = self._fonts(option)
         width = max(80, option.rect.width() - 2 * _PAD)  # type: ignore[attr-defined]
-        text = QFontMetrics(base).boundingRect(
-            QRect(0, 0, width, 100_000), Qt.TextFlag.TextWordWrap, str(index.data(ChatRole.TEXT))
-        )
-        return QSize(width, QFontMetrics(bold).height() + text.height() + _PAD + 2)
+        font = option.font  # type: ignore[attr-defined]
+        key = (int(index.data(ChatRole.SEQ)), width, font.key())
+        size = self._sizes.get(key)
+        if size is None:
+            if len(self._sizes) > 4 * DEFAULT_CAPACITY:
+                self._sizes.clear()
+            base, bold, _ = self._fonts(option)
+            text = QFontMetrics(base).boundingRect(
+                QRect(0, 0, width, 100_000),
+                Qt.TextFlag.TextWordWrap,
+                str(index.data(ChatRole.TEXT)),
+            )
+            size = self._sizes[key] = QSize(
+                width, QFontMetrics(bold).height() + text.height() + _PAD + 2
+            )
+        return size
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
         base, bold, small = self._fonts(option)
