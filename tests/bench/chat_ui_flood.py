@@ -51,7 +51,9 @@ def feeder(url: str, token: str, rate: float, seconds: float, conn: Connection) 
     """Post ``rate`` comments a second for ``seconds``, paced, as a staff client."""
     from websockets.sync.client import connect
 
-    with connect(url, compression=None, max_size=None) as ws:
+    # No keepalive: under a backlog the hub answers pings late, and the feeder must
+    # keep feeding (the report shows any backlog as received < sent).
+    with connect(url, compression=None, max_size=None, ping_interval=None) as ws:
         ws.send(json.dumps({"t": "hello", "v": 1, "role": "host", "token": token}))
         ws.recv()
         conn.send("ready")
@@ -173,6 +175,7 @@ async def run(rate: float, seconds: float) -> dict[str, Any]:
 
     sent = await loop.run_in_executor(None, parent.recv)
     measured = time.monotonic() - started
+    received_at_end = received
     await asyncio.sleep(1.0)  # the last frames
     counter.measuring = False
     result_rss = rss_mb()
@@ -189,6 +192,7 @@ async def run(rate: float, seconds: float) -> dict[str, Any]:
         "rate_per_s": rate,
         "seconds": seconds,
         "sent": sent,
+        "received_when_feeding_ended": received_at_end,
         "received": received,
         "rows_in_view": dock.model.rowCount(),
         "longest_stall_ms": round(float(stalls.max()), 1),
