@@ -61,24 +61,12 @@ class EncoderStats:
     busy: float = 0.0
 
 
-class VideoEncoder:
-    """Encodes each new captured frame on its own thread, paced by the source.
+class _EncoderThread:
+    """Runs ``_run`` on a daemon thread until ``stop``; ``_stop`` tells it to end."""
 
-    It always takes the newest frame (never a queue), so a slow encoder skips frames
-    instead of falling behind; each skip is counted in ``stats.dropped``.
-    """
-
-    def __init__(self, capture: Capture, preset: Preset, sink: PacketSink) -> None:
-        self._capture = capture
-        self.preset = preset
-        self._sink = sink
-        self.stats = EncoderStats()
-        #: Keyframes at most every 2 s unless a viewer asks (a join or a PLI).
-        self.keyframe_interval = 2 * preset.fps
-        self._keyframe_wanted = threading.Event()
+    def __init__(self, name: str) -> None:
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="video-encoder", daemon=True)
-        self._last_request = 0.0
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -87,6 +75,28 @@ class VideoEncoder:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(2)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class VideoEncoder(_EncoderThread):
+    """Encodes each new captured frame on its own thread, paced by the source.
+
+    It always takes the newest frame (never a queue), so a slow encoder skips frames
+    instead of falling behind; each skip is counted in ``stats.dropped``.
+    """
+
+    def __init__(self, capture: Capture, preset: Preset, sink: PacketSink) -> None:
+        super().__init__("video-encoder")
+        self._capture = capture
+        self.preset = preset
+        self._sink = sink
+        self.stats = EncoderStats()
+        #: Keyframes at most every 2 s unless a viewer asks (a join or a PLI).
+        self.keyframe_interval = 2 * preset.fps
+        self._keyframe_wanted = threading.Event()
+        self._last_request = 0.0
 
     def request_keyframe(self, min_interval: float = 0.5) -> None:
         """Ask for a keyframe soon; requests closer together than ``min_interval`` merge."""
@@ -164,23 +174,14 @@ def tone(frequency: float = 440.0, level: float = 0.15) -> Callable[[int], np.nd
     return next_samples
 
 
-class AudioEncoder:
+class AudioEncoder(_EncoderThread):
     """Encodes 20 ms of audio at a time into Opus on its own thread."""
 
     def __init__(self, sink: PacketSink, source: Callable[[int], np.ndarray] | None = None) -> None:
+        super().__init__("audio-encoder")
         self._sink = sink
         self._source = source or tone()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="audio-encoder", daemon=True)
         self.packets = 0
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(2)
 
     def _run(self) -> None:
         context = av.CodecContext.create("libopus", "w")

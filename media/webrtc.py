@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import av
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
@@ -45,16 +45,13 @@ class PacketTrack(MediaStreamTrack):
         self._needs_keyframe = kind == "video"
         self._on_behind = on_behind
         self._sending = False
-        self.dropped = 0
 
     def push(self, packet: av.Packet) -> None:
         if not self._sending:
             return
         if self._needs_keyframe and not packet.is_keyframe:
-            self.dropped += 1
             return
         if self._queue.qsize() >= MAX_QUEUED:
-            self.dropped += self._queue.qsize() + 1
             while not self._queue.empty():
                 self._queue.get_nowait()
             if self.kind == "video":
@@ -89,7 +86,6 @@ class Viewer:
     pc: RTCPeerConnection
     video: PacketTrack
     audio: PacketTrack
-    joined: float = field(default_factory=time.monotonic)
 
 
 class Broadcast:
