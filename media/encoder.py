@@ -181,7 +181,6 @@ class AudioEncoder(_EncoderThread):
         super().__init__("audio-encoder")
         self._sink = sink
         self._source = source or tone()
-        self.packets = 0
 
     def _run(self) -> None:
         context = av.CodecContext.create("libopus", "w")
@@ -207,5 +206,4 @@ class AudioEncoder(_EncoderThread):
             pts += AUDIO_SAMPLES
             for packet in context.encode(frame):
                 packet.time_base = Fraction(1, AUDIO_RATE)
-                self.packets += 1
                 self._sink(packet)

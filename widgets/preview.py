@@ -19,7 +19,6 @@ class VideoPreview(QWidget):
         self._capture = capture
         self._image: QImage | None = None
         self._shown = -1
-        self.frames_painted = 0
         self.setAccessibleName("Video preview")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(320, 180)
@@ -63,4 +62,3 @@ class VideoPreview(QWidget):
             Qt.AlignmentFlag.AlignCenter,
             "PREVIEW",
         )
-        self.frames_painted += 1

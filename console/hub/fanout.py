@@ -15,17 +15,17 @@ from console import protocol
 class Coalescer:
     """Collects encoded events between ticks and hands them out as one frame."""
 
-    __slots__ = ("_first_seq", "_last_seq", "_pending")
+    __slots__ = ("_flushed_seq", "_last_seq", "_pending")
 
     def __init__(self, last_seq: int) -> None:
         self._pending: list[bytes] = []
-        self._first_seq = last_seq + 1
+        self._flushed_seq = last_seq
         self._last_seq = last_seq
 
     @property
     def flushed_seq(self) -> int:
         """The seq of the last event already handed out in a frame."""
-        return self._first_seq - 1
+        return self._flushed_seq
 
     @property
     def pending(self) -> bool:
@@ -44,5 +44,5 @@ class Coalescer:
             return None
         data = protocol.frame(self._pending)
         self._pending = []
-        self._first_seq = self._last_seq + 1
+        self._flushed_seq = self._last_seq
         return data

@@ -153,11 +153,7 @@ class Store:
                 ts=ts,
                 role=role,
             )
-            body = protocol.encode(comment)
-            db.execute(
-                "INSERT INTO events (seq, type, viewer_id, ts, body) VALUES (?, ?, ?, ?, ?)",
-                (seq, "comment", viewer_id, ts, body),
-            )
+            body = _insert_event(db, "comment", viewer_id, ts, comment)
             db.execute(
                 "UPDATE viewers SET comment_count = comment_count + 1, last_seen = ?, name = ? "
                 "WHERE viewer_id = ?",
@@ -170,13 +166,8 @@ class Store:
         """Store that the show went live or ended, as a room event."""
         seq = self._last_seq + 1
         event = protocol.StreamState(seq=seq, live=live, ts=ts)
-        body = protocol.encode(event)
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO events (seq, type, viewer_id, ts, body) "
-                "VALUES (?, 'stream', NULL, ?, ?)",
-                (seq, ts, body),
-            )
+            body = _insert_event(db, "stream", None, ts, event)
         self._last_seq = seq
         return event, body
 
@@ -355,6 +346,22 @@ class Store:
                 "ORDER BY position"
             )
         ]
+
+
+def _insert_event(
+    db: sqlite3.Connection,
+    kind: str,
+    viewer_id: str | None,
+    ts: float,
+    event: protocol.Comment | protocol.StreamState,
+) -> bytes:
+    """Append a room event to the log; its stored encoding is what replays send."""
+    body = protocol.encode(event)
+    db.execute(
+        "INSERT INTO events (seq, type, viewer_id, ts, body) VALUES (?, ?, ?, ?, ?)",
+        (event.seq, kind, viewer_id, ts, body),
+    )
+    return body
 
 
 def _split_sql(script: str) -> list[str]:
