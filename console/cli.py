@@ -8,6 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
+from console.ctl import add_parser as add_ctl_parser
+from console.ctl import run_ctl
 from console.errors import ShopcastError
 from console.settings import DEFAULT_BIND, DEFAULT_PORT, Settings, default_data_dir
 
@@ -59,9 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated addresses offered for WebRTC media (default: every interface; "
         "SHOPCAST_ICE_HOSTS sets it too)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{hub}")
+    sub = parser.add_subparsers(dest="command", metavar="{hub,ctl}")
     hub = sub.add_parser("hub", help="run the hub headless (no window, no Qt)")
     _common(hub)
+    add_ctl_parser(sub)
     return parser
 
 
@@ -86,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         # Two lines per connection (open, close) would flood the log at a show's peak.
         logging.getLogger("websockets").setLevel(logging.WARNING)
+    if args.command == "ctl":
+        return run_ctl(args)
     settings = _settings(args)
     try:
         if args.command == "hub":
