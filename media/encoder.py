@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 VIDEO_TIME_BASE = Fraction(1, 90_000)
 AUDIO_RATE = 48_000
 AUDIO_SAMPLES = 960  # 20 ms
+AUDIO_LAYOUT = "mono"
 
 PacketSink = Callable[[av.Packet], None]
 
@@ -186,7 +187,7 @@ class AudioEncoder(_EncoderThread):
         context = av.CodecContext.create("libopus", "w")
         assert isinstance(context, av.AudioCodecContext)
         context.sample_rate = AUDIO_RATE
-        context.layout = "mono"
+        context.layout = AUDIO_LAYOUT
         context.format = "s16"
         context.bit_rate = 64_000
         context.time_base = Fraction(1, AUDIO_RATE)
@@ -199,7 +200,7 @@ class AudioEncoder(_EncoderThread):
                 time.sleep(delay)
             next_due += interval
             samples = self._source(AUDIO_SAMPLES).reshape(1, -1)
-            frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+            frame = av.AudioFrame.from_ndarray(samples, format="s16", layout=AUDIO_LAYOUT)
             frame.sample_rate = AUDIO_RATE
             frame.pts = pts
             frame.time_base = Fraction(1, AUDIO_RATE)

@@ -23,6 +23,7 @@ from console.errors import ShopcastError
 from media.capture import Capture
 from media.encoder import PRESETS, AudioEncoder, Preset, VideoEncoder
 from media.ice import rtc_configuration
+from media.outputs import MediaKind, Output
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class Viewer:
 
 
 class Broadcast:
-    """The live stream: shared encoders and the viewers' peer connections."""
+    """The live stream: shared encoders, the viewers' peer connections and other outputs."""
 
     def __init__(
         self, capture: Capture, preset: Preset | None = None, ice_servers: tuple[str, ...] = ()
@@ -98,6 +99,7 @@ class Broadcast:
         self.preset = preset or PRESETS["720p"]
         self._ice_servers = ice_servers
         self._viewers: dict[str, Viewer] = {}
+        self._outputs: list[Output] = []
         self._video: VideoEncoder | None = None
         self._audio: AudioEncoder | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -114,6 +116,25 @@ class Broadcast:
     @property
     def video_encoder(self) -> VideoEncoder | None:
         return self._video
+
+    @property
+    def outputs(self) -> tuple[Output, ...]:
+        return tuple(self._outputs)
+
+    def add_output(self, output: Output) -> None:
+        """Send the stream to ``output`` too, from the next keyframe on.
+
+        Outputs start at a keyframe, so one is asked for now instead of waiting up to
+        the 2 s interval.
+        """
+        self._outputs.append(output)
+        self.request_keyframe()
+
+    async def remove_output(self, output: Output) -> None:
+        """Stop sending to ``output`` and close it."""
+        if output in self._outputs:
+            self._outputs.remove(output)
+            await output.close()
 
     def start(self) -> None:
         """Start encoding (call on the event loop's thread)."""
@@ -134,19 +155,30 @@ class Broadcast:
         self.started_at = time.time()
 
     async def stop(self) -> None:
-        """End the stream: close every viewer's connection, then stop the encoders."""
+        """End the stream: close every viewer's connection, stop the encoders, close outputs.
+
+        Outputs close last, so a recording keeps the final packets the encoders made.
+        """
         await asyncio.gather(*(self.close_viewer(key) for key in list(self._viewers)))
         for encoder in (self._video, self._audio):
             if encoder is not None:
                 await asyncio.to_thread(encoder.stop)
         self._video = self._audio = None
         self.started_at = None
+        outputs, self._outputs = self._outputs, []
+        results = await asyncio.gather(*(o.close() for o in outputs), return_exceptions=True)
+        for output, result in zip(outputs, results, strict=True):
+            if isinstance(result, Exception):
+                log.error("closing the %s output failed", output.name, exc_info=result)
 
-    def _fan_out(self, kind: str, packet: av.Packet) -> None:
+    def _fan_out(self, kind: MediaKind, packet: av.Packet) -> None:
         for viewer in self._viewers.values():
             (viewer.video if kind == "video" else viewer.audio).push(packet)
+        for output in self._outputs:
+            output.push(kind, packet)
 
-    def _request_keyframe(self) -> None:
+    def request_keyframe(self) -> None:
+        """Ask the shared encoder for a keyframe (a viewer joined, lost packets, or an output)."""
         if self._video is not None:
             self._video.request_keyframe()
 
@@ -156,12 +188,12 @@ class Broadcast:
             raise SignallingError("The show is not live yet; the video starts when it is.")
         await self.close_viewer(key)
         pc = RTCPeerConnection(rtc_configuration(self._ice_servers))
-        video = PacketTrack("video", self._request_keyframe)
-        audio = PacketTrack("audio", self._request_keyframe)
+        video = PacketTrack("video", self.request_keyframe)
+        audio = PacketTrack("audio", self.request_keyframe)
         video_sender = pc.addTrack(video)
         pc.addTrack(audio)
         # A viewer's PLI/FIR must reach the shared encoder, not aiortc's unused flag.
-        video_sender._send_keyframe = self._request_keyframe  # type: ignore[method-assign]
+        video_sender._send_keyframe = self.request_keyframe  # type: ignore[method-assign]
         for transceiver in pc.getTransceivers():
             transceiver.setCodecPreferences(_preferred_codecs(transceiver.kind))
         try:
