@@ -102,7 +102,9 @@ async def _serve(settings: Settings) -> int:
                 window.on_connection_state(state, text) if window else None
             ),
         )
-        window = MainWindow(client, capture, hub.viewer_url, QSettings(), broadcast, set_live)
+        window = MainWindow(
+            client, capture, hub.viewer_url, QSettings(), broadcast, set_live, host_token=token
+        )
         window.closed.connect(closed.set)
         for message in early_errors:
             window.source_error.emit(message)
