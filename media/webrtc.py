@@ -195,7 +195,7 @@ class Broadcast:
         # A viewer's PLI/FIR must reach the shared encoder, not aiortc's unused flag.
         video_sender._send_keyframe = self.request_keyframe  # type: ignore[method-assign]
         for transceiver in pc.getTransceivers():
-            transceiver.setCodecPreferences(_preferred_codecs(transceiver.kind))
+            transceiver.setCodecPreferences(preferred_codecs(transceiver.kind))
         try:
             await pc.setRemoteDescription(
                 RTCSessionDescription(without_mdns_candidates(offer_sdp), "offer")
@@ -205,7 +205,7 @@ class Broadcast:
             await pc.close()
             raise SignallingError(f"The browser's offer could not be used: {exc}.") from exc
         answer = pc.localDescription.sdp
-        if "H264/90000" not in _first_codec_line(answer, "video"):
+        if "H264/90000" not in first_codec_line(answer, "video"):
             await pc.close()
             raise SignallingError(
                 "The browser cannot play H.264 (constrained baseline); "
@@ -230,7 +230,8 @@ class Broadcast:
         await viewer.pc.close()
 
 
-def _preferred_codecs(kind: str) -> list:
+def preferred_codecs(kind: str) -> list:
+    """Only what the shared encoders make: sending packets of another codec plays nothing."""
     codecs = RTCRtpSender.getCapabilities(kind).codecs
     if kind == "video":
         return [
@@ -259,7 +260,7 @@ def without_mdns_candidates(sdp: str) -> str:
     return "\r\n".join(kept)
 
 
-def _first_codec_line(sdp: str, kind: str) -> str:
+def first_codec_line(sdp: str, kind: str) -> str:
     """The rtpmap line of the first payload type of the first ``kind`` section."""
     lines = sdp.splitlines()
     for index, line in enumerate(lines):
