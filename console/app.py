@@ -88,6 +88,8 @@ async def _serve(settings: Settings) -> int:
             if live:
                 broadcast.start()
                 hub.set_live(True)
+                if window is not None:
+                    window.stream.start_outputs()
             else:
                 hub.set_live(False)
                 await broadcast.stop()
@@ -106,6 +108,12 @@ async def _serve(settings: Settings) -> int:
             client, capture, hub.viewer_url, QSettings(), broadcast, set_live, host_token=token
         )
         window.closed.connect(closed.set)
+        if settings.record is not None:
+            window.stream.record_target = settings.record
+            window.stream.record_on_live = True
+        if settings.whip_url:
+            whip = (settings.whip_url, settings.whip_token)
+            window.stream.whip_target = lambda: whip
         for message in early_errors:
             window.source_error.emit(message)
         loop = asyncio.get_running_loop()

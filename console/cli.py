@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from console.ctl import add_parser as add_ctl_parser
 from console.ctl import run_ctl
@@ -61,11 +63,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated addresses offered for WebRTC media (default: every interface; "
         "SHOPCAST_ICE_HOSTS sets it too)",
     )
+    parser.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="record the show whenever it goes live: a .mkv or .mp4 file, or a folder for "
+        "dated files (an existing file is never overwritten)",
+    )
+    parser.add_argument(
+        "--whip",
+        type=_whip_url,
+        default="",
+        metavar="URL",
+        help="also publish the show to this WHIP endpoint (RFC 9725) when it goes live",
+    )
+    parser.add_argument(
+        "--whip-token",
+        default=os.environ.get("SHOPCAST_WHIP_TOKEN", ""),
+        metavar="TOKEN",
+        help="bearer token for --whip (SHOPCAST_WHIP_TOKEN sets it too, out of sight of ps)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="{hub,ctl}")
     hub = sub.add_parser("hub", help="run the hub headless (no window, no Qt)")
     _common(hub)
     add_ctl_parser(sub)
     return parser
+
+
+def _whip_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an http:// or https:// address")
+    return value
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -77,6 +107,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         live=getattr(args, "live", False),
         preset=getattr(args, "preset", "720p"),
         ice_hosts=tuple(h for h in getattr(args, "ice_hosts", "").split(",") if h),
+        record=getattr(args, "record", None),
+        whip_url=getattr(args, "whip", ""),
+        whip_token=getattr(args, "whip_token", ""),
     )
 
 

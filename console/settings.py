@@ -34,3 +34,8 @@ class Settings:
     #: Addresses offered as ICE host candidates; empty means every interface
     #: (``SHOPCAST_ICE_HOSTS`` sets them too).
     ice_hosts: tuple[str, ...] = ()
+    #: Record every time the show goes live, to this file or into this folder.
+    record: Path | None = None
+    #: Publish the show to this WHIP endpoint when live (overrides the console's setting).
+    whip_url: str = ""
+    whip_token: str = ""

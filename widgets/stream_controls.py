@@ -1,25 +1,55 @@
-"""Go live / End, the LIVE timer and the stream's health, in one strip of the header.
+"""Go live / End, the LIVE timer, Record and the stream's health, in one strip of the header.
 
 Health is sampled once a second from the shared encoder's counters: outgoing frames
 per second, bitrate, the encoder's share of one core, dropped frames and the number of
-WebRTC viewers; a warning shows when the machine cannot keep up.
+WebRTC viewers; a warning shows when the machine cannot keep up. The outputs the show
+also goes to (a recording, a WHIP server) show their state here too, and a failure of
+one reaches the window's status bar: a full disk must not go unnoticed during a show.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QStandardPaths, QTimer, Signal
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSizePolicy,
+    QWidget,
+)
 
+from console.errors import ShopcastError
+from media.recorder import Recorder, RecordingError, recording_path
 from media.webrtc import Broadcast
+from media.whip import WhipOutput, WhipState
+
+log = logging.getLogger(__name__)
+
+
+def default_recordings_folder() -> Path:
+    """Shopcast's folder in the user's videos folder (``~/Videos/Shopcast`` on Linux)."""
+    videos = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MoviesLocation)
+    return Path(videos or Path.home()) / "Shopcast"
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600:d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
 class StreamControls(QWidget):
+    #: A recording or WHIP problem the host must see; safe to emit from any thread.
+    output_failed = Signal(str)
+
     def __init__(
         self,
         broadcast: Broadcast,
@@ -31,6 +61,16 @@ class StreamControls(QWidget):
         self._set_live = set_live
         self._task: asyncio.Task[Any] | None = None
         self._last: tuple[float, int, int, float, int] | None = None
+        #: Where recordings go: a file name or a folder (``--record``).
+        self.record_target = default_recordings_folder()
+        #: Record whenever the show goes live (``--record``).
+        self.record_on_live = False
+        #: The WHIP endpoint and bearer token to publish to when live; an empty URL: none.
+        self.whip_target: Callable[[], tuple[str, str]] = lambda: ("", "")
+        self._recorder: Recorder | None = None
+        self._saved: Path | None = None
+        self._recording_problem = ""
+        self._tasks: set[asyncio.Task[Any]] = set()
 
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
@@ -44,6 +84,19 @@ class StreamControls(QWidget):
         self.health.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.health.setMinimumWidth(0)
         row.addWidget(self.health, 1)
+        self.recording = QLabel("", self)
+        self.recording.setObjectName("recording-state")
+        self.recording.setAccessibleName("Recording")
+        row.addWidget(self.recording)
+        self.record_button = QPushButton("● Record", self)
+        self.record_button.setObjectName("record")
+        self.record_button.setAccessibleName("Record the show")
+        self.record_button.setCheckable(True)
+        self.record_button.setEnabled(False)
+        self.record_button.setShortcut(QKeySequence("Ctrl+R"))
+        self.record_button.setToolTip("Record the show to a file while it is live (Ctrl+R)")
+        self.record_button.clicked.connect(self.toggle_recording)
+        row.addWidget(self.record_button)
         self.button = QPushButton("Go live", self)
         self.button.setObjectName("go-live")
         self.button.setAccessibleName("Go live")
@@ -51,12 +104,13 @@ class StreamControls(QWidget):
         self.button.setToolTip("Start or end the show (Ctrl+L)")
         self.button.clicked.connect(self.toggle)
         row.addWidget(self.button)
-        for fixed in (self.badge, self.button):
+        for fixed in (self.badge, self.button, self.record_button):
             fixed.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
 
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.refresh)
         self._timer.start(1000)
+        self.output_failed.connect(self._show_problem)
 
     def toggle(self) -> None:
         if self._task is not None and not self._task.done():
@@ -69,7 +123,124 @@ class StreamControls(QWidget):
         self.button.setEnabled(True)
         self.refresh()
 
+    def start_outputs(self) -> None:
+        """Start what goes with going live: the recording (``--record``) and WHIP, if set.
+
+        The console calls it each time the show goes live.
+        """
+        if self.record_on_live:
+            self.start_recording()
+        url, token = self.whip_target()
+        if url:
+            self.start_whip(url, token)
+
+    def toggle_recording(self) -> None:
+        if self._recorder is not None:
+            recorder, self._recorder = self._recorder, None
+            self._saved = recorder.path
+            self._spawn(self._broadcast.remove_output(recorder))
+        else:
+            self.start_recording()
+        self.refresh()
+
+    def start_recording(self) -> None:
+        if not self._broadcast.live or self._recorder is not None:
+            return
+        try:
+            recorder = Recorder(
+                recording_path(self.record_target),
+                on_error=lambda error: self.output_failed.emit(str(error)),
+            )
+            recorder.start()
+        except RecordingError as exc:
+            self._recording_problem = str(exc)
+            self.output_failed.emit(str(exc))
+            self.refresh()
+            return
+        self._recording_problem = ""
+        self._broadcast.add_output(recorder)
+        self._recorder = recorder
+        self.refresh()
+
+    def start_whip(self, url: str, token: str) -> None:
+        try:
+            whip = WhipOutput(
+                url, token, request_keyframe=self._broadcast.request_keyframe, on_state=self._whip
+            )
+        except ShopcastError as exc:
+            self.output_failed.emit(f"WHIP: {exc}")
+            return
+        self._broadcast.add_output(whip)
+        self._spawn(whip.start())
+
+    def _whip(self, state: WhipState, text: str) -> None:
+        if state == "failed":
+            self.output_failed.emit(f"WHIP: {text}")
+
+    def _show_problem(self, text: str) -> None:
+        window = self.window()
+        if isinstance(window, QMainWindow):
+            window.statusBar().showMessage(text, 15000)
+        self.refresh()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_event_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        # Outputs report their own failures (``output_failed``); anything else is a bug.
+        if error is not None and not isinstance(error, ShopcastError):
+            log.error("stream output task failed", exc_info=error)
+
+    def _refresh_recording(self) -> None:
+        broadcast = self._broadcast
+        recorder = self._recorder
+        if recorder is not None and (
+            recorder.error is not None or recorder not in broadcast.outputs
+        ):
+            # It failed, or the show ended (which closed it).
+            self._recorder = None
+            if recorder.error is not None:
+                self._recording_problem = str(recorder.error)
+                self._spawn(broadcast.remove_output(recorder))
+            else:
+                self._saved = recorder.path
+        recording = self._recorder is not None
+        self.record_button.setEnabled(broadcast.live)
+        self.record_button.setChecked(recording)
+        self.record_button.setText("■ Stop recording" if recording else "● Record")
+        self.record_button.setAccessibleName("Stop recording" if recording else "Record the show")
+        if self._recorder is not None and self._recorder.started_at is not None:
+            elapsed = time.monotonic() - self._recorder.started_at
+            self.recording.setText(f"REC {_clock(elapsed)} · {self._recorder.path.name}")
+            self.recording.setToolTip(f"Recording to {self._recorder.path}")
+        elif self._recording_problem:
+            self.recording.setText("⚠ Not recording")
+            self.recording.setToolTip(self._recording_problem)
+        elif self._saved is not None:
+            self.recording.setText(f"Saved {self._saved.name}")
+            self.recording.setToolTip(f"The last recording is {self._saved}")
+        else:
+            self.recording.setText("")
+            self.recording.setToolTip("")
+
+    def _outputs_health(self) -> str:
+        parts = []
+        for output in self._broadcast.outputs:
+            if isinstance(output, WhipOutput):
+                if output.state == "failed":
+                    parts.append(f"⚠ WHIP: {output.status}")
+                else:
+                    parts.append(f"WHIP {output.status}")
+        return " · ".join(parts)
+
     def refresh(self) -> None:
+        self._refresh_recording()
         broadcast = self._broadcast
         live = broadcast.live
         self.button.setText("End show" if live else "Go live")
@@ -82,9 +253,7 @@ class StreamControls(QWidget):
             self.health.setText("")
             self._last = None
             return
-        elapsed = int(time.time() - broadcast.started_at)
-        clock = f"{elapsed // 3600:d}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}"
-        self.badge.setText(f"● LIVE {clock}")
+        self.badge.setText(f"● LIVE {_clock(time.time() - broadcast.started_at)}")
         stats = encoder.stats
         now = time.monotonic()
         sample = (now, stats.frames, stats.bytes, stats.busy, stats.dropped)
@@ -104,5 +273,8 @@ class StreamControls(QWidget):
         target = encoder.preset.fps
         if fps < 0.85 * target or load > 85 or dropped > target // 10:
             text = "⚠ Cannot keep up: choose a lower resolution · " + text
+        outputs = self._outputs_health()
+        if outputs:
+            text = f"{text} · {outputs}"
         self.health.setText(text)
         self.health.setToolTip(text)
