@@ -44,6 +44,7 @@ from widgets.preview import VideoPreview
 from widgets.products_dock import ProductsDock
 from widgets.profile_dock import ProfileDock
 from widgets.stream_controls import StreamControls
+from widgets.stream_settings import StreamSettingsDialog, whip_target
 from widgets.theme import THEMES, Theme, apply_theme
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(8, 8, 8, 8)
         column.addLayout(self._build_header(central))
         self.stream = StreamControls(broadcast, set_live, central)
+        self.stream.whip_target = lambda: whip_target(self._settings)
         column.addWidget(self.stream)
         self.preview = VideoPreview(capture, central)
         column.addWidget(self.preview, 1)
@@ -154,6 +156,9 @@ class MainWindow(QMainWindow):
         copy.setShortcut(QKeySequence("Ctrl+Shift+C"))
         copy.triggered.connect(self.copy_viewer_url)
         file_menu.addAction(copy)
+        stream_settings = QAction("Stream &settings…", self)
+        stream_settings.triggered.connect(self.open_stream_settings)
+        file_menu.addAction(stream_settings)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -255,6 +260,11 @@ class MainWindow(QMainWindow):
         self.source_label.setToolTip(text)
 
     # ------------------------------------------------------------ actions
+
+    def open_stream_settings(self) -> None:
+        dialog = StreamSettingsDialog(self._settings, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def copy_viewer_url(self) -> None:
         QGuiApplication.clipboard().setText(self.viewer_url)
