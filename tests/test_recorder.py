@@ -11,11 +11,14 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QMainWindow
 
 from media.capture import Capture
 from media.encoder import PRESETS
 from media.recorder import Recorder, RecordingError, recording_path
 from media.webrtc import Broadcast
+from tests.support.stream import controls_on_air, until
 
 
 def probe(path: Path) -> dict[str, object]:
@@ -199,3 +202,64 @@ def test_recording_paths_never_overwrite(tmp_path: Path) -> None:
     folder = tmp_path / "recordings"
     when = datetime(2025, 3, 1, 19, 30, 5)
     assert recording_path(folder, when) == folder / "Shopcast 2025-03-01 19-30-05.mkv"
+
+
+@pytest.mark.qasync
+async def test_the_record_button_records_while_live_showing_time_and_file(tmp_path: Path) -> None:
+    async with controls_on_air() as (controls, broadcast):
+        controls.record_target = tmp_path / "show.mkv"
+        button = controls.record_button
+        assert not button.isEnabled(), "nothing to record before going live"
+        assert button.shortcut() == QKeySequence("Ctrl+R")
+        controls.button.click()
+        await until(lambda: broadcast.live and button.isEnabled())
+        assert controls.recording.text() == "", "--record not given: no recording yet"
+        button.click()
+        assert button.isChecked() and button.text() == "■ Stop recording"
+        await asyncio.sleep(2.2)
+        controls.refresh()
+        assert controls.recording.text() == "REC 0:00:02 · show.mkv"
+        assert str(tmp_path / "show.mkv") in controls.recording.toolTip()
+        button.click()
+        await until(lambda: not any(isinstance(o, Recorder) for o in broadcast.outputs))
+        await until(lambda: not controls._tasks)
+        assert not button.isChecked()
+        assert controls.recording.text() == "Saved show.mkv"
+        info = probe(tmp_path / "show.mkv")
+        assert info["kinds"] == ["audio", "video"] and abs(info["duration"] - 2.2) < 0.8
+
+
+@pytest.mark.qasync
+async def test_record_flag_records_each_time_the_show_goes_live(tmp_path: Path) -> None:
+    async with controls_on_air() as (controls, broadcast):
+        controls.record_target = tmp_path / "show.mkv"
+        controls.record_on_live = True
+        for name in ("show.mkv", "show-2.mkv"):
+            controls.button.click()
+            await until(lambda: broadcast.live and controls.record_button.isChecked())
+            assert controls.recording.text() == f"REC 0:00:00 · {name}"
+            await asyncio.sleep(1.0)
+            controls.button.click()  # End show: the recording is finished with it
+            await until(lambda: not broadcast.live and controls.button.isEnabled())
+            assert controls.recording.text() == f"Saved {name}"
+        for name in ("show.mkv", "show-2.mkv"):
+            assert probe(tmp_path / name)["frames"] > 10
+
+
+@pytest.mark.qasync
+async def test_a_recording_that_cannot_start_says_why_in_the_window(tmp_path: Path) -> None:
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file, not a folder")
+    async with controls_on_air() as (controls, broadcast):
+        controls.record_target = blocker / "show.mkv"
+        controls.button.click()
+        await until(lambda: broadcast.live)
+        controls.record_button.click()
+        window = controls.window()
+        assert isinstance(window, QMainWindow)
+        message = window.statusBar().currentMessage()
+        assert str(blocker / "show.mkv") in message and "--record PATH" in message
+        assert controls.recording.text() == "⚠ Not recording"
+        assert controls.recording.toolTip() == message
+        assert not controls.record_button.isChecked()
+        assert broadcast.outputs == ()

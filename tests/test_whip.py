@@ -15,12 +15,14 @@ import av
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
+from PySide6.QtWidgets import QMainWindow
 
 from media.capture import Capture
 from media.encoder import PRESETS
 from media.ice import configure_ice_hosts
 from media.webrtc import Broadcast
 from media.whip import WhipError, WhipOutput
+from tests.support.stream import controls_on_air, until
 
 TOKEN = "s3cret-token"
 
@@ -246,3 +248,44 @@ async def test_a_server_that_is_not_running_names_host_and_port() -> None:
     port = url.rsplit(":", 1)[1]
     with pytest.raises(WhipError, match=rf"127\.0\.0\.1:{port}: connection refused"):
         await WhipOutput(f"{url}/whip", TOKEN).start()
+
+
+@pytest.mark.qasync
+async def test_going_live_publishes_to_the_whip_server_and_ending_the_show_deletes() -> None:
+    configure_ice_hosts(["127.0.0.1"])
+    endpoint = WhipEndpoint()
+    try:
+        async with HttpServer(endpoint.handle) as server, controls_on_air() as (controls, live):
+            controls.whip_target = lambda: (f"{server.url}/whip/endpoint/live", TOKEN)
+            controls.button.click()
+            async with asyncio.timeout(10):
+                await endpoint.got_tracks.wait()
+            frame = await first_frame(endpoint.tracks["video"], av.VideoFrame)
+            assert isinstance(frame, av.VideoFrame)
+            await until(lambda: "WHIP publishing" in controls.health.text(), timeout=5)
+            controls.button.click()
+            await until(lambda: not live.live and controls.button.isEnabled())
+            await endpoint.close()
+        assert [(r.method, r.path) for r in server.requests] == [
+            ("POST", "/whip/endpoint/live"),
+            ("DELETE", "/whip/resource/abc"),
+        ]
+    finally:
+        configure_ice_hosts([])
+
+
+@pytest.mark.qasync
+async def test_a_whip_failure_shows_in_the_health_line_and_the_status_bar() -> None:
+    async with (
+        HttpServer(refuse(503, b"Service Unavailable: no room")) as server,
+        controls_on_air() as (controls, live),
+    ):
+        controls.whip_target = lambda: (f"{server.url}/whip/endpoint/live", TOKEN)
+        controls.button.click()
+        window = controls.window()
+        assert isinstance(window, QMainWindow)
+        await until(lambda: "503" in window.statusBar().currentMessage())
+        message = window.statusBar().currentMessage()
+        assert message.startswith("WHIP: The WHIP server failed (503: Service Unavailable")
+        await until(lambda: "⚠ WHIP: The WHIP server failed (503" in controls.health.text(), 5)
+        assert live.live, "the show goes on for the viewer page"
