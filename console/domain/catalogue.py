@@ -22,11 +22,14 @@ from console.errors import CatalogueError
 
 __all__ = [
     "FORMAT_VERSION",
+    "MAX_IMAGE_URL_CHARS",
     "Catalogue",
     "Product",
     "Review",
     "Variant",
     "catalogue_to_dict",
+    "is_identifier",
+    "is_image_url",
     "parse_catalogue",
 ]
 
@@ -39,6 +42,11 @@ _ID_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # An image is a file name inside resources/demo/images (or the store's image folder),
 # never a path: a catalogue must not be able to point the console at arbitrary files.
 _IMAGE_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.(png|jpg|jpeg|webp)")
+# ... or a picture on a shop's CDN (an imported Shopify product). Only https, and none of
+# the characters that could end an HTML attribute or a CSS url() early (spaces, quotes,
+# angle brackets, backslashes): the viewer page puts this string into markup.
+_IMAGE_URL_PATTERN: Final = re.compile(r"https://[A-Za-z0-9][A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]*")
+MAX_IMAGE_URL_CHARS: Final = 2000
 _DATE_PATTERN: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 _PRODUCT_FIELDS: Final = frozenset(
@@ -120,7 +128,8 @@ class Product:
     title: str
     description: str
     vendor: str
-    #: File name relative to resources/demo/images, or None when there is no picture.
+    #: File name relative to resources/demo/images, an https:// URL (a product imported
+    #: from a shop keeps its CDN picture), or None when there is no picture.
     image: str | None
     options: tuple[str, ...]
     variants: tuple[Variant, ...]
@@ -218,6 +227,27 @@ class Catalogue:
         return self._by_sku.get(sku)
 
 
+def is_identifier(value: object) -> TypeGuard[str]:
+    """True when ``value`` may be a product id, SKU or review id.
+
+    Importers derive ids from other shops' handles and SKUs and must know which ones fit.
+    """
+    return isinstance(value, str) and _ID_PATTERN.fullmatch(value) is not None
+
+
+def is_image_url(value: object) -> TypeGuard[str]:
+    """True when ``value`` is a picture link a catalogue accepts.
+
+    :class:`Product` itself does not check its image, so an importer that builds products
+    directly checks links here, with the same rule :func:`parse_catalogue` applies.
+    """
+    return (
+        isinstance(value, str)
+        and len(value) <= MAX_IMAGE_URL_CHARS
+        and _IMAGE_URL_PATTERN.fullmatch(value) is not None
+    )
+
+
 # ---------------------------------------------------------------- parsing
 
 
@@ -283,7 +313,7 @@ class _Where:
 
     def identifier(self, data: dict[str, Any], name: str) -> str:
         value = self.required(data, name)
-        if not isinstance(value, str) or not _ID_PATTERN.fullmatch(value):
+        if not is_identifier(value):
             raise self.error(
                 f"{name} must be 1-64 letters, digits, '.', '_' or '-' (starting with a "
                 f"letter or digit), got {value!r}"
@@ -353,7 +383,13 @@ def _parse_product(
     vendor = where.text(fields, "vendor", default="")
 
     image = fields.get("image")
-    if image is not None and (not isinstance(image, str) or not _IMAGE_PATTERN.fullmatch(image)):
+    if isinstance(image, str) and image[:5].lower() in ("http:", "https"):
+        if not is_image_url(image):
+            raise where.error(
+                f"image must be an https:// link of at most {MAX_IMAGE_URL_CHARS} characters "
+                f"without spaces, quotes or angle brackets, got {image!r}"
+            )
+    elif image is not None and (not isinstance(image, str) or not _IMAGE_PATTERN.fullmatch(image)):
         raise where.error(
             f"image must be a file name such as 'shirt.png' (no folders; .png, .jpg or "
             f".webp) or null, got {image!r}"
