@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--whip",
         type=_whip_url,
-        default="",
+        default=None,
         metavar="URL",
         help="also publish the show to this WHIP endpoint (RFC 9725) when it goes live",
     )
@@ -108,7 +108,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         preset=getattr(args, "preset", "720p"),
         ice_hosts=tuple(h for h in getattr(args, "ice_hosts", "").split(",") if h),
         record=getattr(args, "record", None),
-        whip_url=getattr(args, "whip", ""),
+        whip_url=getattr(args, "whip", None) or "",
         whip_token=getattr(args, "whip_token", ""),
     )
 
