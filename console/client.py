@@ -33,6 +33,18 @@ _FATAL = {
 }
 
 
+#: Stored room events (they carry a seq); a ``show`` with seq 0 is the state at join.
+_EVENTS = (
+    protocol.Comment,
+    protocol.StreamState,
+    protocol.ShowState,
+    protocol.DealEnded,
+    protocol.Stock,
+    protocol.OrderPlaced,
+    protocol.ReviewAdded,
+)
+
+
 class HubUnavailableError(ShopcastError):
     """The hub cannot be reached right now; the session keeps trying to reconnect."""
 
@@ -150,7 +162,7 @@ class StaffClient:
                     self._connected.set()
                     self._on_state("connected", f"Connected to {self.url} as {message.role}.")
                     fresh.append(message)
-                case protocol.Comment():
+                case _ if isinstance(message, _EVENTS) and message.seq:
                     if self.last_seq is not None and message.seq <= self.last_seq:
                         continue
                     self.last_seq = message.seq
@@ -192,5 +204,5 @@ class StaffClient:
         finally:
             self._pending.pop(ref, None)
         if isinstance(reply, protocol.Error):
-            raise ProtocolError(reply.code, reply.message, reply.retry_after)
+            raise ProtocolError(reply.code, reply.message, reply.retry_after, reply.fields)
         return reply

@@ -10,11 +10,19 @@ class ShopcastError(Exception):
 class ProtocolError(ShopcastError):
     """A client sent something the hub cannot accept; ``code`` is stable for clients."""
 
-    def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        retry_after: float | None = None,
+        fields: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.retry_after = retry_after
+        #: Form fields at fault (name -> sentence), shown next to the inputs.
+        self.fields = fields or {}
 
 
 class StoreError(ShopcastError):

@@ -25,6 +25,8 @@ VERSION: Final = 1
 
 #: Largest client message the hub reads and answers with a typed error when exceeded.
 MAX_MESSAGE_BYTES: Final = 16 * 1024
+#: Staff may send larger messages: a catalogue import carries a whole CSV file.
+MAX_STAFF_MESSAGE_BYTES: Final = 768 * 1024
 #: Above this the WebSocket layer itself refuses the frame and closes (code 1009).
 MAX_FRAME_BYTES: Final = 1024 * 1024
 
@@ -48,6 +50,9 @@ class ErrorCode:
     NAME_REQUIRED: Final = "name_required"
     NOT_FOUND: Final = "not_found"
     NOT_LIVE: Final = "not_live"
+    SOLD_OUT: Final = "sold_out"
+    PRICE_CHANGED: Final = "price_changed"
+    PAYMENT_DECLINED: Final = "payment_declined"
     UNAVAILABLE: Final = "unavailable"
     INTERNAL: Final = "internal"
 
@@ -94,7 +99,133 @@ class WebRTCOffer(_Msg, tag="webrtc_offer"):
     ref: str | None = None
 
 
-ClientMessage = Hello | SendComment | SetName | GetProfile | GetCatalogue | WebRTCOffer
+class Pin(_Msg, tag="pin"):
+    """Pin a product on stream (staff). ``product`` is a product id or any of its SKUs."""
+
+    product: str
+    ref: str | None = None
+
+
+class Unpin(_Msg, tag="unpin"):
+    ref: str | None = None
+
+
+class SetShelf(_Msg, tag="set_shelf"):
+    """The show's line-up: up to 10 products shown under the pinned one (staff)."""
+
+    products: list[str]
+    ref: str | None = None
+
+
+class StartDeal(_Msg, tag="start_deal"):
+    """A flash deal on the pinned product: ``price`` in minor units, ends by the hub's clock."""
+
+    price: int
+    seconds: float
+    max_units: int | None = None
+    product: str | None = None
+    ref: str | None = None
+
+
+class EndDeal(_Msg, tag="end_deal"):
+    ref: str | None = None
+
+
+class Feature(_Msg, tag="feature"):
+    """Show a review or a comment over the video (staff); neither clears it."""
+
+    review_id: str | None = None
+    comment_seq: int | None = None
+    ref: str | None = None
+
+
+class BuyerDetails(msgspec.Struct, omit_defaults=True):
+    name: str = ""
+    email: str = ""
+    address1: str = ""
+    address2: str = ""
+    city: str = ""
+    postal_code: str = ""
+    country: str = ""
+
+
+class GetQuote(_Msg, tag="quote"):
+    """What a purchase would cost now, with the pay-later plan, before confirming."""
+
+    sku: str
+    quantity: int = 1
+    ref: str | None = None
+
+
+class Buy(_Msg, tag="buy"):
+    """Buy ``quantity`` of ``sku``. ``key`` makes a retry or double tap one order.
+
+    ``total`` is the total the viewer confirmed; when the price changed since (a deal
+    ended), the hub refuses with ``price_changed`` and a new quote instead of charging.
+    ``payment`` is a card number or a saved payment token from an earlier order.
+    """
+
+    key: str
+    sku: str
+    quantity: int
+    buyer: BuyerDetails
+    payment: str
+    total: int | None = None
+    ref: str | None = None
+
+
+class SubmitReview(_Msg, tag="review"):
+    """A review by a viewer who bought the product (marked verified owner)."""
+
+    product_id: str
+    rating: int
+    text: str
+    ref: str | None = None
+
+
+class UpdateVariant(_Msg, tag="update_variant"):
+    """Change a variant's price (minor units) or stock (staff)."""
+
+    sku: str
+    price: int | None = None
+    stock: int | None = None
+    ref: str | None = None
+
+
+class ImportCatalogue(_Msg, tag="import"):
+    """Import products (staff): ``shopify_csv`` text or Shopcast ``json``."""
+
+    format: Literal["shopify_csv", "json"]
+    data: str
+    currency: str = "EUR"
+    ref: str | None = None
+
+
+class GetOrders(_Msg, tag="orders"):
+    limit: int = 500
+    ref: str | None = None
+
+
+ClientMessage = (
+    Hello
+    | SendComment
+    | SetName
+    | GetProfile
+    | GetCatalogue
+    | WebRTCOffer
+    | Pin
+    | Unpin
+    | SetShelf
+    | StartDeal
+    | EndDeal
+    | Feature
+    | GetQuote
+    | Buy
+    | SubmitReview
+    | UpdateVariant
+    | ImportCatalogue
+    | GetOrders
+)
 
 
 # ---------------------------------------------------------------- hub -> client
@@ -110,6 +241,8 @@ class Welcome(_Msg, tag="welcome"):
     name: str | None = None
     staff_name: str | None = None
     live: bool = False
+    #: The hub's clock when it sent this; countdowns use it so every viewer sees the same.
+    now: float = 0.0
     #: True when the client asked to resume from a seq older than the hub keeps; it then
     #: receives the latest history instead and should clear what it shows.
     history_truncated: bool = False
@@ -123,6 +256,8 @@ class Comment(_Msg, tag="comment"):
     text: str
     ts: float
     role: Role = "viewer"
+    #: The author had bought the product pinned when they wrote this.
+    owner: bool = False
 
 
 class StreamState(_Msg, tag="stream"):
@@ -152,6 +287,8 @@ class Error(_Msg, tag="error"):
     message: str
     ref: str | None = None
     retry_after: float | None = None
+    #: Form fields at fault (field name -> sentence), for a checkout form.
+    fields: dict[str, str] = {}
 
 
 class ProfileComment(msgspec.Struct, omit_defaults=True):
@@ -205,12 +342,178 @@ class Catalogue(_Msg, tag="catalogue"):
     ref: str | None = None
 
 
+class ShowState(_Msg, tag="show"):
+    """What is on stream now; sent after ``welcome`` and whenever it changes.
+
+    It carries whole state rather than a change, so a client that joins or resumes is
+    right at once, whatever it missed. ``seq`` is 0 in the copy sent after ``welcome``.
+    """
+
+    seq: int
+    pinned: Product | None = None
+    shelf: list[Product] = []
+    deal: DealInfo | None = None
+    featured: FeaturedItem | None = None
+
+
+class DealInfo(msgspec.Struct, omit_defaults=True):
+    product_id: str
+    price: int
+    currency: str
+    #: When it ends by the hub's clock (compare with ``welcome.now`` / ``clock.now``).
+    ends: float
+    max_units: int | None = None
+    sold: int = 0
+
+
+class FeaturedItem(msgspec.Struct, omit_defaults=True):
+    kind: Literal["review", "comment"]
+    author: str
+    text: str
+    rating: int | None = None
+    verified_owner: bool = False
+    owner: bool = False
+
+
+class DealEnded(_Msg, tag="deal_end"):
+    seq: int
+    product_id: str
+    #: ``time`` (the clock ran out), ``sold`` (the cap was reached) or ``host``.
+    reason: str
+
+
+class Stock(_Msg, tag="stock"):
+    seq: int
+    product_id: str
+    sku: str
+    stock: int
+
+
+class OrderPlaced(_Msg, tag="order"):
+    """Public news of a sale (no personal data): the ticker and social proof."""
+
+    seq: int
+    order_id: str
+    product_id: str
+    sku: str
+    title: str
+    quantity: int
+    total: int
+    currency: str
+    name: str
+    ts: float
+    deal: bool = False
+
+
+class ReviewAdded(_Msg, tag="review"):
+    seq: int
+    product_id: str
+    review: Review
+
+
+class Clock(_Msg, tag="clock"):
+    """The hub's time, for countdowns; sent with every deal change."""
+
+    now: float
+
+
+class Instalment(msgspec.Struct):
+    number: int
+    amount: int
+    due: str
+
+
+class QuoteReply(_Msg, tag="quote"):
+    sku: str
+    quantity: int
+    currency: str
+    unit_price: int
+    regular_unit_price: int
+    subtotal: int
+    shipping: int
+    total: int
+    stock: int
+    instalments: list[Instalment] = []
+    deal: bool = False
+    ref: str | None = None
+
+
+class OrderConfirmed(_Msg, tag="order_confirmed"):
+    order_id: str
+    sku: str
+    product_id: str
+    title: str
+    quantity: int
+    currency: str
+    total: int
+    instalments: list[Instalment] = []
+    #: Reusable instead of the card next time, so a repeat purchase is two taps.
+    payment_token: str | None = None
+    payment_label: str | None = None
+    ref: str | None = None
+
+
+class OrderRecord(msgspec.Struct, omit_defaults=True):
+    order_id: str
+    ts: float
+    viewer_id: str
+    name: str
+    email: str
+    product_id: str
+    sku: str
+    title: str
+    quantity: int
+    unit_price: int
+    shipping: int
+    total: int
+    currency: str
+    status: str
+    deal: bool = False
+    country: str = ""
+
+
+class Orders(_Msg, tag="orders"):
+    orders: list[OrderRecord]
+    ref: str | None = None
+
+
+class ImportRowError(msgspec.Struct):
+    line: int
+    handle: str
+    message: str
+
+
+class ImportResult(_Msg, tag="import_result"):
+    imported: int
+    rows: int
+    errors: list[ImportRowError] = []
+    ref: str | None = None
+
+
 ServerMessage = (
-    Welcome | Comment | StreamState | Viewers | Ack | Error | Profile | Catalogue | WebRTCAnswer
+    Welcome
+    | Comment
+    | StreamState
+    | Viewers
+    | Ack
+    | Error
+    | Profile
+    | Catalogue
+    | WebRTCAnswer
+    | ShowState
+    | DealEnded
+    | Stock
+    | OrderPlaced
+    | ReviewAdded
+    | Clock
+    | QuoteReply
+    | OrderConfirmed
+    | Orders
+    | ImportResult
 )
 
 #: Events stored with a seq and replayed on resume.
-RoomEvent = Comment | StreamState
+RoomEvent = Comment | StreamState | ShowState | DealEnded | Stock | OrderPlaced | ReviewAdded
 
 
 # ---------------------------------------------------------------- encode / decode
@@ -220,14 +523,13 @@ _server_decoder: Final = msgspec.json.Decoder(list[ServerMessage])
 _encoder: Final = msgspec.json.Encoder()
 
 
-def decode_client(data: str | bytes) -> ClientMessage:
+def decode_client(data: str | bytes, limit: int = MAX_MESSAGE_BYTES) -> ClientMessage:
     """Decode one client frame, raising :class:`ProtocolError` with a stable code."""
     size = len(data.encode() if isinstance(data, str) else data)
-    if size > MAX_MESSAGE_BYTES:
+    if size > limit:
         raise ProtocolError(
             ErrorCode.TOO_LARGE,
-            f"Message of {size} bytes is over the limit of {MAX_MESSAGE_BYTES} bytes; "
-            "send shorter messages.",
+            f"Message of {size} bytes is over the limit of {limit} bytes; send shorter messages.",
         )
     try:
         return _client_decoder.decode(data)

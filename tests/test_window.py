@@ -245,3 +245,74 @@ async def test_scrolled_up_reader_keeps_their_place_and_sees_a_count(tmp_path: P
         assert window.chat.model.rowCount() == 65
         assert not window.chat.new_comments.isVisible()
         await flooder.close()
+
+
+BUYER = {
+    "name": "Ann Buyer",
+    "email": "ann@example.com",
+    "address1": "1 Market Street",
+    "city": "Dublin",
+    "postal_code": "D01 F5P2",
+    "country": "IE",
+}
+
+
+async def test_the_host_pins_and_sees_a_viewers_order_tick_in(tmp_path: Path) -> None:
+    async with running_console(tmp_path) as (window, hub):
+        first = window.products.model.product(0)
+        window.products.table.selectRow(0)
+        window.products.pin_button.click()
+        await until(lambda: window.show_dock.state.pinned is not None)
+        assert window.show_dock.pinned_title.text() == first.title
+
+        ann = await RawClient.viewer(hub.local_ws_url, "Ann", viewer_id="ann-viewer-1")
+        await ann.wait_for("show")
+        assert ann.of_type("show")[-1]["pinned"]["id"] == first.id
+        variant = first.variants[0]
+        stock_before = variant.stock
+        await ann.send(
+            {
+                "t": "buy",
+                "key": "order-key-0001",
+                "sku": variant.sku,
+                "quantity": 1,
+                "buyer": BUYER,
+                "payment": "4242 4242 4242 4242",
+                "ref": "b1",
+            }
+        )
+        (confirmed,) = await ann.wait_for("order_confirmed")
+        await until(lambda: window.sales.board.orders == 1)
+        assert window.sales.table.item(0, 0).text() == first.title
+        assert window.sales.table.item(0, 2).text() == "1"
+        assert window.sales.totals.text().startswith("1 orders · 1 units")
+        ticker = window.sales.ticker.item(0).text()
+        assert "Ann —" in ticker and "Ann Buyer" not in ticker, "the chat name, not the buyer's"
+        await until(lambda: window.products.model.product(0).variants[0].stock == stock_before - 1)
+        assert confirmed["total"] > 0
+
+        await ann.send({"t": "comment", "text": "Love it, ask me anything"})
+        await until(lambda: window.chat.model.rowCount() == 1)
+        assert window.chat.model.comment(0).owner is True
+        await ann.close()
+
+
+async def test_number_keys_pin_the_shelf_and_a_deal_counts_down(tmp_path: Path, qtbot) -> None:
+    async with running_console(tmp_path) as (window, _hub):
+        ids = [window.products.model.product(row).id for row in (2, 3)]
+        for product_id in ids:
+            window.show_dock.add_to_shelf(product_id)
+            await until(lambda pid=product_id: pid in window.show_dock.shelf_ids())
+        window.preview.setFocus()
+        qtbot.keyClick(window, Qt.Key.Key_2)
+        await until(lambda: window.show_dock.state.pinned is not None)
+        assert window.show_dock.state.pinned.id == ids[1]
+
+        window.show_dock.deal_price.setText("1.00")
+        window.show_dock.deal_seconds.setValue(30)
+        window.show_dock.deal_start.click()
+        await until(lambda: window.show_dock.state.deal is not None)
+        assert window.show_dock.countdown.text().startswith("DEAL €1.00 · 0:3")
+        window.show_dock.deal_end.click()
+        await until(lambda: window.show_dock.state.deal is None)
+        assert window.show_dock.countdown.text() == "No deal running."

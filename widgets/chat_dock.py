@@ -13,7 +13,17 @@ from collections import deque
 from collections.abc import Sequence
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QMouseEvent, QPainter, QPalette
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QFont,
+    QFontMetrics,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDockWidget,
@@ -35,6 +45,8 @@ _PAD = 8
 _Index = QModelIndex | QPersistentModelIndex
 
 _ROLE_LABELS = {"host": "HOST", "agent": "AGENT", "moderator": "MOD"}
+#: Shown next to a viewer who bought the pinned product, so others can ask them.
+OWNER_LABEL = "OWNER"
 
 
 #: Hues far enough apart to tell neighbours in the chat apart at a glance.
@@ -117,15 +129,24 @@ class ChatDelegate(QStyledItemDelegate):
         )
         painter.drawText(author, Qt.AlignmentFlag.AlignLeft, str(index.data(ChatRole.AUTHOR)))
         x = author.right() + 8
-        badge = _ROLE_LABELS.get(str(index.data(ChatRole.ROLE)))
         painter.setFont(small)
         fm_small = QFontMetrics(small)
-        if badge:
+        badges = [
+            (
+                _ROLE_LABELS.get(str(index.data(ChatRole.ROLE))),
+                palette.color(QPalette.ColorRole.Link),
+            )
+        ]
+        if index.data(ChatRole.OWNER):
+            badges.append((OWNER_LABEL, QColor(46, 160, 67)))
+        for badge, colour in badges:
+            if not badge:
+                continue
             badge_rect = QRect(
                 x, author.top() + 2, fm_small.horizontalAdvance(badge) + 10, author.height() - 4
             )
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(palette.color(QPalette.ColorRole.Link))
+            painter.setBrush(colour)
             painter.drawRoundedRect(badge_rect, 4, 4)
             painter.setPen(palette.color(QPalette.ColorRole.BrightText))
             painter.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, badge)
@@ -209,6 +230,8 @@ class ChatView(QListView):
 class ChatDock(QDockWidget):
     viewer_activated = Signal(str)
     send_requested = Signal(str)
+    #: The host wants this comment (its seq) shown over the video.
+    feature_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None, capacity: int = DEFAULT_CAPACITY) -> None:
         super().__init__("Chat", parent)
@@ -227,6 +250,22 @@ class ChatDock(QDockWidget):
         self.view.setModel(self.model)
         self.view.author_activated.connect(self.viewer_activated)
         self.view.verticalScrollBar().valueChanged.connect(self._scrolled)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        feature = QAction("Feature on stream", self.view)
+        feature.setShortcut(QKeySequence("Ctrl+Shift+F"))
+        feature.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        feature.triggered.connect(self._feature_current)
+        self.view.addAction(feature)
+        profile = QAction("Open viewer profile", self.view)
+        profile.triggered.connect(
+            lambda: (
+                self.view.currentIndex().isValid()
+                and self.viewer_activated.emit(
+                    str(self.view.currentIndex().data(ChatRole.VIEWER_ID))
+                )
+            )
+        )
+        self.view.addAction(profile)
         layout.addWidget(self.view, 1)
 
         self.new_comments = QPushButton(body)
@@ -291,6 +330,11 @@ class ChatDock(QDockWidget):
             self.follow()
 
     # ------------------------------------------------------------ outgoing
+
+    def _feature_current(self) -> None:
+        index = self.view.currentIndex()
+        if index.isValid():
+            self.feature_requested.emit(int(index.data(ChatRole.SEQ)))
 
     def _send(self) -> None:
         text = self.input.text().strip()

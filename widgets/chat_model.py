@@ -27,6 +27,7 @@ class ChatRole(IntEnum):
     TIME = Qt.ItemDataRole.UserRole + 4
     ROLE = Qt.ItemDataRole.UserRole + 5
     SEQ = Qt.ItemDataRole.UserRole + 6
+    OWNER = Qt.ItemDataRole.UserRole + 7
 
 
 class ChatModel(QAbstractListModel):
@@ -46,7 +47,8 @@ class ChatModel(QAbstractListModel):
             case Qt.ItemDataRole.DisplayRole:
                 return f"{c.name}: {c.text}"
             case Qt.ItemDataRole.AccessibleTextRole:
-                return f"{c.name} said {c.text}"
+                owner = ", owner of the pinned product," if c.owner else ""
+                return f"{c.name}{owner} said {c.text}"
             case Qt.ItemDataRole.ToolTipRole:
                 return time.strftime("%H:%M:%S", time.localtime(c.ts))
             case ChatRole.AUTHOR:
@@ -61,6 +63,8 @@ class ChatModel(QAbstractListModel):
                 return c.role
             case ChatRole.SEQ:
                 return c.seq
+            case ChatRole.OWNER:
+                return c.owner
         return None
 
     def comment(self, row: int) -> protocol.Comment:

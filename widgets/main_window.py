@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal
@@ -20,10 +22,12 @@ from PySide6.QtGui import (
     QDesktopServices,
     QGuiApplication,
     QKeySequence,
+    QShortcut,
 )
 from PySide6.QtNetwork import QNetworkAccessManager
 from PySide6.QtWidgets import (
     QApplication,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -36,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from console import protocol
 from console.client import StaffClient, State
+from console.domain.sales import orders_csv
 from console.errors import ShopcastError
 from media.capture import Capture
 from media.webrtc import Broadcast
@@ -43,11 +48,19 @@ from widgets.chat_dock import ChatDock
 from widgets.preview import VideoPreview
 from widgets.products_dock import ProductsDock
 from widgets.profile_dock import ProfileDock
+from widgets.sales_dock import SalesDock
+from widgets.show_dock import ShowDock
 from widgets.stream_controls import StreamControls
 from widgets.stream_settings import StreamSettingsDialog, whip_target
 from widgets.theme import THEMES, Theme, apply_theme
 
 log = logging.getLogger(__name__)
+
+_DEAL_END_TEXT = {
+    "time": "The deal's time ran out.",
+    "sold": "Every deal unit sold: the deal ended.",
+    "host": "Deal ended.",
+}
 
 
 class MainWindow(QMainWindow):
@@ -63,8 +76,10 @@ class MainWindow(QMainWindow):
         settings: QSettings,
         broadcast: Broadcast,
         set_live: Callable[[bool], Awaitable[None]],
+        host_token: str | None = None,
     ) -> None:
         super().__init__()
+        self.host_token = host_token
         self.setWindowTitle("Shopcast")
         self.setObjectName("main-window")
         self.client = client
@@ -82,18 +97,42 @@ class MainWindow(QMainWindow):
         self.stream.whip_target = lambda: whip_target(self._settings)
         column.addWidget(self.stream)
         self.preview = VideoPreview(capture, central)
+        self.preview.product_dropped.connect(self.pin)
         column.addWidget(self.preview, 1)
         self.setCentralWidget(central)
 
         self.chat = ChatDock(self)
         self.chat.viewer_activated.connect(self.open_profile)
         self.chat.send_requested.connect(self._send_comment)
+        self.chat.feature_requested.connect(
+            lambda seq: self.command(protocol.Feature(comment_seq=seq), "Comment featured.")
+        )
         self.products = ProductsDock(self.network, self)
         self.products.model.image_base = viewer_url + "images/"
+        self.products.pin_requested.connect(self.pin)
+        self.products.shelf_requested.connect(lambda pid: self.show_dock.add_to_shelf(pid))
+        self.products.import_requested.connect(self.import_products)
+        self.products.variants.edit_requested.connect(self._edit_variant)
+        self.products.variants.edit_failed.connect(
+            lambda text: self.statusBar().showMessage(text, 8000)
+        )
+        self.show_dock = ShowDock(self)
+        self._connect_show_dock()
+        self.sales = SalesDock(self)
+        self.sales.export_requested.connect(self.export_orders)
         self.profile = ProfileDock(self)
-        for dock, width in ((self.products, 300), (self.chat, 300), (self.profile, 300)):
+        for dock, width in (
+            (self.products, 300),
+            (self.chat, 300),
+            (self.profile, 300),
+            (self.show_dock, 280),
+            (self.sales, 280),
+        ):
             dock.setMinimumWidth(width)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.products)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.show_dock)
+        self.tabifyDockWidget(self.show_dock, self.sales)
+        self.show_dock.raise_()
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.chat)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.profile)
         self.resizeDocks([self.products, self.chat], [380, 360], Qt.Orientation.Horizontal)
@@ -159,6 +198,17 @@ class MainWindow(QMainWindow):
         stream_settings = QAction("Stream &settings…", self)
         stream_settings.triggered.connect(self.open_stream_settings)
         file_menu.addAction(stream_settings)
+        import_action = QAction("&Import products…", self)
+        import_action.setShortcut(QKeySequence("Ctrl+I"))
+        import_action.triggered.connect(self.import_products)
+        file_menu.addAction(import_action)
+        export_action = QAction("&Export orders (CSV)…", self)
+        export_action.setShortcut(QKeySequence("Ctrl+E"))
+        export_action.triggered.connect(self.export_orders)
+        file_menu.addAction(export_action)
+        token_action = QAction("Staff &access…", self)
+        token_action.triggered.connect(self.show_staff_access)
+        file_menu.addAction(token_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -166,10 +216,15 @@ class MainWindow(QMainWindow):
         file_menu.addAction(quit_action)
 
         view = self.menuBar().addMenu("&View")
-        for number, dock in enumerate((self.chat, self.products, self.profile), start=1):
+        docks = (self.chat, self.products, self.profile, self.show_dock, self.sales)
+        for number, dock in enumerate(docks, start=1):
             toggle = dock.toggleViewAction()
             toggle.setShortcut(QKeySequence(f"Alt+{number}"))
             view.addAction(toggle)
+        # Number keys pin the shelf's products; a text field with the focus keeps them.
+        for number in range(1, 10):
+            shortcut = QShortcut(QKeySequence(str(number)), self)
+            shortcut.activated.connect(lambda n=number: self.show_dock.pin_shelf_slot(n))
         focus_chat = QAction("Focus chat input", self)
         focus_chat.setShortcut(QKeySequence("F6"))
         focus_chat.triggered.connect(lambda: self.chat.input.setFocus())
@@ -225,21 +280,39 @@ class MainWindow(QMainWindow):
     def on_messages(self, messages: list[protocol.ServerMessage]) -> None:
         """Route one frame's messages; comments go to the chat as one batch."""
         comments: list[protocol.Comment] = []
+        orders: list[protocol.OrderPlaced] = []
         for message in messages:
             match message:
                 case protocol.Comment():
                     comments.append(message)
+                case protocol.ShowState():
+                    self.show_dock.apply(message)
+                case protocol.Stock():
+                    self.products.set_stock(message.product_id, message.sku, message.stock)
+                    self.show_dock.set_stock(message.product_id, message.sku, message.stock)
+                case protocol.OrderPlaced():
+                    orders.append(message)
+                case protocol.DealEnded():
+                    self.show_dock.deal_ended()
+                    text = _DEAL_END_TEXT.get(message.reason, "Deal ended.")
+                    self.statusBar().showMessage(text, 6000)
+                case protocol.ReviewAdded():
+                    self.show_dock.add_review(message.product_id, message.review)
                 case protocol.Welcome():
                     if message.history_truncated:
                         self.chat.clear()
                     self.room_title.setText(message.room_title)
                     self._set_viewers(message.viewers)
+                    self.show_dock.set_clock(message.now)
                     if not self._catalogue_loaded:
                         self._spawn(self._load_catalogue())
+                        self._spawn(self._load_orders())
                 case protocol.Viewers():
                     self._set_viewers(message.count)
                 case protocol.Error():
                     self.statusBar().showMessage(message.message, 8000)
+        if orders:
+            self.sales.add_orders(orders)
         if comments:
             self.chat.add_comments(comments)
             shown = self.profile.viewer_id
@@ -287,8 +360,145 @@ class MainWindow(QMainWindow):
     async def _load_catalogue(self) -> None:
         reply = await self.client.request(protocol.GetCatalogue())
         if isinstance(reply, protocol.Catalogue):
-            self.products.model.set_products(reply.products)
+            self.products.set_products(reply.products)
             self._catalogue_loaded = True
+
+    async def _load_orders(self) -> None:
+        reply = await self.client.request(protocol.GetOrders())
+        if isinstance(reply, protocol.Orders):
+            self.sales.load(reply.orders)
+
+    # ------------------------------------------------------------ running the show
+
+    def _connect_show_dock(self) -> None:
+        dock = self.show_dock
+        dock.pin_requested.connect(self.pin)
+        dock.unpin_requested.connect(lambda: self.command(protocol.Unpin(), "Unpinned."))
+        dock.shelf_requested.connect(
+            lambda ids: self.command(protocol.SetShelf(products=ids), "Shelf updated.")
+        )
+        dock.deal_requested.connect(
+            lambda price, seconds, cap: self.command(
+                protocol.StartDeal(price=price, seconds=seconds, max_units=cap or None),
+                "Deal started.",
+            )
+        )
+        dock.end_deal_requested.connect(lambda: self.command(protocol.EndDeal(), "Deal ended."))
+        dock.feature_review_requested.connect(
+            lambda rid: self.command(protocol.Feature(review_id=rid), "Review featured.")
+        )
+        dock.clear_featured_requested.connect(
+            lambda: self.command(protocol.Feature(), "Featured item cleared.")
+        )
+        dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+
+    def pin(self, product_id: str) -> None:
+        product = self.products.model.product_by_id(product_id)
+        title = product.title if product is not None else product_id
+        self.command(protocol.Pin(product=product_id), f"Pinned {title}.")
+
+    def command(self, message: protocol.ClientMessage, done: str) -> None:
+        """Send a staff command; its outcome shows in the status bar."""
+        self._spawn(self._command(message, done))
+
+    async def _command(self, message: protocol.ClientMessage, done: str) -> None:
+        try:
+            await self.client.request(message)
+        except ShopcastError as exc:
+            self.statusBar().showMessage(f"Not done: {exc}", 10000)
+            return
+        self.statusBar().showMessage(done, 4000)
+
+    def _edit_variant(self, sku: str, price: int | None, stock: int | None) -> None:
+        self._spawn(self._update_variant(sku, price, stock))
+
+    async def _update_variant(self, sku: str, price: int | None, stock: int | None) -> None:
+        try:
+            await self.client.request(protocol.UpdateVariant(sku=sku, price=price, stock=stock))
+        except ShopcastError as exc:
+            self.statusBar().showMessage(f"Not saved: {exc}", 10000)
+            return
+        await self._load_catalogue()
+        self.statusBar().showMessage(f"Saved {sku}.", 4000)
+
+    def import_products(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Import products",
+            str(self._settings.value("import/folder", "")),
+            "Shopify CSV or Shopcast JSON (*.csv *.json);;All files (*)",
+        )
+        if path:
+            self._settings.setValue("import/folder", str(Path(path).parent))
+            self._spawn(self.import_file(Path(path)))
+
+    async def import_file(self, path: Path) -> protocol.ImportResult | None:
+        """Send a file to the hub's importer and report what it did, row by row."""
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            QMessageBox.warning(self, "Cannot read the file", f"{path}: {exc}")
+            return None
+        kind = "json" if path.suffix.lower() == ".json" else "shopify_csv"
+        self.statusBar().showMessage(f"Importing {path.name}…")
+        try:
+            reply = await self.client.request(
+                protocol.ImportCatalogue(format=kind, data=text), timeout=60
+            )
+        except ShopcastError as exc:
+            QMessageBox.warning(self, "Nothing was imported", str(exc))
+            return None
+        assert isinstance(reply, protocol.ImportResult)
+        await self._load_catalogue()
+        summary = f"Imported {reply.imported} products from {reply.rows} rows of {path.name}."
+        self.statusBar().showMessage(summary, 8000)
+        if reply.errors:
+            self.import_report = QMessageBox(self)
+            self.import_report.setIcon(QMessageBox.Icon.Warning)
+            self.import_report.setWindowTitle("Import report")
+            self.import_report.setText(
+                f"{summary}\n{len(reply.errors)} rows failed; their products were not imported."
+            )
+            self.import_report.setDetailedText(
+                "\n".join(f"Line {e.line} ({e.handle}): {e.message}" for e in reply.errors)
+            )
+            self.import_report.open()
+        return reply
+
+    def export_orders(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export orders", f"shopcast-orders-{time.strftime('%Y%m%d')}.csv", "CSV (*.csv)"
+        )
+        if path:
+            self._spawn(self.export_orders_to(Path(path)))
+
+    async def export_orders_to(self, path: Path) -> None:
+        try:
+            reply = await self.client.request(protocol.GetOrders(limit=1_000_000), timeout=60)
+        except ShopcastError as exc:
+            QMessageBox.warning(self, "Orders not exported", str(exc))
+            return
+        assert isinstance(reply, protocol.Orders)
+        try:
+            path.write_text(orders_csv(reply.orders), encoding="utf-8")
+        except OSError as exc:
+            QMessageBox.warning(
+                self,
+                "Orders not exported",
+                f"Cannot write {path} ({exc.strerror}); choose another folder.",
+            )
+            return
+        self.statusBar().showMessage(f"Exported {len(reply.orders)} orders to {path}.", 8000)
+
+    def show_staff_access(self) -> None:
+        token = self.host_token or "(this console was started with a token)"
+        QMessageBox.information(
+            self,
+            "Staff access",
+            f"Host token: {token}\n\nCommand line (scripts, stream decks):\n"
+            f"python -m console ctl --hub {self.client.url} --token {token} pin SKU\n\n"
+            "Anyone with this token can run the show; keep it private.",
+        )
 
     def _send_comment(self, text: str) -> None:
         self._spawn(self._post(text))

@@ -6,16 +6,24 @@ the timer fires late and intermediate frames are simply skipped.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, Qt, QTimer
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
+from PySide6.QtCore import QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from media.capture import Capture
 
+#: What a product dragged from the products dock carries (its id).
+PRODUCT_MIME = "application/x-shopcast-product"
+
 
 class VideoPreview(QWidget):
+    """Also a drop target: a product dragged onto the video gets pinned."""
+
+    product_dropped = Signal(str)
+
     def __init__(self, capture: Capture, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAcceptDrops(True)
         self._capture = capture
         self._image: QImage | None = None
         self._shown = -1
@@ -39,6 +47,16 @@ class VideoPreview(QWidget):
         )
         self._shown = frame.number
         self.update()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasFormat(PRODUCT_MIME):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        data = event.mimeData().data(PRODUCT_MIME)
+        if data:
+            self.product_dropped.emit(bytes(data.data()).decode())
+            event.acceptProposedAction()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)

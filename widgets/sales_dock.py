@@ -123,6 +123,6 @@ class SalesDock(QDockWidget):
                 item = QTableWidgetItem(text)
                 if col:
                     item.setTextAlignment(
-                        int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
                 self.table.setItem(row, col, item)

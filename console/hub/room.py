@@ -26,6 +26,8 @@ from console.domain.chat import ChatRuleError, RateLimiter, clean_comment, clean
 from console.errors import ProtocolError
 from console.hub.auth import check_token
 from console.hub.fanout import Coalescer
+from console.hub.payments import PaymentProvider
+from console.hub.shop import Shop
 from console.protocol import ErrorCode
 from console.store import Store
 
@@ -87,6 +89,11 @@ def send(ws: ServerConnection, data: bytes) -> None:
     broadcast((ws,), data, text=True)
 
 
+def reply(session: Session, message: protocol.ServerMessage) -> None:
+    """Answer the client that asked, in a frame of its own."""
+    send(session.ws, protocol.frame([protocol.encode(message)]))
+
+
 class Room:
     def __init__(
         self,
@@ -97,6 +104,7 @@ class Room:
         limits: Limits | None = None,
         clock: Callable[[], float] = time.time,
         max_client_buffer: int = MAX_CLIENT_BUFFER,
+        payments: PaymentProvider | None = None,
     ) -> None:
         self.title = title
         self._store = store
@@ -112,6 +120,7 @@ class Room:
         self._presence_handle: asyncio.TimerHandle | None = None
         self._announced_count = -1
         self.live = False
+        self.shop = Shop(store, self._publish, payments=payments, clock=clock)
 
     # ------------------------------------------------------------ joining and leaving
 
@@ -165,9 +174,13 @@ class Room:
             name=session.name,
             staff_name=session.staff_name,
             live=self.live,
+            now=now,
             history_truncated=welcome,
         )
-        send(ws, protocol.frame([protocol.encode(welcome_msg), *history]))
+        send(
+            ws,
+            protocol.frame([protocol.encode(welcome_msg), *history, self.shop.snapshot()]),
+        )
         return session
 
     def _history(self, since: int | None) -> tuple[bool, list[bytes]]:
@@ -193,8 +206,8 @@ class Room:
 
     # ------------------------------------------------------------ commands
 
-    def handle(self, session: Session, message: protocol.ClientMessage) -> None:
-        """Apply one command; raise :class:`ProtocolError` for the client to see."""
+    def check_rate(self, session: Session) -> None:
+        """Count one message of the session against its limit."""
         wait = session.messages.allow(self._clock())
         if wait:
             raise ProtocolError(
@@ -202,6 +215,10 @@ class Room:
                 f"Too many messages; wait {wait:.1f} s before sending more.",
                 retry_after=wait,
             )
+
+    def handle(self, session: Session, message: protocol.ClientMessage) -> None:
+        """Apply one command; raise :class:`ProtocolError` for the client to see."""
+        self.check_rate(session)
         match message:
             case protocol.SendComment():
                 self._comment(session, message)
@@ -213,7 +230,7 @@ class Room:
                 session.name = self._store.touch_viewer(
                     session.viewer_id, _checked_name(message.name), self._clock()
                 )
-                send(session.ws, protocol.frame([protocol.encode(protocol.Ack(ref=message.ref))]))
+                reply(session, protocol.Ack(ref=message.ref))
             case protocol.GetProfile():
                 self._require_staff(session, "open a viewer's profile")
                 profile = self._store.profile(message.viewer_id)
@@ -224,14 +241,49 @@ class Room:
                     )
                 profile.online = message.viewer_id in self._presence
                 profile.ref = message.ref
-                send(session.ws, protocol.frame([protocol.encode(profile)]))
+                reply(session, profile)
             case protocol.GetCatalogue():
                 catalogue = protocol.Catalogue(products=self._store.catalogue(), ref=message.ref)
-                send(session.ws, protocol.frame([protocol.encode(catalogue)]))
+                reply(session, catalogue)
             case protocol.Hello():
                 raise ProtocolError(ErrorCode.INVALID, "Already said hello on this connection.")
             case protocol.WebRTCOffer():
                 raise ProtocolError(ErrorCode.NOT_LIVE, "This hub has no live stream.")
+            case protocol.GetQuote():
+                reply(session, self.shop.quote(message))
+            case protocol.SubmitReview():
+                self.shop.review(session.viewer_id, session.name, message)
+                reply(session, protocol.Ack(ref=message.ref))
+            case protocol.Buy():
+                raise ProtocolError(ErrorCode.INVALID, "Purchases are handled by the hub shell.")
+            case _:
+                self._staff_command(session, message)
+
+    def _staff_command(self, session: Session, message: protocol.ClientMessage) -> None:
+        self._require_staff(session, "run the show")
+        match message:
+            case protocol.Pin():
+                self.shop.pin(message.product)
+            case protocol.Unpin():
+                self.shop.unpin()
+            case protocol.SetShelf():
+                self.shop.set_shelf(message.products)
+            case protocol.StartDeal():
+                self.shop.start_deal(message)
+            case protocol.EndDeal():
+                self.shop.end_deal()
+            case protocol.Feature():
+                self.shop.feature(message)
+            case protocol.UpdateVariant():
+                self.shop.update_variant(message)
+            case protocol.ImportCatalogue():
+                reply(session, self.shop.import_catalogue(message))
+                return
+            case protocol.GetOrders():
+                orders = self.shop.records.orders(max(1, min(message.limit, 10_000)))
+                reply(session, protocol.Orders(orders=orders, ref=message.ref))
+                return
+        reply(session, protocol.Ack(ref=getattr(message, "ref", None)))
 
     def _comment(self, session: Session, message: protocol.SendComment) -> None:
         if session.name is None:
@@ -260,7 +312,12 @@ class Room:
                 retry_after=wait,
             )
         comment, encoded = self._store.append_comment(
-            session.viewer_id, session.name, session.role, text, now
+            session.viewer_id,
+            session.name,
+            session.role,
+            text,
+            now,
+            owner=self.shop.is_owner(session.viewer_id),
         )
         self._publish(comment.seq, encoded)
         send(
@@ -345,6 +402,7 @@ class Room:
 
     def close(self) -> None:
         """Send what is queued and stop the timers (the hub is shutting down)."""
+        self.shop.close()
         for handle in (self._flush_handle, self._presence_handle):
             if handle is not None:
                 handle.cancel()

@@ -13,6 +13,7 @@ import json
 import logging
 import socket
 import time
+from collections.abc import Callable
 from importlib import resources
 
 import msgspec
@@ -24,7 +25,8 @@ from console import protocol
 from console.domain.catalogue import catalogue_to_dict, parse_catalogue
 from console.errors import ListenError, ProtocolError, ShopcastError, StoreError
 from console.hub.auth import issue_token
-from console.hub.room import MAX_CLIENT_BUFFER, Limits, Room, Session, send
+from console.hub.payments import PaymentProvider
+from console.hub.room import MAX_CLIENT_BUFFER, Limits, Room, Session, reply, send
 from console.hub.static import StaticFiles
 from console.hub.stream import StreamGateway
 from console.protocol import ErrorCode
@@ -41,9 +43,15 @@ def _url(scheme: str, host: str, port: int, path: str) -> str:
 
 
 def _error_frame(
-    code: str, message: str, ref: str | None = None, retry: float | None = None
+    code: str,
+    message: str,
+    ref: str | None = None,
+    retry: float | None = None,
+    fields: dict[str, str] | None = None,
 ) -> bytes:
-    error = protocol.Error(code=code, message=message, ref=ref, retry_after=retry)
+    error = protocol.Error(
+        code=code, message=message, ref=ref, retry_after=retry, fields=fields or {}
+    )
     return protocol.frame([protocol.encode(error)])
 
 
@@ -74,10 +82,18 @@ class Hub:
         limits: Limits | None = None,
         stream: StreamGateway | None = None,
         max_client_buffer: int = MAX_CLIENT_BUFFER,
+        payments: PaymentProvider | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.room = Room(
-            store, title=title, tick=tick, limits=limits, max_client_buffer=max_client_buffer
+            store,
+            title=title,
+            tick=tick,
+            limits=limits,
+            clock=clock,
+            max_client_buffer=max_client_buffer,
+            payments=payments,
         )
         self._stream = stream
         self._static = StaticFiles()
@@ -126,6 +142,7 @@ class Hub:
                 f"Cannot listen on {bind}:{port} ({exc.strerror}); is another Shopcast running? "
                 "Choose another port with --port."
             ) from exc
+        self.room.shop.resume()
         if self.store.last_stream_live():
             # The last run ended without saying so (a crash): the show is not live now.
             self.room.set_live(False)
@@ -162,7 +179,12 @@ class Hub:
             async for raw in ws:
                 ref: str | None = None
                 try:
-                    message = protocol.decode_client(raw)
+                    limit = (
+                        protocol.MAX_STAFF_MESSAGE_BYTES
+                        if session is not None and session.is_staff
+                        else protocol.MAX_MESSAGE_BYTES
+                    )
+                    message = protocol.decode_client(raw, limit)
                     ref = getattr(message, "ref", None)
                     if session is None:
                         if not isinstance(message, protocol.Hello):
@@ -173,10 +195,12 @@ class Hub:
                         session = self.room.join(ws, message)
                     elif isinstance(message, protocol.WebRTCOffer) and self._stream is not None:
                         await self._answer(ws, session, message)
+                    elif isinstance(message, protocol.Buy):
+                        await self._buy(session, message)
                     else:
                         self.room.handle(session, message)
                 except ProtocolError as exc:
-                    send(ws, _error_frame(exc.code, exc.message, ref, exc.retry_after))
+                    send(ws, _error_frame(exc.code, exc.message, ref, exc.retry_after, exc.fields))
                     if exc.code in (ErrorCode.UNSUPPORTED_VERSION, ErrorCode.BAD_TOKEN):
                         await ws.close(1008, exc.code)
                 except StoreError as exc:
@@ -202,6 +226,17 @@ class Hub:
     def set_live(self, live: bool) -> None:
         """Tell every client the show went live or ended (the caller runs the stream)."""
         self.room.set_live(live)
+
+    async def _buy(self, session: Session, message: protocol.Buy) -> None:
+        if session.is_staff:
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN, "Staff buy from the viewer page, not from a console."
+            )
+        self.room.check_rate(session)
+        if session.name is None:
+            raise ProtocolError(ErrorCode.NAME_REQUIRED, "Choose a display name before buying.")
+        confirmed = await self.room.shop.buy(session.viewer_id, session.name, message)
+        reply(session, confirmed)
 
     async def _answer(
         self, ws: ServerConnection, session: Session, offer: protocol.WebRTCOffer

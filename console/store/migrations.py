@@ -81,4 +81,43 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX reviews_by_product ON reviews (product_id);
     """,
+    # 2: orders (with their idempotency keys), reviews written by viewers, the show state.
+    """
+    CREATE TABLE orders (
+        id              TEXT PRIMARY KEY,
+        idempotency_key TEXT NOT NULL,
+        viewer_id       TEXT NOT NULL,
+        name            TEXT NOT NULL,
+        email           TEXT NOT NULL,
+        address         TEXT NOT NULL,
+        country         TEXT NOT NULL,
+        product_id      TEXT NOT NULL,
+        sku             TEXT NOT NULL,
+        title           TEXT NOT NULL,
+        quantity        INTEGER NOT NULL CHECK (quantity > 0),
+        unit_price      INTEGER NOT NULL,
+        shipping        INTEGER NOT NULL,
+        total           INTEGER NOT NULL,
+        currency        TEXT NOT NULL,
+        deal            INTEGER NOT NULL DEFAULT 0,
+        status          TEXT NOT NULL CHECK (status IN ('reserved', 'paid', 'failed')),
+        payment_ref     TEXT,
+        failure         TEXT,
+        created         REAL NOT NULL,
+        updated         REAL NOT NULL,
+        UNIQUE (viewer_id, idempotency_key)
+    );
+    CREATE INDEX orders_by_viewer ON orders (viewer_id, product_id, status);
+    CREATE INDEX orders_by_product ON orders (product_id, status);
+    CREATE INDEX orders_by_time ON orders (created);
+
+    ALTER TABLE reviews ADD COLUMN viewer_id TEXT;
+    CREATE UNIQUE INDEX reviews_one_per_owner ON reviews (product_id, viewer_id)
+        WHERE viewer_id IS NOT NULL;
+
+    CREATE TABLE show_state (
+        id   INTEGER PRIMARY KEY CHECK (id = 1),
+        body BLOB NOT NULL
+    );
+    """,
 )

@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
+
+import msgspec
 
 from console import protocol
 from console.errors import StoreError, StoreVersionError
 from console.store.migrations import MIGRATIONS
 
 DB_FILE_NAME = "shopcast.sqlite3"
+
+_E = TypeVar("_E", bound=protocol.RoomEvent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,43 +138,65 @@ class Store:
     def last_seq(self) -> int:
         return self._last_seq
 
+    @contextmanager
+    def events(self) -> Iterator[EventWriter]:
+        """One transaction that may append room events; seqs count only once committed."""
+        with self._tx() as db:
+            writer = EventWriter(db, self._last_seq)
+            yield writer
+        self._last_seq = writer.seq
+
     def append_comment(
-        self, viewer_id: str, name: str, role: protocol.Role, text: str, ts: float
+        self,
+        viewer_id: str,
+        name: str,
+        role: protocol.Role,
+        text: str,
+        ts: float,
+        owner: bool = False,
     ) -> tuple[protocol.Comment, bytes]:
         """Store a comment as a room event; return it and its encoding, both final."""
-        seq = self._last_seq + 1
-        with self._tx() as db:
-            cur = db.execute(
+        with self.events() as writer:
+            cur = writer.db.execute(
                 "INSERT INTO comments (seq, viewer_id, name, role, text, ts) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (seq, viewer_id, name, role, text, ts),
+                (writer.seq + 1, viewer_id, name, role, text, ts),
             )
-            comment = protocol.Comment(
-                seq=seq,
-                id=cur.lastrowid or 0,
-                viewer_id=viewer_id,
-                name=name,
-                text=text,
-                ts=ts,
-                role=role,
+            comment, body = writer.add(
+                "comment",
+                viewer_id,
+                ts,
+                lambda seq: protocol.Comment(
+                    seq=seq,
+                    id=cur.lastrowid or 0,
+                    viewer_id=viewer_id,
+                    name=name,
+                    text=text,
+                    ts=ts,
+                    role=role,
+                    owner=owner,
+                ),
             )
-            body = _insert_event(db, "comment", viewer_id, ts, comment)
-            db.execute(
+            writer.db.execute(
                 "UPDATE viewers SET comment_count = comment_count + 1, last_seen = ?, name = ? "
                 "WHERE viewer_id = ?",
                 (ts, name, viewer_id),
             )
-        self._last_seq = seq
         return comment, body
 
     def append_stream_state(self, live: bool, ts: float) -> tuple[protocol.StreamState, bytes]:
         """Store that the show went live or ended, as a room event."""
-        seq = self._last_seq + 1
-        event = protocol.StreamState(seq=seq, live=live, ts=ts)
-        with self._tx() as db:
-            body = _insert_event(db, "stream", None, ts, event)
-        self._last_seq = seq
-        return event, body
+        with self.events() as writer:
+            return writer.add(
+                "stream", None, ts, lambda seq: protocol.StreamState(seq=seq, live=live, ts=ts)
+            )
+
+    def comment(self, seq: int) -> protocol.Comment | None:
+        """The comment stored as event ``seq`` (to feature it on stream)."""
+        row = self._db.execute(
+            "SELECT body FROM events WHERE seq = ? AND type = 'comment'", (seq,)
+        ).fetchone()
+        return msgspec.json.decode(bytes(row[0]), type=protocol.Comment) if row else None
 
     def last_stream_live(self) -> bool:
         """Whether the last stored stream event says the show is live."""
@@ -299,11 +326,17 @@ class Store:
                     ],
                 )
 
-    def catalogue(self) -> list[protocol.Product]:
+    def catalogue(self, product_ids: Sequence[str] | None = None) -> list[protocol.Product]:
+        """Every product (or those in ``product_ids``), in the shop's order."""
+        where, params = "", ()
+        if product_ids is not None:
+            where = f" WHERE product_id IN ({','.join('?' * len(product_ids))})"
+            params = tuple(product_ids)
         variants: dict[str, list[protocol.Variant]] = {}
         for pid, sku, options, price, compare_at, stock in self._db.execute(
-            "SELECT product_id, sku, options, price, compare_at, stock FROM variants "
-            "ORDER BY product_id, position"
+            "SELECT product_id, sku, options, price, compare_at, stock FROM variants"
+            f"{where} ORDER BY product_id, position",
+            params,
         ):
             variants.setdefault(pid, []).append(
                 protocol.Variant(
@@ -316,8 +349,9 @@ class Store:
             )
         reviews: dict[str, list[protocol.Review]] = {}
         for pid, rid, author, rating, text, owner, created in self._db.execute(
-            "SELECT product_id, id, author, rating, text, verified_owner, created FROM reviews "
-            "ORDER BY product_id, created DESC, id"
+            "SELECT product_id, id, author, rating, text, verified_owner, created FROM reviews"
+            f"{where} ORDER BY product_id, created DESC, id",
+            params,
         ):
             reviews.setdefault(pid, []).append(
                 protocol.Review(
@@ -329,6 +363,11 @@ class Store:
                     created=created,
                 )
             )
+        products = self._db.execute(
+            "SELECT id, title, description, vendor, image, currency, options FROM products"
+            f"{where.replace('product_id', 'id')} ORDER BY position",
+            params,
+        )
         return [
             protocol.Product(
                 id=pid,
@@ -341,27 +380,29 @@ class Store:
                 variants=variants.get(pid, []),
                 reviews=reviews.get(pid, []),
             )
-            for pid, title, description, vendor, image, currency, options in self._db.execute(
-                "SELECT id, title, description, vendor, image, currency, options FROM products "
-                "ORDER BY position"
-            )
+            for pid, title, description, vendor, image, currency, options in products
         ]
 
 
-def _insert_event(
-    db: sqlite3.Connection,
-    kind: str,
-    viewer_id: str | None,
-    ts: float,
-    event: protocol.Comment | protocol.StreamState,
-) -> bytes:
-    """Append a room event to the log; its stored encoding is what replays send."""
-    body = protocol.encode(event)
-    db.execute(
-        "INSERT INTO events (seq, type, viewer_id, ts, body) VALUES (?, ?, ?, ?, ?)",
-        (event.seq, kind, viewer_id, ts, body),
-    )
-    return body
+class EventWriter:
+    """Appends room events inside one store transaction, numbering them in order."""
+
+    def __init__(self, db: sqlite3.Connection, last_seq: int) -> None:
+        self.db = db
+        self.seq = last_seq
+
+    def add(
+        self, kind: str, viewer_id: str | None, ts: float, make: Callable[[int], _E]
+    ) -> tuple[_E, bytes]:
+        """Store the event ``make(seq)``; its stored encoding is what replays send."""
+        event = make(self.seq + 1)
+        body = protocol.encode(event)
+        self.db.execute(
+            "INSERT INTO events (seq, type, viewer_id, ts, body) VALUES (?, ?, ?, ?, ?)",
+            (event.seq, kind, viewer_id, ts, body),
+        )
+        self.seq = event.seq
+        return event, body
 
 
 def _split_sql(script: str) -> list[str]:

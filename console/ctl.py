@@ -1,0 +1,201 @@
+"""``python -m console ctl``: staff commands from a script or a stream deck.
+
+One connection per command: say hello with the staff token, send the command, print the
+hub's answer, exit 0 on success and 1 with the hub's sentence on a refusal. Prices are
+typed as people write them ("19.99") and converted with the product's currency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import sys
+from pathlib import Path
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from console import protocol
+from console.domain.money import Money, MoneyError, format_money, parse_decimal
+from console.domain.sales import orders_csv
+from console.errors import ProtocolError, ShopcastError
+
+
+class CtlError(ShopcastError):
+    """The command could not be carried out; the message says why."""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    ctl = sub.add_parser("ctl", help="send a staff command to a running hub")
+    ctl.add_argument(
+        "--hub", default="ws://127.0.0.1:8765/ws", help="the hub's /ws address (default local)"
+    )
+    ctl.add_argument("--token", required=True, help="a staff token (the console prints one)")
+    ctl.add_argument("--role", default="host", choices=("host", "agent", "moderator"))
+    commands = ctl.add_subparsers(dest="ctl_command", metavar="COMMAND", required=True)
+    pin = commands.add_parser("pin", help="pin a product (by SKU or product id)")
+    pin.add_argument("product")
+    commands.add_parser("unpin", help="unpin the pinned product")
+    shelf = commands.add_parser("shelf", help="set the show's shelf (up to 10 products)")
+    shelf.add_argument("products", nargs="*")
+    deal = commands.add_parser("deal", help="start a flash deal on a product (pins it)")
+    deal.add_argument("product")
+    deal.add_argument("--price", required=True, help='deal price as written, e.g. "19.99"')
+    deal.add_argument("--seconds", type=float, required=True)
+    deal.add_argument("--max", type=int, default=None, help="units at the deal price")
+    commands.add_parser("end-deal", help="end the running deal now")
+    review = commands.add_parser("feature-review", help="show a review over the video")
+    review.add_argument("review_id")
+    comment = commands.add_parser("feature-comment", help="show a comment over the video")
+    comment.add_argument("seq", type=int)
+    commands.add_parser("unfeature", help="clear the featured item")
+    stock = commands.add_parser("stock", help="set a variant's stock")
+    stock.add_argument("sku")
+    stock.add_argument("stock", type=int)
+    price = commands.add_parser("price", help='set a variant\'s price, e.g. "24.99"')
+    price.add_argument("sku")
+    price.add_argument("price")
+    imp = commands.add_parser("import", help="import products (Shopify CSV or Shopcast JSON)")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--currency", default="EUR", help="currency of a Shopify CSV's prices")
+    orders = commands.add_parser("orders", help="print the orders as CSV")
+    orders.add_argument("--limit", type=int, default=10_000)
+
+
+class _Session:
+    def __init__(self, ws: ClientConnection) -> None:
+        self._ws = ws
+        self._refs = (f"ctl{n}" for n in itertools.count(1))
+
+    async def request(self, message: protocol.ClientMessage) -> protocol.ServerMessage:
+        ref = next(self._refs)
+        message.ref = ref  # type: ignore[union-attr]
+        await self._ws.send(protocol.encode(message).decode())
+        async for data in self._ws:
+            for reply in protocol.decode_server(data):
+                if isinstance(reply, protocol.Error) and reply.ref in (ref, None):
+                    raise ProtocolError(reply.code, reply.message)
+                if getattr(reply, "ref", None) == ref:
+                    return reply
+        raise CtlError("The hub closed the connection before answering.")
+
+    async def product(self, ref: str) -> protocol.Product:
+        catalogue = await self.request(protocol.GetCatalogue())
+        assert isinstance(catalogue, protocol.Catalogue)
+        for product in catalogue.products:
+            if product.id == ref or any(v.sku == ref for v in product.variants):
+                return product
+        raise CtlError(f"No product or SKU {ref!r} in the hub's catalogue.")
+
+
+def _amount(text: str, currency: str) -> int:
+    try:
+        return parse_decimal(text, currency).amount
+    except MoneyError as exc:
+        raise CtlError(str(exc)) from None
+
+
+async def _run(args: argparse.Namespace) -> str:
+    try:
+        ws = await connect(args.hub, compression=None, max_size=None, open_timeout=10)
+    except InvalidURI:
+        raise CtlError(f"{args.hub!r} is not a WebSocket address like ws://HOST:PORT/ws.") from None
+    except (OSError, InvalidHandshake, TimeoutError) as exc:
+        raise CtlError(f"Cannot reach the hub at {args.hub} ({exc}); is it running?") from None
+    async with ws:
+        await ws.send(
+            protocol.encode(
+                protocol.Hello(v=protocol.VERSION, role=args.role, token=args.token)
+            ).decode()
+        )
+        welcome = protocol.decode_server(await ws.recv())
+        first = welcome[0]
+        if isinstance(first, protocol.Error):
+            raise CtlError(first.message)
+        session = _Session(ws)
+        try:
+            return await _command(session, args)
+        except ConnectionClosed:
+            raise CtlError("The hub closed the connection; check the token.") from None
+
+
+async def _command(session: _Session, args: argparse.Namespace) -> str:
+    match args.ctl_command:
+        case "pin":
+            await session.request(protocol.Pin(product=args.product))
+            return f"Pinned {args.product}."
+        case "unpin":
+            await session.request(protocol.Unpin())
+            return "Unpinned."
+        case "shelf":
+            await session.request(protocol.SetShelf(products=args.products))
+            return f"Shelf set ({len(args.products)} products)."
+        case "deal":
+            product = await session.product(args.product)
+            price = _amount(args.price, product.currency)
+            await session.request(
+                protocol.StartDeal(
+                    product=args.product,
+                    price=price,
+                    seconds=args.seconds,
+                    max_units=args.max,
+                )
+            )
+            cap = f", {args.max} units" if args.max else ""
+            shown = format_money(Money(price, product.currency))
+            return f"Deal on {product.title}: {shown} for {args.seconds:g} s{cap}."
+        case "end-deal":
+            await session.request(protocol.EndDeal())
+            return "Deal ended."
+        case "feature-review":
+            await session.request(protocol.Feature(review_id=args.review_id))
+            return f"Featured review {args.review_id}."
+        case "feature-comment":
+            await session.request(protocol.Feature(comment_seq=args.seq))
+            return f"Featured comment #{args.seq}."
+        case "unfeature":
+            await session.request(protocol.Feature())
+            return "Cleared the featured item."
+        case "stock":
+            await session.request(protocol.UpdateVariant(sku=args.sku, stock=args.stock))
+            return f"Stock of {args.sku} is {args.stock}."
+        case "price":
+            product = await session.product(args.sku)
+            price = _amount(args.price, product.currency)
+            await session.request(protocol.UpdateVariant(sku=args.sku, price=price))
+            return f"Price of {args.sku} is {format_money(Money(price, product.currency))}."
+        case "import":
+            return await _import(session, args)
+        case "orders":
+            reply = await session.request(protocol.GetOrders(limit=args.limit))
+            assert isinstance(reply, protocol.Orders)
+            return orders_csv(reply.orders).rstrip("\r\n")
+    raise CtlError(f"Unknown command {args.ctl_command!r}.")
+
+
+async def _import(session: _Session, args: argparse.Namespace) -> str:
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CtlError(f"Cannot read {args.file}: {exc}.") from None
+    kind = "json" if args.file.suffix.lower() == ".json" else "shopify_csv"
+    reply = await session.request(
+        protocol.ImportCatalogue(format=kind, data=text, currency=args.currency)
+    )
+    assert isinstance(reply, protocol.ImportResult)
+    lines = [f"Imported {reply.imported} products from {reply.rows} rows."]
+    lines += [f"line {e.line} ({e.handle}): {e.message}" for e in reply.errors]
+    return "\n".join(lines)
+
+
+def run_ctl(args: argparse.Namespace) -> int:
+    try:
+        print(asyncio.run(_run(args)))
+    except ProtocolError as exc:
+        print(f"shopcast ctl: {exc.message}", file=sys.stderr)
+        return 1
+    except CtlError as exc:
+        print(f"shopcast ctl: {exc}", file=sys.stderr)
+        return 1
+    return 0

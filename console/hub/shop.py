@@ -1,0 +1,565 @@
+"""The shoppable show: what is pinned, the flash deal, the featured item, and checkout.
+
+The rules (prices, quantities, buyer details, deals, instalments) are the domain's; this
+shell applies them to the store and the room. Each change is stored before it is
+published, and every buy goes through three short transactions (reserve, then pay, then
+confirm or release) so that stock is never promised twice and a failed payment puts the
+units back on the shelf.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from typing import Final
+
+import msgspec
+
+from console import protocol
+from console.domain.catalogue import (
+    FORMAT_VERSION,
+    Catalogue,
+    Product,
+    catalogue_to_dict,
+    parse_catalogue,
+)
+from console.domain.chat import ChatRuleError, clean_comment
+from console.domain.checkout import (
+    CheckoutError,
+    Quote,
+    buyer_errors,
+    check_quantity,
+    clean_buyer,
+    quote,
+    shipping_rule_for,
+)
+from console.domain.deals import (
+    Deal,
+    DealError,
+    deal_is_active,
+    record_sale,
+    start_deal,
+    unit_price,
+)
+from console.domain.instalments import InstalmentError, instalment_plan
+from console.domain.money import Money
+from console.domain.shopify_csv import parse_shopify_csv
+from console.errors import CatalogueError, ProtocolError
+from console.hub.payments import PaymentError, PaymentProvider, SandboxProvider
+from console.protocol import ErrorCode
+from console.store import Store
+from console.store.commerce import Commerce, NewOrder, OutOfStockError, StoredOrder
+
+log = logging.getLogger(__name__)
+
+MAX_SHELF: Final = 10
+INSTALMENTS: Final = 4
+INSTALMENT_EVERY_DAYS: Final = 14
+MAX_PRICE: Final = 100_000_000
+MAX_STOCK: Final = 1_000_000
+_KEY_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+Publish = Callable[[int, bytes], None]
+
+
+def _domain_product(product: protocol.Product) -> Product:
+    """The domain's view of a stored product, for the deal rules."""
+    data = {"version": FORMAT_VERSION, "products": [msgspec.to_builtins(product)]}
+    return next(iter(parse_catalogue(data)))
+
+
+def _wire_products(products: Sequence[Product]) -> list[protocol.Product]:
+    """Domain products in the shape the store and the wire use."""
+    data = catalogue_to_dict(Catalogue(tuple(products)))
+    return msgspec.convert(data["products"], list[protocol.Product])
+
+
+def _summary(product: protocol.Product) -> protocol.Product:
+    """A shelf entry: enough for a thumbnail and a price, not the reviews."""
+    return msgspec.structs.replace(product, reviews=[], description="")
+
+
+class Shop:
+    def __init__(
+        self,
+        store: Store,
+        publish: Publish,
+        *,
+        payments: PaymentProvider | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._records = Commerce(store)
+        self._room_publish = publish
+        self._snapshot: bytes | None = None
+        self.payments = payments or SandboxProvider()
+        self._clock = clock
+        self._pinned: str | None = None
+        self._shelf: list[str] = []
+        self._deal: Deal | None = None
+        self._featured: protocol.FeaturedItem | None = None
+        self._owners: set[str] = set()
+        self._deal_timer: asyncio.TimerHandle | None = None
+        self._inflight: dict[tuple[str, str], asyncio.Task[protocol.OrderConfirmed]] = {}
+
+    @property
+    def records(self) -> Commerce:
+        return self._records
+
+    # ------------------------------------------------------------ start and stop
+
+    def resume(self) -> None:
+        """Pick up the show where the last run left it (call in the running loop)."""
+        now = self._clock()
+        released = self._records.release_stale_reservations(now)
+        for event, body in released:
+            self._publish(event.seq, body)
+        if released:
+            log.warning("released %d reservations left by an interrupted payment", len(released))
+        state = self._records.load_show()
+        if state is None:
+            return
+        self._pinned = state.pinned.id if state.pinned else None
+        self._shelf = [p.id for p in state.shelf]
+        self._featured = state.featured
+        if self._pinned is not None:
+            self._owners = self._records.owners(self._pinned)
+        if state.deal is not None:
+            deal = Deal(
+                product_id=state.deal.product_id,
+                price=Money(state.deal.price, state.deal.currency),
+                starts=now,
+                ends=state.deal.ends,
+                max_units=state.deal.max_units,
+                sold=state.deal.sold,
+            )
+            if deal_is_active(deal, now):
+                self._set_deal_timer(deal)
+                self._deal = deal
+            else:
+                self._deal = deal
+                self._end_deal("time")
+
+    def close(self) -> None:
+        if self._deal_timer is not None:
+            self._deal_timer.cancel()
+            self._deal_timer = None
+
+    # ------------------------------------------------------------ what viewers see
+
+    def snapshot(self) -> bytes:
+        """The show as it is now, encoded (seq 0: state, not an event of the log).
+
+        Every joining client gets it, so it is built once per change, not per client.
+        """
+        if self._snapshot is None:
+            self._snapshot = protocol.encode(self._state(seq=0))
+        return self._snapshot
+
+    def _publish(self, seq: int, body: bytes) -> None:
+        self._snapshot = None
+        self._room_publish(seq, body)
+
+    def _state(self, seq: int) -> protocol.ShowState:
+        pinned = self._records.product(self._pinned) if self._pinned else None
+        shelf = self._store.catalogue(product_ids=self._shelf) if self._shelf else []
+        order = {pid: i for i, pid in enumerate(self._shelf)}
+        shelf.sort(key=lambda p: order[p.id])
+        deal = None
+        if self._deal is not None:
+            deal = protocol.DealInfo(
+                product_id=self._deal.product_id,
+                price=self._deal.price.amount,
+                currency=self._deal.price.currency,
+                ends=self._deal.ends,
+                max_units=self._deal.max_units,
+                sold=self._deal.sold,
+            )
+        return protocol.ShowState(
+            seq=seq,
+            pinned=pinned,
+            shelf=[_summary(p) for p in shelf],
+            deal=deal,
+            featured=self._featured,
+        )
+
+    def _changed(self) -> None:
+        event, body = self._records.save_show(self._state(seq=0), self._clock())
+        self._publish(event.seq, body)
+
+    def is_owner(self, viewer_id: str) -> bool:
+        """Whether the viewer bought the pinned product (their comments get a badge)."""
+        return viewer_id in self._owners
+
+    # ------------------------------------------------------------ staff commands
+
+    def pin(self, product_ref: str) -> None:
+        product = self._records.resolve_product(product_ref)
+        if product is None:
+            raise ProtocolError(
+                ErrorCode.NOT_FOUND, f"No product or SKU {product_ref!r} in the catalogue."
+            )
+        if product.id == self._pinned:
+            return
+        if self._deal is not None:
+            self._end_deal("host", announce=False)
+        self._pinned = product.id
+        self._owners = self._records.owners(product.id)
+        self._changed()
+
+    def unpin(self) -> None:
+        if self._pinned is None:
+            return
+        if self._deal is not None:
+            self._end_deal("host", announce=False)
+        self._pinned = None
+        self._owners = set()
+        self._changed()
+
+    def set_shelf(self, refs: list[str]) -> None:
+        if len(refs) > MAX_SHELF:
+            raise ProtocolError(
+                ErrorCode.INVALID,
+                f"The shelf holds up to {MAX_SHELF} products; remove {len(refs) - MAX_SHELF}.",
+            )
+        ids: list[str] = []
+        for ref in refs:
+            product = self._records.resolve_product(ref)
+            if product is None:
+                raise ProtocolError(ErrorCode.NOT_FOUND, f"No product or SKU {ref!r}.")
+            if product.id not in ids:
+                ids.append(product.id)
+        self._shelf = ids
+        self._changed()
+
+    def start_deal(self, message: protocol.StartDeal) -> None:
+        if message.product is not None:
+            self.pin(message.product)
+        if self._pinned is None:
+            raise ProtocolError(ErrorCode.INVALID, "Pin a product first; a deal is on the pin.")
+        product = self._records.product(self._pinned)
+        assert product is not None
+        try:
+            deal = start_deal(
+                _domain_product(product),
+                Money(message.price, product.currency),
+                message.seconds,
+                message.max_units,
+                self._clock(),
+            )
+        except (DealError, CatalogueError) as exc:
+            raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
+        if self._deal_timer is not None:
+            self._deal_timer.cancel()
+        self._deal = deal
+        self._set_deal_timer(deal)
+        self._changed()
+
+    def end_deal(self) -> None:
+        if self._deal is None:
+            raise ProtocolError(ErrorCode.INVALID, "No deal is running.")
+        self._end_deal("host")
+
+    def _set_deal_timer(self, deal: Deal) -> None:
+        delay = max(0.0, deal.ends - self._clock())
+        self._deal_timer = asyncio.get_running_loop().call_later(delay, self._deal_clock_ran_out)
+
+    def _deal_clock_ran_out(self) -> None:
+        self._deal_timer = None
+        if self._deal is not None:
+            self._end_deal("time")
+
+    def _end_deal(self, reason: str, announce: bool = True) -> None:
+        assert self._deal is not None
+        if self._deal_timer is not None:
+            self._deal_timer.cancel()
+            self._deal_timer = None
+        product_id = self._deal.product_id
+        self._deal = None
+        event, body = self._records.deal_ended(product_id, reason, self._clock())
+        self._publish(event.seq, body)
+        if announce:
+            self._changed()
+
+    def feature(self, message: protocol.Feature) -> None:
+        if message.review_id is not None:
+            found = self._records.review(message.review_id)
+            if found is None:
+                raise ProtocolError(ErrorCode.NOT_FOUND, f"No review {message.review_id!r}.")
+            _, review = found
+            self._featured = protocol.FeaturedItem(
+                kind="review",
+                author=review.author,
+                text=review.text,
+                rating=review.rating,
+                verified_owner=review.verified_owner,
+            )
+        elif message.comment_seq is not None:
+            comment = self._store.comment(message.comment_seq)
+            if comment is None:
+                raise ProtocolError(ErrorCode.NOT_FOUND, f"No comment #{message.comment_seq}.")
+            self._featured = protocol.FeaturedItem(
+                kind="comment", author=comment.name, text=comment.text, owner=comment.owner
+            )
+        elif self._featured is None:
+            return
+        else:
+            self._featured = None
+        self._changed()
+
+    def update_variant(self, message: protocol.UpdateVariant) -> None:
+        variant = self._records.variant(message.sku)
+        if variant is None:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"No variant with SKU {message.sku!r}.")
+        if message.price is not None and not 0 < message.price <= MAX_PRICE:
+            raise ProtocolError(ErrorCode.INVALID, "A price must be above zero.")
+        if message.stock is not None and not 0 <= message.stock <= MAX_STOCK:
+            raise ProtocolError(
+                ErrorCode.INVALID, f"Stock must be a whole number from 0 to {MAX_STOCK}."
+            )
+        stock = self._records.update_variant(
+            message.sku, message.price, message.stock, self._clock()
+        )
+        if stock is not None:
+            self._publish(stock[0].seq, stock[1])
+        if message.price is not None and variant.product_id in (self._pinned, *self._shelf):
+            self._changed()
+
+    def import_catalogue(self, message: protocol.ImportCatalogue) -> protocol.ImportResult:
+        try:
+            if message.format == "shopify_csv":
+                report = parse_shopify_csv(message.data, message.currency)
+                products, rows = list(report.products), report.rows
+                errors = [
+                    protocol.ImportRowError(line=e.line, handle=e.handle, message=e.message)
+                    for e in report.errors
+                ]
+            else:
+                catalogue = parse_catalogue(json.loads(message.data))
+                products, rows, errors = list(catalogue), len(catalogue), []
+        except json.JSONDecodeError as exc:
+            raise ProtocolError(
+                ErrorCode.INVALID, f"The file is not valid JSON (line {exc.lineno}): {exc.msg}."
+            ) from None
+        except CatalogueError as exc:
+            raise ProtocolError(ErrorCode.INVALID, f"Nothing was imported: {exc}") from None
+        shaped = _wire_products(products)
+        self._records.upsert_products(shaped)
+        if {p.id for p in shaped} & {self._pinned, *self._shelf}:
+            self._changed()
+        return protocol.ImportResult(
+            imported=len(shaped), rows=rows, errors=errors, ref=message.ref
+        )
+
+    # ------------------------------------------------------------ viewers: quote and buy
+
+    def _quote(self, sku: str, quantity: object) -> tuple[Quote, int, bool]:
+        variant = self._records.variant(sku)
+        if variant is None:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"No product variant {sku!r}.")
+        try:
+            count = check_quantity(quantity, variant.stock)
+        except CheckoutError as exc:
+            code = ErrorCode.SOLD_OUT if variant.stock == 0 else ErrorCode.INVALID
+            raise ProtocolError(code, str(exc), fields={"quantity": str(exc)}) from None
+        regular = Money(variant.price, variant.currency)
+        price = unit_price(self._deal, variant.product_id, regular, count, self._clock())
+        result = quote(price, count, shipping_rule_for(variant.currency), regular)
+        return result, variant.stock, price != regular
+
+    def _plan(self, total: Money) -> list[protocol.Instalment]:
+        today = datetime.datetime.fromtimestamp(self._clock(), datetime.UTC).date()
+        try:
+            plan = instalment_plan(total, today, INSTALMENTS, INSTALMENT_EVERY_DAYS)
+        except InstalmentError:
+            return []
+        return [
+            protocol.Instalment(number=i.number, amount=i.amount.amount, due=i.due.isoformat())
+            for i in plan
+        ]
+
+    def quote(self, message: protocol.GetQuote) -> protocol.QuoteReply:
+        result, stock, deal = self._quote(message.sku, message.quantity)
+        return protocol.QuoteReply(
+            sku=message.sku,
+            quantity=result.quantity,
+            currency=result.total.currency,
+            unit_price=result.unit_price.amount,
+            regular_unit_price=result.regular_unit_price.amount,
+            subtotal=result.subtotal.amount,
+            shipping=result.shipping.amount,
+            total=result.total.amount,
+            stock=stock,
+            instalments=self._plan(result.total),
+            deal=deal,
+            ref=message.ref,
+        )
+
+    async def buy(
+        self, viewer_id: str, name: str, message: protocol.Buy
+    ) -> protocol.OrderConfirmed:
+        """Place an order once per idempotency key, however often it is sent."""
+        if not _KEY_PATTERN.match(message.key):
+            raise ProtocolError(
+                ErrorCode.INVALID, "The purchase key must be 8 to 64 letters, digits, - or _."
+            )
+        slot = (viewer_id, message.key)
+        task = self._inflight.get(slot)
+        if task is None:
+            stored = self._records.order_by_key(viewer_id, message.key)
+            if stored is not None:
+                return self._replay(stored, message.ref)
+            task = asyncio.get_running_loop().create_task(self._place(viewer_id, name, message))
+            self._inflight[slot] = task
+            task.add_done_callback(lambda _: self._inflight.pop(slot, None))
+        # A dropped connection must not abandon a payment half-way: the task runs on,
+        # and the retry with the same key gets its outcome.
+        confirmed = await asyncio.shield(task)
+        return msgspec.structs.replace(confirmed, ref=message.ref)
+
+    def _replay(self, stored: StoredOrder, ref: str | None) -> protocol.OrderConfirmed:
+        record = stored.record
+        if record.status == "failed":
+            raise ProtocolError(
+                ErrorCode.PAYMENT_DECLINED,
+                f"{stored.failure} (This purchase was already tried; start a new one.)",
+            )
+        return protocol.OrderConfirmed(
+            order_id=record.order_id,
+            sku=record.sku,
+            product_id=record.product_id,
+            title=record.title,
+            quantity=record.quantity,
+            currency=record.currency,
+            total=record.total,
+            instalments=self._plan(Money(record.total, record.currency)),
+            ref=ref,
+        )
+
+    async def _place(
+        self, viewer_id: str, name: str, message: protocol.Buy
+    ) -> protocol.OrderConfirmed:
+        details = msgspec.to_builtins(message.buyer)
+        problems = buyer_errors(details)
+        if problems:
+            raise ProtocolError(
+                ErrorCode.INVALID,
+                "Check your details: " + " ".join(problems.values()),
+                fields=problems,
+            )
+        buyer = clean_buyer(details)
+        result, _, on_deal = self._quote(message.sku, message.quantity)
+        if message.total is not None and message.total != result.total.amount:
+            raise ProtocolError(
+                ErrorCode.PRICE_CHANGED,
+                "The price changed since you looked (the deal may have ended); nothing was "
+                "charged. Check the new total and confirm again.",
+            )
+        variant = self._records.variant(message.sku)
+        assert variant is not None
+        now = self._clock()
+        order = NewOrder(
+            order_id="SC-" + secrets.token_hex(5).upper(),
+            key=message.key,
+            viewer_id=viewer_id,
+            name=buyer.name,
+            email=buyer.email,
+            address={
+                "address1": buyer.address1,
+                "address2": buyer.address2,
+                "city": buyer.city,
+                "postal_code": buyer.postal_code,
+            },
+            country=buyer.country,
+            product_id=variant.product_id,
+            sku=variant.sku,
+            title=variant.title,
+            quantity=result.quantity,
+            unit_price=result.unit_price.amount,
+            shipping=result.shipping.amount,
+            total=result.total.amount,
+            currency=result.total.currency,
+            deal=on_deal,
+        )
+        try:
+            stock, body = self._records.reserve(order, now)
+        except OutOfStockError as exc:
+            code = ErrorCode.SOLD_OUT if exc.left == 0 else ErrorCode.INVALID
+            raise ProtocolError(code, str(exc), fields={"quantity": str(exc)}) from None
+        self._publish(stock.seq, body)
+        deal_before = self._deal
+        if on_deal and self._deal is not None:
+            self._deal = record_sale(self._deal, order.quantity)
+        try:
+            charge = await self.payments.charge(
+                amount=result.total,
+                payment=message.payment,
+                idempotency_key=f"{viewer_id}:{message.key}",
+                description=f"{order.quantity} x {order.title}",
+            )
+        except PaymentError as exc:
+            if on_deal and self._deal is not None and deal_before is not None:
+                self._deal = record_sale(self._deal, -order.quantity)
+            released, body = self._records.release(order.order_id, str(exc), self._clock())
+            self._publish(released.seq, body)
+            raise ProtocolError(ErrorCode.PAYMENT_DECLINED, str(exc)) from None
+        placed, body = self._records.complete(
+            order.order_id, charge.reference, name, self._clock()
+        )
+        self._publish(placed.seq, body)
+        if order.product_id == self._pinned:
+            self._owners.add(viewer_id)
+        if on_deal and self._deal is not None:
+            if not deal_is_active(self._deal, self._clock()):
+                self._end_deal("sold")
+            else:
+                self._changed()
+        return protocol.OrderConfirmed(
+            order_id=order.order_id,
+            sku=order.sku,
+            product_id=order.product_id,
+            title=order.title,
+            quantity=order.quantity,
+            currency=order.currency,
+            total=order.total,
+            instalments=self._plan(result.total),
+            payment_token=charge.token,
+            payment_label=charge.label,
+        )
+
+    def review(
+        self, viewer_id: str, name: str | None, message: protocol.SubmitReview
+    ) -> protocol.ReviewAdded:
+        if not self._records.owns(viewer_id, message.product_id):
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN,
+                "Only buyers of this product can review it, so every review here is from an owner.",
+            )
+        if self._records.has_reviewed(viewer_id, message.product_id):
+            raise ProtocolError(ErrorCode.INVALID, "You already reviewed this product; thanks!")
+        if not 1 <= message.rating <= 5:
+            raise ProtocolError(
+                ErrorCode.INVALID, "Choose 1 to 5 stars.", fields={"rating": "Choose 1 to 5 stars."}
+            )
+        try:
+            text = clean_comment(message.text)
+        except ChatRuleError as exc:
+            raise ProtocolError(ErrorCode.INVALID, str(exc), fields={"text": str(exc)}) from None
+        now = self._clock()
+        review = protocol.Review(
+            id="r-" + secrets.token_hex(6),
+            author=name or "Owner",
+            rating=message.rating,
+            text=text,
+            verified_owner=True,
+            created=datetime.datetime.fromtimestamp(now, datetime.UTC).date().isoformat(),
+        )
+        event, body = self._records.add_review(message.product_id, viewer_id, review, now)
+        self._publish(event.seq, body)
+        return event

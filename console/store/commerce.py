@@ -1,0 +1,449 @@
+"""Orders, stock, owners' reviews and the show state, in the same SQLite file as the room.
+
+Stock is reserved by one conditional ``UPDATE`` inside the transaction that records the
+order, so two buyers can never both get the last unit: the second update finds too
+little stock and changes nothing. The hub writes from one thread, and SQLite's write
+lock would serialise two writers anyway.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import msgspec
+
+from console import protocol
+from console.errors import ShopcastError
+from console.store.sqlite import EventWriter, Store
+
+
+class OutOfStockError(ShopcastError):
+    """Fewer units are left than were asked for; ``left`` says how many."""
+
+    def __init__(self, message: str, left: int) -> None:
+        super().__init__(message)
+        self.left = left
+
+
+@dataclass(frozen=True, slots=True)
+class VariantRow:
+    product_id: str
+    sku: str
+    title: str
+    currency: str
+    price: int
+    compare_at: int | None
+    stock: int
+    options: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    order_id: str
+    key: str
+    viewer_id: str
+    name: str
+    email: str
+    address: dict[str, str]
+    country: str
+    product_id: str
+    sku: str
+    title: str
+    quantity: int
+    unit_price: int
+    shipping: int
+    total: int
+    currency: str
+    deal: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOrder:
+    record: protocol.OrderRecord
+    payment_ref: str | None
+    failure: str | None
+
+
+_ORDER_COLUMNS = (
+    "id, created, viewer_id, name, email, product_id, sku, title, quantity, unit_price, "
+    "shipping, total, currency, status, deal, country, payment_ref, failure"
+)
+
+
+def _order(row: tuple) -> StoredOrder:
+    record = protocol.OrderRecord(
+        order_id=row[0],
+        ts=row[1],
+        viewer_id=row[2],
+        name=row[3],
+        email=row[4],
+        product_id=row[5],
+        sku=row[6],
+        title=row[7],
+        quantity=row[8],
+        unit_price=row[9],
+        shipping=row[10],
+        total=row[11],
+        currency=row[12],
+        status=row[13],
+        deal=bool(row[14]),
+        country=row[15],
+    )
+    return StoredOrder(record, row[16], row[17])
+
+
+class Commerce:
+    """The shop's records; like :class:`Store`, used from the hub's loop thread only."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._db = store._db
+
+    # ------------------------------------------------------------ catalogue reads
+
+    def variant(self, sku: str) -> VariantRow | None:
+        row = self._db.execute(
+            "SELECT v.product_id, v.sku, p.title, p.currency, v.price, v.compare_at, v.stock, "
+            "v.options FROM variants v JOIN products p ON p.id = v.product_id WHERE v.sku = ?",
+            (sku,),
+        ).fetchone()
+        if row is None:
+            return None
+        return VariantRow(*row[:7], options=json.loads(row[7]))
+
+    def product(self, product_id: str) -> protocol.Product | None:
+        products = self._store.catalogue(product_ids=(product_id,))
+        return products[0] if products else None
+
+    def resolve_product(self, product_or_sku: str) -> protocol.Product | None:
+        """The product with this id, or the product that has this SKU."""
+        product = self.product(product_or_sku)
+        if product is None:
+            variant = self.variant(product_or_sku)
+            if variant is not None:
+                product = self.product(variant.product_id)
+        return product
+
+    # ------------------------------------------------------------ orders
+
+    def order_by_key(self, viewer_id: str, key: str) -> StoredOrder | None:
+        row = self._db.execute(
+            f"SELECT {_ORDER_COLUMNS} FROM orders WHERE viewer_id = ? AND idempotency_key = ?",
+            (viewer_id, key),
+        ).fetchone()
+        return _order(row) if row else None
+
+    def orders(self, limit: int = 500) -> list[protocol.OrderRecord]:
+        """The latest orders that were paid, newest first."""
+        rows = self._db.execute(
+            f"SELECT {_ORDER_COLUMNS} FROM orders WHERE status = 'paid' "
+            "ORDER BY created DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [_order(r).record for r in rows]
+
+    def reserve(self, order: NewOrder, now: float) -> tuple[protocol.Stock, bytes]:
+        """Take the units off the shelf and record the order as reserved, or neither."""
+        with self._store.events() as writer:
+            cur = writer.db.execute(
+                "UPDATE variants SET stock = stock - ? WHERE sku = ? AND stock >= ?",
+                (order.quantity, order.sku, order.quantity),
+            )
+            if cur.rowcount != 1:
+                row = writer.db.execute(
+                    "SELECT stock FROM variants WHERE sku = ?", (order.sku,)
+                ).fetchone()
+                left = row[0] if row else 0
+                raise OutOfStockError(
+                    "Sold out." if left == 0 else f"Only {left} left; lower the quantity.", left
+                )
+            writer.db.execute(
+                "INSERT INTO orders (id, idempotency_key, viewer_id, name, email, address, "
+                "country, product_id, sku, title, quantity, unit_price, shipping, total, "
+                "currency, deal, status, created, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'reserved', ?, ?)",
+                (
+                    order.order_id,
+                    order.key,
+                    order.viewer_id,
+                    order.name,
+                    order.email,
+                    json.dumps(order.address),
+                    order.country,
+                    order.product_id,
+                    order.sku,
+                    order.title,
+                    order.quantity,
+                    order.unit_price,
+                    order.shipping,
+                    order.total,
+                    order.currency,
+                    int(order.deal),
+                    now,
+                    now,
+                ),
+            )
+            return self._stock_event(writer, order.product_id, order.sku, now)
+
+    def complete(
+        self, order_id: str, payment_ref: str, display_name: str, now: float
+    ) -> tuple[protocol.OrderPlaced, bytes]:
+        """Mark a reserved order paid and announce the sale under the buyer's chat name.
+
+        The announcement goes to every viewer, so it carries the display name the buyer
+        chose for the chat, never the name and address typed at checkout.
+        """
+        with self._store.events() as writer:
+            writer.db.execute(
+                "UPDATE orders SET status = 'paid', payment_ref = ?, updated = ? "
+                "WHERE id = ? AND status = 'reserved'",
+                (payment_ref, now, order_id),
+            )
+            row = writer.db.execute(
+                "SELECT viewer_id, product_id, sku, title, quantity, total, currency, deal "
+                "FROM orders WHERE id = ?",
+                (order_id,),
+            ).fetchone()
+            return writer.add(
+                "order",
+                row[0],
+                now,
+                lambda seq: protocol.OrderPlaced(
+                    seq=seq,
+                    order_id=order_id,
+                    product_id=row[1],
+                    sku=row[2],
+                    title=row[3],
+                    quantity=row[4],
+                    total=row[5],
+                    currency=row[6],
+                    name=display_name,
+                    ts=now,
+                    deal=bool(row[7]),
+                ),
+            )
+
+    def release(self, order_id: str, failure: str, now: float) -> tuple[protocol.Stock, bytes]:
+        """A reserved order failed (payment): put its units back on the shelf."""
+        with self._store.events() as writer:
+            row = writer.db.execute(
+                "SELECT product_id, sku, quantity FROM orders WHERE id = ? AND status = 'reserved'",
+                (order_id,),
+            ).fetchone()
+            if row is None:
+                raise ShopcastError(f"Order {order_id} is not reserved; nothing to release.")
+            product_id, sku, quantity = row
+            writer.db.execute(
+                "UPDATE orders SET status = 'failed', failure = ?, updated = ? WHERE id = ?",
+                (failure, now, order_id),
+            )
+            writer.db.execute(
+                "UPDATE variants SET stock = stock + ? WHERE sku = ?", (quantity, sku)
+            )
+            return self._stock_event(writer, product_id, sku, now)
+
+    def release_stale_reservations(self, now: float) -> list[tuple[protocol.Stock, bytes]]:
+        """Reservations left by a crash mid-payment go back on the shelf at start.
+
+        Returns their stock events: each took a seq, so the room must publish them, or
+        its next event would leave a gap in the log.
+        """
+        rows = self._db.execute("SELECT id FROM orders WHERE status = 'reserved'").fetchall()
+        return [
+            self.release(order_id, "the hub stopped during payment", now) for (order_id,) in rows
+        ]
+
+    @staticmethod
+    def _stock_event(
+        writer: EventWriter, product_id: str, sku: str, now: float
+    ) -> tuple[protocol.Stock, bytes]:
+        (stock,) = writer.db.execute("SELECT stock FROM variants WHERE sku = ?", (sku,)).fetchone()
+        return writer.add(
+            "stock",
+            None,
+            now,
+            lambda seq: protocol.Stock(seq=seq, product_id=product_id, sku=sku, stock=stock),
+        )
+
+    # ------------------------------------------------------------ staff edits
+
+    def update_variant(
+        self, sku: str, price: int | None, stock: int | None, now: float
+    ) -> tuple[protocol.Stock, bytes] | None:
+        """Change a variant's price and/or stock; a stock change is announced."""
+        with self._store.events() as writer:
+            if price is not None:
+                writer.db.execute("UPDATE variants SET price = ? WHERE sku = ?", (price, sku))
+            if stock is None:
+                return None
+            writer.db.execute("UPDATE variants SET stock = ? WHERE sku = ?", (stock, sku))
+            (product_id,) = writer.db.execute(
+                "SELECT product_id FROM variants WHERE sku = ?", (sku,)
+            ).fetchone()
+            return self._stock_event(writer, product_id, sku, now)
+
+    def upsert_products(self, products: Sequence[protocol.Product]) -> None:
+        """Add or update products by id in one transaction; other products stay.
+
+        A product's variants become exactly the given ones. Reviews are added or
+        updated by id and never dropped: viewers' reviews survive a re-import.
+        """
+        with self._store.events() as writer:
+            db = writer.db
+            (position,) = db.execute("SELECT COALESCE(MAX(position), -1) FROM products").fetchone()
+            for p in products:
+                position += 1
+                db.execute(
+                    "INSERT INTO products (id, position, title, description, vendor, image, "
+                    "currency, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO "
+                    "UPDATE SET title = excluded.title, description = excluded.description, "
+                    "vendor = excluded.vendor, image = excluded.image, "
+                    "currency = excluded.currency, options = excluded.options",
+                    (
+                        p.id,
+                        position,
+                        p.title,
+                        p.description,
+                        p.vendor,
+                        p.image,
+                        p.currency,
+                        json.dumps(p.options),
+                    ),
+                )
+                skus = [v.sku for v in p.variants]
+                db.execute(
+                    f"DELETE FROM variants WHERE product_id = ? AND sku NOT IN "
+                    f"({','.join('?' * len(skus))})",
+                    (p.id, *skus),
+                )
+                db.executemany(
+                    "INSERT INTO variants (sku, product_id, position, options, price, "
+                    "compare_at, stock) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sku) DO "
+                    "UPDATE SET product_id = excluded.product_id, position = excluded.position, "
+                    "options = excluded.options, price = excluded.price, "
+                    "compare_at = excluded.compare_at, stock = excluded.stock",
+                    [
+                        (v.sku, p.id, i, json.dumps(v.options), v.price, v.compare_at, v.stock)
+                        for i, v in enumerate(p.variants)
+                    ],
+                )
+                db.executemany(
+                    "INSERT OR REPLACE INTO reviews (id, product_id, author, rating, text, "
+                    "verified_owner, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (r.id, p.id, r.author, r.rating, r.text, int(r.verified_owner), r.created)
+                        for r in p.reviews
+                    ],
+                )
+
+    # ------------------------------------------------------------ owners and reviews
+
+    def owners(self, product_id: str) -> set[str]:
+        """Viewer ids that bought (and paid for) this product."""
+        rows = self._db.execute(
+            "SELECT DISTINCT viewer_id FROM orders WHERE product_id = ? AND status = 'paid'",
+            (product_id,),
+        )
+        return {r[0] for r in rows}
+
+    def owns(self, viewer_id: str, product_id: str) -> bool:
+        return (
+            self._db.execute(
+                "SELECT 1 FROM orders WHERE viewer_id = ? AND product_id = ? AND status = 'paid' "
+                "LIMIT 1",
+                (viewer_id, product_id),
+            ).fetchone()
+            is not None
+        )
+
+    def has_reviewed(self, viewer_id: str, product_id: str) -> bool:
+        return (
+            self._db.execute(
+                "SELECT 1 FROM reviews WHERE viewer_id = ? AND product_id = ?",
+                (viewer_id, product_id),
+            ).fetchone()
+            is not None
+        )
+
+    def add_review(
+        self, product_id: str, viewer_id: str, review: protocol.Review, now: float
+    ) -> tuple[protocol.ReviewAdded, bytes]:
+        with self._store.events() as writer:
+            writer.db.execute(
+                "INSERT INTO reviews (id, product_id, author, rating, text, verified_owner, "
+                "created, viewer_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    review.id,
+                    product_id,
+                    review.author,
+                    review.rating,
+                    review.text,
+                    int(review.verified_owner),
+                    review.created,
+                    viewer_id,
+                ),
+            )
+            return writer.add(
+                "review",
+                viewer_id,
+                now,
+                lambda seq: protocol.ReviewAdded(seq=seq, product_id=product_id, review=review),
+            )
+
+    def review(self, review_id: str) -> tuple[str, protocol.Review] | None:
+        row = self._db.execute(
+            "SELECT product_id, id, author, rating, text, verified_owner, created FROM reviews "
+            "WHERE id = ?",
+            (review_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return row[0], protocol.Review(
+            id=row[1],
+            author=row[2],
+            rating=row[3],
+            text=row[4],
+            verified_owner=bool(row[5]),
+            created=row[6],
+        )
+
+    # ------------------------------------------------------------ the show
+
+    def save_show(self, state: protocol.ShowState, now: float) -> tuple[protocol.ShowState, bytes]:
+        """Store the show's new state as an event, and as the state a restart resumes."""
+        with self._store.events() as writer:
+            event, body = writer.add(
+                "show",
+                None,
+                now,
+                lambda seq: protocol.ShowState(
+                    seq=seq,
+                    pinned=state.pinned,
+                    shelf=state.shelf,
+                    deal=state.deal,
+                    featured=state.featured,
+                ),
+            )
+            writer.db.execute(
+                "INSERT INTO show_state (id, body) VALUES (1, ?) "
+                "ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+                (body,),
+            )
+        return event, body
+
+    def load_show(self) -> protocol.ShowState | None:
+        row = self._db.execute("SELECT body FROM show_state WHERE id = 1").fetchone()
+        return msgspec.json.decode(bytes(row[0]), type=protocol.ShowState) if row else None
+
+    def deal_ended(
+        self, product_id: str, reason: str, now: float
+    ) -> tuple[protocol.DealEnded, bytes]:
+        with self._store.events() as writer:
+            return writer.add(
+                "deal_end",
+                None,
+                now,
+                lambda seq: protocol.DealEnded(seq=seq, product_id=product_id, reason=reason),
+            )
