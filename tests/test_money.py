@@ -317,3 +317,8 @@ def test_any_typed_text_is_either_an_exact_price_or_a_money_error(text, currency
 )
 def test_a_two_decimal_string_is_exactly_its_cents(whole, cents):
     assert parse_decimal(f"{whole}.{cents:02d}", "EUR").amount == whole * 100 + cents
+
+
+def test_an_absurdly_long_price_is_refused_as_a_price_error() -> None:
+    with pytest.raises(MoneyError, match="too long for a price"):
+        parse_decimal("9" * 5000, "EUR")

@@ -126,7 +126,9 @@ class ProductsModel(QAbstractTableModel):
     def _fetch(self, image: str) -> None:
         if not self.image_base:
             return
-        reply = self._network.get(QNetworkRequest(QUrl(self.image_base + image)))
+        # An imported product's picture is a link to the shop's CDN; demo ones are files.
+        url = image if image.startswith("https://") else self.image_base + image
+        reply = self._network.get(QNetworkRequest(QUrl(url)))
         reply.finished.connect(lambda: self._image_arrived(image, reply))
 
     def _image_arrived(self, image: str, reply: QNetworkReply) -> None:

@@ -240,6 +240,10 @@ def format_money(money: Money, locale: str = "en") -> str:
     return f"{sign}{info.symbol}{number}"
 
 
+#: Longer input is no price; refusing it early also keeps ``int()`` from its digit limit.
+_MAX_PRICE_CHARS: Final = 40
+
+
 def parse_decimal(text: str, currency: str, locale: str = "en") -> Money:
     """Read a price a person typed ("19.99", "€1,249.00", "49,00 €" with locale "de").
 
@@ -255,6 +259,8 @@ def parse_decimal(text: str, currency: str, locale: str = "en") -> Money:
     raw = text.replace("\u00a0", " ").replace("\u202f", " ").strip()
     if not raw:
         raise MoneyError("the price is empty; type an amount such as 19.99")
+    if len(raw) > _MAX_PRICE_CHARS:
+        raise MoneyError(f"{raw[:20]!r}… is too long for a price; type an amount such as 19.99")
     body = raw
     for marker in (CURRENCIES[currency].symbol, currency):
         if body.startswith(marker):
