@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import time
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
@@ -19,6 +21,7 @@ from media.encoder import PRESETS
 from media.recorder import Recorder, RecordingError, recording_path
 from media.webrtc import Broadcast
 from tests.support.stream import controls_on_air, until
+from tests.test_process import start, stop
 
 
 def probe(path: Path) -> dict[str, object]:
@@ -263,3 +266,17 @@ async def test_a_recording_that_cannot_start_says_why_in_the_window(tmp_path: Pa
         assert controls.recording.toolTip() == message
         assert not controls.record_button.isChecked()
         assert broadcast.outputs == ()
+
+
+def test_record_on_the_command_line_writes_a_file_finished_at_exit(tmp_path: Path) -> None:
+    path = tmp_path / "show.mkv"
+    args = ["--live", "--source", "test", "--preset", "360p", "--record", str(path)]
+    process, _url = start(args, tmp_path / "data")
+    time.sleep(4)
+    code, took = stop(process, signal.SIGTERM)
+    assert code == 0, process.stderr.read() if process.stderr else ""
+    assert took < 5.0
+    info = probe(path)
+    assert info["kinds"] == ["audio", "video"]
+    assert 1.5 <= info["duration"] <= 4.5, info
+    assert info["frames"] > 30

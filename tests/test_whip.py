@@ -8,8 +8,12 @@ the tests see what a server would: the offer, the token, the DELETE.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import signal
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
 
 import av
 import pytest
@@ -23,8 +27,10 @@ from media.ice import configure_ice_hosts
 from media.webrtc import Broadcast
 from media.whip import WhipError, WhipOutput
 from tests.support.stream import controls_on_air, until
+from tests.test_process import start, stop
 
 TOKEN = "s3cret-token"
+T = TypeVar("T")
 
 
 @dataclass
@@ -289,3 +295,43 @@ async def test_a_whip_failure_shows_in_the_health_line_and_the_status_bar() -> N
         assert message.startswith("WHIP: The WHIP server failed (503: Service Unavailable")
         await until(lambda: "⚠ WHIP: The WHIP server failed (503" in controls.health.text(), 5)
         assert live.live, "the show goes on for the viewer page"
+
+
+def test_whip_on_the_command_line_publishes_and_deletes_at_exit(tmp_path: Path) -> None:
+    """The console as a user starts it, publishing to an endpoint on a loop of its own."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    def call(coro: Coroutine[Any, Any, T], timeout: float = 15) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
+
+    async def open_endpoint() -> tuple[WhipEndpoint, HttpServer]:
+        configure_ice_hosts(["127.0.0.1"])
+        endpoint = WhipEndpoint()
+        return endpoint, await HttpServer(endpoint.handle).__aenter__()
+
+    endpoint, server = call(open_endpoint())
+    try:
+        args = ["--live", "--source", "test", "--preset", "360p"]
+        args += ["--whip", f"{server.url}/whip/endpoint/live", "--whip-token", TOKEN]
+        process, _url = start(args, tmp_path / "data")
+        try:
+            call(asyncio.wait_for(endpoint.got_tracks.wait(), 15), 20)
+            frame = call(first_frame(endpoint.tracks["video"], av.VideoFrame))
+            assert isinstance(frame, av.VideoFrame) and frame.width == 640
+        finally:
+            code, took = stop(process, signal.SIGTERM)
+        assert code == 0, process.stderr.read() if process.stderr else ""
+        assert took < 5.0
+        assert [(r.method, r.path) for r in server.requests] == [
+            ("POST", "/whip/endpoint/live"),
+            ("DELETE", "/whip/resource/abc"),
+        ]
+    finally:
+        call(endpoint.close())
+        call(server.__aexit__(None, None, None))
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+        configure_ice_hosts([])
