@@ -444,8 +444,9 @@ class ProductsDock(QDockWidget):
                 if self.model.product(row).id == selected.id:
                     self.table.setCurrentIndex(self.proxy.mapFromSource(self.model.index(row, 0)))
                     break
-        else:
-            self.variants.set_product(None)
+        elif self.proxy.rowCount() > 0:
+            # The first product starts selected, so its variants are there to edit.
+            self.table.setCurrentIndex(self.proxy.index(0, 0))
 
     def set_stock(self, product_id: str, sku: str, stock: int) -> None:
         self.model.set_stock(product_id, sku, stock)

@@ -15,6 +15,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -59,7 +61,12 @@ class ShowDock(QDockWidget):
         column.addWidget(self._build_deal(body))
         column.addWidget(self._build_reviews(body), 1)
         column.addWidget(self._build_shelf(body))
-        self.setWidget(body)
+        # On a laptop screen the controls are taller than the dock: scroll, never squash.
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
         self._timer.start(250)
@@ -142,6 +149,7 @@ class ShowDock(QDockWidget):
         layout.addWidget(self.review_summary)
         self.reviews = QListWidget(box)
         self.reviews.setAccessibleName("Reviews")
+        self.reviews.setMinimumHeight(140)
         self.reviews.setWordWrap(True)
         self.reviews.itemActivated.connect(self._feature_item)
         layout.addWidget(self.reviews, 1)
@@ -221,6 +229,7 @@ class ShowDock(QDockWidget):
     def deal_ended(self) -> None:
         self.state.deal = None
         self.deal_end.setEnabled(False)
+        self._show_detail()
         self._tick()
 
     def _show_detail(self) -> None:
@@ -229,7 +238,11 @@ class ShowDock(QDockWidget):
             return
         left = sum(v.stock for v in pinned.variants)
         stock = "sold out" if left == 0 else f"{left} left"
-        self.pinned_detail.setText(f"{price_text(pinned)} · {stock}")
+        price = price_text(pinned)
+        deal = self.state.deal
+        if deal is not None and deal.product_id == pinned.id:
+            price = f"deal {format_money(Money(deal.price, deal.currency))} (regular {price})"
+        self.pinned_detail.setText(f"{price} · {stock}")
 
     def _fill_reviews(self, product: protocol.Product | None) -> None:
         self.reviews.clear()
