@@ -141,7 +141,7 @@ class StreamControls(QWidget):
             self._spawn(self._broadcast.remove_output(recorder))
         else:
             self.start_recording()
-        self.refresh()
+        self._refresh_recording()
 
     def start_recording(self) -> None:
         if not self._broadcast.live or self._recorder is not None:
@@ -155,12 +155,12 @@ class StreamControls(QWidget):
         except RecordingError as exc:
             self._recording_problem = str(exc)
             self.output_failed.emit(str(exc))
-            self.refresh()
+            self._refresh_recording()
             return
         self._recording_problem = ""
         self._broadcast.add_output(recorder)
         self._recorder = recorder
-        self.refresh()
+        self._refresh_recording()
 
     def start_whip(self, url: str, token: str) -> None:
         try:
@@ -181,7 +181,7 @@ class StreamControls(QWidget):
         window = self.window()
         if isinstance(window, QMainWindow):
             window.statusBar().showMessage(text, 15000)
-        self.refresh()
+        self._refresh_recording()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_event_loop().create_task(coro)
@@ -198,6 +198,7 @@ class StreamControls(QWidget):
             log.error("stream output task failed", exc_info=error)
 
     def _refresh_recording(self) -> None:
+        """Update Record's part at once; health waits for the timer (it samples per second)."""
         broadcast = self._broadcast
         recorder = self._recorder
         if recorder is not None and (
@@ -275,6 +276,7 @@ class StreamControls(QWidget):
             text = "⚠ Cannot keep up: choose a lower resolution · " + text
         outputs = self._outputs_health()
         if outputs:
-            text = f"{text} · {outputs}"
+            # A failed output leads, as the warning above does: the line's end gets cut.
+            text = f"{outputs} · {text}" if "⚠" in outputs else f"{text} · {outputs}"
         self.health.setText(text)
         self.health.setToolTip(text)
