@@ -14,6 +14,7 @@ next keyframe and counts what it lost. Problems come back as ``RecordingError`` 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import errno
 import logging
@@ -41,6 +42,8 @@ FORMATS: dict[str, tuple[str, dict[str, str]]] = {
 #: Packets waiting for the disk: about 4 s of video and audio.
 MAX_QUEUED = 300
 VIDEO_TIME_BASE = Fraction(1, 90_000)
+#: Seconds a recording gets to finish its file when Python exits without stopping it.
+EXIT_TIMEOUT = 5.0
 
 
 class RecordingError(ShopcastError):
@@ -87,8 +90,7 @@ class Recorder:
         self._begun = False
         self._closing = threading.Event()
         self._container: av.container.OutputContainer | None = None
-        # Not a daemon: at exit, Python waits for the file's index to be written.
-        self._thread = threading.Thread(target=self._run, name="recorder")
+        self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
 
     @property
     def recording(self) -> bool:
@@ -112,6 +114,7 @@ class Recorder:
         except OSError as exc:
             raise _explain(self.path, exc) from exc
         self.started_at = time.monotonic()
+        _unfinished.add(self)
         self._thread.start()
 
     def push(self, kind: MediaKind, packet: av.Packet) -> None:
@@ -132,11 +135,11 @@ class Recorder:
             self.dropped += 1
             self._need_keyframe = True
 
-    def stop(self) -> None:
+    def stop(self, timeout: float | None = None) -> None:
         """Write what is queued and finish the file (blocks: call it off the event loop)."""
         self._closing.set()
         if self._thread.is_alive():
-            self._thread.join()
+            self._thread.join(timeout)
 
     async def close(self) -> None:
         await asyncio.to_thread(self.stop)
@@ -163,12 +166,25 @@ class Recorder:
             if not muxer.wrote:
                 # Stopped before the first keyframe: an empty file helps nobody.
                 self.path.unlink(missing_ok=True)
+        finally:
+            _unfinished.discard(self)
         log.info("recording %s ended; %d packets dropped", self.path, self.dropped)
 
     def _fail(self, exc: OSError) -> None:
         self.error = _explain(self.path, exc)
         log.error("%s", self.error)
         self._on_error(self.error)
+
+
+#: Recordings still writing. A daemon thread would die mid-file at exit and a plain one
+#: would hang the exit if nobody stopped it, so exit finishes them, briefly.
+_unfinished: set[Recorder] = set()
+
+
+@atexit.register
+def _finish_recordings() -> None:
+    for recorder in list(_unfinished):
+        recorder.stop(EXIT_TIMEOUT)
 
 
 class _Muxer:

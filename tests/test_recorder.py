@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 from datetime import datetime
 from fractions import Fraction
@@ -280,3 +282,21 @@ def test_record_on_the_command_line_writes_a_file_finished_at_exit(tmp_path: Pat
     assert info["kinds"] == ["audio", "video"]
     assert 1.5 <= info["duration"] <= 4.5, info
     assert info["frames"] > 30
+
+
+def test_a_recording_nobody_stopped_is_finished_when_python_exits(tmp_path: Path) -> None:
+    path = tmp_path / "unstopped.mkv"
+    script = (
+        "from pathlib import Path\n"
+        "from media.recorder import Recorder\n"
+        "from tests.test_recorder import encoded_stream\n"
+        f"recorder = Recorder(Path({str(path)!r}))\n"
+        "recorder.start()\n"
+        "for kind, packet in encoded_stream(1.0):\n"
+        "    recorder.push(kind, packet)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-c", script], cwd=root, check=True, timeout=60)
+    info = probe(path)
+    assert info["frames"] == 30
+    assert abs(info["duration"] - 1.0) < 0.1, info
