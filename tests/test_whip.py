@@ -19,7 +19,8 @@ import av
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QLineEdit, QMainWindow
 
 from media.capture import Capture
 from media.encoder import PRESETS
@@ -28,6 +29,7 @@ from media.webrtc import Broadcast
 from media.whip import WhipError, WhipOutput
 from tests.support.stream import controls_on_air, until
 from tests.test_process import start, stop
+from widgets.stream_settings import StreamSettingsDialog, whip_target
 
 TOKEN = "s3cret-token"
 T = TypeVar("T")
@@ -335,3 +337,22 @@ def test_whip_on_the_command_line_publishes_and_deletes_at_exit(tmp_path: Path) 
         thread.join(5)
         loop.close()
         configure_ice_hosts([])
+
+
+def test_stream_settings_remember_the_whip_endpoint_with_the_token_masked(
+    tmp_path: Path, qtbot
+) -> None:
+    file = str(tmp_path / "console.ini")
+    settings = QSettings(file, QSettings.Format.IniFormat)
+    dialog = StreamSettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    assert dialog.token.echoMode() == QLineEdit.EchoMode.Password
+    dialog.url.setText("ftp://sfu.example/whip")
+    dialog.accept()
+    assert "https://" in dialog.problem.text()
+    assert whip_target(settings) == ("", "")
+    dialog.url.setText(" https://sfu.example/whip/live ")
+    dialog.token.setText(TOKEN)
+    dialog.accept()
+    reopened = QSettings(file, QSettings.Format.IniFormat)
+    assert whip_target(reopened) == ("https://sfu.example/whip/live", TOKEN)
