@@ -1,7 +1,10 @@
 // Shopcast viewer page: live chat over the hub's WebSocket (see console/protocol.py and
-// docs/protocol.md for the message names). Every user string is rendered with
-// textContent; nothing from the network ever reaches innerHTML.
-"use strict";
+// docs/protocol.md for the message names), the stream, and the shop (shop.js and
+// checkout.js). Every user string is rendered with textContent; nothing from the network
+// ever reaches innerHTML. An ES module: the page has no build step and a strict CSP.
+
+import { el, randomId, storage } from "./dom.js";
+import { createShop } from "./shop.js";
 
 (() => {
   const PROTOCOL_VERSION = 1;
@@ -44,31 +47,6 @@
   };
 
   // ------------------------------------------------------------------ identity
-
-  const storage = {
-    get(key) {
-      try {
-        return window.localStorage.getItem(key);
-      } catch {
-        return null;
-      }
-    },
-    set(key, value) {
-      try {
-        window.localStorage.setItem(key, value);
-      } catch {
-        // Private mode or a full quota: the page still works for this visit.
-      }
-    },
-  };
-
-  function randomId(bytes) {
-    const raw = crypto.getRandomValues(new Uint8Array(bytes));
-    return btoa(String.fromCharCode(...raw))
-      .replace(/\+/g, "-")
-      .replace(/\//g, "_")
-      .replace(/=+$/, "");
-  }
 
   function loadViewerId() {
     const stored = storage.get(VIEWER_ID_KEY);
@@ -153,6 +131,7 @@
     connected = false;
     pending.clear();
     updateComposer();
+    shop.onDisconnected();
     if (stopped) return;
     scheduleReconnect();
   }
@@ -216,25 +195,36 @@
           setViewerCount(msg.count);
           break;
         case "stream":
-          if (lastSeq === null || msg.seq > lastSeq) {
-            lastSeq = msg.seq;
-            setLive(Boolean(msg.live), true);
-          }
+          if (acceptSeq(msg.seq)) setLive(Boolean(msg.live), true);
           break;
         case "webrtc_answer":
           onAnswer(msg);
           break;
         case "ack":
-          onAck(msg);
+          if (shop.owns(msg.ref)) shop.onReply(msg);
+          else onAck(msg);
           break;
         case "error":
-          onError(msg);
+          if (shop.owns(msg.ref)) shop.onReply(msg);
+          else onError(msg);
           break;
         default:
+          // The shop's events carry a seq like comments (replayed on resume); the show
+          // state sent after welcome has seq 0 and always applies.
+          if (msg.seq && !acceptSeq(msg.seq)) break;
+          shop.handle(msg);
           break;
       }
     }
     if (added) afterAppend(added, stick || ownAdded);
+  }
+
+  // An event counts once: a resumed page may hear again what it already applied.
+  function acceptSeq(seq) {
+    if (typeof seq !== "number") return false;
+    if (lastSeq !== null && seq <= lastSeq) return false;
+    lastSeq = seq;
+    return true;
   }
 
   function onWelcome(msg) {
@@ -265,6 +255,7 @@
       els.meName.textContent = myName;
     }
     updateComposer();
+    shop.onWelcome(msg);
   }
 
   function onAck(msg) {
@@ -333,17 +324,8 @@
     return Math.abs(hash) % 360;
   }
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
   function addComment(msg) {
-    if (typeof msg.seq !== "number") return false;
-    if (lastSeq !== null && msg.seq <= lastSeq) return false;
-    lastSeq = msg.seq;
+    if (!acceptSeq(msg.seq)) return false;
 
     const name = String(msg.name ?? "");
     const author = String(msg.viewer_id ?? "");
@@ -367,6 +349,12 @@
       const badgeEl = el("span", "badge", badge);
       badgeEl.dataset.testid = "chat-badge";
       meta.append(badgeEl);
+    }
+    if (msg.owner === true) {
+      const owner = el("span", "owner-badge", "Owner");
+      owner.dataset.testid = "owner-badge";
+      owner.title = "Bought the product on show";
+      meta.append(owner);
     }
     if (typeof msg.ts === "number") {
       const when = new Date(msg.ts * 1000);
@@ -627,6 +615,25 @@
       els.unmute.hidden = true;
     });
   }
+
+  // ------------------------------------------------------------------ shop
+
+  // A buyer who never chatted still needs a display name (the hub records one with the
+  // order); checkout offers the first name, set here as if typed in the name form.
+  function adoptName(name) {
+    const clean = cleanName(name).slice(0, MAX_NAME_CHARS);
+    if (!clean || myName) return;
+    myName = clean;
+    storage.set(NAME_KEY, clean);
+    if (connected) send({ t: "set_name", name: clean, ref: nextRef("name", clean) });
+    if (!els.nameForm.hidden) showComposer();
+  }
+
+  const shop = createShop({
+    send,
+    isConnected: () => connected,
+    identity: { name: () => myName, adopt: adoptName },
+  });
 
   // ------------------------------------------------------------------ start
 
