@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, WebSocketRoute, expect
+from playwright.sync_api import BrowserContext, Page, WebSocketRoute, expect
 from websockets.sync.client import ClientConnection, connect
 
 from console.domain.checkout import quote, shipping_rule_for
@@ -58,8 +58,25 @@ def hub(tmp_path: Path) -> Iterator[HubProcess]:
 
 @pytest.fixture
 def browsers(tmp_path: Path) -> Iterator[Chromium]:
+    """Chromium profiles whose pages must not throw: an exception fails the test."""
+    errors: list[str] = []
+
+    def watch(page: Page) -> None:
+        page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+
     with chromium(tmp_path / "profiles") as opened:
+        launch = opened.profile
+
+        def profile(*args: object, **kwargs: object) -> BrowserContext:
+            context = launch(*args, **kwargs)  # type: ignore[arg-type]
+            for page in context.pages:
+                watch(page)
+            context.on("page", watch)
+            return context
+
+        opened.profile = profile  # type: ignore[method-assign]
         yield opened
+    assert not errors, f"the viewer page threw: {errors}"
 
 
 # ---------------------------------------------------------------- the host's console
@@ -284,6 +301,8 @@ def test_checkout_places_the_order_and_every_page_sees_the_stock_drop(
     assert buyer_fields == ("Anna Schmidt", "anna@example.com", "DE")
 
     expect(watcher.locator("#stock-note")).to_have_text("Only 2 left")
+    # Social proof: the sale is news for the others, with the buyer's first name only.
+    expect(watcher.locator("#proof")).to_have_text(f"Anna just bought 2 {TIMES} {SHIRT_TITLE}")
     expect(watcher.locator("option[value=LS-XL-WHT]")).to_have_text("XL / White (2 left)")
 
 

@@ -209,6 +209,7 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
     else els.image.removeAttribute("src");
     els.form.hidden = false;
     els.confirmation.hidden = true;
+    els.dialog.setAttribute("aria-labelledby", "checkout-heading");
     clearMessages();
     renderDetails();
     requestQuote();
@@ -435,6 +436,7 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
     els.notice.textContent = "";
     els.form.hidden = true;
     els.confirmation.hidden = false;
+    els.dialog.setAttribute("aria-labelledby", "confirmation-heading");
     if (!els.dialog.open) els.dialog.showModal();
     els.confirmationDone.focus();
   }
