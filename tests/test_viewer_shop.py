@@ -558,3 +558,75 @@ def test_screenshots_of_a_pinned_product_with_a_deal_and_the_checkout_sheet(
         sheet = page.locator("#checkout").bounding_box()
         assert sheet and sheet["width"] <= viewport["width"]
         page.screenshot(path=DOCS / f"viewer-shop-{name}.png", animations="disabled")
+
+
+def test_the_hubs_field_errors_show_next_to_their_inputs(
+    hub: HubProcess, browsers: Chromium, host: Host
+) -> None:
+    host.do({"t": "pin", "product": SHIRT})
+    page = viewer(browsers, hub)
+    page.get_by_test_id("buy-button").click()
+    fill_details(page, GOOD_CARD)
+    page.get_by_label("Postal code").fill("#1")
+    expect_quote(page, total_for(SHIRT_PRICE, 1))
+
+    page.get_by_test_id("checkout-confirm").click()
+
+    postal = page.get_by_label("Postal code")
+    expect(postal).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#buyer-postal_code-error")).not_to_be_empty()
+    expect(page.locator("#buyer-name-error")).to_be_empty()
+    assert host.orders() == []
+    postal.fill("10115")
+    expect(postal).not_to_have_attribute("aria-invalid", "true")
+    page.get_by_test_id("checkout-confirm").click()
+    expect(page.get_by_test_id("order-confirmation")).to_be_visible()
+
+
+def test_a_saved_card_the_provider_refuses_is_forgotten(
+    hub: HubProcess, browsers: Chromium, host: Host
+) -> None:
+    host.do({"t": "pin", "product": SHIRT})
+    page = viewer(browsers, hub)
+    buy_first_time(page)
+    expect(page.get_by_test_id("order-confirmation")).to_be_visible()
+    close_sheet(page)
+    # As after a provider's token expired: same label, a token it no longer honours.
+    page.evaluate(
+        "localStorage.setItem('shopcast.payment',"
+        " JSON.stringify({token: 'sbx_4242_expired', label: 'Card •••• 4242'}))"
+    )
+
+    page.get_by_test_id("buy-button").click()
+    expect_quote(page, total_for(SHIRT_PRICE, 1))
+    page.get_by_test_id("checkout-confirm").click()
+
+    expect(page.locator("#checkout-error")).to_contain_text("no longer valid")
+    card = page.get_by_label("Card number")
+    expect(card).to_be_visible()
+    assert stored(page, "payment") is None
+    expect(page.locator("#saved-address")).to_be_visible()
+    card.fill(GOOD_CARD)
+    page.get_by_test_id("checkout-confirm").click()
+    expect(page.get_by_test_id("order-confirmation")).to_be_visible()
+    assert stored(page, "payment")["token"] != "sbx_4242_expired"
+    assert len(host.orders()) == 2
+
+
+def test_money_is_formatted_from_minor_units_without_floats(
+    hub: HubProcess, browsers: Chromium
+) -> None:
+    page = viewer(browsers, hub)
+    shown = page.evaluate(
+        """async () => {
+            const { formatMoney } = await import('/money.js');
+            return [
+                formatMoney(1999, 'EUR'), formatMoney(123456, 'JPY'),
+                formatMoney(1234567, 'BHD'), formatMoney(5, 'USD'),
+                formatMoney(900719925474099, 'EUR'), formatMoney(-250, 'GBP'),
+            ];
+        }"""
+    )
+    assert shown[:4] == ["€19.99", "¥123,456", "BHD\xa01,234.567", "$0.05"]
+    assert shown[4] == "€9,007,199,254,740.99", "exact: no float division on the way"
+    assert shown[5] == "-£2.50"
