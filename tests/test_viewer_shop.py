@@ -8,6 +8,7 @@ Chromium profile, so what one page remembers (details, the saved card) is its ow
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import uuid
@@ -33,7 +34,6 @@ pytestmark = [pytest.mark.browser, requires_chromium]
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
-DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 GOOD_CARD = "4242 4242 4242 4242"
 DECLINED_CARD = "4000 0000 0000 0002"
@@ -538,8 +538,11 @@ def test_owners_review_get_a_badge_and_can_be_featured(
 
 
 def test_screenshots_of_a_pinned_product_with_a_deal_and_the_checkout_sheet(
-    hub: HubProcess, browsers: Chromium, host: Host
+    hub: HubProcess, browsers: Chromium, host: Host, tmp_path: Path
 ) -> None:
+    """Phone and desktop fit; ``SHOPCAST_SCREENSHOT_DIR=docs`` refreshes the README's
+    pictures (docs/viewer-shop-*.png); otherwise they go to the test's temporary folder."""
+    folder = Path(os.environ.get("SHOPCAST_SCREENSHOT_DIR") or tmp_path)
     shelf = ["court-sneaker", "wrap-dress", "leather-tote", "soy-candle"]
     host.do({"t": "set_shelf", "products": shelf})
     host.do({"t": "start_deal", "product": SHIRT, "price": 3900, "seconds": 600, "max_units": 50})
@@ -557,7 +560,7 @@ def test_screenshots_of_a_pinned_product_with_a_deal_and_the_checkout_sheet(
         expect(page.get_by_test_id("bnpl-plan")).to_be_visible()
         sheet = page.locator("#checkout").bounding_box()
         assert sheet and sheet["width"] <= viewport["width"]
-        page.screenshot(path=DOCS / f"viewer-shop-{name}.png", animations="disabled")
+        page.screenshot(path=folder / f"viewer-shop-{name}.png", animations="disabled")
 
 
 def test_the_hubs_field_errors_show_next_to_their_inputs(
