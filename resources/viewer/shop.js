@@ -608,7 +608,8 @@ export function createShop({ send, isConnected, identity }) {
     const now = Date.now();
     if (now - lastProofAt < PROOF_EVERY_MS) return;
     lastProofAt = now;
-    // First name only: the sale is public news, the buyer's full name is not.
+    // The hub announces a sale under the buyer's chat name (public already); the first
+    // word keeps the line short, and an older hub's checkout name out of sight.
     const first = String(msg.name || "").trim().split(/\s+/)[0].slice(0, 24) || "Someone";
     const what = msg.quantity > 1 ? `${msg.quantity} × ${msg.title}` : String(msg.title ?? "");
     els.proof.textContent = `${first} just bought ${what}`;
