@@ -360,7 +360,7 @@ class DealInfo(msgspec.Struct, omit_defaults=True):
     product_id: str
     price: int
     currency: str
-    #: When it ends by the hub's clock (compare with ``welcome.now`` / ``clock.now``).
+    #: When it ends by the hub's clock (compare with ``welcome.now``).
     ends: float
     max_units: int | None = None
     sold: int = 0
@@ -409,12 +409,6 @@ class ReviewAdded(_Msg, tag="review"):
     seq: int
     product_id: str
     review: Review
-
-
-class Clock(_Msg, tag="clock"):
-    """The hub's time, for countdowns; sent with every deal change."""
-
-    now: float
 
 
 class Instalment(msgspec.Struct):
@@ -505,7 +499,6 @@ ServerMessage = (
     | Stock
     | OrderPlaced
     | ReviewAdded
-    | Clock
     | QuoteReply
     | OrderConfirmed
     | Orders

@@ -699,10 +699,6 @@ export function createShop({ send, isConnected, identity }) {
         case "order":
           showProof(msg);
           return true;
-        case "clock":
-          setHubClock(msg.now);
-          renderDeal();
-          return true;
         case "quote":
         case "order_confirmed":
           replies.delete(msg.ref);
