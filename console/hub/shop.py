@@ -33,7 +33,6 @@ from console.domain.chat import ChatRuleError, clean_comment
 from console.domain.checkout import (
     CheckoutError,
     Quote,
-    buyer_errors,
     check_quantity,
     clean_buyer,
     quote,
@@ -445,16 +444,16 @@ class Shop:
     async def _place(
         self, viewer_id: str, name: str, message: protocol.Buy
     ) -> protocol.OrderConfirmed:
-        details = msgspec.to_builtins(message.buyer)
-        problems = buyer_errors(details)
-        if problems:
+        # Stock first: in a flash drop most attempts find it gone, and need no more work.
+        result, _, on_deal = self._quote(message.sku, message.quantity)
+        try:
+            buyer = clean_buyer(msgspec.to_builtins(message.buyer))
+        except CheckoutError as exc:
             raise ProtocolError(
                 ErrorCode.INVALID,
-                "Check your details: " + " ".join(problems.values()),
-                fields=problems,
-            )
-        buyer = clean_buyer(details)
-        result, _, on_deal = self._quote(message.sku, message.quantity)
+                "Check your details: " + " ".join(exc.fields.values() or [exc.message]),
+                fields=exc.fields,
+            ) from None
         if message.total is not None and message.total != result.total.amount:
             raise ProtocolError(
                 ErrorCode.PRICE_CHANGED,
@@ -509,9 +508,7 @@ class Shop:
             released, body = self._records.release(order.order_id, str(exc), self._clock())
             self._publish(released.seq, body)
             raise ProtocolError(ErrorCode.PAYMENT_DECLINED, str(exc)) from None
-        placed, body = self._records.complete(
-            order.order_id, charge.reference, name, self._clock()
-        )
+        placed, body = self._records.complete(order.order_id, charge.reference, name, self._clock())
         self._publish(placed.seq, body)
         if order.product_id == self._pinned:
             self._owners.add(viewer_id)
