@@ -429,15 +429,28 @@ class Shop:
                 ErrorCode.PAYMENT_DECLINED,
                 f"{stored.failure} (This purchase was already tried; start a new one.)",
             )
+        return self._confirmation(record, ref=ref)
+
+    def _confirmation(
+        self,
+        order: NewOrder | protocol.OrderRecord,
+        *,
+        ref: str | None = None,
+        token: str | None = None,
+        label: str | None = None,
+    ) -> protocol.OrderConfirmed:
+        """What the buyer sees for a stored order, first time or replayed by its key."""
         return protocol.OrderConfirmed(
-            order_id=record.order_id,
-            sku=record.sku,
-            product_id=record.product_id,
-            title=record.title,
-            quantity=record.quantity,
-            currency=record.currency,
-            total=record.total,
-            instalments=self._plan(Money(record.total, record.currency)),
+            order_id=order.order_id,
+            sku=order.sku,
+            product_id=order.product_id,
+            title=order.title,
+            quantity=order.quantity,
+            currency=order.currency,
+            total=order.total,
+            instalments=self._plan(Money(order.total, order.currency)),
+            payment_token=token,
+            payment_label=label,
             ref=ref,
         )
 
@@ -517,18 +530,7 @@ class Shop:
                 self._end_deal("sold")
             else:
                 self._changed()
-        return protocol.OrderConfirmed(
-            order_id=order.order_id,
-            sku=order.sku,
-            product_id=order.product_id,
-            title=order.title,
-            quantity=order.quantity,
-            currency=order.currency,
-            total=order.total,
-            instalments=self._plan(result.total),
-            payment_token=charge.token,
-            payment_label=charge.label,
-        )
+        return self._confirmation(order, token=charge.token, label=charge.label)
 
     def review(
         self, viewer_id: str, name: str | None, message: protocol.SubmitReview
