@@ -414,6 +414,9 @@ class Shop:
             stored = self._records.order_by_key(viewer_id, message.key)
             if stored is not None:
                 return self._replay(stored, message.ref)
+            # Stock first, before any task: in a flash drop most attempts find it gone,
+            # and are answered without more work.
+            self._quote(message.sku, message.quantity)
             task = asyncio.get_running_loop().create_task(self._place(viewer_id, name, message))
             self._inflight[slot] = task
             task.add_done_callback(lambda _: self._inflight.pop(slot, None))
@@ -457,7 +460,8 @@ class Shop:
     async def _place(
         self, viewer_id: str, name: str, message: protocol.Buy
     ) -> protocol.OrderConfirmed:
-        # Stock first: in a flash drop most attempts find it gone, and need no more work.
+        # Quoted again here: other purchases ran since the check in ``buy``, and the
+        # quote and the reservation below must see the same stock and deal.
         result, _, on_deal = self._quote(message.sku, message.quantity)
         try:
             buyer = clean_buyer(msgspec.to_builtins(message.buyer))
