@@ -291,6 +291,21 @@ async def test_the_host_pins_and_sees_a_viewers_order_tick_in(tmp_path: Path) ->
         await until(lambda: window.products.model.product(0).variants[0].stock == stock_before - 1)
         assert confirmed["total"] > 0
 
+        window.sales.orders_button.click()
+        orders = window.orders_window
+        await until(lambda: orders.model.rowCount() == 1)
+        row = [orders.proxy.index(0, c).data() for c in range(orders.model.columnCount())]
+        assert row[1] == confirmed["order_id"] and row[2] == "Ann Buyer"
+        assert row[3] == BUYER["email"] and row[7] == "1"
+        orders.search.setText("nobody-like-this")
+        assert orders.proxy.rowCount() == 0 and orders.count.text() == "0 of 1"
+        orders.search.setText(BUYER["email"].upper())
+        assert orders.proxy.rowCount() == 1
+        order = {"t": "buy", "sku": variant.sku, "quantity": 2, "buyer": BUYER}
+        await ann.send({**order, "key": "order-key-0002", "payment": "4242 4242 4242 4242"})
+        await until(lambda: orders.model.rowCount() == 2)  # the open window refetches
+        assert orders.proxy.index(0, 7).data() == "2", "newest first"
+
         await ann.send({"t": "comment", "text": "Love it, ask me anything"})
         await until(lambda: window.chat.model.rowCount() == 1)
         assert window.chat.model.comment(0).owner is True

@@ -45,6 +45,7 @@ from console.errors import ShopcastError
 from media.capture import Capture
 from media.webrtc import Broadcast
 from widgets.chat_dock import ChatDock
+from widgets.orders_window import OrdersWindow
 from widgets.preview import VideoPreview
 from widgets.products_dock import ProductsDock
 from widgets.profile_dock import ProfileDock
@@ -120,6 +121,10 @@ class MainWindow(QMainWindow):
         self._connect_show_dock()
         self.sales = SalesDock(self)
         self.sales.export_requested.connect(self.export_orders)
+        self.sales.orders_requested.connect(self.open_orders)
+        self.orders_window = OrdersWindow(self)
+        self.orders_window.export_requested.connect(self.export_orders)
+        self.orders_window.refresh_requested.connect(lambda: self._spawn(self._fill_orders()))
         self.profile = ProfileDock(self)
         for dock, width in (
             (self.products, 300),
@@ -206,6 +211,10 @@ class MainWindow(QMainWindow):
         export_action.setShortcut(QKeySequence("Ctrl+E"))
         export_action.triggered.connect(self.export_orders)
         file_menu.addAction(export_action)
+        orders_action = QAction("&Orders…", self)
+        orders_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        orders_action.triggered.connect(self.open_orders)
+        file_menu.addAction(orders_action)
         token_action = QAction("Staff &access…", self)
         token_action.triggered.connect(self.show_staff_access)
         file_menu.addAction(token_action)
@@ -313,6 +322,7 @@ class MainWindow(QMainWindow):
                     self.statusBar().showMessage(message.message, 8000)
         if orders:
             self.sales.add_orders(orders)
+            self.orders_window.order_arrived()
         if comments:
             self.chat.add_comments(comments)
             shown = self.profile.viewer_id
@@ -464,6 +474,21 @@ class MainWindow(QMainWindow):
             )
             self.import_report.open()
         return reply
+
+    def open_orders(self) -> None:
+        self.orders_window.show()
+        self.orders_window.raise_()
+        self.orders_window.search.setFocus()
+        self._spawn(self._fill_orders())
+
+    async def _fill_orders(self) -> None:
+        try:
+            reply = await self.client.request(protocol.GetOrders(limit=10_000), timeout=30)
+        except ShopcastError as exc:
+            self.statusBar().showMessage(f"Orders not loaded: {exc}", 8000)
+            return
+        if isinstance(reply, protocol.Orders):
+            self.orders_window.set_orders(reply.orders)
 
     def export_orders(self) -> None:
         path, _ = QFileDialog.getSaveFileName(

@@ -34,6 +34,7 @@ TICKER_LENGTH = 30
 
 class SalesDock(QDockWidget):
     export_requested = Signal()
+    orders_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Sales", parent)
@@ -68,6 +69,10 @@ class SalesDock(QDockWidget):
         self.ticker.setAccessibleName("Latest orders")
         column.addWidget(self.ticker, 1)
         row = QHBoxLayout()
+        self.orders_button = QPushButton("All orders…", body)
+        self.orders_button.setToolTip("Every order with the buyer details, sortable (Ctrl+Shift+O)")
+        self.orders_button.clicked.connect(self.orders_requested)
+        row.addWidget(self.orders_button)
         row.addStretch(1)
         self.export_button = QPushButton("Export orders (CSV)…", body)
         self.export_button.setToolTip("Save every order with the buyers' details as CSV (Ctrl+E)")
