@@ -1,0 +1,737 @@
+"""Moderation policy: blocked terms, room modes, rate limits, and the verdict on a comment.
+
+The hub asks :meth:`ChatPolicy.judge` about every viewer comment and applies the answer
+(publish, hold for a moderator, or refuse with a reason). Everything here is pure: time
+comes in as ``now``, so every rule, and the order in which the rules apply, is tested
+without sockets or clocks.
+
+Matching runs on :func:`fold`-ed text, so the usual ways around a word list (capitals,
+accents, leetspeak, zero-width characters, stretched letters, spelling a word out letter
+by letter) do not slip past it. Look-alike letters from other scripts (a Cyrillic letter
+drawn like a Latin one) are not folded; a regex term can list them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import re._constants as sre_constants  # the parsed-pattern vocabulary (see _regex_cost)
+import re._parser as sre_parser  # no public API parses a pattern; sre_parse is deprecated
+import unicodedata
+import warnings
+from collections import OrderedDict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, Literal, get_args
+
+from console.domain.chat import MAX_COMMENT_CHARS, _fold
+
+TermKind = Literal["word", "wildcard", "regex"]
+TermAction = Literal["hold", "delete"]
+VerdictAction = Literal["publish", "hold", "refuse"]
+
+MAX_TERM_CHARS: Final = 200
+MAX_TERMS: Final = 1_000
+MAX_SLOW_SECONDS: Final = 3_600
+MIN_TIMEOUT: Final = 1.0
+MAX_TIMEOUT: Final = 14 * 86_400.0
+MAX_REASON_CHARS: Final = 200
+
+#: Buttons on the viewer card; the moderator may also type any length
+#: :func:`check_timeout` accepts.
+TIMEOUT_PRESETS: dict[str, float] = {"1 min": 60, "10 min": 600, "1 h": 3600, "24 h": 86400}
+
+#: Posts remembered per viewer for the repeat and flood rules. A viewer inside the flood
+#: limit cannot post more than this in the repeat window at the default settings.
+HISTORY_PER_VIEWER: Final = 100
+#: Viewers remembered at once; past this the least recently active is forgotten first,
+#: so a show with a huge audience cannot grow the policy without bound.
+MAX_TRACKED_VIEWERS: Final = 100_000
+
+
+class ModerationRuleError(ValueError):
+    """A moderation setting cannot be used; the message names it and says what to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlockedTerm:
+    pattern: str
+    kind: TermKind = "word"
+    action: TermAction = "hold"
+
+
+@dataclass(frozen=True, slots=True)
+class RoomModes:
+    slow_seconds: int = 0
+    buyers_only: bool = False
+    emoji_only: bool = False
+    paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    viewer_id: str
+    is_staff: bool = False
+    is_buyer: bool = False
+    banned: bool = False
+    #: When the viewer's timeout ends (same clock as ``now``); ``None`` when not timed out.
+    muted_until: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    action: VerdictAction
+    #: Words for the author and the moderation log, saying what to do next.
+    reason: str = ""
+    #: Which rule decided; stable for clients and tests (see :meth:`ChatPolicy.judge`).
+    rule: str = ""
+    #: Seconds until the author may post again (timeout, slow mode, flood).
+    retry_after: float | None = None
+    term: BlockedTerm | None = None
+    #: A "delete" term matched: the comment is refused and the log records the deletion
+    #: as made by the policy, not by a person.
+    automatic_delete: bool = False
+
+
+PUBLISH: Final = Verdict("publish")
+
+
+# --- Text folding -------------------------------------------------------------------
+
+_DROPPED_CATEGORIES: Final = frozenset({"Mn", "Me", "Cf"})
+_LEET: Final = str.maketrans("013457@$!|", "oieastasii")
+#: A leet token: letters, digits and the symbols that stand in for letters.
+_TOKEN: Final = re.compile(r"[\w@$!|]+")
+_STRETCHED: Final = re.compile(r"([^\W\d_])\1{2,}")
+
+
+def simplify(text: str) -> str:
+    """Casefold, strip accents and invisible characters, and fold white space.
+
+    This is the reading shared by moderation and the question queue: "Größe?" and
+    "grosse ?" read alike, and a zero-width space cannot split a word in two.
+    """
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    kept = "".join(ch for ch in decomposed if unicodedata.category(ch) not in _DROPPED_CATEGORIES)
+    return _fold(kept)
+
+
+def _unleet(token: str) -> str:
+    """Read digits and symbols as letters, but only inside a word that has letters.
+
+    So "sp4m", "$pam" and "sh!t" read as words while "size 10", "$5" and "wow!" stay
+    as typed: a "!" or "|" at either end of a word is punctuation, not an "i".
+    """
+    if not any(ch.isalpha() for ch in token):
+        return token
+    head = len(token) - len(token.lstrip("!|"))
+    tail = len(token.rstrip("!|"))
+    if head >= tail:
+        return token
+    return token[:head] + token[head:tail].translate(_LEET) + token[tail:]
+
+
+def fold(text: str) -> str:
+    """The form blocked terms match against: "Sp4m", "SPAM" and "spåm" all fold to "spam".
+
+    On top of :func:`simplify`: leetspeak inside words (0→o 1→i 3→e 4→a 5→s 7→t @→a $→s,
+    and ! or | between letters → i), then letters repeated three or more times collapse
+    to two. Two, not one, because English doubles letters ("free", "good", "ass") and
+    never triples them: "freeeee" folds to "free" without "good" folding to "god". A
+    stretched single letter ("spaaam") folds to "spaam"; a wildcard term ("spa*m")
+    catches that. Folding twice changes nothing.
+    """
+    unleeted = _TOKEN.sub(lambda m: _unleet(m.group()), simplify(text))
+    return _STRETCHED.sub(r"\1\1", unleeted)
+
+
+# --- Blocked terms ------------------------------------------------------------------
+
+_WORD: Final = re.compile(r"\w+")
+_GLOB_PART: Final = re.compile(r"[\w*?]+")
+
+#: Two unguarded "repeat anything" parts (".*x.*y") take about 0.2 s on a 500-character
+#: comment in the worst case here; a third took 19 s. The estimate below counts the
+#: backtracking choices a pattern can make and refuses more than that.
+_REGEX_BUDGET: Final = MAX_COMMENT_CHARS**3
+
+_CATEGORY_CLASSES: Final = {
+    "CATEGORY_DIGIT": re.compile(r"\d"),
+    "CATEGORY_NOT_DIGIT": re.compile(r"\D"),
+    "CATEGORY_SPACE": re.compile(r"\s"),
+    "CATEGORY_NOT_SPACE": re.compile(r"\S"),
+    "CATEGORY_WORD": re.compile(r"\w"),
+    "CATEGORY_NOT_WORD": re.compile(r"\W"),
+}
+_REPEATS: Final = (
+    sre_constants.MAX_REPEAT,
+    sre_constants.MIN_REPEAT,
+    sre_constants.POSSESSIVE_REPEAT,
+)
+_SINGLE_CHAR_OPS: Final = (
+    sre_constants.LITERAL,
+    sre_constants.NOT_LITERAL,
+    sre_constants.ANY,
+    sre_constants.IN,
+)
+
+
+class _SlowRegex(Exception):
+    """Why a pattern could take too long; :func:`check_term` words it for the moderator."""
+
+
+def _may_match_char(op: object, av: object, ch: str) -> bool:
+    """Could the one-character item ``(op, av)`` match ``ch`` (either case)?
+
+    Answers True when unsure, which only makes the cost estimate more careful.
+    """
+    cases = {ch, ch.lower(), ch.upper()}
+    if op is sre_constants.LITERAL:
+        return any(ord(c) == av for c in cases)
+    if op is sre_constants.NOT_LITERAL:
+        return any(ord(c) != av for c in cases)
+    if op is sre_constants.IN and isinstance(av, list):
+        if any(item_op is sre_constants.NEGATE for item_op, _ in av):
+            return True
+        return any(_in_item_matches(item_op, item_av, c) for item_op, item_av in av for c in cases)
+    return True
+
+
+def _in_item_matches(op: object, av: object, ch: str) -> bool:
+    if op is sre_constants.LITERAL:
+        return ord(ch) == av
+    if op is sre_constants.RANGE and isinstance(av, tuple):
+        return av[0] <= ord(ch) <= av[1]
+    if op is sre_constants.CATEGORY:
+        pattern = _CATEGORY_CLASSES.get(str(av))
+        return pattern is None or pattern.fullmatch(ch) is not None
+    return True
+
+
+def _has_choice(items: sre_parser.SubPattern | list[tuple[object, object]]) -> bool:
+    """Does the pattern contain a variable repeat or an alternation anywhere inside?"""
+    for op, av in items:
+        if op in _REPEATS and isinstance(av, tuple) and (av[0] != av[1] or _has_choice(av[2])):
+            return True
+        if op is sre_constants.BRANCH:
+            return True
+        for sub in _subpatterns(op, av):
+            if _has_choice(sub):
+                return True
+    return False
+
+
+def _subpatterns(op: object, av: object) -> list[sre_parser.SubPattern]:
+    if op is sre_constants.SUBPATTERN and isinstance(av, tuple):
+        return [av[3]]
+    if op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT) and isinstance(av, tuple):
+        return [av[1]]
+    if op is sre_constants.ATOMIC_GROUP:
+        return [av]  # type: ignore[list-item]
+    return []
+
+
+def _regex_cost(items: sre_parser.SubPattern | list[tuple[object, object]]) -> int:
+    """Estimate how many ways the pattern can try to match from one starting position.
+
+    A repeat of one character followed by a literal it cannot match ("\\W*r") gives
+    back no choices (the engine stops where the literal is), so "f\\W*r\\W*e\\W*e" is
+    cheap; ".*x.*y" is not. Nested repetition ("(a+)+", "(a|ab)*") is exponential, and
+    back-references are worse, so they are refused outright.
+    """
+    seq = list(items)
+    total = 1
+    for index, (op, av) in enumerate(seq):
+        following = seq[index + 1] if index + 1 < len(seq) else None
+        total = min(total * _item_cost(op, av, following), _REGEX_BUDGET + 1)
+    return total
+
+
+def _item_cost(op: object, av: object, following: tuple[object, object] | None) -> int:
+    if op in (sre_constants.GROUPREF, sre_constants.GROUPREF_EXISTS):
+        raise _SlowRegex("back-references (\\1, (?(1)...)) are not allowed")
+    if op is sre_constants.BRANCH and isinstance(av, tuple):
+        return sum(_regex_cost(alternative) for alternative in av[1])
+    if op in _REPEATS and isinstance(av, tuple):
+        low, high, body = av
+        if high > 1 and _has_choice(body):
+            raise _SlowRegex(
+                "it repeats a part that itself repeats or has alternatives, like (a+)+ "
+                "or (a|ab)*; write the repeat once, e.g. a+ or (?:a|b)"
+            )
+        choices = min(high - low + 1, MAX_COMMENT_CHARS)
+        body_items = list(body)
+        guarded = (
+            len(body_items) == 1
+            and body_items[0][0] in _SINGLE_CHAR_OPS
+            and following is not None
+            and following[0] is sre_constants.LITERAL
+            and not _may_match_char(*body_items[0], chr(following[1]))  # type: ignore[arg-type]
+        )
+        return _regex_cost(body) * (1 if guarded else choices)
+    return math.prod(_regex_cost(sub) for sub in _subpatterns(op, av))
+
+
+def _compile_regex(pattern: str) -> re.Pattern[str]:
+    """Compile a moderator's regex, or raise :class:`ModerationRuleError` saying why not."""
+    hint = "Fix it, or use a word or wildcard term."
+    try:
+        with warnings.catch_warnings():
+            # re warns about ambiguous sets like "[[a]"; they are mistakes here.
+            warnings.simplefilter("error")
+            parsed = sre_parser.parse(pattern, re.IGNORECASE)
+            compiled = re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        where = f" at position {exc.pos}" if exc.pos is not None else ""
+        raise ModerationRuleError(
+            f"The regex {pattern!r} is not valid: {exc.msg}{where}. {hint}"
+        ) from None
+    except (Warning, OverflowError, RecursionError, ValueError) as exc:
+        raise ModerationRuleError(f"The regex {pattern!r} is not valid: {exc}. {hint}") from None
+    try:
+        cost = MAX_COMMENT_CHARS * _regex_cost(parsed)
+    except _SlowRegex as exc:
+        raise ModerationRuleError(
+            f"The regex {pattern!r} could take minutes to check one comment: {exc}."
+        ) from None
+    if cost > _REGEX_BUDGET:
+        raise ModerationRuleError(
+            f"The regex {pattern!r} could take too long to check a long comment: it has "
+            "too many parts like .* or \\w+ that can match the same letters. Use at most "
+            "two, or split it into several terms."
+        )
+    if compiled.search("") is not None:
+        raise ModerationRuleError(
+            f"The regex {pattern!r} matches an empty comment, so it would catch every "
+            "comment; make at least one letter required."
+        )
+    return compiled
+
+
+def check_term(term: BlockedTerm) -> BlockedTerm:
+    """Return the term as it will be matched, or raise :class:`ModerationRuleError`.
+
+    Word and wildcard patterns come back folded ("Sp4m" → "spam"), so the term list a
+    moderator sees shows what is actually matched. Regexes are kept as typed; they run
+    case-insensitively on folded text (lower case, no accents, leetspeak read as letters).
+    """
+    if term.kind not in get_args(TermKind):
+        raise ModerationRuleError(
+            f"Unknown kind of blocked term {term.kind!r}; use word, wildcard or regex."
+        )
+    if term.action not in get_args(TermAction):
+        raise ModerationRuleError(
+            f"Unknown action for a blocked term {term.action!r}; use hold or delete."
+        )
+    if not isinstance(term.pattern, str) or not term.pattern.strip():
+        raise ModerationRuleError("The blocked term is empty; type a word, wildcard or regex.")
+    raw = term.pattern.strip()
+    if len(raw) > MAX_TERM_CHARS:
+        raise ModerationRuleError(
+            f"The blocked term has {len(raw)} characters; the limit is {MAX_TERM_CHARS}."
+        )
+    if term.kind == "regex":
+        _compile_regex(raw)
+        return BlockedTerm(raw, "regex", term.action)
+    if term.kind == "word":
+        words = _WORD.findall(fold(raw))
+        if not words:
+            raise ModerationRuleError(
+                f"The word term {raw!r} has no letters or digits; use a regex term for symbols."
+            )
+        return BlockedTerm(" ".join(words), "word", term.action)
+    parts = [re.sub(r"\*+", "*", part) for part in _GLOB_PART.findall(fold(raw))]
+    if not parts or any(not _WORD.search(part) for part in parts):
+        raise ModerationRuleError(
+            f"The wildcard term {raw!r} needs a letter or digit in every word; "
+            "* alone would match every word."
+        )
+    return BlockedTerm(" ".join(parts), "wildcard", term.action)
+
+
+def _glob(pattern: str, word: str) -> bool:
+    """Match one word against ``*`` (any run of letters) and ``?`` (one letter).
+
+    The two-pointer walk takes at most len(pattern) x len(word) steps, where a regex
+    with several ``\\w*`` could take far longer.
+    """
+    p = w = 0
+    star = -1
+    resume = 0
+    while w < len(word):
+        if p < len(pattern) and pattern[p] in ("?", word[w]):
+            p += 1
+            w += 1
+        elif p < len(pattern) and pattern[p] == "*":
+            star, resume = p, w
+            p += 1
+        elif star >= 0:
+            resume += 1
+            p, w = star + 1, resume
+        else:
+            return False
+    return all(ch == "*" for ch in pattern[p:])
+
+
+def _tokens(folded: str) -> list[list[str]]:
+    """The word lists a term is matched against: the words, and, when a word is spelt
+    out letter by letter ("s p a m", "f.r.e.e"), the words with those letters joined.
+
+    Only runs of three or more single letters are joined, so "a" and "i" stay words.
+    """
+    words = _WORD.findall(folded)
+    joined: list[str] = []
+    run: list[str] = []
+    for word in [*words, ""]:
+        if len(word) == 1:
+            run.append(word)
+            continue
+        joined.extend(["".join(run)] if len(run) >= 3 else run)
+        run = []
+        if word:
+            joined.append(word)
+    return [words, joined] if joined != words else [words]
+
+
+class TermMatcher:
+    """The blocked-term list, checked once and ready to match many comments."""
+
+    def __init__(self, terms: Sequence[BlockedTerm]) -> None:
+        if len(terms) > MAX_TERMS:
+            raise ModerationRuleError(
+                f"There are {len(terms)} blocked terms; the limit is {MAX_TERMS:,}. "
+                "Remove some, or combine them with wildcards."
+            )
+        self._terms = tuple(check_term(term) for term in terms)
+        self._words: dict[str, list[tuple[int, list[str]]]] = {}
+        self._globs: list[tuple[int, list[str]]] = []
+        self._regexes: list[tuple[int, re.Pattern[str]]] = []
+        for index, term in enumerate(self._terms):
+            if term.kind == "word":
+                words = term.pattern.split(" ")
+                self._words.setdefault(words[0], []).append((index, words))
+            elif term.kind == "wildcard":
+                self._globs.append((index, term.pattern.split(" ")))
+            else:
+                self._regexes.append((index, re.compile(term.pattern, re.IGNORECASE)))
+
+    @property
+    def terms(self) -> tuple[BlockedTerm, ...]:
+        return self._terms
+
+    def match(self, text: str) -> BlockedTerm | None:
+        """The most severe term the text matches: a "delete" term beats a "hold" term,
+        and among equals the first in the list wins. ``None`` when nothing matches.
+
+        The text is folded and cut to :data:`MAX_COMMENT_CHARS` first, which bounds
+        the time a regex may take.
+        """
+        return self._match_folded(fold(text))
+
+    def _match_folded(self, folded: str) -> BlockedTerm | None:
+        if not self._terms:
+            return None
+        folded = folded[:MAX_COMMENT_CHARS]
+        hits: set[int] = set()
+        for words in _tokens(folded):
+            for start, word in enumerate(words):
+                for index, term_words in self._words.get(word, ()):
+                    if words[start : start + len(term_words)] == term_words:
+                        hits.add(index)
+                for index, globs in self._globs:
+                    window = words[start : start + len(globs)]
+                    if len(window) == len(globs) and all(map(_glob, globs, window)):
+                        hits.add(index)
+        hits.update(index for index, regex in self._regexes if regex.search(folded))
+        if not hits:
+            return None
+        best = min(hits, key=lambda i: (self._terms[i].action != "delete", i))
+        return self._terms[best]
+
+
+# --- Modes, timeouts, reasons ---------------------------------------------------------
+
+
+def check_modes(modes: RoomModes) -> RoomModes:
+    """Return the modes unchanged, or raise :class:`ModerationRuleError` naming the bad one."""
+    slow = modes.slow_seconds
+    if not isinstance(slow, int) or isinstance(slow, bool) or not 0 <= slow <= MAX_SLOW_SECONDS:
+        raise ModerationRuleError(
+            f"Slow mode must be 1 to {MAX_SLOW_SECONDS} seconds (one hour), or 0 for off; "
+            f"got {slow!r}."
+        )
+    for name in ("buyers_only", "emoji_only", "paused"):
+        if not isinstance(getattr(modes, name), bool):
+            raise ModerationRuleError(f"{name} must be on or off (true or false).")
+    return modes
+
+
+def check_timeout(seconds: float) -> float:
+    """Return a timeout length in seconds, or raise :class:`ModerationRuleError`."""
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not MIN_TIMEOUT <= seconds <= MAX_TIMEOUT
+    ):
+        raise ModerationRuleError(
+            f"A timeout must last from 1 second to 14 days; got {seconds!r}. Use a ban for longer."
+        )
+    return float(seconds)
+
+
+def clean_reason(reason: str | None) -> str:
+    """Return a moderator's reason as it will be logged and shown ("" for none)."""
+    if reason is None:
+        return ""
+    folded = _fold(reason)
+    if len(folded) > MAX_REASON_CHARS:
+        raise ModerationRuleError(
+            f"The reason has {len(folded)} characters; the limit is {MAX_REASON_CHARS}."
+        )
+    return folded
+
+
+def format_wait(seconds: float) -> str:
+    """Say a duration the way a person reads a countdown: "45 s", "1 min 20 s", "2 h"."""
+    if not math.isfinite(seconds):
+        return "a long time"
+    total = max(0, math.ceil(seconds))
+    days, rest = divmod(total, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")]
+    shown = [f"{value} {unit}" for value, unit in parts if value][:2]
+    return " ".join(shown) or "0 s"
+
+
+# --- Links and emoji ------------------------------------------------------------------
+
+_TLDS: Final = (
+    "com|net|org|io|shop|store|online|site|xyz|info|biz|app|dev|link|live|top|club|"
+    "ly|gg|tv|uk|de|fr|nl|eu|ca|au|ru|cn|es|pl|br|jp"
+)
+#: Schemes, "www.", bare domains with a common top-level domain, any short domain
+#: followed by a path ("t.me/x", "bit.ly/x"), and "example dot com".
+LINK: Final = re.compile(
+    r"\b(?:https?|ftp)://"
+    r"|\bwww\."
+    rf"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:{_TLDS})\b"
+    r"|\b[a-z0-9-]+\.[a-z]{2,}/\S"
+    r"|\b[a-z0-9-]+\s*[(\[]?\s*dot\s*[)\]]?\s*(?:com|net|org|shop|store|io)\b",
+    re.IGNORECASE,
+)
+
+_SHORTCODE: Final = re.compile(r":[a-z0-9_+-]{1,32}:", re.IGNORECASE)
+#: Joiners, variation selectors and the keycap mark that hold emoji sequences together.
+_EMOJI_GLUE: Final = frozenset("\u200d\ufe0e\ufe0f\u20e3")
+
+
+def _is_emoji_char(ch: str) -> bool:
+    if ch in _EMOJI_GLUE or "\U000e0020" <= ch <= "\U000e007f":  # flag tag letters
+        return True
+    # "So" is pictographs, symbols and flag letters; "Sk" holds the skin-tone modifiers.
+    return unicodedata.category(ch) == "So" or "\U0001f3fb" <= ch <= "\U0001f3ff"
+
+
+def is_emoji_only(text: str) -> bool:
+    """Emoji and white space only, with at least one emoji.
+
+    Shortcodes like ":fire:" count as emoji (the viewer page may show them as one), and
+    a digit, # or * counts only as the start of a keycap ("1️⃣").
+    """
+    rest = _SHORTCODE.sub("", text)
+    found = len(rest) < len(text)
+    for index, ch in enumerate(rest):
+        if ch.isspace():
+            continue
+        if ch in "0123456789#*" and "\u20e3" in rest[index + 1 : index + 3]:
+            continue
+        if not _is_emoji_char(ch):
+            return False
+        found = found or ch not in _EMOJI_GLUE
+    return found
+
+
+# --- The policy -----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Viewer:
+    """What the policy remembers about one viewer's recent accepted posts."""
+
+    posts: deque[tuple[float, str]]
+    last_post: float
+
+
+class ChatPolicy:
+    """Decides what happens to each comment; the hub applies the :class:`Verdict`.
+
+    Rules apply in this order, the first that objects decides: banned, timeout, paused,
+    buyers only, slow mode, emoji only, blocked term, link, repeat, flood. Staff always
+    publish. Only "publish" and "hold" count as posts for slow mode, repeat and flood,
+    so a refused comment never makes the wait longer.
+    """
+
+    def __init__(
+        self,
+        *,
+        terms: Sequence[BlockedTerm] = (),
+        modes: RoomModes = RoomModes(),  # frozen: one shared default is safe
+        block_links: bool = True,
+        repeat_limit: int = 3,
+        repeat_window: float = 60.0,
+        flood_limit: int = 8,
+        flood_window: float = 10.0,
+    ) -> None:
+        for name, count in (("repeat_limit", repeat_limit), ("flood_limit", flood_limit)):
+            if not 1 <= count <= HISTORY_PER_VIEWER:
+                raise ModerationRuleError(f"{name} must be 1 to {HISTORY_PER_VIEWER}.")
+        for name, window in (("repeat_window", repeat_window), ("flood_window", flood_window)):
+            if not 0 < window <= 86_400:
+                raise ModerationRuleError(f"{name} must be more than 0 and at most a day.")
+        self._matcher = TermMatcher(terms)
+        self._modes = check_modes(modes)
+        self._block_links = block_links
+        self._repeat_limit = repeat_limit
+        self._repeat_window = repeat_window
+        self._flood_limit = flood_limit
+        self._flood_window = flood_window
+        self._viewers: OrderedDict[str, _Viewer] = OrderedDict()
+
+    @property
+    def terms(self) -> tuple[BlockedTerm, ...]:
+        return self._matcher.terms
+
+    @property
+    def modes(self) -> RoomModes:
+        return self._modes
+
+    def set_terms(self, terms: Sequence[BlockedTerm]) -> None:
+        """Replace the term list; on a bad term nothing changes and the error names it."""
+        self._matcher = TermMatcher(terms)
+
+    def set_modes(self, modes: RoomModes) -> None:
+        self._modes = check_modes(modes)
+
+    def forget(self, viewer_id: str) -> None:
+        """Drop what the policy remembers about a viewer (they left, or were unbanned)."""
+        self._viewers.pop(viewer_id, None)
+
+    def tracked_viewers(self) -> int:
+        """How many viewers the policy remembers; for tests and the hub's health page."""
+        return len(self._viewers)
+
+    def slow_wait(self, viewer_id: str, now: float) -> float:
+        """Seconds before the viewer may post under slow mode (0 when they may)."""
+        slow = self._modes.slow_seconds
+        viewer = self._viewers.get(viewer_id)
+        if not slow or viewer is None:
+            return 0.0
+        return min(float(slow), max(0.0, viewer.last_post + slow - now))
+
+    def judge(self, author: Author, text: str, now: float) -> Verdict:
+        """Decide what happens to ``text`` from ``author`` at time ``now``.
+
+        ``rule`` names the rule that decided: "banned", "timeout", "paused",
+        "buyers_only", "slow", "emoji_only", "term", "link", "repeat", "flood", or ""
+        when the comment is published.
+        """
+        if author.is_staff:
+            return PUBLISH
+        self._prune(now)
+        folded = fold(text)
+        verdict = self._first_objection(author, text, folded, now)
+        if verdict.action != "refuse":
+            self._record(author.viewer_id, folded, now)
+        return verdict
+
+    def _first_objection(self, author: Author, text: str, folded: str, now: float) -> Verdict:
+        if author.banned:
+            return Verdict("refuse", "You can't chat in this room.", "banned")
+        if author.muted_until is not None and author.muted_until > now:
+            wait = author.muted_until - now
+            return Verdict(
+                "refuse",
+                f"You're timed out; you can chat again in {format_wait(wait)}.",
+                "timeout",
+                retry_after=wait,
+            )
+        modes = self._modes
+        if modes.paused:
+            return Verdict("refuse", "Chat is paused by the moderators; try again soon.", "paused")
+        if modes.buyers_only and not author.is_buyer:
+            return Verdict(
+                "refuse",
+                "Only buyers can chat right now; buy from the show to join in.",
+                "buyers_only",
+            )
+        wait = self.slow_wait(author.viewer_id, now)
+        if wait > 0:
+            return Verdict(
+                "refuse",
+                f"Slow mode is on: one message every {format_wait(modes.slow_seconds)}; "
+                f"you can post again in {format_wait(wait)}.",
+                "slow",
+                retry_after=wait,
+            )
+        if modes.emoji_only and not is_emoji_only(text):
+            return Verdict("refuse", "Emoji-only mode is on: send emoji only.", "emoji_only")
+        term = self._matcher._match_folded(folded)
+        if term is not None and term.action == "delete":
+            return Verdict(
+                "refuse",
+                "Your message was removed: it contains a blocked word.",
+                "term",
+                term=term,
+                automatic_delete=True,
+            )
+        if term is not None:
+            return Verdict("hold", "Your message is waiting for a moderator.", "term", term=term)
+        if self._block_links and LINK.search(simplify(text)[:MAX_COMMENT_CHARS]):
+            return Verdict("hold", "Links wait for a moderator before everyone sees them.", "link")
+        return self._rate_objection(author.viewer_id, folded, now)
+
+    def _rate_objection(self, viewer_id: str, folded: str, now: float) -> Verdict:
+        viewer = self._viewers.get(viewer_id)
+        if viewer is None:
+            return PUBLISH
+        said = sum(
+            1 for ts, key in viewer.posts if key == folded and now - ts < self._repeat_window
+        )
+        if said >= self._repeat_limit:
+            return Verdict("refuse", "You already said that; say something new.", "repeat")
+        recent = sorted(ts for ts, _ in viewer.posts if now - ts < self._flood_window)
+        if len(recent) >= self._flood_limit:
+            wait = recent[len(recent) - self._flood_limit] + self._flood_window - now
+            return Verdict(
+                "refuse",
+                f"You're sending messages too fast; wait {format_wait(wait)}.",
+                "flood",
+                retry_after=wait,
+            )
+        return PUBLISH
+
+    def _record(self, viewer_id: str, folded: str, now: float) -> None:
+        viewer = self._viewers.get(viewer_id)
+        if viewer is None:
+            cap = max(HISTORY_PER_VIEWER, self._repeat_limit, self._flood_limit)
+            viewer = self._viewers[viewer_id] = _Viewer(deque(maxlen=cap), now)
+            if len(self._viewers) > MAX_TRACKED_VIEWERS:
+                self._viewers.popitem(last=False)
+        else:
+            self._viewers.move_to_end(viewer_id)
+        viewer.posts.append((now, folded))
+        viewer.last_post = now
+
+    def _prune(self, now: float) -> None:
+        """Forget viewers whose last post is older than every window that could use it.
+
+        Viewers are kept in order of their last post, so this stops at the first one
+        still needed: the work is proportional to what it drops.
+        """
+        horizon = max(self._repeat_window, self._flood_window, self._modes.slow_seconds)
+        while self._viewers:
+            viewer_id, viewer = next(iter(self._viewers.items()))
+            if now - viewer.last_post <= horizon:
+                break
+            del self._viewers[viewer_id]
