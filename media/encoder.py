@@ -19,15 +19,13 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from media.audio import AUDIO_LAYOUT, AUDIO_RATE, BLOCK, Tone
 from media.capture import Capture
 
 log = logging.getLogger(__name__)
 
 #: RTP video clock; packet timestamps use it so every receiver sees real time.
 VIDEO_TIME_BASE = Fraction(1, 90_000)
-AUDIO_RATE = 48_000
-AUDIO_SAMPLES = 960  # 20 ms
-AUDIO_LAYOUT = "mono"
 
 PacketSink = Callable[[av.Packet], None]
 
@@ -162,26 +160,17 @@ class VideoEncoder(_EncoderThread):
                 self._sink(packet)
 
 
-def tone(frequency: float = 440.0, level: float = 0.15) -> Callable[[int], np.ndarray]:
-    """A test tone: returns the next ``n`` mono samples (s16) each call."""
-    phase = 0
-
-    def next_samples(n: int) -> np.ndarray:
-        nonlocal phase
-        t = (np.arange(n) + phase) / AUDIO_RATE
-        phase += n
-        return (np.sin(2 * np.pi * frequency * t) * level * 32767).astype(np.int16)
-
-    return next_samples
-
-
 class AudioEncoder(_EncoderThread):
-    """Encodes 20 ms of audio at a time into Opus on its own thread."""
+    """Encodes 20 ms of audio at a time into Opus on its own thread.
+
+    ``source`` hands over the next n s16 mono samples (``AudioCapture.read``); it may
+    wait for them, but not much longer than they last. Without one, the test tone.
+    """
 
     def __init__(self, sink: PacketSink, source: Callable[[int], np.ndarray] | None = None) -> None:
         super().__init__("audio-encoder")
         self._sink = sink
-        self._source = source or tone()
+        self._source = source or Tone().samples
 
     def _run(self) -> None:
         context = av.CodecContext.create("libopus", "w")
@@ -191,20 +180,22 @@ class AudioEncoder(_EncoderThread):
         context.format = "s16"
         context.bit_rate = 64_000
         context.time_base = Fraction(1, AUDIO_RATE)
-        interval = AUDIO_SAMPLES / AUDIO_RATE
+        interval = BLOCK / AUDIO_RATE
         next_due = time.monotonic()
         pts = 0
         while not self._stop.is_set():
             delay = next_due - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+            elif delay < -interval:
+                next_due = time.monotonic()  # the source kept us waiting: don't burst
             next_due += interval
-            samples = self._source(AUDIO_SAMPLES).reshape(1, -1)
+            samples = self._source(BLOCK).reshape(1, -1)
             frame = av.AudioFrame.from_ndarray(samples, format="s16", layout=AUDIO_LAYOUT)
             frame.sample_rate = AUDIO_RATE
             frame.pts = pts
             frame.time_base = Fraction(1, AUDIO_RATE)
-            pts += AUDIO_SAMPLES
+            pts += BLOCK
             for packet in context.encode(frame):
                 packet.time_base = Fraction(1, AUDIO_RATE)
                 self._sink(packet)

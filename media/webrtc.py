@@ -20,6 +20,7 @@ from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from console.errors import ShopcastError
+from media.audio import AudioCapture
 from media.capture import Capture
 from media.encoder import PRESETS, AudioEncoder, Preset, VideoEncoder
 from media.ice import rtc_configuration
@@ -93,9 +94,18 @@ class Broadcast:
     """The live stream: shared encoders, the viewers' peer connections and other outputs."""
 
     def __init__(
-        self, capture: Capture, preset: Preset | None = None, ice_servers: tuple[str, ...] = ()
+        self,
+        capture: Capture,
+        preset: Preset | None = None,
+        ice_servers: tuple[str, ...] = (),
+        audio: AudioCapture | None = None,
     ) -> None:
+        """``audio`` is the sound's capture; without one the stream carries the test tone.
+
+        ``preset`` may be changed while off air; it applies the next time the show starts.
+        """
         self._capture = capture
+        self._audio_capture = audio
         self.preset = preset or PRESETS["720p"]
         self._ice_servers = ice_servers
         self._viewers: dict[str, Viewer] = {}
@@ -148,7 +158,8 @@ class Broadcast:
             lambda packet: loop.call_soon_threadsafe(self._fan_out, "video", packet),
         )
         self._audio = AudioEncoder(
-            lambda packet: loop.call_soon_threadsafe(self._fan_out, "audio", packet)
+            lambda packet: loop.call_soon_threadsafe(self._fan_out, "audio", packet),
+            self._audio_capture.read if self._audio_capture is not None else None,
         )
         self._video.start()
         self._audio.start()
