@@ -20,12 +20,14 @@ from console.errors import ShopcastError
 from console.hub.server import Hub, seed_demo_catalogue
 from console.settings import Settings
 from console.store import Store
+from media.audio import AudioCapture
 from media.capture import Capture
 from media.encoder import PRESETS
 from media.ice import configure_ice_hosts
 from media.webrtc import Broadcast
 from widgets.gc_guard import GuiThreadCollector
 from widgets.main_window import MainWindow
+from widgets.stream_settings import LiveMedia, remembered_media
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ async def _serve(settings: Settings) -> int:
         raise
     hub: Hub | None = None
     capture: Capture | None = None
+    audio: AudioCapture | None = None
     broadcast: Broadcast | None = None
     client: StaffClient | None = None
     try:
@@ -71,9 +74,19 @@ async def _serve(settings: Settings) -> int:
             else:
                 window.source_error.emit(message)
 
+        def name_sources(_name: str) -> None:
+            if window is not None:
+                window.source_changed.emit(media.describe())
+
         configure_ice_hosts(settings.ice_hosts or None)
-        capture = Capture(settings.source, on_error=report)
-        broadcast = Broadcast(capture, PRESETS[settings.preset])
+        qsettings = QSettings()
+        chosen = remembered_media(
+            qsettings, video=settings.source, audio=settings.audio, preset=settings.preset
+        )
+        capture = Capture(chosen.video, on_error=report, on_source=name_sources)
+        audio = AudioCapture(chosen.audio, on_error=report, on_source=name_sources)
+        broadcast = Broadcast(capture, PRESETS[chosen.preset], audio=audio)
+        media = LiveMedia(capture, audio, broadcast)
         hub = Hub(store, stream=broadcast)
         try:
             await hub.start(settings.bind, settings.port)
@@ -105,8 +118,10 @@ async def _serve(settings: Settings) -> int:
             ),
         )
         window = MainWindow(
-            client, capture, hub.viewer_url, QSettings(), broadcast, set_live, host_token=token
+            client, capture, hub.viewer_url, qsettings, broadcast, set_live, host_token=token
         )
+        window.media = media
+        window.source_changed.emit(media.describe())
         window.closed.connect(closed.set)
         if settings.record is not None:
             window.stream.record_target = settings.record
@@ -120,6 +135,7 @@ async def _serve(settings: Settings) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, window.close)
         capture.start()
+        audio.start()
         client.start()
         window.show()
         if settings.live:
@@ -138,6 +154,8 @@ async def _serve(settings: Settings) -> int:
             await _bounded(hub.stop(), "hub")
         if capture is not None:
             capture.stop()
+        if audio is not None:
+            audio.stop()
         store.close()
 
 

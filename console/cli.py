@@ -46,15 +46,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--source",
         default=None,
         metavar="SPEC",
-        help="video source: test | camera | camera:DEVICE | file:PATH "
-        "(default: a camera if one exists, else the test pattern)",
+        help="video source: test | camera | camera:DEVICE | screen | screen:DISPLAY | "
+        "file:PATH (default: the one chosen in Stream settings, else a camera if one "
+        "exists, else the test pattern)",
+    )
+    parser.add_argument(
+        "--audio",
+        default=None,
+        metavar="SPEC",
+        help="audio source: tone | none | mic | mic:DEVICE | file:PATH (default: the one "
+        "chosen in Stream settings, else the default microphone if one exists, else tone)",
     )
     parser.add_argument("--live", action="store_true", help="go live as soon as the console starts")
     parser.add_argument(
         "--preset",
-        default="720p",
+        default=None,
         choices=("360p", "540p", "720p", "1080p"),
-        help="stream resolution at 30 fps (default 720p)",
+        help="stream resolution at 30 fps (default: the one chosen in Stream settings, "
+        "else 720p; 1080p needs a fast machine)",
     )
     parser.add_argument(
         "--ice-hosts",
@@ -104,8 +113,9 @@ def _settings(args: argparse.Namespace) -> Settings:
         bind=args.bind,
         data_dir=args.data_dir or default_data_dir(),
         source=getattr(args, "source", None),
+        audio=getattr(args, "audio", None),
         live=getattr(args, "live", False),
-        preset=getattr(args, "preset", "720p"),
+        preset=getattr(args, "preset", None),
         ice_hosts=tuple(h for h in getattr(args, "ice_hosts", "").split(",") if h),
         record=getattr(args, "record", None),
         whip_url=getattr(args, "whip", None) or "",

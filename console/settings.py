@@ -25,12 +25,17 @@ class Settings:
     port: int = DEFAULT_PORT
     bind: str = DEFAULT_BIND
     data_dir: Path = Path()
-    #: ``test``, ``camera``, ``camera:DEVICE``, ``file:PATH``; None picks a camera if one
-    #: exists, else the test pattern.
+    #: ``test``, ``camera``, ``camera:DEVICE``, ``screen``, ``screen:DISPLAY``,
+    #: ``file:PATH``; None: the console's Stream settings, else a camera if one exists,
+    #: else the test pattern.
     source: str | None = None
+    #: ``tone``, ``none``, ``mic``, ``mic:DEVICE``, ``file:PATH``; None: the Stream
+    #: settings, else the default microphone if one exists, else the test tone.
+    audio: str | None = None
     #: Go live as soon as the console starts (for automation).
     live: bool = False
-    preset: str = "720p"
+    #: ``360p`` … ``1080p``; None: the Stream settings, else 720p.
+    preset: str | None = None
     #: Addresses offered as ICE host candidates; empty means every interface
     #: (``SHOPCAST_ICE_HOSTS`` sets them too).
     ice_hosts: tuple[str, ...] = ()

@@ -52,7 +52,7 @@ from widgets.profile_dock import ProfileDock
 from widgets.sales_dock import SalesDock
 from widgets.show_dock import ShowDock
 from widgets.stream_controls import StreamControls
-from widgets.stream_settings import StreamSettingsDialog, whip_target
+from widgets.stream_settings import LiveMedia, StreamSettingsDialog, whip_target
 from widgets.theme import THEMES, Theme, apply_theme
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ class MainWindow(QMainWindow):
     closed = Signal()
     #: Thread-safe way for the capture thread to report a source problem.
     source_error = Signal(str)
+    #: Thread-safe way for the capture threads to name the sources now in use.
+    source_changed = Signal(str)
 
     def __init__(
         self,
@@ -148,6 +150,9 @@ class MainWindow(QMainWindow):
         self.source_label = QLabel(f"Source: {capture.name}", self)
         self.statusBar().addPermanentWidget(self.source_label)
         self.source_error.connect(self._show_source_error)
+        self.source_changed.connect(self._show_source)
+        #: The running sources, for Stream settings to switch live (set by the console).
+        self.media: LiveMedia | None = None
 
         self._build_menus()
         self.setTabOrder(self.url_field, self.copy_button)
@@ -338,14 +343,18 @@ class MainWindow(QMainWindow):
         self.viewer_count.setText(f"{count} watching")
 
     def _show_source_error(self, text: str) -> None:
+        """The reason stays on the source label (``source_changed`` names the stand-in)."""
         self.statusBar().showMessage(text, 15000)
-        self.source_label.setText("Source: Test pattern")
         self.source_label.setToolTip(text)
+
+    def _show_source(self, names: str) -> None:
+        self.source_label.setText(f"Source: {names}")
+        self.source_label.setToolTip("")
 
     # ------------------------------------------------------------ actions
 
     def open_stream_settings(self) -> None:
-        dialog = StreamSettingsDialog(self._settings, self)
+        dialog = StreamSettingsDialog(self._settings, self, self.media)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 

@@ -1,26 +1,47 @@
-"""Stream settings: where the show goes besides the viewer page (a WHIP server for now).
+"""Stream settings: what the show is made of and where it goes besides the viewer page.
 
-The values are remembered in the console's QSettings, like the theme, and used the next
-time the show goes live; ``--whip`` and ``--whip-token`` on the command line win over
-them. The token is shown masked, as a password is.
+The video source, the audio source and the quality preset are picked here, and a WHIP
+server the show is published to. The values are remembered in the console's QSettings,
+like the theme, and used at the next start; the command line (``--source``,
+``--audio``, ``--preset``, ``--whip``, ``--whip-token``) wins over them. While the
+console runs, a new source takes over at once; a new quality applies the next time the
+show goes live, since viewers' players cannot follow a resolution change mid-stream.
+The token is shown masked, as a password is.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QLabel,
     QLineEdit,
     QWidget,
 )
 
+from media.audio import AudioCapture, audio_sources, default_audio_spec
+from media.capture import Capture
+from media.encoder import PRESETS
+from media.source import SourceChoice, camera_label, default_video_spec, video_sources
+from media.webrtc import Broadcast
+
 WHIP_URL = "whip/url"
 WHIP_TOKEN = "whip/token"
+VIDEO_SOURCE = "media/video"
+AUDIO_SOURCE = "media/audio"
+QUALITY = "media/preset"
+DEFAULT_PRESET = "720p"
+#: The video picker's last entry, which asks for a file instead of being a source.
+CHOOSE_FILE = "choose-file"
+VIDEO_FILES = "Video files (*.mp4 *.mkv *.mov *.webm *.avi *.m4v);;All files (*)"
 
 
 def whip_target(settings: QSettings) -> tuple[str, str]:
@@ -28,13 +49,133 @@ def whip_target(settings: QSettings) -> tuple[str, str]:
     return str(settings.value(WHIP_URL, "") or ""), str(settings.value(WHIP_TOKEN, "") or "")
 
 
+@dataclass(frozen=True, slots=True)
+class MediaChoice:
+    """Source specs (``media.source``, ``media.audio``) and a preset name.
+
+    A ``None`` source means "pick for me": a camera or microphone if there is one.
+    """
+
+    video: str | None
+    audio: str | None
+    preset: str
+
+
+def remembered_media(
+    settings: QSettings,
+    *,
+    video: str | None = None,
+    audio: str | None = None,
+    preset: str | None = None,
+) -> MediaChoice:
+    """The sources and quality to start with: what is given here (the command line's
+    flags) wins over what the Stream settings remember."""
+    remembered_preset = str(settings.value(QUALITY, "") or "")
+    return MediaChoice(
+        video=video or str(settings.value(VIDEO_SOURCE, "") or "") or None,
+        audio=audio or str(settings.value(AUDIO_SOURCE, "") or "") or None,
+        preset=preset or (remembered_preset if remembered_preset in PRESETS else DEFAULT_PRESET),
+    )
+
+
+class LiveMedia:
+    """The running captures and broadcast, as the Stream settings see and change them."""
+
+    def __init__(self, capture: Capture, audio: AudioCapture, broadcast: Broadcast) -> None:
+        self.capture, self.audio, self.broadcast = capture, audio, broadcast
+
+    def running(self) -> MediaChoice:
+        return MediaChoice(self.capture.spec, self.audio.spec, self.broadcast.preset.name)
+
+    def apply(self, choice: MediaChoice) -> None:
+        """Switch to the chosen sources now; the preset takes effect at the next go-live."""
+        if choice.video is not None and choice.video != self.capture.spec:
+            self.capture.switch(choice.video)
+        if choice.audio is not None and choice.audio != self.audio.spec:
+            self.audio.switch(choice.audio)
+        self.broadcast.preset = PRESETS[choice.preset]
+
+    def describe(self) -> str:
+        """What the status bar shows: the sources in use now (stand-ins included)."""
+        return " · ".join(
+            name[:1].upper() + name[1:] for name in (self.capture.name, self.audio.name)
+        )
+
+
+def _label(spec: str, kind: str) -> str:
+    """A readable name for a source the pickers do not list (a file, a camera unplugged)."""
+    source, _, arg = spec.partition(":")
+    if source == "file":
+        return f"{kind.capitalize()} file {Path(arg).name}"
+    if source == "camera" and arg:
+        return camera_label(arg)
+    if source == "mic":
+        return f"Microphone {arg or 'default'}"
+    if source == "screen":
+        return f"Screen {arg if arg.startswith(':') or not arg else ':' + arg}".strip()
+    return spec
+
+
+def _fill(combo: QComboBox, choices: list[SourceChoice], current: str, kind: str) -> None:
+    """List ``choices`` and select ``current``, adding it when the machine lacks it now."""
+    for choice in choices:
+        combo.addItem(choice.label, choice.spec)
+    index = combo.findData(current)
+    if index < 0:
+        combo.addItem(_label(current, kind), current)
+        index = combo.count() - 1
+    combo.setCurrentIndex(index)
+
+
 class StreamSettingsDialog(QDialog):
-    def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: QSettings,
+        parent: QWidget | None = None,
+        media: LiveMedia | None = None,
+    ) -> None:
+        """Show what runs now (``media``), or else what is remembered."""
         super().__init__(parent)
         self.setWindowTitle("Stream settings")
         self._settings = settings
-        url, token = whip_target(settings)
+        self._media = media
+        shown = media.running() if media is not None else remembered_media(settings)
         form = QFormLayout(self)
+
+        self.video = QComboBox(self)
+        self.video.setAccessibleName("Video source")
+        _fill(self.video, video_sources(), shown.video or default_video_spec(), "video")
+        self.video.addItem("Video file…", CHOOSE_FILE)
+        self.video.currentIndexChanged.connect(self._video_changed)
+        self.video.activated.connect(self._video_activated)
+        self._video_index = self.video.currentIndex()
+        form.addRow("&Video source:", self.video)
+
+        self.audio = QComboBox(self)
+        self.audio.setAccessibleName("Audio source")
+        _fill(self.audio, audio_sources(), shown.audio or default_audio_spec(), "audio")
+        form.addRow("&Audio source:", self.audio)
+
+        self.quality = QComboBox(self)
+        self.quality.setAccessibleName("Quality preset")
+        for preset in PRESETS.values():
+            label = f"{preset.name} ({preset.width}x{preset.height}, {preset.fps} fps)"
+            if preset.height >= 1080:
+                label += " — needs a fast machine"
+            self.quality.addItem(label, preset.name)
+        self.quality.setCurrentIndex(max(0, self.quality.findData(shown.preset)))
+        form.addRow("&Quality:", self.quality)
+        form.addRow(
+            QLabel(
+                "A new source takes over as soon as you save; a new quality applies the "
+                "next time you go live.",
+                self,
+                wordWrap=True,
+            )
+        )
+        self._opened = self.choice()
+
+        url, token = whip_target(settings)
         form.addRow(
             QLabel(
                 "Publish the show to a media server (LiveKit, MediaMTX, Janus, Cloudflare "
@@ -62,6 +203,37 @@ class StreamSettingsDialog(QDialog):
         form.addRow(buttons)
         self.setMinimumWidth(460)
 
+    def choice(self) -> MediaChoice:
+        """The sources and quality the pickers show ("Video file…" shows the last source)."""
+        return MediaChoice(
+            self.video.itemData(self._video_index),
+            self.audio.currentData(),
+            self.quality.currentData(),
+        )
+
+    def _video_changed(self, index: int) -> None:
+        if self.video.itemData(index) != CHOOSE_FILE:
+            self._video_index = index
+
+    def _video_activated(self, index: int) -> None:
+        if self.video.itemData(index) == CHOOSE_FILE:
+            self.choose_video_file()
+
+    def choose_video_file(self) -> None:
+        """Ask for a video file to play in a loop; cancelling keeps the previous source."""
+        current = str(self.video.itemData(self._video_index) or "")
+        folder = str(Path(current[5:]).parent) if current.startswith("file:") else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Play a video file", folder, VIDEO_FILES)
+        if not path:
+            self.video.setCurrentIndex(self._video_index)
+            return
+        spec = f"file:{path}"
+        index = self.video.findData(spec)
+        if index < 0:
+            index = self.video.count() - 1  # before "Video file…"
+            self.video.insertItem(index, _label(spec, "video"), spec)
+        self.video.setCurrentIndex(index)
+
     def accept(self) -> None:
         url = self.url.text().strip()
         parts = urlsplit(url)
@@ -71,5 +243,17 @@ class StreamSettingsDialog(QDialog):
             return
         self._settings.setValue(WHIP_URL, url)
         self._settings.setValue(WHIP_TOKEN, self.token.text().strip())
+        # Only what the host changed is remembered: a source given on the command line
+        # for one run must not stick because the WHIP address was edited.
+        choice, opened = self.choice(), self._opened
+        for key, new, old in (
+            (VIDEO_SOURCE, choice.video, opened.video),
+            (AUDIO_SOURCE, choice.audio, opened.audio),
+            (QUALITY, choice.preset, opened.preset),
+        ):
+            if new != old:
+                self._settings.setValue(key, new)
         self._settings.sync()
+        if self._media is not None and choice != opened:
+            self._media.apply(choice)
         super().accept()
