@@ -111,6 +111,8 @@ def simplify(text: str) -> str:
     This is the reading shared by moderation and the question queue: "Größe?" and
     "grosse ?" read alike, and a zero-width space cannot split a word in two.
     """
+    if text.isascii():  # most chat: nothing to decompose or drop
+        return _fold(text.lower())
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     kept = "".join(ch for ch in decomposed if unicodedata.category(ch) not in _DROPPED_CATEGORIES)
     return _fold(kept)
@@ -122,7 +124,7 @@ def _unleet(token: str) -> str:
     So "sp4m", "$pam" and "sh!t" read as words while "size 10", "$5" and "wow!" stay
     as typed: a "!" or "|" at either end of a word is punctuation, not an "i".
     """
-    if not any(ch.isalpha() for ch in token):
+    if token.isalpha() or not any(ch.isalpha() for ch in token):
         return token
     head = len(token) - len(token.lstrip("!|"))
     tail = len(token.rstrip("!|"))
@@ -141,7 +143,11 @@ def fold(text: str) -> str:
     stretched single letter ("spaaam") folds to "spaam"; a wildcard term ("spa*m")
     catches that. Folding twice changes nothing.
     """
-    unleeted = _TOKEN.sub(lambda m: _unleet(m.group()), simplify(text))
+    return _unleet_and_unstretch(simplify(text))
+
+
+def _unleet_and_unstretch(simplified: str) -> str:
+    unleeted = _TOKEN.sub(lambda m: _unleet(m.group()), simplified)
     return _STRETCHED.sub(r"\1\1", unleeted)
 
 
@@ -545,6 +551,7 @@ def is_emoji_only(text: str) -> bool:
         if ch.isspace():
             continue
         if ch in "0123456789#*" and "\u20e3" in rest[index + 1 : index + 3]:
+            found = True
             continue
         if not _is_emoji_char(ch):
             return False
@@ -639,13 +646,18 @@ class ChatPolicy:
         if author.is_staff:
             return PUBLISH
         self._prune(now)
-        folded = fold(text)
-        verdict = self._first_objection(author, text, folded, now)
+        plain = simplify(text)
+        folded = _unleet_and_unstretch(plain)
+        verdict = self._first_objection(author, text, plain, folded, now)
         if verdict.action != "refuse":
             self._record(author.viewer_id, folded, now)
         return verdict
 
-    def _first_objection(self, author: Author, text: str, folded: str, now: float) -> Verdict:
+    def _first_objection(
+        self, author: Author, text: str, plain: str, folded: str, now: float
+    ) -> Verdict:
+        """The verdict of the first rule that objects; ``plain`` is the simplified text
+        (links are read on it, since folding turns "$" into "s"), ``folded`` the folded."""
         if author.banned:
             return Verdict("refuse", "You can't chat in this room.", "banned")
         if author.muted_until is not None and author.muted_until > now:
@@ -687,7 +699,7 @@ class ChatPolicy:
             )
         if term is not None:
             return Verdict("hold", "Your message is waiting for a moderator.", "term", term=term)
-        if self._block_links and LINK.search(simplify(text)[:MAX_COMMENT_CHARS]):
+        if self._block_links and LINK.search(plain[:MAX_COMMENT_CHARS]):
             return Verdict("hold", "Links wait for a moderator before everyone sees them.", "link")
         return self._rate_objection(author.viewer_id, folded, now)
 
