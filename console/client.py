@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import logging
 import random
+import typing
 from collections.abc import Callable
 from typing import Literal
 
@@ -34,15 +35,7 @@ _FATAL = {
 
 
 #: Stored room events (they carry a seq); a ``show`` with seq 0 is the state at join.
-_EVENTS = (
-    protocol.Comment,
-    protocol.StreamState,
-    protocol.ShowState,
-    protocol.DealEnded,
-    protocol.Stock,
-    protocol.OrderPlaced,
-    protocol.ReviewAdded,
-)
+_EVENTS: tuple[type, ...] = typing.get_args(protocol.RoomEvent)
 
 
 class HubUnavailableError(ShopcastError):

@@ -34,6 +34,10 @@ VIEWER_ID_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 Role = Literal["viewer", "host", "agent", "moderator"]
 STAFF_ROLES: Final = frozenset({"host", "agent", "moderator"})
+ROLES: Final = ("viewer", "agent", "moderator", "host")
+ModAction = Literal[
+    "delete", "timeout", "ban", "unban", "hold", "approve", "deny", "auto_delete", "modes", "terms"
+]
 
 
 class ErrorCode:
@@ -55,6 +59,17 @@ class ErrorCode:
     PAYMENT_DECLINED: Final = "payment_declined"
     UNAVAILABLE: Final = "unavailable"
     INTERNAL: Final = "internal"
+    #: Someone else got there first (a claimed question, a held comment already resolved).
+    CONFLICT: Final = "conflict"
+    # Why the chat refused a comment (moderation).
+    BANNED: Final = "banned"
+    TIMED_OUT: Final = "timed_out"
+    CHAT_PAUSED: Final = "chat_paused"
+    SLOW_MODE: Final = "slow_mode"
+    BUYERS_ONLY: Final = "buyers_only"
+    EMOJI_ONLY: Final = "emoji_only"
+    BLOCKED: Final = "blocked"
+    REPEATED: Final = "repeated"
 
 
 class _Msg(msgspec.Struct, tag_field="t", forbid_unknown_fields=False, omit_defaults=True):
@@ -206,6 +221,143 @@ class GetOrders(_Msg, tag="orders"):
     ref: str | None = None
 
 
+# ---------------------------------------------------------------- the team (staff)
+
+
+class CreateInvite(_Msg, tag="invite"):
+    """A token for one person (host only); shown once in the reply, stored only hashed."""
+
+    name: str
+    role: Literal["agent", "moderator", "host"]
+    hours: float = 12.0
+    ref: str | None = None
+
+
+class GetStaff(_Msg, tag="staff"):
+    ref: str | None = None
+
+
+class RevokeStaff(_Msg, tag="revoke"):
+    """Revoke a staff token (host only); its open connections close at once."""
+
+    staff_id: str
+    ref: str | None = None
+
+
+class DeleteComment(_Msg, tag="delete"):
+    seq: int
+    reason: str = ""
+    ref: str | None = None
+
+
+class TimeoutViewer(_Msg, tag="timeout"):
+    viewer_id: str
+    seconds: float
+    reason: str = ""
+    ref: str | None = None
+
+
+class BanViewer(_Msg, tag="ban"):
+    viewer_id: str
+    reason: str = ""
+    ref: str | None = None
+
+
+class UnbanViewer(_Msg, tag="unban"):
+    """Lift a ban or a time-out."""
+
+    viewer_id: str
+    reason: str = ""
+    ref: str | None = None
+
+
+class SetModes(_Msg, tag="set_modes"):
+    slow_seconds: int = 0
+    buyers_only: bool = False
+    emoji_only: bool = False
+    paused: bool = False
+    ref: str | None = None
+
+
+class TermSpec(msgspec.Struct, omit_defaults=True):
+    pattern: str
+    kind: Literal["word", "wildcard", "regex"] = "word"
+    action: Literal["hold", "delete"] = "hold"
+
+
+class SetTerms(_Msg, tag="set_terms"):
+    """Replace the blocked terms and the link filter; a bad term changes nothing."""
+
+    terms: list[TermSpec]
+    block_links: bool = True
+    ref: str | None = None
+
+
+class GetTerms(_Msg, tag="terms"):
+    ref: str | None = None
+
+
+class ResolveHeld(_Msg, tag="resolve_held"):
+    """Approve (publish) or deny a held comment."""
+
+    held_id: int
+    approve: bool
+    reason: str = ""
+    ref: str | None = None
+
+
+class GetModLog(_Msg, tag="mod_log"):
+    limit: int = 500
+    action: str | None = None
+    viewer_id: str | None = None
+    ref: str | None = None
+
+
+class ClaimQuestion(_Msg, tag="claim"):
+    question: int
+    ref: str | None = None
+
+
+class ReleaseQuestion(_Msg, tag="release"):
+    question: int
+    ref: str | None = None
+
+
+class AnswerQuestion(_Msg, tag="answer"):
+    """Answer a question in public (threaded under it for everyone) or privately."""
+
+    question: int
+    text: str
+    private: bool = False
+    ref: str | None = None
+
+
+class FinishQuestion(_Msg, tag="question_done"):
+    question: int
+    ref: str | None = None
+
+
+class GetQuestions(_Msg, tag="questions"):
+    ref: str | None = None
+
+
+class GetSuggestions(_Msg, tag="suggest"):
+    question: int
+    ref: str | None = None
+
+
+class CannedReply(msgspec.Struct, omit_defaults=True):
+    title: str
+    template: str
+    #: The template with {product}, {price} and {stock} filled in for the pinned product.
+    text: str = ""
+
+
+class SetCanned(_Msg, tag="set_canned"):
+    replies: list[CannedReply]
+    ref: str | None = None
+
+
 ClientMessage = (
     Hello
     | SendComment
@@ -225,6 +377,25 @@ ClientMessage = (
     | UpdateVariant
     | ImportCatalogue
     | GetOrders
+    | CreateInvite
+    | GetStaff
+    | RevokeStaff
+    | DeleteComment
+    | TimeoutViewer
+    | BanViewer
+    | UnbanViewer
+    | SetModes
+    | SetTerms
+    | GetTerms
+    | ResolveHeld
+    | GetModLog
+    | ClaimQuestion
+    | ReleaseQuestion
+    | AnswerQuestion
+    | FinishQuestion
+    | GetQuestions
+    | GetSuggestions
+    | SetCanned
 )
 
 
@@ -280,6 +451,8 @@ class Viewers(_Msg, tag="viewers"):
 class Ack(_Msg, tag="ack"):
     ref: str | None = None
     seq: int | None = None
+    #: The comment was held for review instead of published (its ``held`` event follows).
+    held: bool = False
 
 
 class Error(_Msg, tag="error"):
@@ -484,6 +657,174 @@ class ImportResult(_Msg, tag="import_result"):
     ref: str | None = None
 
 
+# ---------------------------------------------------------------- the team (hub -> client)
+
+
+class InviteCreated(_Msg, tag="invite"):
+    staff_id: str
+    token: str
+    name: str
+    role: Role
+    expires: float
+    ref: str | None = None
+
+
+class StaffMember(msgspec.Struct, omit_defaults=True):
+    staff_id: str
+    name: str
+    role: Role
+    created: float
+    expires: float | None = None
+    revoked: float | None = None
+    #: Open connections with this token now.
+    connected: int = 0
+
+
+class StaffList(_Msg, tag="staff"):
+    """Who may run the show and who is connected; pushed to hosts when it changes."""
+
+    members: list[StaffMember]
+    ref: str | None = None
+
+
+class CommentDeleted(_Msg, tag="delete"):
+    """A moderator removed comment ``target``: pages stop showing it."""
+
+    seq: int
+    target: int
+    viewer_id: str
+
+
+class Modes(_Msg, tag="modes"):
+    """The chat's modes; ``seq`` 0 is the state sent after ``welcome``."""
+
+    seq: int
+    slow_seconds: int = 0
+    buyers_only: bool = False
+    emoji_only: bool = False
+    paused: bool = False
+
+
+class Standing(_Msg, tag="standing"):
+    """To one viewer only: whether they may post, and until when (ephemeral)."""
+
+    banned: bool = False
+    muted_until: float | None = None
+    reason: str = ""
+
+
+class ModEntry(_Msg, tag="mod"):
+    """One moderation action, as stored in the mod log (staff only)."""
+
+    seq: int
+    id: int
+    ts: float
+    action: ModAction
+    actor: str
+    actor_role: Role
+    viewer_id: str = ""
+    name: str = ""
+    comment_seq: int | None = None
+    text: str = ""
+    reason: str = ""
+    until: float | None = None
+
+
+class Held(_Msg, tag="held"):
+    """A comment held for review: to staff, and to its author only."""
+
+    seq: int
+    held_id: int
+    viewer_id: str
+    name: str
+    text: str
+    ts: float
+    rule: str = ""
+    reason: str = ""
+
+
+class HeldResolved(_Msg, tag="held_resolved"):
+    """A held comment was approved (published as ``comment_seq``) or denied."""
+
+    seq: int
+    held_id: int
+    viewer_id: str
+    approved: bool
+    comment_seq: int | None = None
+
+
+class QuestionState(_Msg, tag="question"):
+    """A question from the chat, as it stands now (staff only); ``id`` is its comment's seq."""
+
+    seq: int
+    id: int
+    viewer_id: str
+    name: str
+    text: str
+    ts: float
+    group: str
+    claimed_by: str | None = None
+    claimed_at: float | None = None
+    answered_at: float | None = None
+    done: bool = False
+
+
+class Answer(_Msg, tag="answer"):
+    """An agent's answer to question ``question`` (a comment seq): public or to the asker."""
+
+    seq: int
+    question: int
+    question_text: str
+    viewer_id: str
+    name: str
+    agent: str
+    text: str
+    ts: float
+    private: bool = False
+
+
+class QueueStats(msgspec.Struct):
+    length: int
+    unanswered: int
+    median_first_answer: float | None = None
+
+
+class QuestionGroupInfo(msgspec.Struct, omit_defaults=True):
+    key: str
+    label: str
+    questions: list[int]
+
+
+class Questions(_Msg, tag="questions"):
+    questions: list[QuestionState]
+    groups: list[QuestionGroupInfo]
+    stats: QueueStats
+    ref: str | None = None
+
+
+class Passage(msgspec.Struct):
+    source: str
+    text: str
+
+
+class Suggestions(_Msg, tag="suggestions"):
+    question: int
+    passages: list[Passage]
+    canned: list[CannedReply]
+    ref: str | None = None
+
+
+class Terms(_Msg, tag="terms"):
+    terms: list[TermSpec]
+    block_links: bool = True
+    ref: str | None = None
+
+
+class ModLog(_Msg, tag="mod_log"):
+    entries: list[ModEntry]
+    ref: str | None = None
+
+
 ServerMessage = (
     Welcome
     | Comment
@@ -503,10 +844,39 @@ ServerMessage = (
     | OrderConfirmed
     | Orders
     | ImportResult
+    | InviteCreated
+    | StaffList
+    | CommentDeleted
+    | Modes
+    | Standing
+    | ModEntry
+    | Held
+    | HeldResolved
+    | QuestionState
+    | Answer
+    | Questions
+    | Suggestions
+    | Terms
+    | ModLog
 )
 
 #: Events stored with a seq and replayed on resume.
-RoomEvent = Comment | StreamState | ShowState | DealEnded | Stock | OrderPlaced | ReviewAdded
+RoomEvent = (
+    Comment
+    | StreamState
+    | ShowState
+    | DealEnded
+    | Stock
+    | OrderPlaced
+    | ReviewAdded
+    | CommentDeleted
+    | Modes
+    | ModEntry
+    | Held
+    | HeldResolved
+    | QuestionState
+    | Answer
+)
 
 
 # ---------------------------------------------------------------- encode / decode

@@ -10,34 +10,66 @@ from hypothesis import strategies as st
 from websockets.frames import Frame, Opcode
 
 from console import protocol
-from console.hub.fanout import Coalescer
+from console.hub.fanout import EVERYONE, STAFF, Coalescer, private_to
 from console.hub.room import text_frame
+
+VIEWERS = ("viewer-aa", "viewer-bb", "viewer-cc")
+#: Who an event is for: everyone, staff only, or one viewer (and staff).
+AUDIENCES = st.sampled_from([EVERYONE, STAFF, *(private_to(v) for v in VIEWERS)])
+
+
+def _may_see(client: str, audience: str | None) -> bool:
+    if client == "staff" or audience is EVERYONE:
+        return True
+    return audience == private_to(client)
 
 
 @given(
     start=st.integers(min_value=0, max_value=10_000),
-    steps=st.lists(st.one_of(st.just("flush"), st.text(max_size=20)), max_size=200),
+    steps=st.lists(
+        st.one_of(st.just("flush"), st.tuples(st.text(max_size=20), AUDIENCES)), max_size=200
+    ),
 )
-def test_frames_deliver_every_event_once_in_order(start: int, steps: list[str]) -> None:
+def test_frames_deliver_every_event_once_in_order_to_whoever_may_see_it(
+    start: int, steps: list[str | tuple[str, str | None]]
+) -> None:
     coalescer = Coalescer(start)
-    sent: list[int] = []
-    received: list[int] = []
+    clients = ("staff", *VIEWERS)
+    sent: dict[str, list[int]] = {c: [] for c in clients}
+    received: dict[str, list[int]] = {c: [] for c in clients}
     seq = start
+
+    def flush() -> None:
+        frames = coalescer.flush()
+        if frames is None:
+            return
+        for client in clients:
+            data = frames.staff if client == "staff" else frames.for_viewer(client)
+            if data is not None:
+                received[client].extend(m["seq"] for m in json.loads(data))
+
     for step in steps:
         if step == "flush":
-            frame = coalescer.flush()
-            if frame is not None:
-                received.extend(m["seq"] for m in json.loads(frame))
+            flush()
             assert coalescer.flushed_seq == seq
-        else:
-            seq += 1
-            event = protocol.Comment(seq=seq, id=seq, viewer_id="v", name="n", text=step, ts=0.0)
-            coalescer.add(seq, protocol.encode(event))
-            sent.append(seq)
-    frame = coalescer.flush()
-    if frame is not None:
-        received.extend(m["seq"] for m in json.loads(frame))
+            continue
+        text, audience = step
+        seq += 1
+        event = protocol.Comment(seq=seq, id=seq, viewer_id="v", name="n", text=text, ts=0.0)
+        coalescer.add(seq, protocol.encode(event), audience)
+        for client in clients:
+            if _may_see(client, audience):
+                sent[client].append(seq)
+    flush()
     assert received == sent
+
+
+def test_a_tick_of_public_events_is_one_frame_for_everyone() -> None:
+    coalescer = Coalescer(0)
+    coalescer.add(1, b'{"seq":1}')
+    frames = coalescer.flush()
+    assert frames is not None and frames.public is frames.staff
+    assert frames.for_viewer("viewer-aa") is frames.staff
 
 
 def test_an_event_out_of_order_is_refused() -> None:

@@ -21,6 +21,9 @@ class StaffIdentity:
     name: str
     #: Stable id for the staff member's comments, derived from the token hash.
     viewer_id: str
+    #: The token's public id (its hash's first 16 hex digits), to list and revoke it.
+    staff_id: str = ""
+    expires: float | None = None
 
 
 def hash_token(token: str) -> str:
@@ -71,5 +74,9 @@ def check_token(store: Store, token: str | None, role: str, now: float) -> Staff
             f"This token is for the {record.role} role, not {role}; connect as {record.role}.",
         )
     return StaffIdentity(
-        role=cast(protocol.Role, role), name=record.name, viewer_id="staff-" + token_hash[:16]
+        role=cast(protocol.Role, role),
+        name=record.name,
+        viewer_id="staff-" + token_hash[:16],
+        staff_id=token_hash[:16],
+        expires=record.expires,
     )

@@ -9,16 +9,45 @@ holds only that rule; the hub decides when a tick ends and who receives the fram
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from console import protocol
+
+#: ``audience`` of an event every client receives.
+EVERYONE = None
+#: ``audience`` of an event only staff receive (the mod log, questions).
+STAFF = "staff"
+
+
+def private_to(viewer_id: str) -> str:
+    """``audience`` of an event for one viewer (and staff): a held comment, a private answer."""
+    return "v:" + viewer_id
+
+
+@dataclass(slots=True)
+class Frames:
+    """One tick's frames. Most ticks hold only public events: then all three are one.
+
+    ``public`` goes to viewers without private events this tick (None: nothing for them),
+    ``staff`` to every staff client, ``private[viewer_id]`` to that viewer's pages.
+    """
+
+    public: bytes | None
+    staff: bytes
+    private: dict[str, bytes] = field(default_factory=dict)
+
+    def for_viewer(self, viewer_id: str) -> bytes | None:
+        return self.private.get(viewer_id, self.public) if self.private else self.public
 
 
 class Coalescer:
-    """Collects encoded events between ticks and hands them out as one frame."""
+    """Collects encoded events between ticks and hands them out as frames."""
 
-    __slots__ = ("_flushed_seq", "_last_seq", "_pending")
+    __slots__ = ("_flushed_seq", "_last_seq", "_pending", "_restricted")
 
     def __init__(self, last_seq: int) -> None:
-        self._pending: list[bytes] = []
+        self._pending: list[tuple[bytes, str | None]] = []
+        self._restricted = False
         self._flushed_seq = last_seq
         self._last_seq = last_seq
 
@@ -31,18 +60,29 @@ class Coalescer:
     def pending(self) -> bool:
         return bool(self._pending)
 
-    def add(self, seq: int, encoded: bytes) -> None:
+    def add(self, seq: int, encoded: bytes, audience: str | None = EVERYONE) -> None:
         """Queue one event; seqs must arrive in order and without gaps."""
         if seq != self._last_seq + 1:
             raise ValueError(f"event seq {seq} out of order (expected {self._last_seq + 1})")
-        self._pending.append(encoded)
+        self._pending.append((encoded, audience))
+        self._restricted = self._restricted or audience is not EVERYONE
         self._last_seq = seq
 
-    def flush(self) -> bytes | None:
-        """Return the frame of every event queued since the last flush, or None."""
+    def flush(self) -> Frames | None:
+        """Return the frames of every event queued since the last flush, or None."""
         if not self._pending:
             return None
-        data = protocol.frame(self._pending)
-        self._pending = []
+        pending, restricted = self._pending, self._restricted
+        self._pending, self._restricted = [], False
         self._flushed_seq = self._last_seq
-        return data
+        staff = protocol.frame([body for body, _ in pending])
+        if not restricted:
+            return Frames(staff, staff)
+        public = [body for body, audience in pending if audience is EVERYONE]
+        private: dict[str, bytes] = {}
+        for viewer in {a[2:] for _, a in pending if a is not None and a.startswith("v:")}:
+            mine = private_to(viewer)
+            private[viewer] = protocol.frame(
+                [body for body, audience in pending if audience is EVERYONE or audience == mine]
+            )
+        return Frames(protocol.frame(public) if public else None, staff, private)

@@ -24,12 +24,16 @@ from websockets.protocol import State
 from console import protocol
 from console.domain.chat import ChatRuleError, RateLimiter, clean_comment, clean_name
 from console.errors import ProtocolError
-from console.hub.auth import check_token
-from console.hub.fanout import Coalescer
+from console.hub.auth import check_token, hash_token, issue_token
+from console.hub.fanout import Coalescer, Frames, private_to
+from console.hub.moderation import Moderation
 from console.hub.payments import PaymentProvider
+from console.hub.permissions import check_permission
+from console.hub.questions import QuestionDesk
 from console.hub.shop import Shop
 from console.protocol import ErrorCode
 from console.store import Store
+from console.store.team import Actor, Published
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,10 @@ MAX_TICK = 0.1
 LISTENERS_PER_TICK_SECOND = 100_000
 #: Seconds between viewer-count updates at most (presence is ephemeral, not replayed).
 PRESENCE_INTERVAL = 1.0
+#: How often the room checks staff tokens' expiry and lapsed question claims.
+HOUSEKEEPING_INTERVAL = 1.0
+#: Longest invitation: a show's team is invited per show or per season, not for ever.
+MAX_INVITE_HOURS = 24 * 90
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +86,17 @@ class Session:
     messages: RateLimiter
     staff_name: str | None = None
     dropped: bool = field(default=False)
+    #: For staff: the token's id (its hash's first 16 hex digits) and its expiry.
+    staff_id: str | None = None
+    expires: float | None = None
 
     @property
     def is_staff(self) -> bool:
         return self.role in protocol.STAFF_ROLES
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.staff_name or self.name or "?", self.role)
 
 
 def send(ws: ServerConnection, data: bytes) -> None:
@@ -118,9 +133,14 @@ class Room:
         self._comment_limits: dict[str, RateLimiter] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
         self._presence_handle: asyncio.TimerHandle | None = None
+        self._housekeeping_handle: asyncio.TimerHandle | None = None
         self._announced_count = -1
         self.live = False
         self.shop = Shop(store, self._publish, payments=payments, clock=clock)
+        self.moderation = Moderation(store, self._publish_all, clock, self.shop.records.is_buyer)
+        self.questions = QuestionDesk(
+            self.moderation.records, self._publish_all, clock, self.shop.pinned_product
+        )
 
     # ------------------------------------------------------------ joining and leaving
 
@@ -157,13 +177,26 @@ class Room:
             limiter = RateLimiter(
                 self._limits.staff_messages_per_s, self._limits.staff_message_burst
             )
-            session = Session(ws, staff.role, staff.viewer_id, staff.name, limiter, staff.name)
+            session = Session(
+                ws,
+                staff.role,
+                staff.viewer_id,
+                staff.name,
+                limiter,
+                staff.name,
+                staff_id=staff.staff_id,
+                expires=staff.expires,
+            )
 
-        welcome, history = self._history(hello.since)
+        audience = None if session.is_staff else private_to(session.viewer_id)
+        welcome, history = self._history(hello.since, audience)
         self._sessions[ws] = session
         if session.role == "viewer":
             self._presence[session.viewer_id] += 1
             self._presence_changed()
+        else:
+            self._staff_changed()
+        self._start_housekeeping()
         welcome_msg = protocol.Welcome(
             v=protocol.VERSION,
             role=session.role,
@@ -177,27 +210,34 @@ class Room:
             now=now,
             history_truncated=welcome,
         )
-        send(
-            ws,
-            protocol.frame([protocol.encode(welcome_msg), *history, self.shop.snapshot()]),
-        )
+        state = [self.shop.snapshot(), protocol.encode(self.moderation.modes_event())]
+        if session.is_staff:
+            state += [protocol.encode(h) for h in self.moderation.records.waiting()]
+        else:
+            standing = self.moderation.standing(session.viewer_id)
+            if standing is not None:
+                state.append(protocol.encode(standing))
+        send(ws, protocol.frame([protocol.encode(welcome_msg), *history, *state]))
         return session
 
-    def _history(self, since: int | None) -> tuple[bool, list[bytes]]:
-        """Events the client has not seen, up to the last flushed one.
+    def _history(self, since: int | None, audience: str | None) -> tuple[bool, list[bytes]]:
+        """Events the client has not seen (and may see), up to the last flushed one.
 
         Events after ``flushed_seq`` are still queued and reach the client with the next
         tick's frame, because it is subscribed before that frame goes out.
         """
         upto = self._coalescer.flushed_seq
         if since is not None and 0 <= since <= upto and upto - since <= REPLAY_LIMIT:
-            return False, self._store.events_after(since, upto, REPLAY_LIMIT)
+            return False, self._store.events_after(since, upto, REPLAY_LIMIT, audience)
         truncated = since is not None
-        return truncated, self._store.recent_events(upto, HISTORY_EVENTS)
+        return truncated, self._store.recent_events(upto, HISTORY_EVENTS, audience)
 
     def leave(self, ws: ServerConnection) -> None:
         session = self._sessions.pop(ws, None)
-        if session is None or session.role != "viewer":
+        if session is None:
+            return
+        if session.is_staff:
+            self._staff_changed()
             return
         self._presence[session.viewer_id] -= 1
         if self._presence[session.viewer_id] <= 0:
@@ -219,20 +259,16 @@ class Room:
     def handle(self, session: Session, message: protocol.ClientMessage) -> None:
         """Apply one command; raise :class:`ProtocolError` for the client to see."""
         self.check_rate(session)
+        check_permission(session.role, message)
         match message:
             case protocol.SendComment():
                 self._comment(session, message)
             case protocol.SetName():
-                if session.is_staff:
-                    raise ProtocolError(
-                        ErrorCode.FORBIDDEN, "Staff names come from their token; ask the host."
-                    )
                 session.name = self._store.touch_viewer(
                     session.viewer_id, _checked_name(message.name), self._clock()
                 )
                 reply(session, protocol.Ack(ref=message.ref))
             case protocol.GetProfile():
-                self._require_staff(session, "open a viewer's profile")
                 profile = self._store.profile(message.viewer_id)
                 if profile is None:
                     raise ProtocolError(
@@ -260,7 +296,6 @@ class Room:
                 self._staff_command(session, message)
 
     def _staff_command(self, session: Session, message: protocol.ClientMessage) -> None:
-        self._require_staff(session, "run the show")
         match message:
             case protocol.Pin():
                 self.shop.pin(message.product)
@@ -283,7 +318,157 @@ class Room:
                 orders = self.shop.records.orders(max(1, min(message.limit, 10_000)))
                 reply(session, protocol.Orders(orders=orders, ref=message.ref))
                 return
+            case _:
+                if self._team_command(session, message):
+                    return
         reply(session, protocol.Ack(ref=getattr(message, "ref", None)))
+
+    def _team_command(self, session: Session, message: protocol.ClientMessage) -> bool:
+        """Staff, moderation and question commands; True when the reply was sent."""
+        actor = session.actor
+        ref = getattr(message, "ref", None)
+        match message:
+            case protocol.CreateInvite():
+                reply(session, self._invite(message))
+                return True
+            case protocol.GetStaff():
+                reply(session, protocol.StaffList(members=self._staff_members(), ref=ref))
+                return True
+            case protocol.RevokeStaff():
+                self._revoke(message.staff_id)
+            case protocol.DeleteComment():
+                self.moderation.delete(actor, message)
+            case protocol.TimeoutViewer() | protocol.BanViewer() | protocol.UnbanViewer():
+                sanction = self.moderation.sanction(actor, message)
+                standing = protocol.Standing(
+                    banned=sanction.banned, muted_until=sanction.muted_until, reason=sanction.reason
+                )
+                self._tell_viewer(message.viewer_id, standing)
+            case protocol.SetModes():
+                self.moderation.set_modes(actor, message)
+            case protocol.SetTerms():
+                self.moderation.set_terms(actor, message)
+            case protocol.GetTerms():
+                terms = self.moderation.terms()
+                terms.ref = ref
+                reply(session, terms)
+                return True
+            case protocol.ResolveHeld():
+                held = self.moderation.records.held(message.held_id)
+                owner = held is not None and self.shop.is_owner(held.viewer_id)
+                self.moderation.resolve_held(actor, message, owner)
+            case protocol.GetModLog():
+                entries = self.moderation.records.mod_log(
+                    max(1, min(message.limit, 10_000)), message.action, message.viewer_id
+                )
+                reply(session, protocol.ModLog(entries=entries, ref=ref))
+                return True
+            case protocol.ClaimQuestion():
+                self.questions.claim(actor.name, message.question)
+            case protocol.ReleaseQuestion():
+                self.questions.release(actor.name, message.question)
+            case protocol.AnswerQuestion():
+                self.questions.answer(actor.name, message)
+            case protocol.FinishQuestion():
+                self.questions.finish(actor.name, message.question)
+            case protocol.GetQuestions():
+                snapshot = self.questions.snapshot()
+                snapshot.ref = ref
+                reply(session, snapshot)
+                return True
+            case protocol.GetSuggestions():
+                suggestions = self.questions.suggestions(message.question)
+                suggestions.ref = ref
+                reply(session, suggestions)
+                return True
+            case protocol.SetCanned():
+                self.questions.set_canned(actor, message)
+        return False
+
+    # ------------------------------------------------------------ the team
+
+    def _invite(self, message: protocol.CreateInvite) -> protocol.InviteCreated:
+        try:
+            name = clean_name(message.name)
+        except ChatRuleError as exc:
+            raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
+        if not 0 < message.hours <= MAX_INVITE_HOURS:
+            raise ProtocolError(
+                ErrorCode.INVALID,
+                f"An invitation lasts from a few minutes to {MAX_INVITE_HOURS} hours; "
+                f"{message.hours:g} hours is outside that.",
+            )
+        now = self._clock()
+        token = issue_token(self._store, message.role, name, now, message.hours * 3600)
+        self._staff_changed()
+        return protocol.InviteCreated(
+            staff_id=hash_token(token)[:16],
+            token=token,
+            name=name,
+            role=message.role,
+            expires=now + message.hours * 3600,
+            ref=message.ref,
+        )
+
+    def _staff_members(self) -> list[protocol.StaffMember]:
+        connected = Counter(s.staff_id for s in self._sessions.values() if s.staff_id)
+        members = self.moderation.records.staff_members()
+        for member in members:
+            member.connected = connected[member.staff_id]
+        return members
+
+    def _revoke(self, staff_id: str) -> None:
+        if not self.moderation.records.revoke(staff_id, self._clock()):
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"No staff member with id {staff_id!r}.")
+        for session in list(self._sessions.values()):
+            if session.staff_id == staff_id:
+                self._close_staff(session, "Your access was revoked by the host.")
+        self._staff_changed()
+
+    def _close_staff(self, session: Session, why: str) -> None:
+        send(
+            session.ws,
+            protocol.frame(
+                [protocol.encode(protocol.Error(code=ErrorCode.BAD_TOKEN, message=why))]
+            ),
+        )
+        self.leave(session.ws)
+        asyncio.get_running_loop().create_task(session.ws.close(1008, "access ended"))
+
+    def _staff_changed(self) -> None:
+        """Hosts see who is connected: push the staff list to them."""
+        hosts = [s for s in self._sessions.values() if s.role == "host"]
+        if not hosts:
+            return
+        data = protocol.frame([protocol.encode(protocol.StaffList(members=self._staff_members()))])
+        for host in hosts:
+            send(host.ws, data)
+
+    def _tell_viewer(self, viewer_id: str, message: protocol.ServerMessage) -> None:
+        data = protocol.frame([protocol.encode(message)])
+        for session in self._sessions.values():
+            if session.viewer_id == viewer_id and not session.is_staff:
+                send(session.ws, data)
+
+    def _start_housekeeping(self) -> None:
+        if self._housekeeping_handle is None:
+            self._housekeeping_handle = asyncio.get_running_loop().call_later(
+                HOUSEKEEPING_INTERVAL, self._housekeeping
+            )
+
+    def _housekeeping(self) -> None:
+        """End staff sessions whose token expired; free lapsed question claims."""
+        self._housekeeping_handle = None
+        now = self._clock()
+        for session in list(self._sessions.values()):
+            if session.expires is not None and now >= session.expires:
+                self._close_staff(session, "Your staff token expired; ask the host for a new one.")
+        try:
+            self.questions.expire()
+        except Exception:
+            log.exception("releasing lapsed question claims failed")
+        if self._sessions:
+            self._start_housekeeping()
 
     def _comment(self, session: Session, message: protocol.SendComment) -> None:
         if session.name is None:
@@ -294,6 +479,9 @@ class Room:
             text = clean_comment(message.text)
         except ChatRuleError as exc:
             raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
+        verdict = self.moderation.judge(session.viewer_id, session.is_staff, text)
+        if verdict.action == "refuse":
+            raise self.moderation.refuse(verdict, session.viewer_id, session.name, text)
         now = self._clock()
         limiter = self._comment_limits.get(session.viewer_id)
         if limiter is None:
@@ -311,6 +499,10 @@ class Room:
                 f"Slow down: you can post again in {max(1, round(wait))} s.",
                 retry_after=wait,
             )
+        if verdict.action == "hold":
+            self.moderation.hold(verdict, session.viewer_id, session.name, session.role, text)
+            reply(session, protocol.Ack(ref=message.ref, held=True))
+            return
         comment, encoded = self._store.append_comment(
             session.viewer_id,
             session.name,
@@ -320,10 +512,8 @@ class Room:
             owner=self.shop.is_owner(session.viewer_id),
         )
         self._publish(comment.seq, encoded)
-        send(
-            session.ws,
-            protocol.frame([protocol.encode(protocol.Ack(ref=message.ref, seq=comment.seq))]),
-        )
+        reply(session, protocol.Ack(ref=message.ref, seq=comment.seq))
+        self.questions.consider(comment)
 
     def set_live(self, live: bool) -> None:
         """Record and announce that the show went live or ended."""
@@ -333,15 +523,14 @@ class Room:
         event, encoded = self._store.append_stream_state(live, self._clock())
         self._publish(event.seq, encoded)
 
-    @staticmethod
-    def _require_staff(session: Session, action: str) -> None:
-        if not session.is_staff:
-            raise ProtocolError(ErrorCode.FORBIDDEN, f"Only staff may {action}.")
-
     # ------------------------------------------------------------ fan-out
 
-    def _publish(self, seq: int, encoded: bytes) -> None:
-        self._coalescer.add(seq, encoded)
+    def _publish_all(self, published: list[Published]) -> None:
+        for seq, encoded, audience in published:
+            self._publish(seq, encoded, audience)
+
+    def _publish(self, seq: int, encoded: bytes, audience: str | None = None) -> None:
+        self._coalescer.add(seq, encoded, audience)
         if self._flush_handle is None:
             self._flush_handle = asyncio.get_running_loop().call_later(self.tick, self.flush)
 
@@ -354,23 +543,34 @@ class Room:
     def flush(self) -> None:
         """Send the tick's frame to every client; drop those that cannot keep up."""
         self._flush_handle = None
-        data = self._coalescer.flush()
-        if data is None:
+        frames = self._coalescer.flush()
+        if frames is None:
             return
-        self._deliver(data)
+        self._deliver(frames)
 
-    def _deliver(self, data: bytes) -> None:
+    def _deliver(self, frames: Frames | bytes) -> None:
         """Write one frame to every client: framed once, the same bytes for all.
 
         Re-framing the same payload per client (what ``broadcast`` does) was a fifth of
         the hub's time at 5,000 listeners. Server frames are unmasked and uncompressed
         here, so they are identical for everyone; each write is a whole frame, in order
-        with the protocol's own writes.
+        with the protocol's own writes. A tick with staff-only or private events has a
+        few frames, each framed once too.
         """
-        wire = text_frame(data)
+        if isinstance(frames, bytes):
+            frames = Frames(frames, frames)
+        public = text_frame(frames.public) if frames.public is not None else None
+        staff = public if frames.staff is frames.public else text_frame(frames.staff)
+        private = {v: text_frame(data) for v, data in frames.private.items()}
         for ws, session in list(self._sessions.items()):
             transport = ws.transport
             if transport is None or ws.protocol.state is not State.OPEN:
+                continue
+            if session.is_staff:
+                wire = staff
+            else:
+                wire = private.get(session.viewer_id, public) if private else public
+            if wire is None:
                 continue
             if transport.get_write_buffer_size() > self._max_client_buffer:
                 self._drop(session)
@@ -403,11 +603,11 @@ class Room:
     def close(self) -> None:
         """Send what is queued and stop the timers (the hub is shutting down)."""
         self.shop.close()
-        for handle in (self._flush_handle, self._presence_handle):
+        for handle in (self._flush_handle, self._presence_handle, self._housekeeping_handle):
             if handle is not None:
                 handle.cancel()
         self.flush()
-        self._presence_handle = None
+        self._presence_handle = self._housekeeping_handle = None
 
 
 def text_frame(payload: bytes) -> bytes:

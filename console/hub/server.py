@@ -26,6 +26,7 @@ from console.domain.catalogue import catalogue_to_dict, parse_catalogue
 from console.errors import ListenError, ProtocolError, ShopcastError, StoreError
 from console.hub.auth import issue_token
 from console.hub.payments import PaymentProvider
+from console.hub.permissions import check_permission
 from console.hub.room import MAX_CLIENT_BUFFER, Limits, Room, Session, reply, send
 from console.hub.static import StaticFiles
 from console.hub.stream import StreamGateway
@@ -194,8 +195,10 @@ class Hub:
                             )
                         session = self.room.join(ws, message)
                     elif isinstance(message, protocol.WebRTCOffer) and self._stream is not None:
+                        check_permission(session.role, message)
                         await self._answer(ws, session, message)
                     elif isinstance(message, protocol.Buy):
+                        check_permission(session.role, message)
                         await self._buy(session, message)
                     else:
                         self.room.handle(session, message)
@@ -228,10 +231,6 @@ class Hub:
         self.room.set_live(live)
 
     async def _buy(self, session: Session, message: protocol.Buy) -> None:
-        if session.is_staff:
-            raise ProtocolError(
-                ErrorCode.FORBIDDEN, "Staff buy from the viewer page, not from a console."
-            )
         self.room.check_rate(session)
         if session.name is None:
             raise ProtocolError(ErrorCode.NAME_REQUIRED, "Choose a display name before buying.")

@@ -192,6 +192,9 @@ class Shop:
         event, body = self._records.save_show(self._state(seq=0), self._clock())
         self._publish(event.seq, body)
 
+    def pinned_product(self) -> protocol.Product | None:
+        return self._records.product(self._pinned) if self._pinned else None
+
     def is_owner(self, viewer_id: str) -> bool:
         """Whether the viewer bought the pinned product (their comments get a badge)."""
         return viewer_id in self._owners

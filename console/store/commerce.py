@@ -358,6 +358,13 @@ class Commerce:
             is not None
         )
 
+    def is_buyer(self, viewer_id: str) -> bool:
+        """Whether the viewer ever paid for an order here (for buyers-only chat)."""
+        row = self._db.execute(
+            "SELECT 1 FROM orders WHERE viewer_id = ? AND status = 'paid' LIMIT 1", (viewer_id,)
+        ).fetchone()
+        return row is not None
+
     def has_reviewed(self, viewer_id: str, product_id: str) -> bool:
         return (
             self._db.execute(

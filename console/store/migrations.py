@@ -120,4 +120,80 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         body BLOB NOT NULL
     );
     """,
+    # 3: the team: who may see an event, sanctions, the mod log, held comments, room
+    # settings (modes, terms, canned replies) and the question queue.
+    """
+    ALTER TABLE events ADD COLUMN audience TEXT;
+    CREATE INDEX events_restricted ON events (audience, seq) WHERE audience IS NOT NULL;
+
+    ALTER TABLE comments ADD COLUMN deleted REAL;
+
+    CREATE TABLE sanctions (
+        viewer_id   TEXT PRIMARY KEY,
+        banned      INTEGER NOT NULL DEFAULT 0,
+        muted_until REAL,
+        reason      TEXT NOT NULL DEFAULT '',
+        updated     REAL NOT NULL
+    );
+
+    CREATE TABLE mod_actions (
+        id          INTEGER PRIMARY KEY,
+        seq         INTEGER NOT NULL,
+        ts          REAL NOT NULL,
+        action      TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        actor_role  TEXT NOT NULL,
+        viewer_id   TEXT NOT NULL DEFAULT '',
+        name        TEXT NOT NULL DEFAULT '',
+        comment_seq INTEGER,
+        text        TEXT NOT NULL DEFAULT '',
+        reason      TEXT NOT NULL DEFAULT '',
+        until       REAL
+    );
+    CREATE INDEX mod_actions_by_viewer ON mod_actions (viewer_id, id);
+    CREATE INDEX mod_actions_by_action ON mod_actions (action, id);
+
+    CREATE TABLE held (
+        id          INTEGER PRIMARY KEY,
+        viewer_id   TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        role        TEXT NOT NULL,
+        text        TEXT NOT NULL,
+        rule        TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        ts          REAL NOT NULL,
+        status      TEXT NOT NULL DEFAULT 'held' CHECK (status IN ('held', 'approved', 'denied')),
+        comment_seq INTEGER
+    );
+    CREATE INDEX held_waiting ON held (status, id);
+
+    CREATE TABLE room_settings (
+        key  TEXT PRIMARY KEY,
+        body BLOB NOT NULL
+    );
+
+    CREATE TABLE questions (
+        id          INTEGER PRIMARY KEY,
+        viewer_id   TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        text        TEXT NOT NULL,
+        grp         TEXT NOT NULL,
+        ts          REAL NOT NULL,
+        claimed_by  TEXT,
+        claimed_at  REAL,
+        answered_at REAL,
+        done        INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX questions_open ON questions (done, id);
+
+    CREATE TABLE answers (
+        id       INTEGER PRIMARY KEY,
+        question INTEGER NOT NULL REFERENCES questions (id),
+        agent    TEXT NOT NULL,
+        text     TEXT NOT NULL,
+        private  INTEGER NOT NULL,
+        ts       REAL NOT NULL
+    );
+    CREATE INDEX answers_by_question ON answers (question);
+    """,
 )

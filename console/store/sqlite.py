@@ -9,6 +9,7 @@ broadcasts it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -107,7 +108,10 @@ class Store:
         """Checkpoint the WAL into the main file and close, so the file is whole on disk."""
         try:
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self._db.execute("PRAGMA optimize")
+            # Statistics for the query planner: worth having, not worth failing a close
+            # for (on a full disk it cannot be written, and everything else is stored).
+            with contextlib.suppress(sqlite3.OperationalError):
+                self._db.execute("PRAGMA optimize")
         finally:
             self._db.close()
 
@@ -157,31 +161,43 @@ class Store:
     ) -> tuple[protocol.Comment, bytes]:
         """Store a comment as a room event; return it and its encoding, both final."""
         with self.events() as writer:
-            cur = writer.db.execute(
-                "INSERT INTO comments (seq, viewer_id, name, role, text, ts) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (writer.seq + 1, viewer_id, name, role, text, ts),
-            )
-            comment, body = writer.add(
-                "comment",
-                viewer_id,
-                ts,
-                lambda seq: protocol.Comment(
-                    seq=seq,
-                    id=cur.lastrowid or 0,
-                    viewer_id=viewer_id,
-                    name=name,
-                    text=text,
-                    ts=ts,
-                    role=role,
-                    owner=owner,
-                ),
-            )
-            writer.db.execute(
-                "UPDATE viewers SET comment_count = comment_count + 1, last_seen = ?, name = ? "
-                "WHERE viewer_id = ?",
-                (ts, name, viewer_id),
-            )
+            return self.write_comment(writer, viewer_id, name, role, text, ts, owner)
+
+    @staticmethod
+    def write_comment(
+        writer: EventWriter,
+        viewer_id: str,
+        name: str,
+        role: protocol.Role,
+        text: str,
+        ts: float,
+        owner: bool = False,
+    ) -> tuple[protocol.Comment, bytes]:
+        """Store a comment inside a transaction that may hold other events."""
+        cur = writer.db.execute(
+            "INSERT INTO comments (seq, viewer_id, name, role, text, ts) VALUES (?, ?, ?, ?, ?, ?)",
+            (writer.seq + 1, viewer_id, name, role, text, ts),
+        )
+        comment, body = writer.add(
+            "comment",
+            viewer_id,
+            ts,
+            lambda seq: protocol.Comment(
+                seq=seq,
+                id=cur.lastrowid or 0,
+                viewer_id=viewer_id,
+                name=name,
+                text=text,
+                ts=ts,
+                role=role,
+                owner=owner,
+            ),
+        )
+        writer.db.execute(
+            "UPDATE viewers SET comment_count = comment_count + 1, last_seen = ?, name = ? "
+            "WHERE viewer_id = ?",
+            (ts, name, viewer_id),
+        )
         return comment, body
 
     def append_stream_state(self, live: bool, ts: float) -> tuple[protocol.StreamState, bytes]:
@@ -205,20 +221,29 @@ class Store:
         ).fetchone()
         return row is not None and b'"live":true' in bytes(row[0])
 
-    def events_after(self, seq: int, upto: int, limit: int) -> list[bytes]:
-        """Encoded events with ``seq < n <= upto``, oldest first, at most ``limit``."""
+    def events_after(
+        self, seq: int, upto: int, limit: int, audience: str | None = None
+    ) -> list[bytes]:
+        """Encoded events with ``seq < n <= upto``, oldest first, at most ``limit``.
+
+        ``audience`` is a viewer's private audience: they get public events and their own.
+        ``None`` is staff, who get everything.
+        """
         rows = self._db.execute(
-            "SELECT body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
-            (seq, upto, limit),
+            "SELECT body FROM events WHERE seq > ? AND seq <= ?"
+            + _AUDIENCE_FILTER[audience is None]
+            + " ORDER BY seq LIMIT ?",
+            (seq, upto, *([] if audience is None else [audience]), limit),
         ).fetchall()
         return [bytes(r[0]) for r in rows]
 
-    def recent_events(self, upto: int, limit: int) -> list[bytes]:
+    def recent_events(self, upto: int, limit: int, audience: str | None = None) -> list[bytes]:
         """The latest ``limit`` encoded events with ``seq <= upto``, oldest first."""
         rows = self._db.execute(
-            "SELECT body FROM (SELECT seq, body FROM events WHERE seq <= ? "
-            "ORDER BY seq DESC LIMIT ?) ORDER BY seq",
-            (upto, limit),
+            "SELECT body FROM (SELECT seq, body FROM events WHERE seq <= ?"
+            + _AUDIENCE_FILTER[audience is None]
+            + " ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+            (upto, *([] if audience is None else [audience]), limit),
         ).fetchall()
         return [bytes(r[0]) for r in rows]
 
@@ -384,6 +409,12 @@ class Store:
         ]
 
 
+_AUDIENCE_FILTER = {
+    True: "",
+    False: " AND (audience IS NULL OR audience = ?)",
+}
+
+
 class EventWriter:
     """Appends room events inside one store transaction, numbering them in order."""
 
@@ -392,14 +423,23 @@ class EventWriter:
         self.seq = last_seq
 
     def add(
-        self, kind: str, viewer_id: str | None, ts: float, make: Callable[[int], _E]
+        self,
+        kind: str,
+        viewer_id: str | None,
+        ts: float,
+        make: Callable[[int], _E],
+        audience: str | None = None,
     ) -> tuple[_E, bytes]:
-        """Store the event ``make(seq)``; its stored encoding is what replays send."""
+        """Store the event ``make(seq)``; its stored encoding is what replays send.
+
+        ``audience`` None is everyone; see :mod:`console.hub.fanout` for the others.
+        """
         event = make(self.seq + 1)
         body = protocol.encode(event)
         self.db.execute(
-            "INSERT INTO events (seq, type, viewer_id, ts, body) VALUES (?, ?, ?, ?, ?)",
-            (event.seq, kind, viewer_id, ts, body),
+            "INSERT INTO events (seq, type, viewer_id, ts, body, audience) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (event.seq, kind, viewer_id, ts, body, audience),
         )
         self.seq = event.seq
         return event, body

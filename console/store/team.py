@@ -1,0 +1,502 @@
+"""The team's records: staff tokens, sanctions, the mod log, held comments, room settings
+and the question queue, in the same SQLite file as the room.
+
+Every moderation action is written in the transaction that stores its events, before
+the hub applies it: what the mod log says happened is what happened, also after a
+crash. Each method returns the events it stored with their audience, for the hub to
+publish in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from console import protocol
+from console.store.sqlite import EventWriter, Store
+
+#: (seq, encoded event, audience) for the room to publish; see console.hub.fanout.
+Published = tuple[int, bytes, str | None]
+STAFF_AUDIENCE = "staff"
+
+
+def private_audience(viewer_id: str) -> str:
+    return "v:" + viewer_id
+
+
+@dataclass(frozen=True, slots=True)
+class Sanction:
+    banned: bool
+    muted_until: float | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeldComment:
+    id: int
+    viewer_id: str
+    name: str
+    role: protocol.Role
+    text: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: a staff member's name and role (or the hub itself, for automatic holds)."""
+
+    name: str
+    role: protocol.Role
+
+
+HUB = Actor("Shopcast", "host")
+
+_MOD_COLUMNS = (
+    "seq, id, ts, action, actor, actor_role, viewer_id, name, comment_seq, text, reason, until"
+)
+_QUESTION_COLUMNS = "id, viewer_id, name, text, grp, ts, claimed_by, claimed_at, answered_at, done"
+
+
+def _mod_entry(row: Sequence[Any]) -> protocol.ModEntry:
+    return protocol.ModEntry(*row)
+
+
+def _question(row: Sequence[Any], seq: int = 0) -> protocol.QuestionState:
+    qid, viewer_id, name, text, group, ts, claimed_by, claimed_at, answered_at, done = row
+    return protocol.QuestionState(
+        seq=seq,
+        id=qid,
+        viewer_id=viewer_id,
+        name=name,
+        text=text,
+        ts=ts,
+        group=group,
+        claimed_by=claimed_by,
+        claimed_at=claimed_at,
+        answered_at=answered_at,
+        done=bool(done),
+    )
+
+
+class TeamRecords:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @property
+    def _db(self) -> Any:
+        return self._store._db
+
+    # ------------------------------------------------------------ staff
+
+    def staff_members(self) -> list[protocol.StaffMember]:
+        rows = self._db.execute(
+            "SELECT substr(token_hash, 1, 16), name, role, created, expires, revoked "
+            "FROM staff_tokens ORDER BY created"
+        ).fetchall()
+        return [protocol.StaffMember(*row) for row in rows]
+
+    def revoke(self, staff_id: str, now: float) -> bool:
+        """Revoke the token whose id is ``staff_id``; False when there is none."""
+        with self._store._tx() as db:
+            cur = db.execute(
+                "UPDATE staff_tokens SET revoked = COALESCE(revoked, ?) "
+                "WHERE substr(token_hash, 1, 16) = ?",
+                (now, staff_id),
+            )
+            return cur.rowcount > 0
+
+    # ------------------------------------------------------------ sanctions
+
+    def sanctions(self) -> dict[str, Sanction]:
+        """Every viewer with a ban or a time-out, for the hub to keep in memory."""
+        rows = self._db.execute(
+            "SELECT viewer_id, banned, muted_until, reason FROM sanctions "
+            "WHERE banned OR muted_until IS NOT NULL"
+        ).fetchall()
+        return {v: Sanction(bool(b), m, r) for v, b, m, r in rows}
+
+    def sanction(
+        self,
+        viewer_id: str,
+        name: str,
+        action: protocol.ModAction,
+        until: float | None,
+        actor: Actor,
+        reason: str,
+        now: float,
+    ) -> tuple[Sanction, list[Published]]:
+        """Ban, time out or lift both; stored with its mod-log entry in one transaction."""
+        sanction = Sanction(action == "ban", until if action == "timeout" else None, reason)
+        with self._store.events() as writer:
+            writer.db.execute(
+                "INSERT INTO sanctions (viewer_id, banned, muted_until, reason, updated) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (viewer_id) DO UPDATE SET "
+                "banned = excluded.banned, muted_until = excluded.muted_until, "
+                "reason = excluded.reason, updated = excluded.updated",
+                (viewer_id, sanction.banned, sanction.muted_until, reason, now),
+            )
+            published = [
+                self._log(writer, action, actor, now, viewer_id, name, reason=reason, until=until)
+            ]
+        return sanction, published
+
+    # ------------------------------------------------------------ comments
+
+    def delete_comment(
+        self, comment: protocol.Comment, actor: Actor, reason: str, now: float
+    ) -> list[Published]:
+        """Hide a comment from everyone; the mod log keeps its text."""
+        with self._store.events() as writer:
+            writer.db.execute(
+                "UPDATE comments SET deleted = ? WHERE seq = ? AND deleted IS NULL",
+                (now, comment.seq),
+            )
+            deleted, body = writer.add(
+                "delete",
+                comment.viewer_id,
+                now,
+                lambda seq: protocol.CommentDeleted(
+                    seq=seq, target=comment.seq, viewer_id=comment.viewer_id
+                ),
+            )
+            entry = self._log(
+                writer,
+                "delete",
+                actor,
+                now,
+                comment.viewer_id,
+                comment.name,
+                comment_seq=comment.seq,
+                text=comment.text,
+                reason=reason,
+            )
+        return [(deleted.seq, body, None), entry]
+
+    def is_deleted(self, seq: int) -> bool:
+        row = self._db.execute("SELECT deleted FROM comments WHERE seq = ?", (seq,)).fetchone()
+        return row is not None and row[0] is not None
+
+    # ------------------------------------------------------------ held comments
+
+    def hold(
+        self,
+        viewer_id: str,
+        name: str,
+        role: protocol.Role,
+        text: str,
+        rule: str,
+        reason: str,
+        now: float,
+    ) -> list[Published]:
+        """Keep a comment for review: its author and staff see it, nobody else."""
+        with self._store.events() as writer:
+            cur = writer.db.execute(
+                "INSERT INTO held (viewer_id, name, role, text, rule, reason, ts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (viewer_id, name, role, text, rule, reason, now),
+            )
+            held_id = cur.lastrowid or 0
+            held, body = writer.add(
+                "held",
+                viewer_id,
+                now,
+                lambda seq: protocol.Held(
+                    seq=seq,
+                    held_id=held_id,
+                    viewer_id=viewer_id,
+                    name=name,
+                    text=text,
+                    ts=now,
+                    rule=rule,
+                    reason=reason,
+                ),
+                audience=private_audience(viewer_id),
+            )
+            entry = self._log(writer, "hold", HUB, now, viewer_id, name, text=text, reason=reason)
+        return [(held.seq, body, private_audience(viewer_id)), entry]
+
+    def refuse(
+        self, viewer_id: str, name: str, text: str, reason: str, now: float
+    ) -> list[Published]:
+        """A comment refused for a term set to "delete": only the mod log keeps it."""
+        with self._store.events() as writer:
+            return [
+                self._log(
+                    writer, "auto_delete", HUB, now, viewer_id, name, text=text, reason=reason
+                )
+            ]
+
+    def held(self, held_id: int) -> HeldComment | None:
+        row = self._db.execute(
+            "SELECT id, viewer_id, name, role, text, status FROM held WHERE id = ?", (held_id,)
+        ).fetchone()
+        return HeldComment(*row) if row else None
+
+    def waiting(self) -> list[protocol.Held]:
+        """Held comments nobody has approved or denied yet, oldest first."""
+        rows = self._db.execute(
+            "SELECT id, viewer_id, name, text, ts, rule, reason FROM held "
+            "WHERE status = 'held' ORDER BY id"
+        ).fetchall()
+        return [
+            protocol.Held(seq=0, held_id=i, viewer_id=v, name=n, text=t, ts=ts, rule=ru, reason=re)
+            for i, v, n, t, ts, ru, re in rows
+        ]
+
+    def resolve_held(
+        self,
+        held: HeldComment,
+        approve: bool,
+        actor: Actor,
+        reason: str,
+        now: float,
+        owner: bool,
+    ) -> list[Published]:
+        """Publish (approve) or drop (deny) a held comment, with its mod-log entry."""
+        published: list[Published] = []
+        with self._store.events() as writer:
+            comment_seq: int | None = None
+            if approve:
+                comment, body = self._store.write_comment(
+                    writer, held.viewer_id, held.name, held.role, held.text, now, owner
+                )
+                comment_seq = comment.seq
+                published.append((comment.seq, body, None))
+            writer.db.execute(
+                "UPDATE held SET status = ?, comment_seq = ? WHERE id = ?",
+                ("approved" if approve else "denied", comment_seq, held.id),
+            )
+            audience = private_audience(held.viewer_id)
+            resolved, body = writer.add(
+                "held_resolved",
+                held.viewer_id,
+                now,
+                lambda seq: protocol.HeldResolved(
+                    seq=seq,
+                    held_id=held.id,
+                    viewer_id=held.viewer_id,
+                    approved=approve,
+                    comment_seq=comment_seq,
+                ),
+                audience=audience,
+            )
+            published.append((resolved.seq, body, audience))
+            published.append(
+                self._log(
+                    writer,
+                    "approve" if approve else "deny",
+                    actor,
+                    now,
+                    held.viewer_id,
+                    held.name,
+                    comment_seq=comment_seq,
+                    text=held.text,
+                    reason=reason,
+                )
+            )
+        return published
+
+    # ------------------------------------------------------------ settings
+
+    def setting(self, key: str, kind: type[Any]) -> Any | None:
+        row = self._db.execute("SELECT body FROM room_settings WHERE key = ?", (key,)).fetchone()
+        return msgspec.json.decode(bytes(row[0]), type=kind) if row else None
+
+    def put_setting(
+        self,
+        key: str,
+        value: msgspec.Struct,
+        actor: Actor,
+        now: float,
+        action: protocol.ModAction | None = None,
+        summary: str = "",
+        event: protocol.Modes | None = None,
+    ) -> list[Published]:
+        """Store a room setting; modes and terms changes go to the mod log, canned text not."""
+        published: list[Published] = []
+        with self._store.events() as writer:
+            writer.db.execute(
+                "INSERT INTO room_settings (key, body) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET body = excluded.body",
+                (key, msgspec.json.encode(value)),
+            )
+            if event is not None:
+                modes, body = writer.add(
+                    "modes", None, now, lambda seq: msgspec.structs.replace(event, seq=seq)
+                )
+                published.append((modes.seq, body, None))
+            if action is not None:
+                published.append(self._log(writer, action, actor, now, text=summary))
+        return published
+
+    # ------------------------------------------------------------ the mod log
+
+    def _log(
+        self,
+        writer: EventWriter,
+        action: protocol.ModAction,
+        actor: Actor,
+        now: float,
+        viewer_id: str = "",
+        name: str = "",
+        *,
+        comment_seq: int | None = None,
+        text: str = "",
+        reason: str = "",
+        until: float | None = None,
+    ) -> Published:
+        cur = writer.db.execute(
+            "INSERT INTO mod_actions (seq, ts, action, actor, actor_role, viewer_id, name, "
+            "comment_seq, text, reason, until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                writer.seq + 1,
+                now,
+                action,
+                actor.name,
+                actor.role,
+                viewer_id,
+                name,
+                comment_seq,
+                text,
+                reason,
+                until,
+            ),
+        )
+        entry_id = cur.lastrowid or 0
+        entry, body = writer.add(
+            "mod",
+            viewer_id or None,
+            now,
+            lambda seq: protocol.ModEntry(
+                seq=seq,
+                id=entry_id,
+                ts=now,
+                action=action,
+                actor=actor.name,
+                actor_role=actor.role,
+                viewer_id=viewer_id,
+                name=name,
+                comment_seq=comment_seq,
+                text=text,
+                reason=reason,
+                until=until,
+            ),
+            audience=STAFF_AUDIENCE,
+        )
+        return entry.seq, body, STAFF_AUDIENCE
+
+    def mod_log(
+        self, limit: int, action: str | None = None, viewer_id: str | None = None
+    ) -> list[protocol.ModEntry]:
+        """Newest first, optionally one kind of action or one viewer's."""
+        where, args = [], []
+        if action:
+            where.append("action = ?")
+            args.append(action)
+        if viewer_id:
+            where.append("viewer_id = ?")
+            args.append(viewer_id)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._db.execute(
+            f"SELECT {_MOD_COLUMNS} FROM mod_actions{clause} ORDER BY id DESC LIMIT ?",
+            (*args, limit),
+        ).fetchall()
+        return [_mod_entry(r) for r in rows]
+
+    # ------------------------------------------------------------ questions
+
+    def add_question(
+        self, comment: protocol.Comment, group: str
+    ) -> tuple[protocol.QuestionState, Published]:
+        with self._store.events() as writer:
+            writer.db.execute(
+                "INSERT INTO questions (id, viewer_id, name, text, grp, ts) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (comment.seq, comment.viewer_id, comment.name, comment.text, group, comment.ts),
+            )
+            return self._question_event(writer, comment.seq, comment.ts)
+
+    def update_question(
+        self,
+        question_id: int,
+        now: float,
+        *,
+        claimed_by: str | None,
+        claimed_at: float | None,
+        answered_at: float | None,
+        done: bool,
+    ) -> tuple[protocol.QuestionState, Published]:
+        with self._store.events() as writer:
+            writer.db.execute(
+                "UPDATE questions SET claimed_by = ?, claimed_at = ?, answered_at = ?, done = ? "
+                "WHERE id = ?",
+                (claimed_by, claimed_at, answered_at, done, question_id),
+            )
+            return self._question_event(writer, question_id, now)
+
+    def _question_event(
+        self, writer: EventWriter, question_id: int, now: float
+    ) -> tuple[protocol.QuestionState, Published]:
+        row = writer.db.execute(
+            f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE id = ?", (question_id,)
+        ).fetchone()
+        state, body = writer.add(
+            "question",
+            row[1],
+            now,
+            lambda seq: _question(row, seq),
+            audience=STAFF_AUDIENCE,
+        )
+        return state, (state.seq, body, STAFF_AUDIENCE)
+
+    def add_answer(
+        self, question: protocol.QuestionState, agent: str, text: str, private: bool, now: float
+    ) -> Published:
+        audience = private_audience(question.viewer_id) if private else None
+        with self._store.events() as writer:
+            writer.db.execute(
+                "INSERT INTO answers (question, agent, text, private, ts) VALUES (?, ?, ?, ?, ?)",
+                (question.id, agent, text, private, now),
+            )
+            answer, body = writer.add(
+                "answer",
+                question.viewer_id,
+                now,
+                lambda seq: protocol.Answer(
+                    seq=seq,
+                    question=question.id,
+                    question_text=question.text,
+                    viewer_id=question.viewer_id,
+                    name=question.name,
+                    agent=agent,
+                    text=text,
+                    ts=now,
+                    private=private,
+                ),
+                audience=audience,
+            )
+        return answer.seq, body, audience
+
+    def questions(
+        self, include_done: bool = False, limit: int = 1000
+    ) -> list[protocol.QuestionState]:
+        """Questions oldest first (the open ones, unless ``include_done``)."""
+        where = "" if include_done else " WHERE done = 0"
+        rows = self._db.execute(
+            f"SELECT {_QUESTION_COLUMNS} FROM (SELECT * FROM questions{where} "
+            "ORDER BY id DESC LIMIT ?) ORDER BY id",
+            (limit,),
+        ).fetchall()
+        return [_question(r) for r in rows]
+
+    def answer_times(self, limit: int = 1000) -> list[float]:
+        """Seconds from question to first answer, for the latest answered questions."""
+        rows = self._db.execute(
+            "SELECT answered_at - ts FROM questions WHERE answered_at IS NOT NULL "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [r[0] for r in rows]

@@ -1,0 +1,471 @@
+"""The team through a real hub: invitations, the permission table, moderation, questions.
+
+Every test runs the hub on 127.0.0.1 over a real SQLite file with real WebSocket
+clients. The hub's clock is a :class:`FakeClock` the test moves, so time-outs, slow
+mode and claim expiry are exact; the room's housekeeping timer still runs in real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import typing
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from console import protocol
+from console.hub.permissions import PERMISSIONS
+from console.hub.room import Limits
+from console.hub.server import Hub
+from console.store import Store
+from tests.support.clients import RawClient
+from tests.test_shop_hub import CATALOGUE, FakeClock, answer, query, wait_until
+
+#: Generous posting limits: these tests are about moderation, not the flood limiter.
+LIMITS = Limits(viewer_comments_per_s=100, viewer_comment_burst=100)
+
+
+@dataclass
+class Team:
+    hub: Hub
+    clock: FakeClock
+    data_dir: Path
+    host: RawClient
+
+    @property
+    def url(self) -> str:
+        return self.hub.local_ws_url
+
+    async def staff(self, role: str, name: str) -> RawClient:
+        token = self.hub.issue_token(role, name)  # type: ignore[arg-type]
+        return await RawClient.staff(self.url, token, role)
+
+    def query(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
+        return query(self.data_dir, sql, *params)
+
+    def last_seq(self) -> int:
+        return self.hub.store.last_seq
+
+
+async def ask(client: RawClient, message: dict[str, Any]) -> dict[str, Any]:
+    """Send with a fresh ref and return the hub's answer (reply or error)."""
+    ref = "r-" + secrets.token_hex(4)
+    await client.send({**message, "ref": ref})
+    return await answer(client, ref)
+
+
+async def ok(client: RawClient, message: dict[str, Any]) -> dict[str, Any]:
+    reply = await ask(client, message)
+    assert reply["t"] != "error", reply
+    return reply
+
+
+async def comment(client: RawClient, text: str) -> dict[str, Any]:
+    return await ask(client, {"t": "comment", "text": text})
+
+
+@pytest.fixture
+async def team(data_dir: Path) -> AsyncIterator[Team]:
+    clock = FakeClock()
+    store = Store.open(data_dir)
+    store.replace_catalogue(CATALOGUE)
+    hub = Hub(store, tick=0.01, limits=LIMITS, clock=clock)
+    await hub.start("127.0.0.1", 0)
+    host = await RawClient.staff(hub.local_ws_url, hub.issue_token("host", "Mia"))
+    try:
+        yield Team(hub, clock, data_dir, host)
+    finally:
+        await host.close()
+        await hub.stop()
+        store.close()
+
+
+# ---------------------------------------------------------------- the permission table
+
+#: One valid-looking example of every client message (Hello aside).
+EXAMPLES: dict[type, dict[str, Any]] = {
+    protocol.SendComment: {"t": "comment", "text": "hello there"},
+    protocol.SetName: {"t": "set_name", "name": "Newname"},
+    protocol.GetProfile: {"t": "profile", "viewer_id": "matrix-viewer-1"},
+    protocol.GetCatalogue: {"t": "catalogue"},
+    protocol.WebRTCOffer: {"t": "webrtc_offer", "sdp": "v=0"},
+    protocol.Pin: {"t": "pin", "product": "logo-tee"},
+    protocol.Unpin: {"t": "unpin"},
+    protocol.SetShelf: {"t": "set_shelf", "products": ["canvas-bag"]},
+    protocol.StartDeal: {"t": "start_deal", "price": 999, "seconds": 60, "product": "logo-tee"},
+    protocol.EndDeal: {"t": "end_deal"},
+    protocol.Feature: {"t": "feature"},
+    protocol.GetQuote: {"t": "quote", "sku": "TEE-M"},
+    protocol.Buy: {
+        "t": "buy",
+        "key": "matrix-key-1",
+        "sku": "TEE-M",
+        "quantity": 1,
+        "buyer": {},
+        "payment": "4242424242424242",
+    },
+    protocol.SubmitReview: {"t": "review", "product_id": "logo-tee", "rating": 5, "text": "ok"},
+    protocol.UpdateVariant: {"t": "update_variant", "sku": "TEE-M", "stock": 4},
+    protocol.ImportCatalogue: {"t": "import", "format": "json", "data": "{}"},
+    protocol.GetOrders: {"t": "orders"},
+    protocol.CreateInvite: {"t": "invite", "name": "Sam", "role": "agent"},
+    protocol.GetStaff: {"t": "staff"},
+    protocol.RevokeStaff: {"t": "revoke", "staff_id": "0000000000000000"},
+    protocol.DeleteComment: {"t": "delete", "seq": 1},
+    protocol.TimeoutViewer: {"t": "timeout", "viewer_id": "matrix-viewer-1", "seconds": 60},
+    protocol.BanViewer: {"t": "ban", "viewer_id": "matrix-viewer-1"},
+    protocol.UnbanViewer: {"t": "unban", "viewer_id": "matrix-viewer-1"},
+    protocol.SetModes: {"t": "set_modes", "slow_seconds": 0},
+    protocol.SetTerms: {"t": "set_terms", "terms": []},
+    protocol.GetTerms: {"t": "terms"},
+    protocol.ResolveHeld: {"t": "resolve_held", "held_id": 999, "approve": False},
+    protocol.GetModLog: {"t": "mod_log"},
+    protocol.ClaimQuestion: {"t": "claim", "question": 999},
+    protocol.ReleaseQuestion: {"t": "release", "question": 999},
+    protocol.AnswerQuestion: {"t": "answer", "question": 999, "text": "Yes"},
+    protocol.FinishQuestion: {"t": "question_done", "question": 999},
+    protocol.GetQuestions: {"t": "questions"},
+    protocol.GetSuggestions: {"t": "suggest", "question": 999},
+    protocol.SetCanned: {"t": "set_canned", "replies": []},
+}
+
+
+def test_every_client_message_has_a_row_in_the_table_and_an_example() -> None:
+    kinds = set(typing.get_args(protocol.ClientMessage))
+    assert kinds == set(PERMISSIONS)
+    assert kinds - {protocol.Hello} == set(EXAMPLES)
+
+
+@pytest.mark.parametrize("role", protocol.ROLES)
+async def test_each_role_may_send_what_the_table_allows_and_nothing_else(
+    team: Team, role: str
+) -> None:
+    if role == "viewer":
+        client = await RawClient.viewer(team.url, "Matrix", viewer_id="matrix-viewer-1")
+    else:
+        client = await team.staff(role, f"Matrix {role}")
+    refused: list[str] = []
+    for kind, example in EXAMPLES.items():
+        before = team.last_seq()
+        mod_log = team.query("SELECT COUNT(*) FROM mod_actions")
+        reply = await ask(client, example)
+        # The table's refusal; a permitted command may still be refused by a rule of its
+        # own (a review from someone who did not buy), also with ``forbidden``.
+        forbidden = reply["t"] == "error" and "may not send" in reply["message"]
+        assert forbidden == (role not in PERMISSIONS[kind]), (role, example, reply)
+        if forbidden:
+            refused.append(example["t"])
+            assert team.last_seq() == before, f"a refused {example['t']} stored an event"
+            assert team.query("SELECT COUNT(*) FROM mod_actions") == mod_log
+            assert reply["code"] == "forbidden" and "only" in reply["message"]
+    assert ("pin" in refused) == (role != "host")
+    await client.close()
+
+
+# ---------------------------------------------------------------- invitations and access
+
+
+async def test_the_host_invites_sees_who_is_connected_and_revokes_at_once(team: Team) -> None:
+    invite = await ok(team.host, {"t": "invite", "name": "Sam", "role": "moderator", "hours": 2})
+    assert invite["role"] == "moderator" and len(invite["token"]) >= 32
+    assert invite["expires"] == pytest.approx(team.clock.now + 7200)
+    stored = team.query("SELECT token_hash FROM staff_tokens WHERE name = 'Sam'")
+    assert stored and invite["token"] not in stored[0][0], "only the hash is stored"
+
+    sam = await RawClient.staff(team.url, invite["token"], "moderator")
+    listing = await wait_until(
+        team.host,
+        lambda m: (
+            m["t"] == "staff"
+            and any(s["name"] == "Sam" and s.get("connected") == 1 for s in m["members"])
+        ),
+    )
+    assert {s["role"] for s in listing["members"]} >= {"host", "moderator"}
+
+    await ok(team.host, {"t": "revoke", "staff_id": invite["staff_id"]})
+    await asyncio.wait_for(sam._reader, 1.0)  # closed within a second
+    assert any(m["t"] == "error" and m["code"] == "bad_token" for m in sam.messages)
+    again = await _refused_hello(team.url, invite["token"], "moderator")
+    assert "revoked" in again["message"]
+
+
+async def _refused_hello(url: str, token: str, role: str) -> dict[str, Any]:
+    from websockets.asyncio.client import connect
+
+    async with connect(url) as ws:
+        await ws.send(protocol.encode(protocol.Hello(v=1, role=role, token=token)).decode())  # type: ignore[arg-type]
+        import json
+
+        [error] = json.loads(await ws.recv())
+        return error
+
+
+async def test_an_expired_token_is_refused_and_its_open_session_ends(team: Team) -> None:
+    invite = await ok(team.host, {"t": "invite", "name": "Kim", "role": "agent", "hours": 1})
+    kim = await RawClient.staff(team.url, invite["token"], "agent")
+    team.clock.advance(3601)
+    await asyncio.wait_for(kim._reader, 2.5)  # the room checks once a second
+    refused = await _refused_hello(team.url, invite["token"], "agent")
+    assert refused["code"] == "bad_token" and "expired" in refused["message"]
+
+
+async def test_an_invitation_needs_a_name_and_a_sane_lifetime(team: Team) -> None:
+    for bad in (
+        {"name": " ", "hours": 1},
+        {"name": "Sam", "hours": 0},
+        {"name": "Sam", "hours": 1e9},
+    ):
+        reply = await ask(team.host, {"t": "invite", "role": "agent", **bad})
+        assert reply["code"] == "invalid", reply
+    assert team.query("SELECT COUNT(*) FROM staff_tokens") == [(1,)]
+
+
+# ---------------------------------------------------------------- moderation
+
+
+async def test_a_ban_sticks_to_the_viewer_across_reloads_and_names(team: Team) -> None:
+    mod = await team.staff("moderator", "Sam")
+    ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-viewer-01")
+    bob = await RawClient.viewer(team.url, "Bob")
+    sent = await comment(ann, "buy my stuff elsewhere")
+    await ok(mod, {"t": "ban", "viewer_id": "ann-viewer-01", "reason": "spam"})
+
+    [standing] = await ann.wait_for("standing")
+    assert standing["banned"] is True and standing["reason"] == "spam"
+    [entry] = await team.host.wait_for("mod", action="ban")
+    assert entry["actor"] == "Sam" and entry["viewer_id"] == "ann-viewer-01"
+    refused = await comment(ann, "hello?")
+    assert refused["code"] == "banned"
+
+    await ann.close()
+    again = await RawClient.viewer(team.url, "Totally New Name", viewer_id="ann-viewer-01")
+    assert any(m["t"] == "standing" and m["banned"] for m in again.messages), "told on join"
+    assert (await comment(again, "it's me again"))["code"] == "banned"
+    assert (await comment(bob, "still here"))["t"] == "ack"
+
+    await ok(mod, {"t": "delete", "seq": sent["seq"], "reason": "spam"})
+    [deleted] = await bob.wait_for("delete")
+    assert deleted["target"] == sent["seq"]
+    [logged] = await mod.wait_for("mod", action="delete")
+    assert logged["text"] == "buy my stuff elsewhere", "the mod log keeps the text"
+
+    await ok(mod, {"t": "unban", "viewer_id": "ann-viewer-01"})
+    assert (await comment(again, "sorry"))["t"] == "ack"
+    await asyncio.gather(mod.close(), again.close(), bob.close())
+
+
+async def test_a_time_out_ends_by_the_hubs_clock(team: Team) -> None:
+    ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-viewer-02")
+    await comment(ann, "first")
+    await ok(team.host, {"t": "timeout", "viewer_id": "ann-viewer-02", "seconds": 600})
+    refused = await comment(ann, "second")
+    assert refused["code"] == "timed_out" and refused["retry_after"] == pytest.approx(600)
+    team.clock.advance(601)
+    assert (await comment(ann, "third"))["t"] == "ack"
+    bad = await ask(team.host, {"t": "timeout", "viewer_id": "ann-viewer-02", "seconds": -5})
+    assert bad["code"] == "invalid"
+    await ann.close()
+
+
+async def test_slow_mode_tells_the_viewer_how_long_to_wait(team: Team) -> None:
+    ann = await RawClient.viewer(team.url, "Ann")
+    await ok(team.host, {"t": "set_modes", "slow_seconds": 30})
+    modes = await wait_until(ann, lambda m: m["t"] == "modes" and m.get("slow_seconds") == 30)
+    assert modes["seq"] > 0
+    assert (await comment(ann, "one"))["t"] == "ack"
+    team.clock.advance(10)
+    refused = await comment(ann, "two")
+    assert refused["code"] == "slow_mode" and refused["retry_after"] == pytest.approx(20)
+    team.clock.advance(20)
+    assert (await comment(ann, "three"))["t"] == "ack"
+    staff_comment = await comment(team.host, "staff are not slowed")
+    assert staff_comment["t"] == "ack"
+    bad = await ask(team.host, {"t": "set_modes", "slow_seconds": 99999})
+    assert bad["code"] == "invalid"
+    await ann.close()
+
+
+async def test_a_held_comment_is_seen_by_its_author_and_staff_only(team: Team) -> None:
+    await ok(
+        team.host,
+        {
+            "t": "set_terms",
+            "terms": [
+                {"pattern": "scam", "action": "hold"},
+                {"pattern": "idiot", "action": "delete"},
+            ],
+        },
+    )
+    ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-viewer-03")
+    bob = await RawClient.viewer(team.url, "Bob", viewer_id="bob-viewer-03")
+    mod = await team.staff("moderator", "Sam")
+    reply = await comment(ann, "is this a SC4M?")
+    assert reply["t"] == "ack" and reply["held"] is True and "seq" not in reply
+    [held] = await ann.wait_for("held")
+    [seen] = await mod.wait_for("held")
+    assert held["held_id"] == seen["held_id"] and held["text"] == "is this a SC4M?"
+
+    refused = await comment(ann, "you idiot")
+    assert refused["code"] == "blocked"
+    await mod.wait_for("mod", action="auto_delete")
+
+    await ok(mod, {"t": "resolve_held", "held_id": held["held_id"], "approve": True})
+    [published] = await bob.wait_for("comment", text="is this a SC4M?")
+    [resolved] = await ann.wait_for("held_resolved")
+    assert resolved["approved"] and resolved["comment_seq"] == published["seq"]
+    again = await ask(
+        team.host, {"t": "resolve_held", "held_id": held["held_id"], "approve": False}
+    )
+    assert again["code"] == "conflict"
+    await asyncio.sleep(0.05)
+    assert not bob.of_type("held") and not bob.of_type("held_resolved"), "bob never sees it"
+    assert not bob.of_type("mod"), "viewers never see the mod log"
+
+    later = await RawClient.viewer(team.url, "Cat", viewer_id="cat-viewer-03", since=0)
+    assert not later.of_type("held") and not later.of_type("mod"), "nor does a replay"
+    author = await RawClient.viewer(team.url, "Ann", viewer_id="ann-viewer-03", since=0)
+    assert author.of_type("held"), "the author's own replay has it"
+    await asyncio.gather(ann.close(), bob.close(), mod.close(), later.close(), author.close())
+
+
+async def test_a_bad_term_changes_nothing_and_says_which(team: Team) -> None:
+    await ok(team.host, {"t": "set_terms", "terms": [{"pattern": "scam"}]})
+    reply = await ask(
+        team.host,
+        {
+            "t": "set_terms",
+            "terms": [{"pattern": "fine"}, {"pattern": "(unclosed", "kind": "regex"}],
+        },
+    )
+    assert reply["code"] == "invalid" and "(unclosed" in reply["message"]
+    terms = await ok(team.host, {"t": "terms"})
+    assert [t["pattern"] for t in terms["terms"]] == ["scam"]
+
+
+async def test_the_mod_log_is_stored_filterable_and_survives_a_restart(team: Team) -> None:
+    ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-viewer-04")
+    await RawClient.viewer(team.url, "Bob", viewer_id="bob-viewer-04")
+    await ok(
+        team.host, {"t": "timeout", "viewer_id": "ann-viewer-04", "seconds": 60, "reason": "caps"}
+    )
+    await ok(team.host, {"t": "ban", "viewer_id": "bob-viewer-04", "reason": "spam"})
+    log = await ok(team.host, {"t": "mod_log"})
+    assert [e["action"] for e in log["entries"]] == ["ban", "timeout"], "newest first"
+    only = await ok(team.host, {"t": "mod_log", "viewer_id": "ann-viewer-04"})
+    assert [e["reason"] for e in only["entries"]] == ["caps"]
+    assert team.query("SELECT action, actor, reason FROM mod_actions ORDER BY id") == [
+        ("timeout", "Mia", "caps"),
+        ("ban", "Mia", "spam"),
+    ]
+    await ann.close()
+
+
+async def test_a_staff_console_that_reconnects_replays_the_mod_events(team: Team) -> None:
+    mod = await team.staff("moderator", "Sam")
+    seen = mod.of_type("welcome")[0]["seq"]
+    await mod.close()
+    await RawClient.viewer(team.url, "Ann", viewer_id="ann-viewer-05")
+    await ok(team.host, {"t": "ban", "viewer_id": "ann-viewer-05"})
+    token = team.hub.issue_token("moderator", "Sam again")
+    back = RawClient(await _connect(team.url))
+    await back.send({"t": "hello", "v": 1, "role": "moderator", "token": token, "since": seen})
+    [entry] = await back.wait_for("mod")
+    assert entry["action"] == "ban"
+    await back.close()
+
+
+async def _connect(url: str):
+    from websockets.asyncio.client import connect
+
+    return await connect(url, compression=None)
+
+
+# ---------------------------------------------------------------- questions
+
+
+async def test_two_agents_cannot_claim_the_same_question(team: Team) -> None:
+    ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-viewer-06")
+    sam = await team.staff("agent", "Sam")
+    kim = await team.staff("agent", "Kim")
+    asked = await comment(ann, "does it come in blue?")
+    [question] = await sam.wait_for("question")
+    assert question["id"] == asked["seq"] and question["group"] == "colour"
+    await comment(ann, "love the show!")  # not a question
+    await ok(sam, {"t": "claim", "question": question["id"]})
+    conflict = await ask(kim, {"t": "claim", "question": question["id"]})
+    assert conflict["code"] == "conflict" and "Sam" in conflict["message"]
+
+    team.clock.advance(121)  # Sam's claim lapses after two minutes without an answer
+    await ok(kim, {"t": "claim", "question": question["id"]})
+    await wait_until(sam, lambda m: m["t"] == "question" and m.get("claimed_by") == "Kim")
+    snapshot = await ok(sam, {"t": "questions"})
+    assert [q["id"] for q in snapshot["questions"]] == [question["id"]]
+    await asyncio.gather(ann.close(), sam.close(), kim.close())
+
+
+async def test_a_private_answer_reaches_only_the_asker_and_a_public_one_everyone(
+    team: Team,
+) -> None:
+    ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-viewer-07")
+    bob = await RawClient.viewer(team.url, "Bob", viewer_id="bob-viewer-07")
+    sam = await team.staff("agent", "Sam")
+    first = await comment(ann, "how long does shipping to Canada take?")
+    second = await comment(bob, "is it waterproof?")
+    await sam.wait_for("question", count=2)
+
+    await ok(
+        sam, {"t": "answer", "question": first["seq"], "text": "About a week.", "private": True}
+    )
+    [private] = await ann.wait_for("answer")
+    assert private["private"] and private["text"] == "About a week." and private["agent"] == "Sam"
+    await ok(sam, {"t": "answer", "question": second["seq"], "text": "Yes, fully."})
+    [public] = await ann.wait_for("answer", question=second["seq"])
+    assert public["question_text"] == "is it waterproof?"
+    await bob.wait_for("answer", question=second["seq"])
+    assert [a["question"] for a in bob.of_type("answer")] == [second["seq"]], "bob never sees ann's"
+
+    await ok(sam, {"t": "question_done", "question": first["seq"]})
+    snapshot = await ok(sam, {"t": "questions"})
+    assert [q["id"] for q in snapshot["questions"]] == [second["seq"]]
+    assert snapshot["stats"]["median_first_answer"] is not None
+    await asyncio.gather(ann.close(), bob.close(), sam.close())
+
+
+async def test_similar_questions_are_grouped(team: Team) -> None:
+    viewers = [await RawClient.viewer(team.url, f"V{n}") for n in range(3)]
+    for viewer, text in zip(
+        viewers,
+        ("what size should I get?", "does it run small?", "is it true to size?"),
+        strict=True,
+    ):
+        await comment(viewer, text)
+    await comment(viewers[0], "do you ship to Norway?")
+    snapshot = await ok(team.host, {"t": "questions"})
+    labels = {g["key"]: g["label"] for g in snapshot["groups"]}
+    assert "3 viewers asked about sizing" in labels["sizing"]
+    assert snapshot["stats"]["length"] == 4 and snapshot["stats"]["unanswered"] == 4
+    await asyncio.gather(*(v.close() for v in viewers))
+
+
+async def test_suggestions_come_from_the_pinned_product_and_canned_replies_fill_in(
+    team: Team,
+) -> None:
+    await ok(team.host, {"t": "pin", "product": "logo-tee"})
+    ann = await RawClient.viewer(team.url, "Ann")
+    asked = await comment(ann, "is it true to size?")
+    await team.host.wait_for("question")
+    await ok(
+        team.host,
+        {
+            "t": "set_canned",
+            "replies": [{"title": "Price", "template": "{product} is {price}, {stock} left"}],
+        },
+    )
+    result = await ok(team.host, {"t": "suggest", "question": asked["seq"]})
+    assert any("true to size" in p["text"].lower() for p in result["passages"])
+    assert result["canned"][0]["text"] == "Logo Tee is €12.50, 10 left"
+    await ann.close()
