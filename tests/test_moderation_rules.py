@@ -48,7 +48,7 @@ def judge_all(policy: ChatPolicy, texts: list[str], start: float = 0.0, step: fl
         "$pam",
         "5p@m",
         "s\u200bpam",
-        "ｓｐａｍ",
+        "\uff53\uff50\uff41\uff4d",
         "spam\u0301",
     ],
 )
@@ -369,7 +369,7 @@ def test_delete_term_refuses_and_logs_an_automatic_deletion() -> None:
         "t.me/deals",
         "bit.ly/abc",
         "example dot com",
-        "ｅｘａｍｐｌｅ．ｃｏｍ",
+        "\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45\uff0e\uff43\uff4f\uff4d",
     ],
 )
 def test_links_are_held_not_refused(text: str) -> None:
@@ -507,7 +507,7 @@ def test_one_viewer_history_is_capped() -> None:
 
 # --- fuzz -----------------------------------------------------------------------------
 
-_REGEX_ALPHABET = st.sampled_from(list("ab.*+?|()[]{}^$\\wsd0123,-:=!<>") + ["(?", "\\b"])
+_REGEX_ALPHABET = st.sampled_from([*"ab.*+?|()[]{}^$\\wsd0123,-:=!<>", "(?", "\\b"])
 _random_regex = st.lists(_REGEX_ALPHABET, max_size=12).map("".join)
 _terms = st.lists(
     st.builds(
@@ -542,7 +542,7 @@ _texts = st.text(max_size=200) | st.sampled_from(
     ),
     posts=st.lists(st.tuples(_authors, _texts, st.floats(0, 100)), max_size=30),
 )
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=500, deadline=None)
 def test_judge_never_fails_whatever_the_terms_and_messages(terms, modes, posts) -> None:
     policy = ChatPolicy(modes=modes)
     try:
