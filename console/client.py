@@ -55,7 +55,7 @@ class StaffClient:
         url: str,
         token: str,
         *,
-        role: protocol.Role = "host",
+        role: protocol.Role | Literal["staff"] = "host",
         on_messages: Callable[[list[protocol.ServerMessage]], None],
         on_state: Callable[[State, str], None] = lambda state, text: None,
         min_backoff: float = 0.5,

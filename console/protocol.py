@@ -80,8 +80,10 @@ class _Msg(msgspec.Struct, tag_field="t", forbid_unknown_fields=False, omit_defa
 
 
 class Hello(_Msg, tag="hello"):
+    """``role`` "staff" lets the token decide (a remote console joining with an invite)."""
+
     v: int
-    role: Role = "viewer"
+    role: Role | Literal["staff"] = "viewer"
     viewer_id: str | None = None
     name: str | None = None
     token: str | None = None

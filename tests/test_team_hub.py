@@ -469,3 +469,13 @@ async def test_suggestions_come_from_the_pinned_product_and_canned_replies_fill_
     assert any("true to size" in p["text"].lower() for p in result["passages"])
     assert result["canned"][0]["text"] == "Logo Tee is €12.50, 10 left"
     await ann.close()
+
+
+async def test_a_remote_console_joins_as_whatever_its_invitation_says(team: Team) -> None:
+    invite = await ok(team.host, {"t": "invite", "name": "Sam", "role": "agent"})
+    sam = await RawClient.staff(team.url, invite["token"], "staff")
+    [welcome] = sam.of_type("welcome")
+    assert welcome["role"] == "agent" and welcome["staff_name"] == "Sam"
+    refused = await _refused_hello(team.url, invite["token"], "host")
+    assert refused["code"] == "forbidden" and "agent" in refused["message"]
+    await sam.close()

@@ -44,14 +44,15 @@ def issue_token(
     return token
 
 
-def check_token(store: Store, token: str | None, role: str, now: float) -> StaffIdentity:
+def check_token(store: Store, token: str | None, role: str | None, now: float) -> StaffIdentity:
     """Return who the token belongs to, or raise a typed error a client can show.
 
     The lookup is by hash, so a wrong guess learns nothing from timing about real tokens.
     """
     if not token:
         raise ProtocolError(
-            ErrorCode.BAD_TOKEN, f"A {role} connection needs a staff token; ask the host for one."
+            ErrorCode.BAD_TOKEN,
+            f"A {role or 'staff'} connection needs a staff token; ask the host for one.",
         )
     token_hash = hash_token(token)
     record = store.staff_token(token_hash)
@@ -68,13 +69,13 @@ def check_token(store: Store, token: str | None, role: str, now: float) -> Staff
         raise ProtocolError(
             ErrorCode.BAD_TOKEN, "This staff token has expired; ask the host for a new one."
         )
-    if record.role != role:
+    if role is not None and record.role != role:
         raise ProtocolError(
             ErrorCode.FORBIDDEN,
             f"This token is for the {record.role} role, not {role}; connect as {record.role}.",
         )
     return StaffIdentity(
-        role=cast(protocol.Role, role),
+        role=cast(protocol.Role, record.role),
         name=record.name,
         viewer_id="staff-" + token_hash[:16],
         staff_id=token_hash[:16],

@@ -173,7 +173,8 @@ class Room:
             session = Session(ws, "viewer", viewer_id, name, limiter)
             _cap_send_buffer(ws)
         else:
-            staff = check_token(self._store, hello.token, hello.role, now)
+            wanted = None if hello.role == "staff" else hello.role
+            staff = check_token(self._store, hello.token, wanted, now)
             limiter = RateLimiter(
                 self._limits.staff_messages_per_s, self._limits.staff_message_burst
             )
