@@ -56,15 +56,15 @@ def _price(amount: int, currency: str) -> str:
 def variant_line(product: protocol.Product, variant: protocol.Variant) -> str:
     """One line per variant: "Size M, Blue: €49.00, 3 in stock".
 
-    A short value ("M", "42") gets its option name in front; "Blue" says what it is.
+    A size code ("M", "XL", "42") gets its option name in front; "Blue" says what it is.
     """
     names = [*product.options, *(name for name in variant.options if name not in product.options)]
     parts = []
     for name in names:
         value = variant.options.get(name)
         if value:
-            short = len(value) <= 3 or value[0].isdigit()
-            parts.append(f"{name} {value}" if short else value)
+            code = value.isupper() or value[0].isdigit()
+            parts.append(f"{name} {value}" if code else value)
     stock = f"{variant.stock} in stock" if variant.stock > 0 else "sold out"
     label = ", ".join(parts) or product.title
     return f"{label}: {_price(variant.price, product.currency)}, {stock}"
