@@ -386,6 +386,12 @@ def test_prices_and_missing_spaces_are_not_links(text: str) -> None:
 
 def test_links_may_be_allowed() -> None:
     assert ChatPolicy(block_links=False).judge(VIEWER, "www.example.com", 0).action == "publish"
+    policy = ChatPolicy()
+    policy.block_links = False
+    assert not policy.block_links
+    assert policy.judge(VIEWER, "www.example.com", 0).action == "publish"
+    policy.block_links = True
+    assert policy.judge(VIEWER, "www.example.org", 1).rule == "link"
 
 
 def test_the_same_words_a_fourth_time_in_a_minute_are_refused() -> None:

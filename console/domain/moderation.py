@@ -613,6 +613,15 @@ class ChatPolicy:
     def modes(self) -> RoomModes:
         return self._modes
 
+    @property
+    def block_links(self) -> bool:
+        """Hold comments with links for a moderator; a moderator may switch it off."""
+        return self._block_links
+
+    @block_links.setter
+    def block_links(self, value: bool) -> None:
+        self._block_links = bool(value)
+
     def set_terms(self, terms: Sequence[BlockedTerm]) -> None:
         """Replace the term list; on a bad term nothing changes and the error names it."""
         self._matcher = TermMatcher(terms)
