@@ -10,6 +10,7 @@ import asyncio
 import logging
 import signal
 import sys
+from urllib.parse import urlsplit
 
 import qasync
 from PySide6.QtCore import QSettings
@@ -46,9 +47,41 @@ def run_console(settings: Settings) -> int:
     collector = GuiThreadCollector(parent=app)
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
         try:
-            return runner.run(_serve(settings))
+            return runner.run(_serve_remote(settings) if settings.connect else _serve(settings))
         finally:
             collector.stop()
+
+
+async def _serve_remote(settings: Settings) -> int:
+    """A staff console on another machine: no hub, no store, no stream; the host's hub."""
+    window: MainWindow | None = None
+    client = StaffClient(
+        settings.connect,
+        settings.token,
+        role="staff",
+        on_messages=lambda messages: window.on_messages(messages) if window else None,
+        on_state=lambda state, text: window.on_connection_state(state, text) if window else None,
+    )
+    closed = asyncio.Event()
+    window = MainWindow(client, None, _viewer_url(settings.connect), QSettings(), None, None)
+    window.closed.connect(closed.set)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, window.close)
+    client.start()
+    window.show()
+    try:
+        await closed.wait()
+        return 0
+    finally:
+        await _bounded(client.close(), "staff session")
+
+
+def _viewer_url(ws_url: str) -> str:
+    """The viewer page of the hub at ``ws_url`` (same host and port, over http)."""
+    parts = urlsplit(ws_url)
+    scheme = "https" if parts.scheme == "wss" else "http"
+    return f"{scheme}://{parts.netloc}/"
 
 
 async def _serve(settings: Settings) -> int:
@@ -101,7 +134,7 @@ async def _serve(settings: Settings) -> int:
             if live:
                 broadcast.start()
                 hub.set_live(True)
-                if window is not None:
+                if window is not None and window.stream is not None:
                     window.stream.start_outputs()
             else:
                 hub.set_live(False)
@@ -123,6 +156,7 @@ async def _serve(settings: Settings) -> int:
         window.media = media
         window.source_changed.emit(media.describe())
         window.closed.connect(closed.set)
+        assert window.stream is not None, "a console with a stream has stream controls"
         if settings.record is not None:
             window.stream.record_target = settings.record
             window.stream.record_on_live = True

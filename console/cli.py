@@ -59,6 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--live", action="store_true", help="go live as soon as the console starts")
     parser.add_argument(
+        "--connect",
+        default="",
+        metavar="WS_URL",
+        help="join another console's hub as staff (ws://HOST:PORT/ws, from the host's "
+        "invitation) instead of running a hub and a stream here",
+    )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("SHOPCAST_TOKEN", ""),
+        help="the staff token from the invitation, for --connect (SHOPCAST_TOKEN sets it too)",
+    )
+    parser.add_argument(
         "--preset",
         default=None,
         choices=("360p", "540p", "720p", "1080p"),
@@ -120,6 +132,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         record=getattr(args, "record", None),
         whip_url=getattr(args, "whip", None) or "",
         whip_token=getattr(args, "whip_token", ""),
+        connect=getattr(args, "connect", ""),
+        token=getattr(args, "token", ""),
     )
 
 
@@ -135,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ctl":
         return run_ctl(args)
     settings = _settings(args)
+    if settings.connect and not settings.token:
+        print("shopcast: --connect needs --token (the one in your invitation).", file=sys.stderr)
+        return 2
     try:
         if args.command == "hub":
             from console.hub.headless import serve_headless

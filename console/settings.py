@@ -44,3 +44,6 @@ class Settings:
     #: Publish the show to this WHIP endpoint when live (overrides the console's setting).
     whip_url: str = ""
     whip_token: str = ""
+    #: A remote staff console: the host's hub at this ``ws://`` address, with this token.
+    connect: str = ""
+    token: str = ""

@@ -39,7 +39,7 @@ from console.store import DB_FILE_NAME, Store
 from tests.support.clients import RawClient
 
 REPO = Path(__file__).resolve().parents[1]
-#: 2026-09-21 05:46:40 UTC: a whole number, so that ``start + seconds`` compares exactly.
+#: 2026-09-21 14:13:20 UTC: a whole number, so that ``start + seconds`` compares exactly.
 START = 1_790_000_000.0
 TODAY = datetime.datetime.fromtimestamp(START, datetime.UTC).date()
 SHIPPING = 495

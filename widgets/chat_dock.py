@@ -45,6 +45,8 @@ _PAD = 8
 _Index = QModelIndex | QPersistentModelIndex
 
 _ROLE_LABELS = {"host": "HOST", "agent": "AGENT", "moderator": "MOD"}
+#: Time-out presets on Ctrl+1 to Ctrl+4, as (label, seconds).
+TIMEOUTS = (("1 min", 60.0), ("10 min", 600.0), ("1 h", 3600.0), ("24 h", 86400.0))
 #: Shown next to a viewer who bought the pinned product, so others can ask them.
 OWNER_LABEL = "OWNER"
 
@@ -232,6 +234,9 @@ class ChatDock(QDockWidget):
     send_requested = Signal(str)
     #: The host wants this comment (its seq) shown over the video.
     feature_requested = Signal(int)
+    #: A moderator acts on the selected comment: (action, comment, seconds for a time-out;
+    #: 0 asks for the length and a reason).
+    moderation_requested = Signal(str, object, float)
 
     def __init__(self, parent: QWidget | None = None, capacity: int = DEFAULT_CAPACITY) -> None:
         super().__init__("Chat", parent)
@@ -317,6 +322,40 @@ class ChatDock(QDockWidget):
         self.following = True
         self.new_comments.hide()
         self.view.scrollToBottom()
+
+    def remove(self, seq: int) -> None:
+        """A moderator deleted this comment: nobody's console shows it any more."""
+        if not self.model.remove(seq):
+            kept = [c for c in self._held if c.seq != seq]
+            if len(kept) != len(self._held):
+                self._held = deque(kept, maxlen=self._held.maxlen)
+
+    def enable_moderation(self) -> None:
+        """Add the moderators' actions, with the shortcuts fast chat clients use."""
+        actions = [
+            ("Delete message", "Del", "delete", 0.0),
+            *(
+                (f"Time out {label}", f"Ctrl+{n}", "timeout", seconds)
+                for n, (label, seconds) in enumerate(TIMEOUTS, start=1)
+            ),
+            ("Time out for…", "Ctrl+T", "timeout", 0.0),
+            ("Ban viewer…", "Ctrl+B", "ban", 0.0),
+            ("Lift ban or time-out", "Ctrl+Shift+B", "unban", 0.0),
+        ]
+        separator = QAction(self.view)
+        separator.setSeparator(True)
+        self.view.addAction(separator)
+        for text, keys, action, seconds in actions:
+            item = QAction(text, self.view)
+            item.setShortcut(QKeySequence(keys))
+            item.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            item.triggered.connect(lambda _=False, a=action, s=seconds: self._moderate(a, s))
+            self.view.addAction(item)
+
+    def _moderate(self, action: str, seconds: float) -> None:
+        index = self.view.currentIndex()
+        if index.isValid():
+            self.moderation_requested.emit(action, self.model.comment(index.row()), seconds)
 
     def clear(self) -> None:
         self.model.clear()

@@ -85,6 +85,16 @@ class ChatModel(QAbstractListModel):
             del self._rows[:excess]
             self.endRemoveRows()
 
+    def remove(self, seq: int) -> bool:
+        """Take out the comment with this seq (a moderator deleted it); False if not shown."""
+        for row in range(len(self._rows) - 1, -1, -1):
+            if self._rows[row].seq == seq:
+                self.beginRemoveRows(QModelIndex(), row, row)
+                del self._rows[row]
+                self.endRemoveRows()
+                return True
+        return False
+
     def clear(self) -> None:
         self.beginResetModel()
         self._rows.clear()

@@ -53,6 +53,7 @@ from widgets.sales_dock import SalesDock
 from widgets.show_dock import ShowDock
 from widgets.stream_controls import StreamControls
 from widgets.stream_settings import LiveMedia, StreamSettingsDialog, whip_target
+from widgets.team_console import TeamConsole
 from widgets.theme import THEMES, Theme, apply_theme
 
 log = logging.getLogger(__name__)
@@ -74,13 +75,16 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         client: StaffClient,
-        capture: Capture,
+        capture: Capture | None,
         viewer_url: str,
         settings: QSettings,
-        broadcast: Broadcast,
-        set_live: Callable[[bool], Awaitable[None]],
+        broadcast: Broadcast | None,
+        set_live: Callable[[bool], Awaitable[None]] | None,
         host_token: str | None = None,
     ) -> None:
+        """``capture``, ``broadcast`` and ``set_live`` are None in a remote staff console
+        (``--connect``): the host's machine runs the stream; this one runs its part of
+        the show."""
         super().__init__()
         self.host_token = host_token
         self.setWindowTitle("Shopcast")
@@ -96,12 +100,24 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(central)
         column.setContentsMargins(8, 8, 8, 8)
         column.addLayout(self._build_header(central))
-        self.stream = StreamControls(broadcast, set_live, central)
-        self.stream.whip_target = lambda: whip_target(self._settings)
-        column.addWidget(self.stream)
-        self.preview = VideoPreview(capture, central)
-        self.preview.product_dropped.connect(self.pin)
-        column.addWidget(self.preview, 1)
+        self.stream: StreamControls | None = None
+        self.preview: VideoPreview | None = None
+        if capture is not None and broadcast is not None and set_live is not None:
+            self.stream = StreamControls(broadcast, set_live, central)
+            self.stream.whip_target = lambda: whip_target(self._settings)
+            column.addWidget(self.stream)
+            self.preview = VideoPreview(capture, central)
+            self.preview.product_dropped.connect(self.pin)
+            column.addWidget(self.preview, 1)
+        else:
+            self.remote_note = QLabel(
+                "Connected to the host's hub. The host's console runs the stream; "
+                "your docks are laid out for your role.",
+                central,
+                wordWrap=True,
+            )
+            self.remote_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            column.addWidget(self.remote_note, 1)
         self.setCentralWidget(central)
 
         self.chat = ChatDock(self)
@@ -147,13 +163,17 @@ class MainWindow(QMainWindow):
         self.connection = QLabel("Connecting…", self)
         self.connection.setAccessibleName("Connection state")
         self.statusBar().addPermanentWidget(self.connection)
-        self.source_label = QLabel(f"Source: {capture.name}", self)
+        self.modes_label = QLabel("", self)
+        self.modes_label.setAccessibleName("Chat modes")
+        self.statusBar().addPermanentWidget(self.modes_label)
+        self.source_label = QLabel(f"Source: {capture.name}" if capture else "", self)
         self.statusBar().addPermanentWidget(self.source_label)
         self.source_error.connect(self._show_source_error)
         self.source_changed.connect(self._show_source)
         #: The running sources, for Stream settings to switch live (set by the console).
         self.media: LiveMedia | None = None
 
+        self.team = TeamConsole(self, _ws_url(viewer_url))
         self._build_menus()
         self.setTabOrder(self.url_field, self.copy_button)
         self.setTabOrder(self.copy_button, self.open_button)
@@ -207,7 +227,12 @@ class MainWindow(QMainWindow):
         file_menu.addAction(copy)
         stream_settings = QAction("Stream &settings…", self)
         stream_settings.triggered.connect(self.open_stream_settings)
+        stream_settings.setEnabled(self.stream is not None)
         file_menu.addAction(stream_settings)
+        team_action = QAction("&Team…", self)
+        team_action.setShortcut(QKeySequence("Ctrl+Shift+T"))
+        team_action.triggered.connect(self.team.open_team)
+        file_menu.addAction(team_action)
         import_action = QAction("&Import products…", self)
         import_action.setShortcut(QKeySequence("Ctrl+I"))
         import_action.triggered.connect(self.import_products)
@@ -223,6 +248,8 @@ class MainWindow(QMainWindow):
         token_action = QAction("Staff &access…", self)
         token_action.triggered.connect(self.show_staff_access)
         file_menu.addAction(token_action)
+        #: Shown only to a host: the others' roles may not run the show (the hub agrees).
+        self._host_actions = [team_action, import_action, token_action]
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -230,7 +257,15 @@ class MainWindow(QMainWindow):
         file_menu.addAction(quit_action)
 
         view = self.menuBar().addMenu("&View")
-        docks = (self.chat, self.products, self.profile, self.show_dock, self.sales)
+        docks = (
+            self.chat,
+            self.products,
+            self.profile,
+            self.show_dock,
+            self.sales,
+            self.team.moderation,
+            self.team.questions,
+        )
         for number, dock in enumerate(docks, start=1):
             toggle = dock.toggleViewAction()
             toggle.setShortcut(QKeySequence(f"Alt+{number}"))
@@ -318,11 +353,15 @@ class MainWindow(QMainWindow):
                     self.room_title.setText(message.room_title)
                     self._set_viewers(message.viewers)
                     self.show_dock.set_clock(message.now)
+                    self.team.joined(message)
                     if not self._catalogue_loaded:
                         self._spawn(self._load_catalogue())
-                        self._spawn(self._load_orders())
+                        if message.role in ("host", "agent"):
+                            self._spawn(self._load_orders())
                 case protocol.Viewers():
                     self._set_viewers(message.count)
+                case _ if self.team.route(message):
+                    pass
                 case protocol.Error():
                     self.statusBar().showMessage(message.message, 8000)
         if orders:
@@ -352,6 +391,10 @@ class MainWindow(QMainWindow):
         self.source_label.setToolTip("")
 
     # ------------------------------------------------------------ actions
+
+    def set_host_actions(self, enabled: bool) -> None:
+        for action in self._host_actions:
+            action.setVisible(enabled)
 
     def open_stream_settings(self) -> None:
         dialog = StreamSettingsDialog(self._settings, self, self.media)
@@ -568,3 +611,9 @@ class MainWindow(QMainWindow):
         self.network.clearConnectionCache()
         event.accept()
         self.closed.emit()
+
+
+def _ws_url(viewer_url: str) -> str:
+    """The hub's ``/ws`` address for a viewer page address (same host and port)."""
+    scheme = "wss" if viewer_url.startswith("https:") else "ws"
+    return scheme + viewer_url[viewer_url.index(":") :].rstrip("/") + "/ws"

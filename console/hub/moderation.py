@@ -26,6 +26,7 @@ from console.domain.moderation import (
     check_timeout,
     clean_reason,
 )
+from console.domain.modlog import describe_modes
 from console.errors import ProtocolError
 from console.protocol import ErrorCode
 from console.store import Store
@@ -69,7 +70,6 @@ class Moderation:
             modes=_modes(modes) if modes else RoomModes(),
             block_links=terms.block_links if terms else True,
         )
-        self._block_links = terms.block_links if terms else True
 
     # ------------------------------------------------------------ judging comments
 
@@ -187,7 +187,7 @@ class Moderation:
                 actor,
                 self._clock(),
                 "modes",
-                _modes_summary(modes),
+                describe_modes(modes),
                 event=self.modes_event(),
             )
         )
@@ -198,7 +198,6 @@ class Moderation:
         except ModerationRuleError as exc:
             raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
         self.policy.block_links = message.block_links
-        self._block_links = message.block_links
         links = "held" if message.block_links else "allowed"
         summary = f"{len(message.terms)} blocked terms; links {links}"
         self._publish(
@@ -213,7 +212,7 @@ class Moderation:
                 protocol.TermSpec(pattern=t.pattern, kind=t.kind, action=t.action)
                 for t in self.policy.terms
             ],
-            block_links=self._block_links,
+            block_links=self.policy.block_links,
         )
 
     def resolve_held(self, actor: Actor, message: protocol.ResolveHeld, owner: bool) -> None:
@@ -248,19 +247,6 @@ def _modes(message: protocol.SetModes) -> RoomModes:
         emoji_only=message.emoji_only,
         paused=message.paused,
     )
-
-
-def _modes_summary(modes: RoomModes) -> str:
-    parts = []
-    if modes.paused:
-        parts.append("chat paused")
-    if modes.slow_seconds:
-        parts.append(f"slow mode {modes.slow_seconds} s")
-    if modes.buyers_only:
-        parts.append("buyers only")
-    if modes.emoji_only:
-        parts.append("emoji only")
-    return ", ".join(parts) or "all modes off"
 
 
 def _without_ref(message: protocol.SetModes | protocol.SetTerms) -> msgspec.Struct:
