@@ -120,7 +120,7 @@ async def _serve(settings: Settings) -> int:
         audio = AudioCapture(chosen.audio, on_error=report, on_source=name_sources)
         broadcast = Broadcast(capture, PRESETS[chosen.preset], audio=audio)
         media = LiveMedia(capture, audio, broadcast)
-        hub = Hub(store, stream=broadcast)
+        hub = Hub(store, stream=broadcast, allowed_origins=settings.allowed_origins)
         try:
             await hub.start(settings.bind, settings.port)
         except ShopcastError as exc:

@@ -34,6 +34,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"folder for the SQLite store (default {default_data_dir()})",
     )
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="another site whose pages may open /ws, e.g. https://shop.example.com (the "
+        "hub's own page always may); repeat for several",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
 
 
@@ -133,6 +141,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         whip_url=getattr(args, "whip", None) or "",
         whip_token=getattr(args, "whip_token", ""),
         connect=getattr(args, "connect", ""),
+        allowed_origins=tuple(args.allow_origin),
         token=getattr(args, "token", ""),
     )
 

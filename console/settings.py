@@ -47,3 +47,5 @@ class Settings:
     #: A remote staff console: the host's hub at this ``ws://`` address, with this token.
     connect: str = ""
     token: str = ""
+    #: Other sites whose pages may open ``/ws`` (the hub's own page always may).
+    allowed_origins: tuple[str, ...] = ()

@@ -479,3 +479,23 @@ async def test_a_remote_console_joins_as_whatever_its_invitation_says(team: Team
     refused = await _refused_hello(team.url, invite["token"], "host")
     assert refused["code"] == "forbidden" and "agent" in refused["message"]
     await sam.close()
+
+
+async def test_only_the_hubs_own_page_or_an_allowed_origin_may_open_the_socket(
+    team: Team,
+) -> None:
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    own = f"http://127.0.0.1:{team.hub.port}"
+    async with connect(team.url, origin=own) as ws:  # type: ignore[arg-type]
+        await ws.send('{"t": "hello", "v": 1, "viewer_id": "origin-viewer-1"}')
+        assert "welcome" in await ws.recv()
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(team.url, origin="https://evil.example"):  # type: ignore[arg-type]
+            pass
+    assert refused.value.response.status_code == 403
+    assert b"--allow-origin https://evil.example" in refused.value.response.body
+    team.hub.allowed_origins = frozenset({"https://shop.example"})
+    async with connect(team.url, origin="https://shop.example"):  # type: ignore[arg-type]
+        pass

@@ -21,7 +21,7 @@ async def serve_headless(settings: Settings) -> int:
     store = Store.open(settings.data_dir)
     try:
         seed_demo_catalogue(store)
-        hub = Hub(store)
+        hub = Hub(store, allowed_origins=settings.allowed_origins)
         await hub.start(settings.bind, settings.port)
         token = hub.issue_token("host", "Host")
         print(f"Viewer page: {hub.viewer_url}", flush=True)

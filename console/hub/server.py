@@ -15,6 +15,7 @@ import socket
 import time
 from collections.abc import Callable
 from importlib import resources
+from urllib.parse import urlsplit
 
 import msgspec
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -85,8 +86,11 @@ class Hub:
         max_client_buffer: int = MAX_CLIENT_BUFFER,
         payments: PaymentProvider | None = None,
         clock: Callable[[], float] = time.time,
+        allowed_origins: tuple[str, ...] = (),
     ) -> None:
         self.store = store
+        #: Pages on other sites that may open ``/ws`` (the hub's own page always may).
+        self.allowed_origins = frozenset(o.rstrip("/").lower() for o in allowed_origins)
         self.room = Room(
             store,
             title=title,
@@ -171,8 +175,29 @@ class Hub:
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0]
         if path == WS_PATH:
-            return None
+            return self._check_origin(connection, request)
         return self._static.response(path)
+
+    def _check_origin(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Browsers say which page opens a socket: only the hub's own page (or an allowed
+        one) may, so another site cannot chat or buy as a visitor who also has it open.
+
+        Clients that are not browsers send no Origin; staff prove who they are by token.
+        """
+        origin = request.headers.get("Origin")
+        if origin is None:
+            return None
+        host = (request.headers.get("Host") or "").lower()
+        if urlsplit(origin).netloc.lower() == host or origin.rstrip("/").lower() in (
+            self.allowed_origins
+        ):
+            return None
+        log.warning("refused a WebSocket from origin %s", origin)
+        return connection.respond(
+            403,
+            f"Pages from {origin} may not connect to this hub. To embed the viewer page "
+            "on that site, start the hub with --allow-origin " + origin + "\n",
+        )
 
     async def _connection(self, ws: ServerConnection) -> None:
         session: Session | None = None
