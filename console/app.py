@@ -16,7 +16,7 @@ import qasync
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from console.client import StaffClient
+from console.client import StaffClient, State
 from console.errors import ShopcastError
 from console.hub.server import Hub, seed_demo_catalogue
 from console.settings import Settings
@@ -55,12 +55,18 @@ def run_console(settings: Settings) -> int:
 async def _serve_remote(settings: Settings) -> int:
     """A staff console on another machine: no hub, no store, no stream; the host's hub."""
     window: MainWindow | None = None
+
+    def on_state(state: State, text: str) -> None:
+        log.info("%s", text)
+        if window is not None:
+            window.on_connection_state(state, text)
+
     client = StaffClient(
         settings.connect,
         settings.token,
         role="staff",
         on_messages=lambda messages: window.on_messages(messages) if window else None,
-        on_state=lambda state, text: window.on_connection_state(state, text) if window else None,
+        on_state=on_state,
     )
     closed = asyncio.Event()
     window = MainWindow(client, None, _viewer_url(settings.connect), QSettings(), None, None)

@@ -19,7 +19,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def start(args: list[str], data_dir: Path) -> tuple[subprocess.Popen[str], str]:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONUNBUFFERED": "1"}
+    # The console's remembered settings (sources, WHIP) live under XDG_CONFIG_HOME: a
+    # folder of the test's own keeps the developer's choices out of the test, and back.
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "PYTHONUNBUFFERED": "1",
+        "XDG_CONFIG_HOME": str(data_dir.parent / "config"),
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "console", *args, "--port", "0", "--data-dir", str(data_dir)],
         cwd=ROOT,
@@ -143,3 +150,31 @@ def test_a_port_in_use_gives_a_clear_error(tmp_path: Path) -> None:
         assert "--port" in clash.stderr
     finally:
         stop(process, signal.SIGTERM)
+
+
+def test_a_remote_staff_console_joins_a_hub_and_exits_with_status_0(tmp_path: Path) -> None:
+    hub, url = start(["hub"], tmp_path / "hub")
+    assert hub.stdout is not None
+    token = hub.stdout.readline().split(": ", 1)[1].strip()
+    ws_url = url.replace("http://", "ws://") + "ws"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "c")}
+    remote = subprocess.Popen(
+        [sys.executable, "-m", "console", "--connect", ws_url, "--token", token],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert remote.stderr is not None
+        deadline = time.monotonic() + 20
+        line = ""
+        while "Connected to" not in line and time.monotonic() < deadline:
+            line = remote.stderr.readline()
+        assert f"Connected to {ws_url} as host" in line
+        code, took = stop(remote, signal.SIGTERM)
+        assert code == 0 and took < 5.0
+    finally:
+        if remote.poll() is None:
+            remote.kill()
+        assert stop(hub, signal.SIGTERM)[0] == 0
