@@ -69,7 +69,11 @@ async def _serve_remote(settings: Settings) -> int:
         on_state=on_state,
     )
     closed = asyncio.Event()
-    window = MainWindow(client, None, _viewer_url(settings.connect), QSettings(), None, None)
+    # Its own settings file: a staff layout must not replace the host's on this machine.
+    team_settings = QSettings(
+        QSettings.Format.NativeFormat, QSettings.Scope.UserScope, "Shopcast", "Shopcast Team"
+    )
+    window = MainWindow(client, None, _viewer_url(settings.connect), team_settings, None, None)
     window.closed.connect(closed.set)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

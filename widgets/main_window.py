@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -96,29 +97,30 @@ class MainWindow(QMainWindow):
         self.viewer_url = viewer_url
         self.network = QNetworkAccessManager(self)
 
-        central = QWidget(self)
-        column = QVBoxLayout(central)
-        column.setContentsMargins(8, 8, 8, 8)
-        column.addLayout(self._build_header(central))
         self.stream: StreamControls | None = None
         self.preview: VideoPreview | None = None
         if capture is not None and broadcast is not None and set_live is not None:
+            central = QWidget(self)
+            column = QVBoxLayout(central)
+            column.setContentsMargins(8, 8, 8, 8)
+            column.addLayout(self._build_header(central))
             self.stream = StreamControls(broadcast, set_live, central)
             self.stream.whip_target = lambda: whip_target(self._settings)
             column.addWidget(self.stream)
             self.preview = VideoPreview(capture, central)
             self.preview.product_dropped.connect(self.pin)
             column.addWidget(self.preview, 1)
+            self.setCentralWidget(central)
         else:
-            self.remote_note = QLabel(
-                "Connected to the host's hub. The host's console runs the stream; "
-                "your docks are laid out for your role.",
-                central,
-                wordWrap=True,
-            )
-            self.remote_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            column.addWidget(self.remote_note, 1)
-        self.setCentralWidget(central)
+            # A remote staff console has no video: the docks take the whole window, and
+            # the room's header sits in a fixed bar above them.
+            bar = QToolBar("Room", self)
+            bar.setObjectName("room-bar")
+            bar.setMovable(False)
+            header = QWidget(bar)
+            header.setLayout(self._build_header(header))
+            bar.addWidget(header)
+            self.addToolBar(bar)
 
         self.chat = ChatDock(self)
         self.chat.viewer_activated.connect(self.open_profile)

@@ -39,6 +39,8 @@ from console.domain.modlog import ACTION_LABELS, describe_modes, matches
 #: The log keeps this many entries in view (older ones stay in the hub, and in exports).
 LOG_ROWS = 2000
 TERM_KINDS = ("word", "wildcard", "regex")
+#: Why a comment was held, in a moderator's words (the rule names of the chat policy).
+RULE_LABELS = {"term": "blocked term", "link": "link", "repeat": "repeated", "flood": "flood"}
 TERM_ACTIONS = ("hold", "delete")
 
 
@@ -97,8 +99,8 @@ class ModerationDock(QDockWidget):
         if held.held_id in self._held:
             return
         self._held[held.held_id] = held
-        why = f" ({held.reason})" if held.reason else ""
-        item = QListWidgetItem(f"{_time(held.ts)}  {held.name}: {held.text}{why}")
+        why = RULE_LABELS.get(held.rule, held.rule)
+        item = QListWidgetItem(f"{_time(held.ts)}  [{why}]  {held.name}: {held.text}")
         item.setData(Qt.ItemDataRole.UserRole, held.held_id)
         item.setToolTip(held.reason)
         self.held_list.addItem(item)

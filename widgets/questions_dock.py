@@ -117,6 +117,8 @@ class QuestionsDock(QDockWidget):
         edit.clicked.connect(self.canned_edit_requested)
         lower.addWidget(edit, 0, Qt.AlignmentFlag.AlignRight)
         split.addWidget(answer)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
         column.addWidget(split, 1)
         self.setWidget(body)
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 #: Docks each role sees; the rest are hidden (the host may show any with the View menu).
 ROLE_DOCKS: dict[str, tuple[str, ...]] = {
     "host": ("products", "show_dock", "sales", "chat", "profile", "moderation", "questions"),
-    "agent": ("questions", "profile", "chat", "products"),
+    "agent": ("questions", "profile", "chat"),
     "moderator": ("chat", "moderation", "profile"),
 }
 #: The dock brought to the front for each role.
@@ -112,6 +112,8 @@ class TeamConsole(QObject):
         wanted = ROLE_DOCKS.get(role, ROLE_DOCKS["host"])
         for name, dock in docks.items():
             dock.setVisible(name in wanted)
+        if self.window.stream is None:
+            self._arrange_remote(role)
         for name in ROLE_FIRST.get(role, ()):
             docks[name].raise_()
         if role in ("moderator", "host") and not self._moderating:
@@ -120,6 +122,21 @@ class TeamConsole(QObject):
         self.window.set_host_actions(role == "host")
         self.window.chat.input.setPlaceholderText(f"Say something to the room as {role}…")
         self.window.chat.input.setAccessibleName(f"Comment as {role}")
+
+    def _arrange_remote(self, role: str) -> None:
+        """Without a video in the middle, put the role's two main docks side by side."""
+        w = self.window
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        if role == "moderator":
+            w.addDockWidget(left, w.chat)
+            w.addDockWidget(right, self.moderation)
+            w.tabifyDockWidget(self.moderation, w.profile)
+            w.resizeDocks([w.chat, self.moderation], [520, 680], Qt.Orientation.Horizontal)
+        elif role == "agent":
+            w.addDockWidget(left, self.questions)
+            w.addDockWidget(right, w.profile)
+            w.splitDockWidget(w.profile, w.chat, Qt.Orientation.Vertical)
+            w.resizeDocks([self.questions, w.profile], [640, 560], Qt.Orientation.Horizontal)
 
     def route(self, message: protocol.ServerMessage) -> bool:
         """Handle a team event; False when it is not one."""
