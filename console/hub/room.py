@@ -563,11 +563,14 @@ class Room:
         public = text_frame(frames.public) if frames.public is not None else None
         staff = public if frames.staff is frames.public else text_frame(frames.staff)
         private = {v: text_frame(data) for v, data in frames.private.items()}
+        same_for_all = staff is public and not private  # a show's peak: only chat
         for ws, session in list(self._sessions.items()):
             transport = ws.transport
             if transport is None or ws.protocol.state is not State.OPEN:
                 continue
-            if session.is_staff:
+            if same_for_all:
+                wire = public
+            elif session.is_staff:
                 wire = staff
             else:
                 wire = private.get(session.viewer_id, public) if private else public
