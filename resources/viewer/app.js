@@ -4,6 +4,7 @@
 // ever reaches innerHTML. An ES module: the page has no build step and a strict CSP.
 
 import { el, randomId, storage } from "./dom.js";
+import { createModeration } from "./moderation.js";
 import { createShop } from "./shop.js";
 
 (() => {
@@ -40,6 +41,10 @@ import { createShop } from "./shop.js";
     commentForm: $("comment-form"),
     commentInput: $("comment-input"),
     commentSend: $("comment-send"),
+    sendLabel: $("send-label"),
+    slowCountdown: $("slow-countdown"),
+    chatMode: $("chat-mode"),
+    standing: $("standing"),
     commentError: $("comment-error"),
     counter: $("comment-counter"),
     meName: $("me-name"),
@@ -179,6 +184,10 @@ import { createShop } from "./shop.js";
     const stick = isAtBottom();
     let added = 0;
     let ownAdded = false;
+    const noteAdded = (own) => {
+      added += 1;
+      if (own) ownAdded = true;
+    };
     for (const msg of messages) {
       if (!msg || typeof msg !== "object") continue;
       switch (msg.t) {
@@ -209,10 +218,11 @@ import { createShop } from "./shop.js";
           else onError(msg);
           break;
         default:
-          // The shop's events carry a seq like comments (replayed on resume); the show
-          // state sent after welcome has seq 0 and always applies.
+          // The shop's and moderation's events carry a seq like comments (replayed on
+          // resume); the state sent after welcome (show, modes) has seq 0 and always
+          // applies, and a viewer's standing has none.
           if (msg.seq && !acceptSeq(msg.seq)) break;
-          shop.handle(msg);
+          if (!moderation.handle(msg, noteAdded)) shop.handle(msg);
           break;
       }
     }
@@ -254,6 +264,7 @@ import { createShop } from "./shop.js";
     } else {
       els.meName.textContent = myName;
     }
+    moderation.onWelcome(msg);
     updateComposer();
     shop.onWelcome(msg);
   }
@@ -265,6 +276,8 @@ import { createShop } from "./shop.js";
     if (entry.kind === "comment") {
       if (els.commentInput.value === entry.payload) els.commentInput.value = "";
       setCommentError("");
+      // Published or held, it counts as a post for slow mode.
+      moderation.onPosted();
       updateComposer();
     }
   }
@@ -297,6 +310,9 @@ import { createShop } from "./shop.js";
       myName = null;
       showNameForm("");
       setNameError(text);
+    } else if (entry && entry.kind === "comment" && moderation.onRefused(msg)) {
+      // Banned or timed out: the standing line above the composer says so.
+      setCommentError("");
     } else {
       setCommentError(text, msg.retry_after);
     }
@@ -326,7 +342,12 @@ import { createShop } from "./shop.js";
 
   function addComment(msg) {
     if (!acceptSeq(msg.seq)) return false;
+    els.list.append(buildItem(msg));
+    return true;
+  }
 
+  // A chat item for a comment (or, with extraClass, a held comment shown to its author).
+  function buildItem(msg, extraClass) {
     const name = String(msg.name ?? "");
     const author = String(msg.viewer_id ?? "");
     const item = el("li", "chat-item");
@@ -367,8 +388,8 @@ import { createShop } from "./shop.js";
     textEl.dataset.testid = "chat-text";
     body.append(meta, textEl);
     item.append(avatar, body);
-    els.list.append(item);
-    return true;
+    if (extraClass) item.classList.add(extraClass);
+    return item;
   }
 
   function clearList() {
@@ -469,7 +490,11 @@ import { createShop } from "./shop.js";
   function updateComposer() {
     const text = els.commentInput.value;
     const empty = text.trim().length === 0;
-    els.commentSend.disabled = empty || !myName || !connected || sendingComment();
+    const rules = moderation.composer();
+    els.commentInput.disabled = !rules.input;
+    els.commentInput.placeholder = rules.placeholder || DEFAULT_PLACEHOLDER;
+    els.commentSend.disabled =
+      empty || !myName || !connected || sendingComment() || !rules.send;
     const left = MAX_COMMENT_CHARS - text.length;
     els.counter.textContent = text.length >= COUNTER_FROM ? `${left} left` : "";
     els.counter.classList.toggle("counter-low", left <= 20);
@@ -628,6 +653,20 @@ import { createShop } from "./shop.js";
     if (connected) send({ t: "set_name", name: clean, ref: nextRef("name", clean) });
     if (!els.nameForm.hidden) showComposer();
   }
+
+  const DEFAULT_PLACEHOLDER = els.commentInput.placeholder;
+  const moderation = createModeration({
+    els: {
+      list: els.list,
+      mode: els.chatMode,
+      standing: els.standing,
+      sendLabel: els.sendLabel,
+      countdown: els.slowCountdown,
+    },
+    viewerId,
+    buildItem,
+    onChange: () => updateComposer(),
+  });
 
   const shop = createShop({
     send,
