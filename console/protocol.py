@@ -548,6 +548,8 @@ class FeaturedItem(msgspec.Struct, omit_defaults=True):
     rating: int | None = None
     verified_owner: bool = False
     owner: bool = False
+    #: For a featured comment: its seq, so deleting the comment takes it off the video.
+    comment_seq: int | None = None
 
 
 class DealEnded(_Msg, tag="deal_end"):

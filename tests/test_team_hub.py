@@ -8,6 +8,7 @@ mode and claim expiry are exact; the room's housekeeping timer still runs in rea
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import typing
 from collections.abc import AsyncIterator
@@ -499,3 +500,26 @@ async def test_only_the_hubs_own_page_or_an_allowed_origin_may_open_the_socket(
     team.hub.allowed_origins = frozenset({"https://shop.example"})
     async with connect(team.url, origin="https://shop.example"):  # type: ignore[arg-type]
         pass
+
+
+async def test_a_deleted_comment_leaves_the_replay_the_video_and_the_queue(team: Team) -> None:
+    ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-viewer-08")
+    asked = await comment(ann, "is this real leather? call 555-0199")
+    await team.host.wait_for("question")
+    await ok(team.host, {"t": "feature", "comment_seq": asked["seq"]})
+    await wait_until(team.host, lambda m: m["t"] == "show" and "featured" in m)
+    await ok(team.host, {"t": "delete", "seq": asked["seq"], "reason": "phone number"})
+
+    show = json.loads(team.hub.room.shop.snapshot())
+    assert "featured" not in show, "a deleted comment leaves the video"
+    snapshot = await ok(team.host, {"t": "questions"})
+    assert snapshot["questions"] == [], "and the agents' queue"
+    late = await RawClient.viewer(team.url, "Late", viewer_id="late-viewer-08", since=0)
+    first = await RawClient.viewer(team.url, "First", viewer_id="first-viewer-08")
+    for viewer in (late, first):
+        assert "555-0199" not in json.dumps(viewer.messages), "replays never carry it"
+    again = await ask(team.host, {"t": "delete", "seq": asked["seq"]})
+    assert again["code"] == "invalid" and "already" in again["message"]
+    [logged] = team.query("SELECT text FROM mod_actions WHERE action = 'delete'")
+    assert "555-0199" in logged[0], "the mod log keeps what was deleted"
+    await asyncio.gather(ann.close(), late.close(), first.close())

@@ -346,6 +346,17 @@ class QuestionQueue:
             self._done.popitem(last=False)
         return finished
 
+    def withdraw(self, question_id: int) -> Question | None:
+        """Take a question off the queue whoever holds it (a moderator deleted it)."""
+        question = self._open.pop(question_id, None)
+        if question is None:
+            return None
+        finished = replace(question, claimed_by=None, claimed_at=None, done=True)
+        self._done[question_id] = finished
+        if len(self._done) > DONE_KEPT:
+            self._done.popitem(last=False)
+        return finished
+
     def expire(self, now: float) -> list[Question]:
         """Release claims not taken or refreshed by an answer for :data:`CLAIM_TIMEOUT`."""
         released = [

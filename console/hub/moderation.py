@@ -128,11 +128,11 @@ class Moderation:
     # ------------------------------------------------------------ staff actions
 
     def delete(self, actor: Actor, message: protocol.DeleteComment) -> None:
+        if self.records.is_deleted(message.seq):
+            raise ProtocolError(ErrorCode.INVALID, "This comment was already deleted.")
         comment = self._store.comment(message.seq)
         if comment is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"There is no comment number {message.seq}.")
-        if self.records.is_deleted(message.seq):
-            raise ProtocolError(ErrorCode.INVALID, "This comment was already deleted.")
         reason = _reason(message.reason)
         self._publish(self.records.delete_comment(comment, actor, reason, self._clock()))
 

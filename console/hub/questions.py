@@ -90,6 +90,12 @@ class QuestionDesk:
         question = self._act(lambda: self.queue.done(question_id, agent, self._clock()))
         self._store(question)
 
+    def withdraw(self, question_id: int) -> None:
+        """A moderator deleted this comment: if it was a question, no agent answers it."""
+        question = self.queue.withdraw(question_id)
+        if question is not None:
+            self._store(question)
+
     def expire(self) -> None:
         """Release claims nobody answered in time, so another agent can take them."""
         for question in self.queue.expire(self._clock()):

@@ -339,6 +339,8 @@ class Room:
                 self._revoke(message.staff_id)
             case protocol.DeleteComment():
                 self.moderation.delete(actor, message)
+                self.shop.withdraw_comment(message.seq)
+                self.questions.withdraw(message.seq)
             case protocol.TimeoutViewer() | protocol.BanViewer() | protocol.UnbanViewer():
                 sanction = self.moderation.sanction(actor, message)
                 standing = protocol.Standing(

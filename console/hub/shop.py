@@ -307,13 +307,23 @@ class Shop:
             if comment is None:
                 raise ProtocolError(ErrorCode.NOT_FOUND, f"No comment #{message.comment_seq}.")
             self._featured = protocol.FeaturedItem(
-                kind="comment", author=comment.name, text=comment.text, owner=comment.owner
+                kind="comment",
+                author=comment.name,
+                text=comment.text,
+                owner=comment.owner,
+                comment_seq=comment.seq,
             )
         elif self._featured is None:
             return
         else:
             self._featured = None
         self._changed()
+
+    def withdraw_comment(self, seq: int) -> None:
+        """A moderator deleted comment ``seq``: it leaves the video if it is featured."""
+        if self._featured is not None and self._featured.comment_seq == seq:
+            self._featured = None
+            self._changed()
 
     def update_variant(self, message: protocol.UpdateVariant) -> None:
         variant = self._records.variant(message.sku)

@@ -196,4 +196,104 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX answers_by_question ON answers (question);
     """,
+    # 4: viewer profiles (issue 6): consent, streams, presence, product views, checkout
+    # starts, identity links by checkout email, staff tags and notes, the log of staff
+    # views of profiles, deletions done at a viewer's request; per-viewer indexes for
+    # the tables of migration 3 that only had queue indexes. See console/store/profiles.py.
+    """
+    CREATE TABLE consent (
+        viewer_id TEXT PRIMARY KEY,
+        consent   TEXT NOT NULL CHECK (consent IN ('unknown', 'remember', 'session')),
+        changed   REAL NOT NULL
+    );
+
+    CREATE TABLE streams (
+        id        INTEGER PRIMARY KEY,
+        started   REAL    NOT NULL,
+        start_seq INTEGER NOT NULL,
+        ended     REAL
+    );
+
+    CREATE TABLE presence (
+        viewer_id TEXT    NOT NULL,
+        stream_id INTEGER NOT NULL,
+        seconds   REAL    NOT NULL DEFAULT 0,
+        sessions  INTEGER NOT NULL DEFAULT 0,
+        first_ts  REAL    NOT NULL,
+        last_ts   REAL    NOT NULL,
+        PRIMARY KEY (viewer_id, stream_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX presence_by_stream ON presence (stream_id);
+
+    CREATE TABLE product_views (
+        viewer_id  TEXT    NOT NULL,
+        stream_id  INTEGER NOT NULL,
+        product_id TEXT    NOT NULL,
+        ts         REAL    NOT NULL,
+        PRIMARY KEY (viewer_id, stream_id, product_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX product_views_by_stream ON product_views (stream_id);
+
+    CREATE TABLE checkout_starts (
+        id         INTEGER PRIMARY KEY,
+        viewer_id  TEXT    NOT NULL,
+        stream_id  INTEGER NOT NULL,
+        product_id TEXT    NOT NULL,
+        sku        TEXT    NOT NULL,
+        ts         REAL    NOT NULL,
+        order_id   TEXT,
+        completed  REAL
+    );
+    CREATE INDEX checkout_starts_by_viewer ON checkout_starts (viewer_id, id);
+    CREATE INDEX checkout_starts_by_stream ON checkout_starts (stream_id);
+
+    CREATE TABLE identity_links (
+        viewer_id   TEXT PRIMARY KEY,
+        customer    TEXT NOT NULL,
+        linked      REAL NOT NULL,
+        unlinked    REAL,
+        unlinked_by TEXT
+    );
+    CREATE INDEX identity_links_by_customer ON identity_links (customer);
+
+    CREATE TABLE staff_tags (
+        viewer_id TEXT NOT NULL,
+        tag       TEXT NOT NULL COLLATE NOCASE,
+        author    TEXT NOT NULL,
+        ts        REAL NOT NULL,
+        PRIMARY KEY (viewer_id, tag)
+    );
+
+    CREATE TABLE staff_notes (
+        id        INTEGER PRIMARY KEY,
+        viewer_id TEXT NOT NULL,
+        author    TEXT NOT NULL,
+        text      TEXT NOT NULL,
+        ts        REAL NOT NULL
+    );
+    CREATE INDEX staff_notes_by_viewer ON staff_notes (viewer_id, id);
+
+    CREATE TABLE profile_views (
+        id        INTEGER PRIMARY KEY,
+        ts        REAL NOT NULL,
+        staff     TEXT NOT NULL,
+        role      TEXT NOT NULL,
+        viewer_id TEXT NOT NULL
+    );
+    CREATE INDEX profile_views_by_viewer ON profile_views (viewer_id, id);
+
+    CREATE TABLE deletions (
+        id      INTEGER PRIMARY KEY,
+        ts      REAL NOT NULL,
+        by      TEXT NOT NULL,
+        reason  TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        detail  TEXT NOT NULL
+    );
+
+    CREATE INDEX questions_by_viewer ON questions (viewer_id, id);
+    CREATE INDEX held_by_viewer ON held (viewer_id, id);
+    CREATE INDEX reviews_by_viewer ON reviews (viewer_id) WHERE viewer_id IS NOT NULL;
+    CREATE INDEX orders_by_viewer_time ON orders (viewer_id, created);
+    """,
 )

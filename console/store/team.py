@@ -81,6 +81,25 @@ def _question(row: Sequence[Any], seq: int = 0) -> protocol.QuestionState:
     )
 
 
+def _unfeature_in_history(writer: EventWriter, seq: int) -> None:
+    """Stored show states that featured comment ``seq`` replay without it.
+
+    Only events after the comment can feature it, so the scan starts there (by key).
+    """
+    rows = writer.db.execute(
+        "SELECT seq, body FROM events WHERE seq > ? AND type = 'show' "
+        "AND CAST(body AS TEXT) LIKE ?",
+        (seq, f'%"comment_seq":{seq}%'),
+    ).fetchall()
+    for event_seq, body in rows:
+        show = msgspec.json.decode(bytes(body), type=protocol.ShowState)
+        if show.featured is not None and show.featured.comment_seq == seq:
+            show.featured = None
+            writer.db.execute(
+                "UPDATE events SET body = ? WHERE seq = ?", (protocol.encode(show), event_seq)
+            )
+
+
 class TeamRecords:
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -154,6 +173,17 @@ class TeamRecords:
                 "UPDATE comments SET deleted = ? WHERE seq = ? AND deleted IS NULL",
                 (now, comment.seq),
             )
+            # Replays (a page that joins or reconnects) must never carry the deleted
+            # text: the comment's own event becomes a deletion of itself. The text stays
+            # in the comments table and in the mod log.
+            tombstone = protocol.CommentDeleted(
+                seq=comment.seq, target=comment.seq, viewer_id=comment.viewer_id
+            )
+            writer.db.execute(
+                "UPDATE events SET type = 'deleted', body = ? WHERE seq = ?",
+                (protocol.encode(tombstone), comment.seq),
+            )
+            _unfeature_in_history(writer, comment.seq)
             deleted, body = writer.add(
                 "delete",
                 comment.viewer_id,
