@@ -17,6 +17,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from console import protocol
+from console.domain.modlog import describe_modes, mod_log_csv
 from console.domain.money import Money, MoneyError, format_money, parse_decimal
 from console.domain.sales import orders_csv
 from console.errors import ProtocolError, ShopcastError
@@ -32,7 +33,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--hub", default="ws://127.0.0.1:8765/ws", help="the hub's /ws address (default local)"
     )
     ctl.add_argument("--token", required=True, help="a staff token (the console prints one)")
-    ctl.add_argument("--role", default="host", choices=("host", "agent", "moderator"))
+    ctl.add_argument(
+        "--role",
+        default="staff",
+        choices=("staff", "host", "agent", "moderator"),
+        help="the role to connect as (default: whatever the token is for)",
+    )
     commands = ctl.add_subparsers(dest="ctl_command", metavar="COMMAND", required=True)
     pin = commands.add_parser("pin", help="pin a product (by SKU or product id)")
     pin.add_argument("product")
@@ -61,6 +67,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     imp.add_argument("--currency", default="EUR", help="currency of a Shopify CSV's prices")
     orders = commands.add_parser("orders", help="print the orders as CSV")
     orders.add_argument("--limit", type=int, default=10_000)
+    invite = commands.add_parser("invite", help="invite an agent or a moderator (host)")
+    invite.add_argument("name")
+    invite.add_argument("staff_role", metavar="ROLE", choices=("agent", "moderator", "host"))
+    invite.add_argument("--hours", type=float, default=12.0)
+    revoke = commands.add_parser("revoke", help="revoke a staff member's access (host)")
+    revoke.add_argument("staff_id")
+    for name, text in (("ban", "ban a viewer"), ("unban", "lift a viewer's ban or time-out")):
+        sanction = commands.add_parser(name, help=text)
+        sanction.add_argument("viewer_id")
+        sanction.add_argument("--reason", default="")
+    timeout = commands.add_parser("timeout", help="time a viewer out for SECONDS")
+    timeout.add_argument("viewer_id")
+    timeout.add_argument("seconds", type=float)
+    timeout.add_argument("--reason", default="")
+    delete = commands.add_parser("delete", help="delete a comment (by its seq)")
+    delete.add_argument("seq", type=int)
+    delete.add_argument("--reason", default="")
+    modes = commands.add_parser("modes", help="set the chat modes (flags not given: off)")
+    modes.add_argument("--slow", type=int, default=0, metavar="SECONDS")
+    modes.add_argument("--buyers-only", action="store_true")
+    modes.add_argument("--emoji-only", action="store_true")
+    modes.add_argument("--pause", action="store_true")
+    modlog = commands.add_parser("modlog", help="print the mod log as CSV")
+    modlog.add_argument("--limit", type=int, default=10_000)
 
 
 class _Session:
@@ -171,6 +201,55 @@ async def _command(session: _Session, args: argparse.Namespace) -> str:
             reply = await session.request(protocol.GetOrders(limit=args.limit))
             assert isinstance(reply, protocol.Orders)
             return orders_csv(reply.orders).rstrip("\r\n")
+        case "modlog":
+            log = await session.request(protocol.GetModLog(limit=args.limit))
+            assert isinstance(log, protocol.ModLog)
+            return mod_log_csv(log.entries).rstrip("\r\n")
+        case _:
+            return await _team_command(session, args)
+
+
+async def _team_command(session: _Session, args: argparse.Namespace) -> str:
+    match args.ctl_command:
+        case "invite":
+            reply = await session.request(
+                protocol.CreateInvite(name=args.name, role=args.staff_role, hours=args.hours)
+            )
+            assert isinstance(reply, protocol.InviteCreated)
+            return (
+                f"Invitation for {reply.name} ({reply.role}); staff id {reply.staff_id}. "
+                f"They run:\npython -m console --connect {args.hub} --token {reply.token}"
+            )
+        case "revoke":
+            await session.request(protocol.RevokeStaff(staff_id=args.staff_id))
+            return f"Revoked {args.staff_id}."
+        case "ban":
+            await session.request(protocol.BanViewer(viewer_id=args.viewer_id, reason=args.reason))
+            return f"Banned {args.viewer_id}."
+        case "unban":
+            await session.request(
+                protocol.UnbanViewer(viewer_id=args.viewer_id, reason=args.reason)
+            )
+            return f"{args.viewer_id} may chat again."
+        case "timeout":
+            await session.request(
+                protocol.TimeoutViewer(
+                    viewer_id=args.viewer_id, seconds=args.seconds, reason=args.reason
+                )
+            )
+            return f"Timed {args.viewer_id} out for {args.seconds:g} s."
+        case "delete":
+            await session.request(protocol.DeleteComment(seq=args.seq, reason=args.reason))
+            return f"Deleted comment #{args.seq}."
+        case "modes":
+            modes = protocol.SetModes(
+                slow_seconds=args.slow,
+                buyers_only=args.buyers_only,
+                emoji_only=args.emoji_only,
+                paused=args.pause,
+            )
+            await session.request(modes)
+            return "Chat modes: " + describe_modes(modes) + "."
     raise CtlError(f"Unknown command {args.ctl_command!r}.")
 
 

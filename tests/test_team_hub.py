@@ -24,7 +24,7 @@ from console.hub.room import Limits
 from console.hub.server import Hub
 from console.store import Store
 from tests.support.clients import RawClient
-from tests.test_shop_hub import CATALOGUE, FakeClock, answer, query, wait_until
+from tests.test_shop_hub import CATALOGUE, FakeClock, answer, ctl, query, wait_until
 
 #: Generous posting limits: these tests are about moderation, not the flood limiter.
 LIMITS = Limits(viewer_comments_per_s=100, viewer_comment_burst=100)
@@ -36,6 +36,7 @@ class Team:
     clock: FakeClock
     data_dir: Path
     host: RawClient
+    token: str
 
     @property
     def url(self) -> str:
@@ -76,9 +77,10 @@ async def team(data_dir: Path) -> AsyncIterator[Team]:
     store.replace_catalogue(CATALOGUE)
     hub = Hub(store, tick=0.01, limits=LIMITS, clock=clock)
     await hub.start("127.0.0.1", 0)
-    host = await RawClient.staff(hub.local_ws_url, hub.issue_token("host", "Mia"))
+    token = hub.issue_token("host", "Mia")
+    host = await RawClient.staff(hub.local_ws_url, token)
     try:
-        yield Team(hub, clock, data_dir, host)
+        yield Team(hub, clock, data_dir, host, token)
     finally:
         await host.close()
         await hub.stop()
@@ -523,3 +525,23 @@ async def test_a_deleted_comment_leaves_the_replay_the_video_and_the_queue(team:
     [logged] = team.query("SELECT text FROM mod_actions WHERE action = 'delete'")
     assert "555-0199" in logged[0], "the mod log keeps what was deleted"
     await asyncio.gather(ann.close(), late.close(), first.close())
+
+
+async def test_ctl_runs_the_team_commands(team: Team) -> None:
+    shop = team  # ctl() needs the hub's url and a host token, which a Team has
+    code, out, err = await ctl(shop, "invite", "Sam", "moderator", "--hours", "2")
+    assert code == 0, err
+    token = out.rsplit("--token ", 1)[1]
+    ann = await RawClient.viewer(shop.url, "Ann", viewer_id="ann-viewer-ctl")
+    code, out, err = await ctl(shop, "ban", "ann-viewer-ctl", "--reason", "spam", token=token)
+    assert (code, out, err) == (0, "Banned ann-viewer-ctl.", "")
+    await ann.wait_for("standing")
+    code, out, _ = await ctl(shop, "modes", "--slow", "20", "--pause", token=token)
+    assert out == "Chat modes: chat paused, slow mode 20 s."
+    code, out, _ = await ctl(shop, "modlog", token=token)
+    lines = out.splitlines()
+    assert lines[0].startswith("time_utc,action,by") and len(lines) == 3
+    assert ",ban,Sam,moderator,ann-viewer-ctl,Ann," in lines[1]
+    code, out, err = await ctl(shop, "pin", "JKT-M", token=token)
+    assert code == 1 and "may not send 'pin'" in err
+    await ann.close()
