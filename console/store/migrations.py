@@ -285,7 +285,7 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE TABLE deletions (
         id      INTEGER PRIMARY KEY,
         ts      REAL NOT NULL,
-        by      TEXT NOT NULL,
+        actor   TEXT NOT NULL,
         reason  TEXT NOT NULL,
         subject TEXT NOT NULL,
         detail  TEXT NOT NULL

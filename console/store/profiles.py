@@ -1,0 +1,842 @@
+"""Viewer profiles: consent, streams, presence, identity links, staff tags and notes, the
+staff view log, export and deletion, in the same SQLite file as the room.
+
+The side panel is assembled from the room's own tables (comments, orders, questions, the
+mod log...) by per-viewer indexed queries, each capped (the latest 200 comments, plus
+counts), so opening a profile costs the same for a viewer with ten events or ten
+thousand; ``tests/bench/profile_open.py`` measures it.
+
+**Streams.** A stream is one live session: :meth:`Profiles.stream_started` opens one when
+the host goes live (after the room stored its ``stream`` event) and
+:meth:`Profiles.stream_ended` closes it. "This stream" is the latest one, open or ended,
+until the next start, so the chat after the show still belongs to the show. Before the
+host ever went live, the whole run is stream 0 (:data:`NO_STREAM`).
+
+**Consent** (the rules are in :mod:`console.domain.profile`). For a viewer who did not
+choose ``remember`` the store keeps only the current stream's activity. When a stream
+ends, and for the earlier streams when a viewer withdraws consent, it forgets the rest:
+
+- deleted: presence and watch time, products they watched, checkouts started, staff
+  tags and notes, any identity link;
+- detached (the viewer id removed, display name and text kept as the room's public
+  chat log): their comments, questions, answers to them and comment deletions, in the
+  tables and in the stored events that replays send;
+- kept and linked: orders (the law needs them; owner badges hang on them) with their
+  reviews, and moderation records (mod log, held queue, sanctions: a ban must outlive
+  the stream, or leaving would lift it).
+
+**Deletion** at the viewer's request (:meth:`Profiles.delete`) anonymises their
+comments, questions, reviews, moderation records and stored events (signed
+:data:`DELETED_NAME`, text kept), keeps orders with their amounts but without name,
+email or address, removes everything else, and records that it happened. A sanction
+stays on the bare viewer id, for the reason above.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import msgspec
+
+from console import protocol
+from console.domain.profile import (
+    DELETED_NAME,
+    NO_STREAM,
+    AnswerItem,
+    CheckoutItem,
+    CommentItem,
+    Consent,
+    LinkResult,
+    ModItem,
+    NoteItem,
+    OrderItem,
+    ProductViewItem,
+    ProfileRuleError,
+    ProfileView,
+    QuestionItem,
+    ReviewItem,
+    Stream,
+    TagItem,
+    ViewLogEntry,
+    avatar_initial,
+    average_order,
+    checkout_state,
+    clean_note,
+    clean_tag,
+    customer_key,
+    identity_state,
+    main_currency,
+    remembers,
+    segments,
+    subject_key,
+    watched_not_bought,
+)
+from console.store.sqlite import Store
+
+#: How many of each kind of record the panel gets; counts tell how many there are.
+COMMENT_LIMIT: Final = 200
+SECTION_LIMIT: Final = 50
+MOD_LIMIT: Final = 100
+VIEW_LIMIT: Final = 500
+
+#: Stored events that a forgotten (not remembering) viewer is detached from.
+_DETACHED_EVENTS: Final = ("comment", "deleted", "delete", "question", "answer")
+#: Where an event names the viewer's private audience; see console.store.team.
+_PRIVATE_PREFIX: Final = "v:"
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """What :meth:`Profiles.delete` did, for the command line and the host."""
+
+    viewer_ids: tuple[str, ...]
+    comments: int
+    orders: int
+    events: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Cut:
+    """Forget what came before: events up to ``seq``, streams up to ``stream_id``,
+    tags and notes written before ``ts``."""
+
+    seq: int
+    stream_id: int
+    ts: float
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ",".join("?" * len(values))
+
+
+class Profiles:
+    """The profile records; like :class:`Store`, used from the hub's loop thread only."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        return self._store._db
+
+    # ------------------------------------------------------------ streams
+
+    def current_stream(self) -> Stream:
+        """The latest stream (open or ended), or stream 0 before the first one."""
+        row = self._db.execute(
+            "SELECT id, started, start_seq, ended FROM streams ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return Stream(*row) if row else NO_STREAM
+
+    def stream_started(self, now: float) -> Stream:
+        """A new stream begins at the store's last event (the room's ``stream`` event).
+
+        What non-remembering viewers left since the previous stream ended (the chat
+        after the show) is forgotten now, so nothing crosses into the new stream.
+        """
+        previous = self.current_stream()
+        with self._store._tx() as db:
+            db.execute("UPDATE streams SET ended = ? WHERE ended IS NULL", (now,))
+            cur = db.execute(
+                "INSERT INTO streams (started, start_seq) VALUES (?, ?)",
+                (now, self._store.last_seq),
+            )
+            self._purge(db, previous)
+        return Stream(cur.lastrowid or 0, now, self._store.last_seq)
+
+    def stream_ended(self, now: float) -> int:
+        """Close the current stream and forget what non-remembering viewers left in it.
+
+        Returns how many viewers were forgotten.
+        """
+        stream = self.current_stream()
+        with self._store._tx() as db:
+            db.execute("UPDATE streams SET ended = ? WHERE ended IS NULL", (now,))
+        return self.purge_session_data(stream.id)
+
+    def purge_session_data(self, stream_id: int) -> int:
+        """Forget every non-remembering viewer's data of stream ``stream_id`` and before.
+
+        Returns how many viewers were forgotten.
+        """
+        row = self._db.execute(
+            "SELECT id, started, start_seq, ended FROM streams WHERE id = ?", (stream_id,)
+        ).fetchone()
+        stream = Stream(*row) if row else NO_STREAM
+        with self._store._tx() as db:
+            return self._purge(db, stream)
+
+    def _purge(self, db: sqlite3.Connection, stream: Stream) -> int:
+        cut = _Cut(seq=self._store.last_seq, stream_id=stream.id, ts=math.inf)
+        viewers = [
+            r[0]
+            for r in db.execute(
+                "SELECT v FROM (SELECT viewer_id AS v FROM comments WHERE seq > ? "
+                "AND role = 'viewer' AND viewer_id != '' "
+                "UNION SELECT viewer_id FROM presence WHERE stream_id <= ? "
+                "UNION SELECT viewer_id FROM product_views WHERE stream_id <= ? "
+                "UNION SELECT viewer_id FROM checkout_starts WHERE stream_id <= ? "
+                "UNION SELECT viewer_id FROM staff_tags UNION SELECT viewer_id FROM staff_notes) "
+                "WHERE v NOT IN (SELECT viewer_id FROM consent WHERE consent = 'remember')",
+                (stream.start_seq, stream.id, stream.id, stream.id),
+            )
+        ]
+        for viewer_id in viewers:
+            self._forget(db, viewer_id, cut)
+        return len(viewers)
+
+    def _forget(self, db: sqlite3.Connection, viewer_id: str, cut: _Cut) -> None:
+        """Forget what a non-remembering viewer left before ``cut``; see the module doc."""
+        self._rewrite_events(db, viewer_id, name=None, upto_seq=cut.seq)
+        db.execute(
+            "UPDATE comments SET viewer_id = '' WHERE viewer_id = ? AND seq <= ?",
+            (viewer_id, cut.seq),
+        )
+        db.execute(
+            "UPDATE questions SET viewer_id = '' WHERE viewer_id = ? AND id <= ?",
+            (viewer_id, cut.seq),
+        )
+        for table in ("presence", "product_views", "checkout_starts"):
+            db.execute(
+                f"DELETE FROM {table} WHERE viewer_id = ? AND stream_id <= ?",
+                (viewer_id, cut.stream_id),
+            )
+        for table in ("staff_tags", "staff_notes"):
+            db.execute(f"DELETE FROM {table} WHERE viewer_id = ? AND ts < ?", (viewer_id, cut.ts))
+        db.execute("DELETE FROM identity_links WHERE viewer_id = ?", (viewer_id,))
+        db.execute(
+            "UPDATE viewers SET first_seen = MAX(first_seen, MIN(last_seen, ?)), "
+            "comment_count = (SELECT COUNT(*) FROM comments WHERE viewer_id = ?) "
+            "WHERE viewer_id = ?",
+            (cut.ts, viewer_id, viewer_id),
+        )
+
+    # ------------------------------------------------------------ consent
+
+    def consent(self, viewer_id: str) -> Consent:
+        """What the viewer chose; ``unknown`` until they choose (treated as no)."""
+        row = self._db.execute(
+            "SELECT consent FROM consent WHERE viewer_id = ?", (viewer_id,)
+        ).fetchone()
+        return row[0] if row else "unknown"
+
+    def consent_changed(self, viewer_id: str) -> float | None:
+        row = self._db.execute(
+            "SELECT changed FROM consent WHERE viewer_id = ?", (viewer_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def record_consent(self, viewer_id: str, consent: Consent, now: float) -> None:
+        """Store the viewer's choice; saying no forgets their earlier streams at once."""
+        if consent not in ("remember", "session"):
+            raise ProfileRuleError("A viewer chooses 'remember' or 'session'.")
+        stream = self.current_stream()
+        with self._store._tx() as db:
+            db.execute(
+                "INSERT INTO consent (viewer_id, consent, changed) VALUES (?, ?, ?) "
+                "ON CONFLICT (viewer_id) DO UPDATE SET consent = excluded.consent, "
+                "changed = excluded.changed",
+                (viewer_id, consent, now),
+            )
+            if consent == "session":
+                cut = _Cut(seq=stream.start_seq, stream_id=stream.id - 1, ts=stream.started)
+                self._forget(db, viewer_id, cut)
+
+    # ------------------------------------------------------------ presence and interest
+
+    def viewer_joined(self, viewer_id: str, now: float) -> None:
+        """A viewer's page connected: the stream counts as attended from now."""
+        self._presence(viewer_id, 0.0, 1, now)
+
+    def record_presence(self, viewer_id: str, seconds: float, now: float) -> None:
+        """Add watched seconds to the viewer's current stream (on leave, or periodically)."""
+        self._presence(viewer_id, seconds, 0, now)
+
+    def _presence(self, viewer_id: str, seconds: float, sessions: int, now: float) -> None:
+        stream_id = self.current_stream().id
+        with self._store._tx() as db:
+            db.execute(
+                "INSERT INTO presence (viewer_id, stream_id, seconds, sessions, first_ts, "
+                "last_ts) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (viewer_id, stream_id) DO "
+                "UPDATE SET seconds = seconds + excluded.seconds, "
+                "sessions = sessions + excluded.sessions, last_ts = excluded.last_ts",
+                (viewer_id, stream_id, seconds, sessions, now, now),
+            )
+
+    def watch_time(self, viewer_id: str) -> float:
+        """Seconds watched in the current stream."""
+        row = self._db.execute(
+            "SELECT seconds FROM presence WHERE viewer_id = ? AND stream_id = ?",
+            (viewer_id, self.current_stream().id),
+        ).fetchone()
+        return row[0] if row else 0.0
+
+    def record_product_view(self, viewer_ids: Iterable[str], product_id: str, now: float) -> None:
+        """The viewers present when ``product_id`` was pinned (once per stream each)."""
+        stream_id = self.current_stream().id
+        with self._store._tx() as db:
+            db.executemany(
+                "INSERT INTO product_views (viewer_id, stream_id, product_id, ts) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (viewer_id, stream_id, product_id) DO "
+                "UPDATE SET ts = excluded.ts",
+                [(v, stream_id, product_id, now) for v in viewer_ids],
+            )
+
+    def checkout_started(self, viewer_id: str, product_id: str, sku: str, now: float) -> int:
+        """A viewer opened the checkout for ``sku``; returns the record's id."""
+        stream_id = self.current_stream().id
+        with self._store._tx() as db:
+            cur = db.execute(
+                "INSERT INTO checkout_starts (viewer_id, stream_id, product_id, sku, ts) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (viewer_id, stream_id, product_id, sku, now),
+            )
+            return cur.lastrowid or 0
+
+    def checkout_completed(self, viewer_id: str, sku: str, order_id: str, now: float) -> bool:
+        """The viewer's latest open checkout of ``sku`` became an order; False if none."""
+        with self._store._tx() as db:
+            cur = db.execute(
+                "UPDATE checkout_starts SET order_id = ?, completed = ? WHERE id = ("
+                "SELECT id FROM checkout_starts WHERE viewer_id = ? AND sku = ? "
+                "AND order_id IS NULL ORDER BY id DESC LIMIT 1)",
+                (order_id, now, viewer_id, sku),
+            )
+            return cur.rowcount > 0
+
+    # ------------------------------------------------------------ identity
+
+    def link_by_email(self, viewer_id: str, email: str, now: float) -> LinkResult:
+        """Link the viewer to the customer with this checkout email, with their consent.
+
+        A viewer who does not let the shop remember them is never linked. A link that
+        staff undid (:meth:`unlink`) is not redone by the same email.
+        """
+        if not remembers(self.consent(viewer_id)):
+            return LinkResult(None, (viewer_id,), False)
+        key = customer_key(email)
+        with self._store._tx() as db:
+            row = db.execute(
+                "SELECT customer, unlinked FROM identity_links WHERE viewer_id = ?",
+                (viewer_id,),
+            ).fetchone()
+            if row is not None and row[0] == key and row[1] is not None:
+                return LinkResult(None, (viewer_id,), False)
+            fresh = row is None or row[0] != key
+            if fresh:
+                db.execute(
+                    "INSERT INTO identity_links (viewer_id, customer, linked) VALUES (?, ?, ?) "
+                    "ON CONFLICT (viewer_id) DO UPDATE SET customer = excluded.customer, "
+                    "linked = excluded.linked, unlinked = NULL, unlinked_by = NULL",
+                    (viewer_id, key, now),
+                )
+            group = self._group(db, viewer_id)
+        return LinkResult(key, group, fresh and len(group) > 1)
+
+    def unlink(self, viewer_id: str, by: str, now: float) -> bool:
+        """Undo a wrong merge: the viewer stands alone again; False if not linked."""
+        with self._store._tx() as db:
+            cur = db.execute(
+                "UPDATE identity_links SET unlinked = ?, unlinked_by = ? "
+                "WHERE viewer_id = ? AND unlinked IS NULL",
+                (now, by, viewer_id),
+            )
+            return cur.rowcount > 0
+
+    def linked_ids(self, viewer_id: str) -> tuple[str, ...]:
+        """The viewer ids joined to this one (itself first), or () when not linked."""
+        group = self._group(self._db, viewer_id)
+        return group if len(group) > 1 or self._linked(viewer_id) else ()
+
+    def _linked(self, viewer_id: str) -> bool:
+        return (
+            self._db.execute(
+                "SELECT 1 FROM identity_links WHERE viewer_id = ? AND unlinked IS NULL",
+                (viewer_id,),
+            ).fetchone()
+            is not None
+        )
+
+    @staticmethod
+    def _group(db: sqlite3.Connection, viewer_id: str) -> tuple[str, ...]:
+        """The viewer and every remembering viewer linked to the same customer."""
+        rows = db.execute(
+            "SELECT l.viewer_id FROM identity_links l JOIN consent c USING (viewer_id) "
+            "WHERE l.customer = (SELECT customer FROM identity_links WHERE viewer_id = ? "
+            "AND unlinked IS NULL) AND l.unlinked IS NULL AND c.consent = 'remember' "
+            "ORDER BY l.linked",
+            (viewer_id,),
+        ).fetchall()
+        return (viewer_id, *(r[0] for r in rows if r[0] != viewer_id))
+
+    # ------------------------------------------------------------ tags, notes, view log
+
+    def add_tag(self, viewer_id: str, tag: str, author: str, now: float) -> TagItem | None:
+        """Tag a viewer (VIP, wholesale, press...); None when they had the tag already."""
+        tag = clean_tag(tag)
+        with self._store._tx() as db:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO staff_tags (viewer_id, tag, author, ts) VALUES (?, ?, ?, ?)",
+                (viewer_id, tag, author, now),
+            )
+        return TagItem(tag, author, now) if cur.rowcount else None
+
+    def remove_tag(self, viewer_id: str, tag: str) -> bool:
+        with self._store._tx() as db:
+            cur = db.execute(
+                "DELETE FROM staff_tags WHERE viewer_id = ? AND tag = ?",
+                (viewer_id, " ".join(tag.split())),
+            )
+            return cur.rowcount > 0
+
+    def add_note(self, viewer_id: str, author: str, text: str, now: float) -> NoteItem:
+        """A private staff note; committed before the hub acknowledges it."""
+        text = clean_note(text)
+        with self._store._tx() as db:
+            cur = db.execute(
+                "INSERT INTO staff_notes (viewer_id, author, text, ts) VALUES (?, ?, ?, ?)",
+                (viewer_id, author, text, now),
+            )
+        return NoteItem(cur.lastrowid or 0, author, text, now)
+
+    def log_view(self, staff: str, role: str, viewer_id: str, now: float) -> ViewLogEntry:
+        """Record that a staff member opened a profile (every opening, for the host)."""
+        with self._store._tx() as db:
+            cur = db.execute(
+                "INSERT INTO profile_views (ts, staff, role, viewer_id) VALUES (?, ?, ?, ?)",
+                (now, staff, role, viewer_id),
+            )
+        return ViewLogEntry(cur.lastrowid or 0, now, staff, role, viewer_id)
+
+    def view_log(self, limit: int = 200, viewer_id: str | None = None) -> list[ViewLogEntry]:
+        """Who opened which profile when, newest first (one viewer's, if given)."""
+        where, args = ("WHERE viewer_id = ? ", (viewer_id,)) if viewer_id is not None else ("", ())
+        rows = self._db.execute(
+            f"SELECT id, ts, staff, role, viewer_id FROM profile_views {where}"
+            "ORDER BY id DESC LIMIT ?",
+            (*args, limit),
+        ).fetchall()
+        return [ViewLogEntry(*r) for r in rows]
+
+    # ------------------------------------------------------------ the panel
+
+    def assemble(
+        self, viewer_id: str, *, pinned_product_id: str | None, now: float
+    ) -> ProfileView | None:
+        """Everything the side panel shows, consent applied; None for an unknown viewer.
+
+        A remembering viewer's profile spans every stream and every linked viewer id;
+        anyone else's holds the current stream only.
+        """
+        db = self._db
+        consent = self.consent(viewer_id)
+        remembered = remembers(consent)
+        stream = self.current_stream()
+        ids = self._group(db, viewer_id) if remembered else (viewer_id,)
+        q = _marks(ids)
+        since_seq, since_ts, since_stream = (
+            (0, 0.0, 0) if remembered else (stream.start_seq, stream.started, stream.id)
+        )
+
+        person = db.execute(
+            f"SELECT MIN(first_seen), MAX(last_seen) FROM viewers WHERE viewer_id IN ({q})", ids
+        ).fetchone()
+        name_row = db.execute(
+            "SELECT name FROM viewers WHERE viewer_id = ?", (viewer_id,)
+        ).fetchone()
+        seen = db.execute(
+            f"SELECT MIN(first_ts), MAX(last_ts), COUNT(*), "
+            f"TOTAL(CASE WHEN stream_id = ? THEN seconds END) "
+            f"FROM presence WHERE viewer_id IN ({q}) AND stream_id >= ?",
+            (stream.id, *ids, since_stream),
+        ).fetchone()
+        if person[0] is None and seen[2] == 0:
+            return None
+        first_seen = max(min(x for x in (person[0], seen[0]) if x is not None), since_ts)
+        last_seen = max(x for x in (person[1], seen[1]) if x is not None)
+
+        # The first comment of the window, by the unique seq index: from there on the
+        # per-viewer (viewer_id, id) index serves the list and both counts.
+        min_id = self._first_comment_id(since_seq)
+        stream_min_id = self._first_comment_id(stream.start_seq)
+        comments = [
+            CommentItem(seq, text, ts, seq > stream.start_seq, deleted is not None)
+            for seq, text, ts, deleted in db.execute(
+                f"SELECT seq, text, ts, deleted FROM comments WHERE viewer_id IN ({q}) "
+                "AND id >= ? ORDER BY id DESC LIMIT ?",
+                (*ids, min_id, COMMENT_LIMIT),
+            )
+        ]
+        (comment_count,) = db.execute(
+            f"SELECT COUNT(*) FROM comments WHERE viewer_id IN ({q}) AND id >= ?", (*ids, min_id)
+        ).fetchone()
+        (comment_count_stream,) = db.execute(
+            f"SELECT COUNT(*) FROM comments WHERE viewer_id IN ({q}) AND id >= ?",
+            (*ids, stream_min_id),
+        ).fetchone()
+
+        orders = [
+            OrderItem(*r[:11], bool(r[11]))
+            for r in db.execute(
+                "SELECT id, created, product_id, sku, title, quantity, unit_price, shipping, "
+                f"total, currency, status, deal FROM orders WHERE viewer_id IN ({q}) "
+                "AND created >= ? ORDER BY created DESC LIMIT ?",
+                (*ids, since_ts, SECTION_LIMIT),
+            )
+        ]
+        (order_count,) = db.execute(
+            f"SELECT COUNT(*) FROM orders WHERE viewer_id IN ({q}) AND created >= ?",
+            (*ids, since_ts),
+        ).fetchone()
+        currency, paid, value = main_currency(
+            db.execute(
+                f"SELECT currency, COUNT(*), SUM(total) FROM orders WHERE viewer_id IN ({q}) "
+                "AND created >= ? AND status = 'paid' GROUP BY currency",
+                (*ids, since_ts),
+            ).fetchall()
+        )
+        # Ownership is all-time: the chat shows the owner badge to everyone anyway.
+        bought = {
+            r[0]
+            for r in db.execute(
+                f"SELECT DISTINCT product_id FROM orders WHERE viewer_id IN ({q}) "
+                "AND status = 'paid'",
+                ids,
+            )
+        }
+        views = [
+            ProductViewItem(*r)
+            for r in db.execute(
+                "SELECT v.product_id, COALESCE(p.title, v.product_id), v.ts "
+                "FROM product_views v LEFT JOIN products p ON p.id = v.product_id "
+                f"WHERE v.viewer_id IN ({q}) AND v.stream_id >= ? ORDER BY v.ts DESC LIMIT ?",
+                (*ids, since_stream, VIEW_LIMIT),
+            )
+        ]
+        checkouts = [
+            CheckoutItem(i, p, s, ts, o, checkout_state(ts, o, now))
+            for i, p, s, ts, o in db.execute(
+                "SELECT id, product_id, sku, ts, order_id FROM checkout_starts "
+                f"WHERE viewer_id IN ({q}) AND stream_id >= ? ORDER BY id DESC LIMIT ?",
+                (*ids, since_stream, SECTION_LIMIT),
+            )
+        ]
+        sanction = db.execute(
+            f"SELECT MAX(banned), MAX(muted_until) FROM sanctions WHERE viewer_id IN ({q})", ids
+        ).fetchone()
+        streams_attended = seen[2]
+        return ProfileView(
+            viewer_id=viewer_id,
+            name=name_row[0] if name_row else "",
+            initial=avatar_initial(name_row[0] if name_row else ""),
+            consent=consent,
+            consent_changed=self.consent_changed(viewer_id),
+            remembered=remembered,
+            identity=identity_state(self.linked_ids(viewer_id) if remembered else ()),
+            linked_viewer_ids=ids[1:],
+            first_seen=first_seen,
+            last_seen=last_seen,
+            stream=stream,
+            streams_attended=streams_attended,
+            watch_seconds=seen[3],
+            segments=segments(
+                lifetime_value=value,
+                paid_orders=paid,
+                first_seen=first_seen,
+                streams_attended=streams_attended,
+                owns_pinned=pinned_product_id is not None and pinned_product_id in bought,
+                stream_started=stream.started,
+                remembered=remembered,
+            ),
+            comment_count_stream=comment_count_stream,
+            comment_count=comment_count,
+            comments=comments,
+            questions=self._questions(ids, since_seq, public_only=not remembered),
+            orders=orders,
+            order_count=order_count,
+            paid_orders=paid,
+            lifetime_value=value,
+            currency=currency,
+            average_order=average_order(value, paid),
+            watched_not_bought=watched_not_bought(views, bought)[:SECTION_LIMIT],
+            checkouts=checkouts,
+            reviews=self._reviews(ids, since_seq, remembered),
+            moderation=[
+                ModItem(*r)
+                for r in db.execute(
+                    "SELECT id, ts, action, actor, actor_role, text, reason, until "
+                    f"FROM mod_actions WHERE viewer_id IN ({q}) AND seq > ? "
+                    "ORDER BY id DESC LIMIT ?",
+                    (*ids, since_seq, MOD_LIMIT),
+                )
+            ],
+            banned=bool(sanction[0]),
+            muted_until=sanction[1],
+            tags=[
+                TagItem(*r)
+                for r in db.execute(
+                    f"SELECT tag, author, ts FROM staff_tags WHERE viewer_id IN ({q}) "
+                    "ORDER BY ts DESC",
+                    ids,
+                )
+            ],
+            notes=[
+                NoteItem(*r)
+                for r in db.execute(
+                    f"SELECT id, author, text, ts FROM staff_notes WHERE viewer_id IN ({q}) "
+                    "ORDER BY id DESC LIMIT ?",
+                    (*ids, SECTION_LIMIT),
+                )
+            ],
+        )
+
+    def _first_comment_id(self, after_seq: int) -> int:
+        row = self._db.execute(
+            "SELECT id FROM comments WHERE seq > ? ORDER BY seq LIMIT 1", (after_seq,)
+        ).fetchone()
+        # No comment since: any id past the last one selects nothing.
+        return row[0] if row else (1 << 62)
+
+    def _questions(
+        self, ids: tuple[str, ...], since_seq: int, *, public_only: bool
+    ) -> list[QuestionItem]:
+        rows = self._db.execute(
+            "SELECT id, text, ts, claimed_by, done FROM questions "
+            f"WHERE viewer_id IN ({_marks(ids)}) AND id > ? ORDER BY id DESC LIMIT ?",
+            (*ids, since_seq, SECTION_LIMIT),
+        ).fetchall()
+        if not rows:
+            return []
+        answers: dict[int, list[AnswerItem]] = {}
+        qids = [r[0] for r in rows]
+        for question, agent, text, private, ts in self._db.execute(
+            "SELECT question, agent, text, private, ts FROM answers "
+            f"WHERE question IN ({_marks(qids)}) ORDER BY id",
+            qids,
+        ):
+            if not (public_only and private):
+                answers.setdefault(question, []).append(AnswerItem(agent, text, ts, bool(private)))
+        return [
+            QuestionItem(qid, text, ts, claimed_by, bool(done), tuple(answers.get(qid, ())))
+            for qid, text, ts, claimed_by, done in rows
+        ]
+
+    def _reviews(self, ids: tuple[str, ...], since_seq: int, remembered: bool) -> list[ReviewItem]:
+        where, args = f"viewer_id IN ({_marks(ids)})", list(ids)
+        if not remembered:
+            # Reviews carry only a date: the current stream's are found by their events.
+            written = [
+                msgspec.json.decode(bytes(body), type=protocol.ReviewAdded).review.id
+                for (body,) in self._db.execute(
+                    "SELECT body FROM events WHERE viewer_id = ? AND seq > ? AND type = 'review'",
+                    (ids[0], since_seq),
+                )
+            ]
+            where += f" AND id IN ({_marks(written)})"
+            args += written
+        return [
+            ReviewItem(*r)
+            for r in self._db.execute(
+                f"SELECT id, product_id, rating, text, created FROM reviews WHERE {where} "
+                "ORDER BY created DESC, id LIMIT ?",
+                (*args, SECTION_LIMIT),
+            )
+        ]
+
+    # ------------------------------------------------------------ export and deletion
+
+    def export(self, viewer_id: str) -> dict[str, Any]:
+        """Everything held about the viewer (and the ids linked to them), JSON-able.
+
+        Not filtered by consent: this is what the store holds, which is what the
+        viewer has a right to see.
+        """
+        ids = self._group(self._db, viewer_id)
+        q = _marks(ids)
+        question_ids = [
+            r[0]
+            for r in self._db.execute(f"SELECT id FROM questions WHERE viewer_id IN ({q})", ids)
+        ]
+        orders = self._rows(f"SELECT * FROM orders WHERE viewer_id IN ({q}) ORDER BY created", ids)
+        for order in orders:
+            order["address"] = json.loads(order["address"])
+        return {
+            "viewer_ids": list(ids),
+            "viewers": self._rows(f"SELECT * FROM viewers WHERE viewer_id IN ({q})", ids),
+            "consent": self._rows(f"SELECT * FROM consent WHERE viewer_id IN ({q})", ids),
+            "identity_links": self._rows(
+                f"SELECT viewer_id, linked, unlinked, unlinked_by FROM identity_links "
+                f"WHERE viewer_id IN ({q})",
+                ids,
+            ),
+            "comments": self._rows(
+                f"SELECT seq, name, role, text, ts, deleted FROM comments "
+                f"WHERE viewer_id IN ({q}) ORDER BY id",
+                ids,
+            ),
+            "questions": self._rows(
+                f"SELECT * FROM questions WHERE viewer_id IN ({q}) ORDER BY id", ids
+            ),
+            "answers": self._rows(
+                f"SELECT * FROM answers WHERE question IN ({_marks(question_ids)}) ORDER BY id",
+                question_ids,
+            ),
+            "orders": orders,
+            "reviews": self._rows(f"SELECT * FROM reviews WHERE viewer_id IN ({q})", ids),
+            "presence": self._rows(f"SELECT * FROM presence WHERE viewer_id IN ({q})", ids),
+            "product_views": self._rows(
+                f"SELECT * FROM product_views WHERE viewer_id IN ({q}) ORDER BY ts", ids
+            ),
+            "checkouts": self._rows(
+                f"SELECT * FROM checkout_starts WHERE viewer_id IN ({q}) ORDER BY id", ids
+            ),
+            "moderation": self._rows(
+                f"SELECT * FROM mod_actions WHERE viewer_id IN ({q}) ORDER BY id", ids
+            ),
+            "held": self._rows(f"SELECT * FROM held WHERE viewer_id IN ({q}) ORDER BY id", ids),
+            "sanctions": self._rows(f"SELECT * FROM sanctions WHERE viewer_id IN ({q})", ids),
+            "staff_tags": self._rows(f"SELECT * FROM staff_tags WHERE viewer_id IN ({q})", ids),
+            "staff_notes": self._rows(
+                f"SELECT * FROM staff_notes WHERE viewer_id IN ({q}) ORDER BY id", ids
+            ),
+            "profile_views": self._rows(
+                f"SELECT * FROM profile_views WHERE viewer_id IN ({q}) ORDER BY id", ids
+            ),
+        }
+
+    def _rows(self, sql: str, args: Sequence[Any]) -> list[dict[str, Any]]:
+        cur = self._db.execute(sql, args)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur]
+
+    def delete(
+        self, viewer_id: str, by: str, now: float, reason: str = "at the viewer's request"
+    ) -> Deletion:
+        """Delete the viewer (and the ids linked to them); see the module doc for what.
+
+        One transaction: a crash leaves the profile whole or gone, never half.
+        """
+        ids = self._group(self._db, viewer_id)
+        q = _marks(ids)
+        with self._store._tx() as db:
+            comment_seqs = {
+                r[0] for r in db.execute(f"SELECT seq FROM comments WHERE viewer_id IN ({q})", ids)
+            }
+            reviews = {
+                (r[0], r[1])
+                for r in db.execute(
+                    f"SELECT author, text FROM reviews WHERE viewer_id IN ({q})", ids
+                )
+            }
+            events = sum(self._rewrite_events(db, v, name=DELETED_NAME) for v in ids)
+            self._unfeature(db, comment_seqs, reviews)
+            comments = db.execute(
+                f"UPDATE comments SET viewer_id = '', name = ? WHERE viewer_id IN ({q})",
+                (DELETED_NAME, *ids),
+            ).rowcount
+            for table in ("questions", "held", "mod_actions"):
+                db.execute(
+                    f"UPDATE {table} SET viewer_id = '', name = ? WHERE viewer_id IN ({q})",
+                    (DELETED_NAME, *ids),
+                )
+            db.execute(
+                f"UPDATE reviews SET viewer_id = NULL, author = ? WHERE viewer_id IN ({q})",
+                (DELETED_NAME, *ids),
+            )
+            orders = db.execute(
+                "UPDATE orders SET viewer_id = '', idempotency_key = id, name = '', "
+                f"email = '', address = '{{}}' WHERE viewer_id IN ({q})",
+                ids,
+            ).rowcount
+            db.execute(f"UPDATE profile_views SET viewer_id = '' WHERE viewer_id IN ({q})", ids)
+            for table in (
+                "viewers",
+                "consent",
+                "identity_links",
+                "staff_tags",
+                "staff_notes",
+                "presence",
+                "product_views",
+                "checkout_starts",
+            ):
+                db.execute(f"DELETE FROM {table} WHERE viewer_id IN ({q})", ids)
+            detail = {"viewer_ids": len(ids), "comments": comments, "orders": orders}
+            db.executemany(
+                "INSERT INTO deletions (ts, actor, reason, subject, detail) VALUES (?, ?, ?, ?, ?)",
+                [(now, by, reason, subject_key(v), json.dumps(detail)) for v in ids],
+            )
+        return Deletion(ids, comments, orders, events)
+
+    def deletions(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The record of deletions, newest first: when, by whom, why, whom (hashed)."""
+        return self._rows(
+            "SELECT id, ts, actor, reason, subject, detail FROM deletions ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+
+    # ------------------------------------------------------------ stored events
+
+    @staticmethod
+    def _rewrite_events(
+        db: sqlite3.Connection, viewer_id: str, *, name: str | None, upto_seq: int | None = None
+    ) -> int:
+        """Take the viewer out of their stored events, so replays no longer name them.
+
+        With ``name`` (a deletion) every event of theirs is rewritten and signed
+        ``name``; without (forgetting), only :data:`_DETACHED_EVENTS` up to
+        ``upto_seq`` lose the viewer id and keep the public display name. A private
+        event of theirs becomes private to nobody.
+        """
+        where, args = "viewer_id = ?", [viewer_id]
+        if name is None:
+            where += f" AND type IN ({_marks(_DETACHED_EVENTS)}) AND seq <= ?"
+            args += [*_DETACHED_EVENTS, upto_seq]
+        rows = db.execute(
+            f"SELECT seq, type, body, audience FROM events WHERE {where}", args
+        ).fetchall()
+        for seq, kind, body, audience in rows:
+            event = msgspec.json.decode(bytes(body))
+            if "viewer_id" in event:
+                event["viewer_id"] = ""
+            if name is not None:
+                if "name" in event:
+                    event["name"] = name
+                if kind == "review":
+                    event["review"]["author"] = name
+            if audience == _PRIVATE_PREFIX + viewer_id:
+                audience = _PRIVATE_PREFIX
+            db.execute(
+                "UPDATE events SET body = ?, viewer_id = NULL, audience = ? WHERE seq = ?",
+                (msgspec.json.encode(event), audience, seq),
+            )
+        return len(rows)
+
+    @staticmethod
+    def _unfeature(
+        db: sqlite3.Connection, comment_seqs: set[int], reviews: set[tuple[str, str]]
+    ) -> None:
+        """Stored show states that put the deleted viewer's words on stream lose the name."""
+        rows = db.execute(
+            "SELECT seq, body FROM events WHERE type = 'show' AND CAST(body AS TEXT) LIKE ?",
+            ('%"featured":%',),
+        ).fetchall()
+        current = db.execute("SELECT body FROM show_state WHERE id = 1").fetchone()
+        for seq, body in [*rows, *([(None, current[0])] if current else [])]:
+            show = msgspec.json.decode(bytes(body), type=protocol.ShowState)
+            featured = show.featured
+            if featured is None or not (
+                featured.comment_seq in comment_seqs
+                or (featured.kind == "review" and (featured.author, featured.text) in reviews)
+            ):
+                continue
+            featured.author = DELETED_NAME
+            encoded = protocol.encode(show)
+            if seq is None:
+                db.execute("UPDATE show_state SET body = ? WHERE id = 1", (encoded,))
+            else:
+                db.execute("UPDATE events SET body = ? WHERE seq = ?", (encoded, seq))

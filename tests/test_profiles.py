@@ -1,0 +1,466 @@
+"""Viewer profiles (issue 6): consent, streams, identity links, tags, notes, the view log,
+export and deletion, on a real SQLite file; and the pure rules behind the panel."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from console import protocol
+from console.domain.profile import (
+    ABANDON_AFTER,
+    DELETED_NAME,
+    VIP_THRESHOLD,
+    ProductViewItem,
+    ProfileRuleError,
+    ProfileView,
+    avatar_initial,
+    average_order,
+    checkout_state,
+    clean_tag,
+    customer_key,
+    main_currency,
+    segments,
+    watched_not_bought,
+)
+from console.store import Store
+from console.store.commerce import Commerce, NewOrder
+from console.store.profiles import Profiles
+from console.store.team import Actor, TeamRecords
+
+ANN = "viewer-ann-0001"
+ANN_PHONE = "viewer-ann-0002"
+BOB = "viewer-bob-0001"
+MOD = Actor("Mia", "moderator")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = Store.open(tmp_path)
+    store.replace_catalogue(
+        [
+            protocol.Product(
+                id=pid,
+                title=f"Product {pid}",
+                description="",
+                vendor="Acme",
+                image=None,
+                currency="EUR",
+                options=["Default"],
+                variants=[
+                    protocol.Variant(
+                        sku=f"{pid}-1", options={"Default": "One"}, price=20_000, stock=99
+                    )
+                ],
+            )
+            for pid in ("mug", "lamp", "coat")
+        ]
+    )
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def profiles(store: Store) -> Profiles:
+    return Profiles(store)
+
+
+def buy(store: Store, viewer_id: str, product_id: str, now: float, email: str = "ann@x.eu") -> str:
+    commerce = Commerce(store)
+    order_id = f"o-{product_id}-{now}"
+    commerce.reserve(
+        NewOrder(
+            order_id=order_id,
+            key=order_id,
+            viewer_id=viewer_id,
+            name="Ann Real",
+            email=email,
+            address={"line1": "1 Main St", "city": "Ghent"},
+            country="BE",
+            product_id=product_id,
+            sku=f"{product_id}-1",
+            title=f"Product {product_id}",
+            quantity=1,
+            unit_price=20_000,
+            shipping=500,
+            total=20_500,
+            currency="EUR",
+            deal=False,
+        ),
+        now,
+    )
+    commerce.complete(order_id, "pay-1", "Ann", now)
+    return order_id
+
+
+def say(store: Store, viewer_id: str, text: str, now: float, name: str = "Ann") -> int:
+    store.touch_viewer(viewer_id, name, now)
+    comment, _ = store.append_comment(viewer_id, name, "viewer", text, now)
+    return comment.seq
+
+
+def view(profiles: Profiles, viewer_id: str, now: float, pinned: str | None = None) -> ProfileView:
+    profile = profiles.assemble(viewer_id, pinned_product_id=pinned, now=now)
+    assert profile is not None
+    return profile
+
+
+def two_streams(store: Store, profiles: Profiles, viewer_id: str) -> None:
+    """Stream 1 with a comment, a question, an order and a time-out; stream 2 begins."""
+    profiles.stream_started(100.0)
+    profiles.viewer_joined(viewer_id, 101.0)
+    seq = say(store, viewer_id, "stream one: is the mug dishwasher safe?", 110.0)
+    team = TeamRecords(store)
+    state, _ = team.add_question(store.comment(seq) or pytest.fail("no comment"), "mug")
+    team.add_answer(state, "Agent Al", "Yes it is", False, 111.0)
+    profiles.record_product_view([viewer_id], "lamp", 112.0)
+    buy(store, viewer_id, "mug", 120.0)
+    team.sanction(viewer_id, "Ann", "timeout", 200.0, MOD, "caps", 130.0)
+    profiles.add_note(viewer_id, "Mia", "Asked about shipping to Norway", 131.0)
+    profiles.add_tag(viewer_id, "wholesale", "Mia", 132.0)
+    profiles.record_presence(viewer_id, 300.0, 150.0)
+    profiles.stream_ended(160.0)
+    profiles.stream_started(1000.0)
+    profiles.viewer_joined(viewer_id, 1001.0)
+    say(store, viewer_id, "stream two: hello again", 1010.0)
+
+
+# ---------------------------------------------------------------- consent
+
+
+def test_a_viewer_without_consent_never_shows_an_earlier_stream(
+    store: Store, profiles: Profiles
+) -> None:
+    profiles.record_consent(ANN, "session", 50.0)
+    two_streams(store, profiles, ANN)
+    profile = view(profiles, ANN, 1020.0, pinned="mug")
+    assert not profile.remembered
+    assert [c.text for c in profile.comments] == ["stream two: hello again"]
+    assert profile.comment_count == profile.comment_count_stream == 1
+    assert profile.questions == [] and profile.orders == [] and profile.moderation == []
+    assert profile.notes == [] and profile.tags == [] and profile.watched_not_bought == []
+    assert profile.lifetime_value == 0 and profile.streams_attended == 1
+    assert profile.first_seen >= 1000.0
+    # The owner badge is public in the chat already; new/returning are not guessed.
+    assert profile.segments == ("owner",)
+    # The store forgot it too: nothing of stream 1 is tied to the viewer any more...
+    held = profiles.export(ANN)
+    assert [c["text"] for c in held["comments"]] == ["stream two: hello again"]
+    assert held["questions"] == [] and held["product_views"] == [] and held["staff_notes"] == []
+    assert [p["stream_id"] for p in held["presence"]] == [2]
+    # ...neither in the tables nor in the stored events that replays send.
+    stored = store._db.execute(
+        "SELECT COUNT(*) FROM events WHERE type IN ('comment', 'question', 'answer') "
+        "AND (viewer_id = ? OR CAST(body AS TEXT) LIKE ?)",
+        (ANN, f"%{ANN}%"),
+    ).fetchone()[0]
+    assert stored == 1
+    # Orders and moderation records stay (the law; a time-out must outlive a stream).
+    assert len(held["orders"]) == 1 and len(held["moderation"]) == 1
+
+
+def test_unknown_consent_counts_as_no(store: Store, profiles: Profiles) -> None:
+    two_streams(store, profiles, ANN)
+    profile = view(profiles, ANN, 1020.0)
+    assert profile.consent == "unknown" and not profile.remembered
+    assert [c.text for c in profile.comments] == ["stream two: hello again"]
+
+
+def test_with_consent_every_stream_shows(store: Store, profiles: Profiles) -> None:
+    profiles.record_consent(ANN, "remember", 50.0)
+    two_streams(store, profiles, ANN)
+    profile = view(profiles, ANN, 1020.0, pinned="lamp")
+    assert profile.remembered and profile.consent_changed == 50.0
+    assert [c.text for c in profile.comments] == [
+        "stream two: hello again",
+        "stream one: is the mug dishwasher safe?",
+    ]
+    assert [c.this_stream for c in profile.comments] == [True, False]
+    assert (profile.comment_count, profile.comment_count_stream) == (2, 1)
+    (question,) = profile.questions
+    assert [a.text for a in question.answers] == ["Yes it is"]
+    (order,) = profile.orders
+    assert (order.product_id, order.total, order.status) == ("mug", 20_500, "paid")
+    assert (profile.lifetime_value, profile.currency, profile.average_order) == (
+        20_500,
+        "EUR",
+        20_500,
+    )
+    assert [m.action for m in profile.moderation] == ["timeout"]
+    assert profile.moderation[0].actor == "Mia" and profile.moderation[0].reason == "caps"
+    assert [n.text for n in profile.notes] == ["Asked about shipping to Norway"]
+    assert [t.tag for t in profile.tags] == ["wholesale"]
+    assert [v.product_id for v in profile.watched_not_bought] == ["lamp"]
+    assert profile.streams_attended == 2 and profile.first_seen == 101.0
+    assert profile.segments == ("returning",)
+    assert profile.muted_until == 200.0 and not profile.banned
+
+
+def test_withdrawing_consent_forgets_earlier_streams_at_once(
+    store: Store, profiles: Profiles
+) -> None:
+    profiles.record_consent(ANN, "remember", 50.0)
+    two_streams(store, profiles, ANN)
+    profiles.record_consent(ANN, "session", 1015.0)
+    profile = view(profiles, ANN, 1020.0)
+    assert [c.text for c in profile.comments] == ["stream two: hello again"]
+    held = profiles.export(ANN)
+    assert len(held["comments"]) == 1 and held["staff_notes"] == []
+    assert [p["stream_id"] for p in held["presence"]] == [2]
+
+
+def test_only_known_choices_are_stored(profiles: Profiles) -> None:
+    with pytest.raises(ProfileRuleError):
+        profiles.record_consent(ANN, "unknown", 1.0)
+
+
+def test_session_data_is_purged_at_stream_end_for_non_consenting_viewers_only(
+    store: Store, profiles: Profiles
+) -> None:
+    profiles.record_consent(ANN, "remember", 1.0)
+    profiles.record_consent(BOB, "session", 1.0)
+    profiles.stream_started(10.0)
+    for viewer in (ANN, BOB):
+        profiles.viewer_joined(viewer, 11.0)
+        profiles.record_presence(viewer, 42.0, 20.0)
+        profiles.checkout_started(viewer, "coat", "coat-1", 21.0)
+    profiles.record_product_view([ANN, BOB], "coat", 12.0)
+    say(store, BOB, "hi from bob", 13.0, name="Bob")
+    assert profiles.watch_time(BOB) == 42.0
+    assert profiles.stream_ended(30.0) == 1
+
+    def count(table: str, viewer: str) -> int:
+        return store._db.execute(
+            f"SELECT COUNT(*) FROM {table} WHERE viewer_id = ?", (viewer,)
+        ).fetchone()[0]
+
+    for table in ("presence", "product_views", "checkout_starts", "comments"):
+        assert count(table, BOB) == 0, table
+    for table in ("presence", "product_views", "checkout_starts"):
+        assert count(table, ANN) == 1, table
+    # Bob's words stay in the room's chat log, signed with his display name.
+    (name, text, owner) = store._db.execute("SELECT name, text, viewer_id FROM comments").fetchone()
+    assert (name, text, owner) == ("Bob", "hi from bob", "")
+
+
+def test_post_show_chat_is_forgotten_when_the_next_stream_starts(
+    store: Store, profiles: Profiles
+) -> None:
+    profiles.stream_started(10.0)
+    profiles.stream_ended(20.0)
+    say(store, BOB, "after the show", 25.0, name="Bob")
+    assert [c.text for c in view(profiles, BOB, 26.0).comments] == ["after the show"]
+    profiles.stream_started(100.0)
+    profiles.viewer_joined(BOB, 101.0)
+    assert view(profiles, BOB, 102.0).comments == []
+
+
+def test_before_the_first_live_the_whole_run_is_the_current_stream(
+    store: Store, profiles: Profiles
+) -> None:
+    assert profiles.current_stream().id == 0
+    say(store, BOB, "early", 5.0, name="Bob")
+    profiles.viewer_joined(BOB, 5.0)
+    profile = view(profiles, BOB, 6.0)
+    assert [c.text for c in profile.comments] == ["early"] and profile.streams_attended == 1
+
+
+# ---------------------------------------------------------------- identity
+
+
+def test_a_checkout_email_merges_two_devices_and_staff_can_unlink(
+    store: Store, profiles: Profiles
+) -> None:
+    for viewer in (ANN, ANN_PHONE):
+        profiles.record_consent(viewer, "remember", 1.0)
+    say(store, ANN, "from the laptop", 10.0)
+    say(store, ANN_PHONE, "from the phone", 20.0)
+    first = profiles.link_by_email(ANN, "Ann@X.eu ", 30.0)
+    assert first.viewer_ids == (ANN,) and not first.merged
+    second = profiles.link_by_email(ANN_PHONE, "ann@x.eu", 40.0)
+    assert second.merged and set(second.viewer_ids) == {ANN, ANN_PHONE}
+    assert second.customer == customer_key("ann@x.eu")
+    assert not profiles.link_by_email(ANN_PHONE, "ann@x.eu", 41.0).merged
+
+    profile = view(profiles, ANN, 50.0)
+    assert profile.identity == "linked" and profile.linked_viewer_ids == (ANN_PHONE,)
+    assert [c.text for c in profile.comments] == ["from the phone", "from the laptop"]
+
+    assert profiles.unlink(ANN_PHONE, "Mia", 60.0)
+    assert not profiles.unlink(ANN_PHONE, "Mia", 61.0)
+    profile = view(profiles, ANN, 70.0)
+    assert profile.linked_viewer_ids == () and profile.identity == "linked"
+    assert [c.text for c in profile.comments] == ["from the laptop"]
+    # The same email does not redo a merge that staff undid.
+    assert not profiles.link_by_email(ANN_PHONE, "ann@x.eu", 80.0).merged
+    assert view(profiles, ANN_PHONE, 90.0).identity == "anonymous"
+
+
+def test_no_link_without_consent(store: Store, profiles: Profiles) -> None:
+    profiles.record_consent(ANN, "remember", 1.0)
+    profiles.link_by_email(ANN, "ann@x.eu", 2.0)
+    result = profiles.link_by_email(BOB, "ann@x.eu", 3.0)
+    assert result.customer is None and not result.merged
+    assert profiles.linked_ids(ANN) == (ANN,)
+
+
+# ---------------------------------------------------------------- staff
+
+
+def test_tags_notes_and_the_view_log(store: Store, profiles: Profiles) -> None:
+    profiles.record_consent(ANN, "remember", 1.0)
+    say(store, ANN, "hi", 2.0)
+    assert profiles.add_tag(ANN, "  VIP ", "Mia", 3.0) is not None
+    assert profiles.add_tag(ANN, "vip", "Al", 4.0) is None
+    profiles.add_tag(ANN, "press", "Al", 5.0)
+    assert profiles.remove_tag(ANN, "Press")
+    note = profiles.add_note(ANN, "Mia", " Prefers DHL ", 6.0)
+    assert note.text == "Prefers DHL"
+    with pytest.raises(ProfileRuleError):
+        profiles.add_note(ANN, "Mia", "   ", 7.0)
+    profiles.log_view("Mia", "moderator", ANN, 8.0)
+    profiles.log_view("Al", "agent", BOB, 9.0)
+    profile = view(profiles, ANN, 10.0)
+    assert [(t.tag, t.author) for t in profile.tags] == [("VIP", "Mia")]
+    assert [(n.author, n.text, n.ts) for n in profile.notes] == [("Mia", "Prefers DHL", 6.0)]
+    assert [(e.staff, e.viewer_id) for e in profiles.view_log()] == [("Al", BOB), ("Mia", ANN)]
+    assert [e.role for e in profiles.view_log(viewer_id=ANN)] == ["moderator"]
+
+
+def test_checkouts_started_and_abandoned(store: Store, profiles: Profiles) -> None:
+    profiles.record_consent(ANN, "remember", 1.0)
+    say(store, ANN, "hi", 2.0)
+    profiles.checkout_started(ANN, "coat", "coat-1", 10.0)
+    profiles.checkout_started(ANN, "mug", "mug-1", 20.0)
+    order_id = buy(store, ANN, "mug", 30.0)
+    assert profiles.checkout_completed(ANN, "mug-1", order_id, 30.0)
+    assert not profiles.checkout_completed(ANN, "lamp-1", "nope", 31.0)
+    profile = view(profiles, ANN, 10.0 + ABANDON_AFTER)
+    assert [(c.sku, c.state) for c in profile.checkouts] == [
+        ("mug-1", "completed"),
+        ("coat-1", "abandoned"),
+    ]
+
+
+def test_unknown_viewer_has_no_profile(profiles: Profiles) -> None:
+    assert profiles.assemble("viewer-nobody-1", pinned_product_id=None, now=1.0) is None
+
+
+# ---------------------------------------------------------------- export and deletion
+
+
+def test_export_holds_everything_and_is_json(store: Store, profiles: Profiles) -> None:
+    profiles.record_consent(ANN, "remember", 50.0)
+    two_streams(store, profiles, ANN)
+    profiles.log_view("Mia", "moderator", ANN, 1011.0)
+    held = profiles.export(ANN)
+    json.dumps(held)
+    assert held["viewers"][0]["name"] == "Ann"
+    assert held["consent"][0]["consent"] == "remember"
+    assert len(held["comments"]) == 2 and len(held["questions"]) == 1
+    assert held["answers"][0]["text"] == "Yes it is"
+    assert held["orders"][0]["email"] == "ann@x.eu"
+    assert held["orders"][0]["address"]["city"] == "Ghent"
+    assert held["moderation"][0]["action"] == "timeout"
+    assert held["sanctions"][0]["muted_until"] == 200.0
+    assert held["staff_notes"][0]["text"] == "Asked about shipping to Norway"
+    assert held["staff_tags"][0]["tag"] == "wholesale"
+    assert held["product_views"][0]["product_id"] == "lamp"
+    assert len(held["presence"]) == 2
+    assert held["profile_views"][0]["staff"] == "Mia"
+
+
+def test_delete_anonymises_comments_and_keeps_order_amounts(
+    store: Store, profiles: Profiles
+) -> None:
+    profiles.record_consent(ANN, "remember", 50.0)
+    two_streams(store, profiles, ANN)
+    profiles.log_view("Mia", "moderator", ANN, 1011.0)
+    done = profiles.delete(ANN, "host", 1100.0)
+    assert done.viewer_ids == (ANN,) and done.comments == 2 and done.orders == 1
+
+    assert profiles.assemble(ANN, pinned_product_id=None, now=1101.0) is None
+    held = profiles.export(ANN)
+    # Only the time-out stays on the bare id: deleting must not lift a sanction.
+    assert [key for key, rows in held.items() if rows] == ["viewer_ids", "sanctions"]
+    db = store._db
+    assert db.execute("SELECT name, viewer_id FROM comments").fetchall() == [
+        (DELETED_NAME, ""),
+        (DELETED_NAME, ""),
+    ]
+    order = db.execute(
+        "SELECT name, email, address, total, currency, status FROM orders"
+    ).fetchone()
+    assert order == ("", "", "{}", 20_500, "EUR", "paid")
+    # No stored event (what replays send) names her any more.
+    assert (
+        db.execute(
+            "SELECT COUNT(*) FROM events WHERE viewer_id = ? OR CAST(body AS TEXT) LIKE ? "
+            "OR CAST(body AS TEXT) LIKE ?",
+            (ANN, f"%{ANN}%", '%"name":"Ann"%'),
+        ).fetchone()[0]
+        == 0
+    )
+    assert [e.viewer_id for e in profiles.view_log()] == [""]
+    (record,) = profiles.deletions()
+    assert record["actor"] == "host" and record["reason"] == "at the viewer's request"
+    assert ANN not in json.dumps(record)
+
+
+def test_delete_takes_the_linked_ids_along(store: Store, profiles: Profiles) -> None:
+    for viewer in (ANN, ANN_PHONE):
+        profiles.record_consent(viewer, "remember", 1.0)
+        say(store, viewer, "hi", 2.0)
+        profiles.link_by_email(viewer, "ann@x.eu", 3.0)
+    assert set(profiles.delete(ANN_PHONE, "host", 4.0).viewer_ids) == {ANN, ANN_PHONE}
+    assert profiles.assemble(ANN, pinned_product_id=None, now=5.0) is None
+
+
+# ---------------------------------------------------------------- pure rules
+
+
+def test_segments() -> None:
+    common = {"first_seen": 100.0, "stream_started": 100.0, "owns_pinned": False}
+    assert segments(
+        lifetime_value=0, paid_orders=0, streams_attended=1, remembered=True, **common
+    ) == ("new",)
+    assert segments(
+        lifetime_value=VIP_THRESHOLD,
+        paid_orders=2,
+        streams_attended=3,
+        remembered=True,
+        first_seen=5.0,
+        stream_started=100.0,
+        owns_pinned=True,
+    ) == ("returning", "vip", "owner")
+    assert (
+        segments(
+            lifetime_value=VIP_THRESHOLD - 1,
+            paid_orders=1,
+            streams_attended=1,
+            remembered=False,
+            **common,
+        )
+        == ()
+    )
+
+
+def test_small_rules() -> None:
+    assert average_order(10_001, 2) == 5_001 and average_order(0, 0) is None
+    assert avatar_initial("  émile") == "É" and avatar_initial("!!") == "?"
+    assert main_currency([("EUR", 3, 900), ("USD", 1, 5000)]) == ("EUR", 3, 900)
+    assert main_currency([]) == ("", 0, 0)
+    assert checkout_state(0.0, None, ABANDON_AFTER - 1) == "open"
+    assert checkout_state(0.0, "o-1", 1e9) == "completed"
+    assert clean_tag(" big   spender ") == "big spender"
+    with pytest.raises(ProfileRuleError):
+        clean_tag("x" * 40)
+    views = [
+        ProductViewItem("mug", "Mug", 1.0),
+        ProductViewItem("lamp", "Lamp", 2.0),
+        ProductViewItem("lamp", "Lamp", 5.0),
+    ]
+    assert watched_not_bought(views, {"mug"}) == [ProductViewItem("lamp", "Lamp", 5.0)]
