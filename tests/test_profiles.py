@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from console import protocol
@@ -210,6 +211,32 @@ def test_withdrawing_consent_forgets_earlier_streams_at_once(
     held = profiles.export(ANN)
     assert len(held["comments"]) == 1 and held["staff_notes"] == []
     assert [p["stream_id"] for p in held["presence"]] == [2]
+
+
+def test_without_consent_only_public_answers_and_this_streams_reviews_show(
+    store: Store, profiles: Profiles
+) -> None:
+    profiles.record_consent(ANN, "session", 1.0)
+    commerce = Commerce(store)
+    profiles.stream_started(10.0)
+    buy(store, ANN, "mug", 11.0)
+    review = protocol.Review(
+        id="r-old", author="Ann", rating=5, text="Lovely mug", verified_owner=True, created="x"
+    )
+    commerce.add_review("mug", ANN, review, 12.0)
+    profiles.stream_ended(20.0)
+    profiles.stream_started(100.0)
+    buy(store, ANN, "lamp", 101.0)
+    commerce.add_review("lamp", ANN, msgspec.structs.replace(review, id="r-new"), 102.0)
+    seq = say(store, ANN, "does the lamp dim?", 103.0)
+    team = TeamRecords(store)
+    state, _ = team.add_question(store.comment(seq) or pytest.fail("no comment"), "lamp")
+    team.add_answer(state, "Al", "Yes, to 10 %", False, 104.0)
+    team.add_answer(state, "Al", "I sent you the manual", True, 105.0)
+    profile = view(profiles, ANN, 106.0)
+    assert [r.id for r in profile.reviews] == ["r-new"]
+    assert [a.text for a in profile.questions[0].answers] == ["Yes, to 10 %"]
+    assert [o.product_id for o in profile.orders] == ["lamp"]
 
 
 def test_only_known_choices_are_stored(profiles: Profiles) -> None:
