@@ -299,6 +299,13 @@ class AudioCapture(SourceThread[AudioSource, np.ndarray]):
         filled = 0
         with self._ready:
             self._ready.wait_for(lambda: self._buffered >= n, timeout=n / AUDIO_RATE)
+            # Source and encoder run at the same rate, so whatever piled up before the
+            # encoder started (the capture runs from the console's start, the encoder
+            # from go-live) would delay the sound, and the picture with it (browsers
+            # hold video back to keep lips in sync), for the whole show. Keep one
+            # block of slack for jitter; drop the older ones.
+            while self._buffered - n > BLOCK and len(self._blocks) > 1:
+                self._buffered -= len(self._blocks.popleft())
             while filled < n and self._blocks:
                 block = self._blocks.popleft()
                 take = min(n - filled, len(block))

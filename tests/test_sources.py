@@ -396,6 +396,36 @@ def test_a_stalled_microphone_gives_the_encoder_silence_instead_of_waiting() -> 
     assert all(block.shape == (960,) and not block.any() for block in samples)
 
 
+def test_sound_captured_before_go_live_does_not_delay_the_show() -> None:
+    """Ten numbered blocks arrive before the encoder's first read (as before go-live)."""
+    done, release = threading.Event(), threading.Event()
+
+    class Counting:
+        name = "counting"
+
+        def blocks(self) -> Iterator[np.ndarray]:
+            for n in range(1, 11):
+                yield np.full(960, n, dtype=np.int16)
+            done.set()
+            release.wait(5)
+
+    class CountingCapture(AudioCapture):
+        def _open(self, spec: str) -> Counting:
+            return Counting()
+
+    capture = CountingCapture("mic:counting")
+    capture.start()
+    try:
+        assert done.wait(5)
+        first, second = capture.read(960), capture.read(960)
+    finally:
+        release.set()
+        capture.stop()
+    # The capture keeps the last five blocks; the encoder starts one block behind the
+    # newest (slack for jitter), not five.
+    assert (first[0], second[0]) == (9, 10)
+
+
 # ---------------------------------------------------------------- audio to Opus
 
 
