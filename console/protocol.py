@@ -15,7 +15,7 @@ never replayed, and its current value is in ``welcome``.
 from __future__ import annotations
 
 import re
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import msgspec
 
@@ -223,6 +223,62 @@ class GetOrders(_Msg, tag="orders"):
     ref: str | None = None
 
 
+# ---------------------------------------------------------------- viewers' data (issue 6)
+
+
+class SetConsent(_Msg, tag="consent"):
+    """A viewer's choice: ``remember`` (history across streams) or ``session`` (not)."""
+
+    consent: Literal["remember", "session"]
+    ref: str | None = None
+
+
+class ExportData(_Msg, tag="export"):
+    """Everything the shop holds about a viewer: a viewer's own, or any (host)."""
+
+    viewer_id: str | None = None
+    ref: str | None = None
+
+
+class DeleteData(_Msg, tag="delete_me"):
+    """Delete a viewer's data: a viewer's own, or any viewer's at their request (host)."""
+
+    viewer_id: str | None = None
+    ref: str | None = None
+
+
+class AddNote(_Msg, tag="add_note"):
+    viewer_id: str
+    text: str
+    ref: str | None = None
+
+
+class SetTag(_Msg, tag="tag"):
+    viewer_id: str
+    tag: str
+    on: bool = True
+    ref: str | None = None
+
+
+class Unlink(_Msg, tag="unlink"):
+    """Undo a wrong merge: this viewer id leaves the customer it was linked to."""
+
+    viewer_id: str
+    ref: str | None = None
+
+
+class GetViewers(_Msg, tag="who"):
+    """Who is watching now (staff), for the searchable viewer list."""
+
+    ref: str | None = None
+
+
+class GetViewLog(_Msg, tag="view_log"):
+    limit: int = 200
+    viewer_id: str | None = None
+    ref: str | None = None
+
+
 # ---------------------------------------------------------------- the team (staff)
 
 
@@ -398,6 +454,14 @@ ClientMessage = (
     | GetQuestions
     | GetSuggestions
     | SetCanned
+    | SetConsent
+    | ExportData
+    | DeleteData
+    | AddNote
+    | SetTag
+    | Unlink
+    | GetViewLog
+    | GetViewers
 )
 
 
@@ -470,9 +534,98 @@ class ProfileComment(msgspec.Struct, omit_defaults=True):
     seq: int
     text: str
     ts: float
+    this_stream: bool = True
+    deleted: bool = False
+
+
+class ProfileAnswer(msgspec.Struct, omit_defaults=True):
+    agent: str
+    text: str
+    ts: float
+    private: bool = False
+
+
+class ProfileQuestion(msgspec.Struct, omit_defaults=True):
+    id: int
+    text: str
+    ts: float
+    claimed_by: str | None = None
+    done: bool = False
+    answers: list[ProfileAnswer] = []
+
+
+class ProfileOrder(msgspec.Struct, omit_defaults=True):
+    order_id: str
+    ts: float
+    product_id: str
+    sku: str
+    title: str
+    quantity: int
+    total: int
+    currency: str
+    status: str
+    deal: bool = False
+
+
+class ProfileReview(msgspec.Struct, omit_defaults=True):
+    id: str
+    product_id: str
+    rating: int
+    text: str
+    created: str
+
+
+class ProfileModeration(msgspec.Struct, omit_defaults=True):
+    id: int
+    ts: float
+    action: str
+    actor: str
+    actor_role: str
+    text: str = ""
+    reason: str = ""
+    until: float | None = None
+
+
+class ProfileProductView(msgspec.Struct, omit_defaults=True):
+    product_id: str
+    title: str
+    ts: float
+
+
+class ProfileCheckout(msgspec.Struct, omit_defaults=True):
+    id: int
+    product_id: str
+    sku: str
+    ts: float
+    state: str
+    order_id: str | None = None
+
+
+class ProfileTag(msgspec.Struct, omit_defaults=True):
+    tag: str
+    author: str
+    ts: float
+
+
+class ProfileNote(msgspec.Struct, omit_defaults=True):
+    id: int
+    author: str
+    text: str
+    ts: float
+
+
+class ProfileStream(msgspec.Struct, omit_defaults=True):
+    id: int
+    started: float
+    ended: float | None = None
 
 
 class Profile(_Msg, tag="profile"):
+    """A viewer as staff see them in the side panel, with the viewer's consent applied.
+
+    Without ``consent == "remember"`` only the current stream's activity is here.
+    """
+
     viewer_id: str
     name: str
     first_seen: float
@@ -480,6 +633,33 @@ class Profile(_Msg, tag="profile"):
     comment_count: int
     comments: list[ProfileComment] = []
     online: bool = False
+    initial: str = "?"
+    #: ``unknown`` (not chosen yet), ``remember`` or ``session``.
+    consent: str = "unknown"
+    #: ``anonymous``, or ``linked`` to a customer by a checkout email.
+    identity: str = "anonymous"
+    linked_viewer_ids: list[str] = []
+    stream: ProfileStream | None = None
+    streams_attended: int = 0
+    watch_seconds: float = 0.0
+    #: Badges: ``new``, ``returning``, ``vip``, ``owner`` (of the pinned product).
+    segments: list[str] = []
+    comment_count_stream: int = 0
+    questions: list[ProfileQuestion] = []
+    orders: list[ProfileOrder] = []
+    order_count: int = 0
+    paid_orders: int = 0
+    lifetime_value: int = 0
+    currency: str = ""
+    average_order: int | None = None
+    watched_not_bought: list[ProfileProductView] = []
+    checkouts: list[ProfileCheckout] = []
+    reviews: list[ProfileReview] = []
+    moderation: list[ProfileModeration] = []
+    banned: bool = False
+    muted_until: float | None = None
+    tags: list[ProfileTag] = []
+    notes: list[ProfileNote] = []
     ref: str | None = None
 
 
@@ -829,6 +1009,59 @@ class ModLog(_Msg, tag="mod_log"):
     ref: str | None = None
 
 
+class ConsentState(_Msg, tag="consent"):
+    """To one viewer: what they chose (``unknown`` until they do); ephemeral."""
+
+    consent: str
+    changed: float | None = None
+    ref: str | None = None
+
+
+class DataExport(_Msg, tag="export"):
+    viewer_id: str
+    data: dict[str, Any]
+    ref: str | None = None
+
+
+class ViewerDeleted(_Msg, tag="viewer_deleted"):
+    """Staff only: a viewer's data was deleted at their request (``by`` says who acted)."""
+
+    seq: int
+    viewer_id: str
+    by: str
+    ts: float
+
+
+class ProfilesLinked(_Msg, tag="linked"):
+    """Staff only: a checkout email linked these viewer ids into one customer."""
+
+    seq: int
+    viewer_ids: list[str]
+    ts: float
+
+
+class ViewLogEntry(msgspec.Struct):
+    ts: float
+    staff: str
+    role: str
+    viewer_id: str
+
+
+class WatchingViewer(msgspec.Struct):
+    viewer_id: str
+    name: str
+
+
+class WatchingList(_Msg, tag="who"):
+    viewers: list[WatchingViewer]
+    ref: str | None = None
+
+
+class ViewLog(_Msg, tag="view_log"):
+    entries: list[ViewLogEntry]
+    ref: str | None = None
+
+
 ServerMessage = (
     Welcome
     | Comment
@@ -862,6 +1095,12 @@ ServerMessage = (
     | Suggestions
     | Terms
     | ModLog
+    | ConsentState
+    | DataExport
+    | ViewerDeleted
+    | ProfilesLinked
+    | ViewLog
+    | WatchingList
 )
 
 #: Events stored with a seq and replayed on resume.
@@ -880,6 +1119,8 @@ RoomEvent = (
     | HeldResolved
     | QuestionState
     | Answer
+    | ViewerDeleted
+    | ProfilesLinked
 )
 
 

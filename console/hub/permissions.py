@@ -20,6 +20,8 @@ _VIEWER: Final = frozenset({"viewer"})
 _HOST: Final = frozenset({"host"})
 _MODERATORS: Final = frozenset({"moderator", "host"})
 _AGENTS: Final = frozenset({"agent", "host"})
+#: A viewer asks for (or deletes) their own data; the host for anyone's, at their request.
+_SELF_OR_HOST: Final = frozenset({"viewer", "host"})
 #: Agents look up a buyer's orders to answer "where is my parcel?"; moderators need not.
 _ORDERS: Final = frozenset({"agent", "host"})
 
@@ -65,6 +67,15 @@ PERMISSIONS: Final[dict[type, frozenset[str]]] = {
     protocol.GetQuestions: _STAFF,
     protocol.GetSuggestions: _AGENTS,
     protocol.SetCanned: _AGENTS,
+    # Viewers' data: their own choice and copy; staff notes and tags; the host's log
+    protocol.SetConsent: _VIEWER,
+    protocol.ExportData: _SELF_OR_HOST,
+    protocol.DeleteData: _SELF_OR_HOST,
+    protocol.AddNote: _STAFF,
+    protocol.SetTag: _STAFF,
+    protocol.Unlink: _STAFF,
+    protocol.GetViewers: _STAFF,
+    protocol.GetViewLog: _HOST,
 }
 
 _WHO: Final = {
@@ -73,6 +84,7 @@ _WHO: Final = {
     _MODERATORS: "moderators and the host",
     _AGENTS: "agents and the host",
     _STAFF: "staff",
+    _SELF_OR_HOST: "the viewer themselves and the host",
 }
 
 
