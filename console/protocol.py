@@ -1040,6 +1040,13 @@ class ProfilesLinked(_Msg, tag="linked"):
     ts: float
 
 
+class ProfileChanged(_Msg, tag="profile_changed"):
+    """Staff only, ephemeral: something about this viewer changed (a note, a tag, a
+    link); a console showing their profile asks for it again."""
+
+    viewer_id: str
+
+
 class ViewLogEntry(msgspec.Struct):
     ts: float
     staff: str
@@ -1101,6 +1108,7 @@ ServerMessage = (
     | ProfilesLinked
     | ViewLog
     | WatchingList
+    | ProfileChanged
 )
 
 #: Events stored with a seq and replayed on resume.
