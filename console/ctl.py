@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import sys
 from pathlib import Path
 
@@ -89,6 +90,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     modes.add_argument("--buyers-only", action="store_true")
     modes.add_argument("--emoji-only", action="store_true")
     modes.add_argument("--pause", action="store_true")
+    export = commands.add_parser("export", help="print everything held about a viewer (JSON)")
+    export.add_argument("viewer_id")
+    forget = commands.add_parser(
+        "forget", help="delete a viewer's data at their request (orders kept, anonymised)"
+    )
+    forget.add_argument("viewer_id")
     modlog = commands.add_parser("modlog", help="print the mod log as CSV")
     modlog.add_argument("--limit", type=int, default=10_000)
 
@@ -241,6 +248,13 @@ async def _team_command(session: _Session, args: argparse.Namespace) -> str:
         case "delete":
             await session.request(protocol.DeleteComment(seq=args.seq, reason=args.reason))
             return f"Deleted comment #{args.seq}."
+        case "export":
+            data = await session.request(protocol.ExportData(viewer_id=args.viewer_id))
+            assert isinstance(data, protocol.DataExport)
+            return json.dumps(data.data, indent=2, ensure_ascii=False)
+        case "forget":
+            await session.request(protocol.DeleteData(viewer_id=args.viewer_id))
+            return f"Deleted the data of {args.viewer_id} (orders kept, anonymised)."
         case "modes":
             modes = protocol.SetModes(
                 slow_seconds=args.slow,

@@ -8,6 +8,7 @@ mode and claim expiry are exact; the room's housekeeping timer still runs in rea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import typing
@@ -72,6 +73,13 @@ async def comment(client: RawClient, text: str) -> dict[str, Any]:
 
 @pytest.fixture
 async def team(data_dir: Path) -> AsyncIterator[Team]:
+    async with running_team(data_dir) as running:
+        yield running
+
+
+@contextlib.asynccontextmanager
+async def running_team(data_dir: Path) -> AsyncIterator[Team]:
+    """A hub with the test catalogue, a fake clock and a host connected."""
     clock = FakeClock()
     store = Store.open(data_dir)
     store.replace_catalogue(CATALOGUE)
@@ -134,6 +142,15 @@ EXAMPLES: dict[type, dict[str, Any]] = {
     protocol.GetQuestions: {"t": "questions"},
     protocol.GetSuggestions: {"t": "suggest", "question": 999},
     protocol.SetCanned: {"t": "set_canned", "replies": []},
+    protocol.SetConsent: {"t": "consent", "consent": "session"},
+    protocol.ExportData: {"t": "export", "viewer_id": "matrix-viewer-1"},
+    protocol.AddNote: {"t": "add_note", "viewer_id": "matrix-viewer-1", "text": "Prefers M"},
+    protocol.SetTag: {"t": "tag", "viewer_id": "matrix-viewer-1", "tag": "VIP"},
+    protocol.Unlink: {"t": "unlink", "viewer_id": "matrix-viewer-1"},
+    protocol.GetViewers: {"t": "who"},
+    protocol.GetViewLog: {"t": "view_log"},
+    # Last: a permitted deletion forgets the viewer the other examples are about.
+    protocol.DeleteData: {"t": "delete_me", "viewer_id": "matrix-viewer-1"},
 }
 
 

@@ -31,6 +31,7 @@ from console.hub.payments import PaymentProvider
 from console.hub.permissions import check_permission
 from console.hub.questions import QuestionDesk
 from console.hub.shop import Shop
+from console.hub.viewers import ViewerData
 from console.protocol import ErrorCode
 from console.store import Store
 from console.store.team import Actor, Published
@@ -89,6 +90,8 @@ class Session:
     #: For staff: the token's id (its hash's first 16 hex digits) and its expiry.
     staff_id: str | None = None
     expires: float | None = None
+    #: When the connection joined (the hub's clock), for the viewer's watch time.
+    joined: float = 0.0
 
     @property
     def is_staff(self) -> bool:
@@ -141,6 +144,7 @@ class Room:
         self.questions = QuestionDesk(
             self.moderation.records, self._publish_all, clock, self.shop.pinned_product
         )
+        self.viewers = ViewerData(store, self._publish_all, clock)
 
     # ------------------------------------------------------------ joining and leaving
 
@@ -170,7 +174,7 @@ class Room:
                 )
             name = _checked_name(hello.name) if hello.name is not None else None
             name = self._store.touch_viewer(viewer_id, name, now)
-            session = Session(ws, "viewer", viewer_id, name, limiter)
+            session = Session(ws, "viewer", viewer_id, name, limiter, joined=now)
             _cap_send_buffer(ws)
         else:
             wanted = None if hello.role == "staff" else hello.role
@@ -218,6 +222,7 @@ class Room:
             standing = self.moderation.standing(session.viewer_id)
             if standing is not None:
                 state.append(protocol.encode(standing))
+            state.append(protocol.encode(self.viewers.joined(session.viewer_id)))
         send(ws, protocol.frame([protocol.encode(welcome_msg), *history, *state]))
         return session
 
@@ -240,6 +245,7 @@ class Room:
         if session.is_staff:
             self._staff_changed()
             return
+        self.viewers.left(session.viewer_id, max(0.0, self._clock() - session.joined))
         self._presence[session.viewer_id] -= 1
         if self._presence[session.viewer_id] <= 0:
             del self._presence[session.viewer_id]
@@ -270,13 +276,12 @@ class Room:
                 )
                 reply(session, protocol.Ack(ref=message.ref))
             case protocol.GetProfile():
-                profile = self._store.profile(message.viewer_id)
-                if profile is None:
-                    raise ProtocolError(
-                        ErrorCode.NOT_FOUND,
-                        f"No viewer with id {message.viewer_id!r} was seen here.",
-                    )
-                profile.online = message.viewer_id in self._presence
+                profile = self.viewers.profile(
+                    message.viewer_id,
+                    session.actor,
+                    self.shop.pinned_id,
+                    message.viewer_id in self._presence,
+                )
                 profile.ref = message.ref
                 reply(session, profile)
             case protocol.GetCatalogue():
@@ -287,7 +292,21 @@ class Room:
             case protocol.WebRTCOffer():
                 raise ProtocolError(ErrorCode.NOT_LIVE, "This hub has no live stream.")
             case protocol.GetQuote():
-                reply(session, self.shop.quote(message))
+                quote = self.shop.quote(message)
+                if not session.is_staff:
+                    variant = self.shop.records.variant(message.sku)
+                    if variant is not None:
+                        self.viewers.checkout_started(
+                            session.viewer_id, variant.product_id, message.sku
+                        )
+                reply(session, quote)
+            case protocol.SetConsent():
+                state = self.viewers.set_consent(session.viewer_id, message.consent)
+                state.ref = message.ref
+                reply(session, state)
+                self._staff_notice(session.viewer_id)
+            case protocol.ExportData() | protocol.DeleteData():
+                self._viewer_data(session, message)
             case protocol.SubmitReview():
                 self.shop.review(session.viewer_id, session.name, message)
                 reply(session, protocol.Ack(ref=message.ref))
@@ -300,6 +319,8 @@ class Room:
         match message:
             case protocol.Pin():
                 self.shop.pin(message.product)
+                if self.shop.pinned_id is not None:
+                    self.viewers.pinned(self.shop.pinned_id, list(self._presence))
             case protocol.Unpin():
                 self.shop.unpin()
             case protocol.SetShelf():
@@ -386,7 +407,57 @@ class Room:
                 return True
             case protocol.SetCanned():
                 self.questions.set_canned(actor, message)
+            case protocol.AddNote():
+                self.viewers.add_note(message.viewer_id, actor.name, message.text)
+                self._staff_notice(message.viewer_id)
+            case protocol.SetTag():
+                self.viewers.set_tag(message.viewer_id, message.tag, message.on, actor.name)
+                self._staff_notice(message.viewer_id)
+            case protocol.Unlink():
+                self.viewers.unlink(message.viewer_id, actor.name)
+                self._staff_notice(message.viewer_id)
+            case protocol.GetViewers():
+                names: dict[str, str] = {}
+                for s in self._sessions.values():
+                    if not s.is_staff and s.viewer_id not in names:
+                        names[s.viewer_id] = s.name or ""
+                watching = [protocol.WatchingViewer(viewer_id=v, name=n) for v, n in names.items()]
+                reply(session, protocol.WatchingList(viewers=watching, ref=ref))
+                return True
+            case protocol.GetViewLog():
+                log_reply = self.viewers.view_log(message.limit, message.viewer_id)
+                log_reply.ref = ref
+                reply(session, log_reply)
+                return True
         return False
+
+    def _viewer_data(
+        self, session: Session, message: protocol.ExportData | protocol.DeleteData
+    ) -> None:
+        """A viewer's own data, or (host) any viewer's at their request."""
+        if session.is_staff:
+            if not message.viewer_id:
+                raise ProtocolError(ErrorCode.INVALID, "Say whose data: viewer_id is needed.")
+            viewer_id = message.viewer_id
+        else:
+            viewer_id = session.viewer_id
+        if isinstance(message, protocol.ExportData):
+            export = self.viewers.export(viewer_id)
+            export.ref = message.ref
+            reply(session, export)
+            return
+        by = session.actor if session.is_staff else Actor("the viewer", "viewer")
+        self.viewers.delete(viewer_id, by)
+        self.shop.forget_viewer(viewer_id)
+        self.moderation.policy.forget(viewer_id)
+        reply(session, protocol.Ack(ref=message.ref))
+
+    def _staff_notice(self, viewer_id: str) -> None:
+        """Staff consoles showing this viewer's panel reload it."""
+        data = protocol.frame([protocol.encode(protocol.ProfileChanged(viewer_id=viewer_id))])
+        for s in self._sessions.values():
+            if s.is_staff:
+                send(s.ws, data)
 
     # ------------------------------------------------------------ the team
 
@@ -525,6 +596,15 @@ class Room:
         self.live = live
         event, encoded = self._store.append_stream_state(live, self._clock())
         self._publish(event.seq, encoded)
+        if live:
+            self.viewers.stream_started()
+        else:
+            self.viewers.stream_ended()
+
+    def recover_from_crash(self) -> None:
+        """The last run ended while live: say the show ended, and close its stream."""
+        self.live = True
+        self.set_live(False)
 
     # ------------------------------------------------------------ fan-out
 

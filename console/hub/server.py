@@ -150,7 +150,7 @@ class Hub:
         self.room.shop.resume()
         if self.store.last_stream_live():
             # The last run ended without saying so (a crash): the show is not live now.
-            self.room.set_live(False)
+            self.room.recover_from_crash()
         sockname = next(iter(self._server.sockets)).getsockname()
         self.host, self.port = bind, sockname[1]
         log.info("hub listening on %s", self.viewer_url)
@@ -260,6 +260,9 @@ class Hub:
         if session.name is None:
             raise ProtocolError(ErrorCode.NAME_REQUIRED, "Choose a display name before buying.")
         confirmed = await self.room.shop.buy(session.viewer_id, session.name, message)
+        self.room.viewers.bought(
+            session.viewer_id, message.sku, confirmed.order_id, message.buyer.email
+        )
         reply(session, confirmed)
 
     async def _answer(

@@ -192,6 +192,14 @@ class Shop:
         event, body = self._records.save_show(self._state(seq=0), self._clock())
         self._publish(event.seq, body)
 
+    @property
+    def pinned_id(self) -> str | None:
+        return self._pinned
+
+    def forget_viewer(self, viewer_id: str) -> None:
+        """The viewer's data was deleted: no owner badge for that id any more."""
+        self._owners.discard(viewer_id)
+
     def pinned_product(self) -> protocol.Product | None:
         return self._records.product(self._pinned) if self._pinned else None
 
