@@ -49,7 +49,7 @@ from widgets.chat_dock import ChatDock
 from widgets.orders_window import OrdersWindow
 from widgets.preview import VideoPreview
 from widgets.products_dock import ProductsDock
-from widgets.profile_dock import ProfileDock
+from widgets.profile_dock import ProfileController, ProfileDock
 from widgets.sales_dock import SalesDock
 from widgets.show_dock import ShowDock
 from widgets.stream_controls import StreamControls
@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
         self.media: LiveMedia | None = None
 
         self.team = TeamConsole(self, _ws_url(viewer_url))
+        self.profiles = ProfileController(self)
         self._build_menus()
         self.setTabOrder(self.url_field, self.copy_button)
         self.setTabOrder(self.copy_button, self.open_button)
@@ -267,6 +268,7 @@ class MainWindow(QMainWindow):
             self.sales,
             self.team.moderation,
             self.team.questions,
+            self.profiles.viewer_list,
         )
         for number, dock in enumerate(docks, start=1):
             toggle = dock.toggleViewAction()
@@ -371,9 +373,7 @@ class MainWindow(QMainWindow):
             self.orders_window.order_arrived()
         if comments:
             self.chat.add_comments(comments)
-            shown = self.profile.viewer_id
-            if shown and self.profile.isVisible() and any(c.viewer_id == shown for c in comments):
-                self.open_profile(shown)
+        self.profiles.follow(messages)
 
     def on_connection_state(self, state: State, text: str) -> None:
         self.connection.setText(text)
@@ -408,18 +408,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Copied {self.viewer_url}", 4000)
 
     def open_profile(self, viewer_id: str) -> None:
-        self.profile.show()
-        self.profile.raise_()
-        self._spawn(self._load_profile(viewer_id))
-
-    async def _load_profile(self, viewer_id: str) -> None:
-        try:
-            reply = await self.client.request(protocol.GetProfile(viewer_id=viewer_id))
-        except ShopcastError as exc:
-            self.profile.show_message(f"Could not load the profile: {exc}")
-            return
-        if isinstance(reply, protocol.Profile):
-            self.profile.show_profile(reply)
+        self.profiles.open(viewer_id)
 
     async def _load_catalogue(self) -> None:
         reply = await self.client.request(protocol.GetCatalogue())

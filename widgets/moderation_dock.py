@@ -53,6 +53,8 @@ class ModerationDock(QDockWidget):
     modes_requested = Signal(object)
     terms_requested = Signal(object)
     export_requested = Signal()
+    #: Open the held comment's author in the viewer panel.
+    profile_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Moderation", parent)
@@ -85,9 +87,16 @@ class ModerationDock(QDockWidget):
         self.deny_button = QPushButton("&Deny", page)
         self.deny_button.setToolTip("Drop the selected comment (D)")
         self.deny_button.clicked.connect(lambda: self._resolve(False))
+        self.profile_button = QPushButton("&Profile", page)
+        self.profile_button.setToolTip("Open the author's viewer profile (P)")
+        self.profile_button.clicked.connect(self._open_profile)
         row.addWidget(self.approve_button)
         row.addWidget(self.deny_button)
+        row.addWidget(self.profile_button)
         row.addStretch(1)
+        shortcut = QShortcut(QKeySequence("P"), self.held_list)
+        shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+        shortcut.activated.connect(self._open_profile)
         column.addLayout(row)
         for key, approve in (("A", True), ("D", False)):
             shortcut = QShortcut(QKeySequence(key), self.held_list)
@@ -124,6 +133,12 @@ class ModerationDock(QDockWidget):
         item = self.held_list.currentItem()
         if item is not None:
             self.resolve_requested.emit(int(item.data(Qt.ItemDataRole.UserRole)), approve)
+
+    def _open_profile(self) -> None:
+        item = self.held_list.currentItem()
+        held = self._held.get(int(item.data(Qt.ItemDataRole.UserRole))) if item else None
+        if held is not None:
+            self.profile_requested.emit(held.viewer_id)
 
     # ------------------------------------------------------------ the mod log
 

@@ -33,6 +33,8 @@ from console.domain.money import Money, format_money
 COLUMNS = ("Time", "Order", "Buyer", "Email", "Country", "Product", "SKU", "Qty", "Total", "Status")
 #: Sorting uses this role: times and amounts sort as numbers, not as their text.
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+#: The buyer's viewer id, on every row's first cell (a double-click opens their profile).
+VIEWER_ROLE = Qt.ItemDataRole.UserRole + 2
 #: Orders arriving in a burst (a flash drop) cause one fetch, not one each.
 REFRESH_DELAY_MS = 500
 
@@ -40,6 +42,7 @@ REFRESH_DELAY_MS = 500
 class OrdersWindow(QDialog):
     refresh_requested = Signal()
     export_requested = Signal()
+    viewer_activated = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,6 +78,12 @@ class OrdersWindow(QDialog):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
+        self.table.setToolTip("Double-click or Enter: open the buyer's viewer profile")
+        self.table.activated.connect(
+            lambda index: self.viewer_activated.emit(
+                str(index.siblingAtColumn(0).data(VIEWER_ROLE) or "")
+            )
+        )
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COLUMNS.index("Product"), QHeaderView.ResizeMode.Stretch)
@@ -132,6 +141,7 @@ def _row(order: protocol.OrderRecord) -> list[QStandardItem]:
         item = QStandardItem(text)
         item.setData(key, SORT_ROLE)
         items.append(item)
+    items[0].setData(order.viewer_id, VIEWER_ROLE)
     for index in (COLUMNS.index("Qty"), COLUMNS.index("Total")):
         items[index].setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     return items
