@@ -31,6 +31,7 @@ MAX_STAFF_MESSAGE_BYTES: Final = 768 * 1024
 MAX_FRAME_BYTES: Final = 1024 * 1024
 
 VIEWER_ID_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+VIEWER_KEY_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 
 Role = Literal["viewer", "host", "agent", "moderator"]
 STAFF_ROLES: Final = frozenset({"host", "agent", "moderator"})
@@ -80,11 +81,17 @@ class _Msg(msgspec.Struct, tag_field="t", forbid_unknown_fields=False, omit_defa
 
 
 class Hello(_Msg, tag="hello"):
-    """``role`` "staff" lets the token decide (a remote console joining with an invite)."""
+    """``role`` "staff" lets the token decide (a remote console joining with an invite).
+
+    ``key`` is a secret the viewer page makes with its ``viewer_id`` and never shows:
+    viewer ids are public (every comment carries one), so the key is what proves a page
+    may read or delete that viewer's data.
+    """
 
     v: int
     role: Role | Literal["staff"] = "viewer"
     viewer_id: str | None = None
+    key: str | None = None
     name: str | None = None
     token: str | None = None
     since: int | None = None
@@ -102,6 +109,8 @@ class SetName(_Msg, tag="set_name"):
 
 class GetProfile(_Msg, tag="profile"):
     viewer_id: str
+    #: A live update of a panel already open: not a new look, so not logged again.
+    refresh: bool = False
     ref: str | None = None
 
 

@@ -157,3 +157,43 @@ async def test_the_host_exports_and_deletes_from_the_command_line(team: Team) ->
     assert out == "Deleted the data of ann-data-06 (orders kept, anonymised)."
     await team.host.wait_for("viewer_deleted")
     await ann.close()
+
+
+async def test_a_live_refresh_of_an_open_panel_is_not_logged_as_a_new_look(team: Team) -> None:
+    ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-data-07")
+    await ok(team.host, {"t": "profile", "viewer_id": "ann-data-07"})
+    await ok(team.host, {"t": "profile", "viewer_id": "ann-data-07", "refresh": True})
+    log = await ok(team.host, {"t": "view_log", "viewer_id": "ann-data-07"})
+    assert len(log["entries"]) == 1
+    await ann.close()
+
+
+async def test_only_the_page_that_made_a_viewer_id_may_read_or_delete_its_data(
+    team: Team,
+) -> None:
+    from websockets.asyncio.client import connect
+
+    ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-data-08")
+    said = await comment(ann, "my address is 1 Main St")
+    # Anyone can read Ann's viewer id from her comment; without her key it is no use.
+    assert said["t"] == "ack"
+    async with connect(team.url) as thief:
+        hello = {"t": "hello", "v": 1, "viewer_id": "ann-data-08", "key": "x" * 20}
+        await thief.send(json.dumps(hello))
+        [refused] = json.loads(await thief.recv())
+    assert refused["code"] == "bad_token" and "another browser" in refused["message"]
+    async with connect(team.url) as keyless:
+        await keyless.send(json.dumps({"t": "hello", "v": 1, "viewer_id": "ann-data-08"}))
+        [refused] = json.loads(await keyless.recv())
+    assert refused["code"] == "bad_token", "leaving the key out does not help"
+    async with connect(team.url) as old_page:  # a page from before keys: chat, no data
+        await old_page.send(json.dumps({"t": "hello", "v": 1, "viewer_id": "old-page-08"}))
+        assert "welcome" in await old_page.recv()
+        await old_page.send(json.dumps({"t": "export", "ref": "e"}))
+        while True:
+            replies = json.loads(await old_page.recv())
+            mine = [m for m in replies if m.get("ref") == "e"]
+            if mine:
+                break
+    assert mine[0]["code"] == "forbidden"
+    await ann.close()

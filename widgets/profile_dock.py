@@ -918,10 +918,12 @@ class ProfileController(QObject):
         self.dock.raise_()
         self._spawn(self.load(viewer_id))
 
-    async def load(self, viewer_id: str) -> None:
+    async def load(self, viewer_id: str, *, refresh: bool = False) -> None:
         self.dock.set_role(self.window.team.role)
         try:
-            reply = await self.window.client.request(protocol.GetProfile(viewer_id=viewer_id))
+            reply = await self.window.client.request(
+                protocol.GetProfile(viewer_id=viewer_id, refresh=refresh)
+            )
         except ShopcastError as exc:
             self.dock.show_message(f"Could not load the profile: {exc}")
             return
@@ -937,7 +939,7 @@ class ProfileController(QObject):
             ):
                 return
         if self.dock.concerns(messages) and self.dock.viewer_id is not None:
-            self._spawn(self.load(self.dock.viewer_id))
+            self._spawn(self.load(self.dock.viewer_id, refresh=True))
 
     def reply(self, name: str) -> None:
         chat = self.window.chat

@@ -92,6 +92,8 @@ class Session:
     expires: float | None = None
     #: When the connection joined (the hub's clock), for the viewer's watch time.
     joined: float = 0.0
+    #: The page proved with its key that it made this viewer id.
+    proven: bool = False
 
     @property
     def is_staff(self) -> bool:
@@ -172,9 +174,22 @@ class Room:
                     "viewer_id must be 8 to 64 letters, digits, '-' or '_'; "
                     "the page creates one and keeps it.",
                 )
+            if hello.key is not None and not protocol.VIEWER_KEY_PATTERN.match(hello.key):
+                raise ProtocolError(
+                    ErrorCode.INVALID, "key must be 16 to 128 letters, digits, '-' or '_'."
+                )
+            proof = self.viewers.records.prove(viewer_id, hello.key, now)
+            if proof is False:
+                raise ProtocolError(
+                    ErrorCode.BAD_TOKEN,
+                    "This viewer id belongs to another browser. Reload the page: it will "
+                    "make an id of its own.",
+                )
             name = _checked_name(hello.name) if hello.name is not None else None
             name = self._store.touch_viewer(viewer_id, name, now)
-            session = Session(ws, "viewer", viewer_id, name, limiter, joined=now)
+            session = Session(
+                ws, "viewer", viewer_id, name, limiter, joined=now, proven=proof is True
+            )
             _cap_send_buffer(ws)
         else:
             wanted = None if hello.role == "staff" else hello.role
@@ -281,6 +296,7 @@ class Room:
                     session.actor,
                     self.shop.pinned_id,
                     message.viewer_id in self._presence,
+                    log=not message.refresh,
                 )
                 profile.ref = message.ref
                 reply(session, profile)
@@ -441,6 +457,12 @@ class Room:
             viewer_id = message.viewer_id
         else:
             viewer_id = session.viewer_id
+            if not session.proven:
+                raise ProtocolError(
+                    ErrorCode.FORBIDDEN,
+                    "This page cannot prove it made this viewer id (it is older than this "
+                    "feature): reload it and try again, or ask the host.",
+                )
         if isinstance(message, protocol.ExportData):
             export = self.viewers.export(viewer_id)
             export.ref = message.ref

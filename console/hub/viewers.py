@@ -112,7 +112,13 @@ class ViewerData:
     # ------------------------------------------------------------ the staff panel
 
     def profile(
-        self, viewer_id: str, staff: Actor, pinned_product_id: str | None, online: bool
+        self,
+        viewer_id: str,
+        staff: Actor,
+        pinned_product_id: str | None,
+        online: bool,
+        *,
+        log: bool = True,
     ) -> protocol.Profile:
         """The panel's view of a viewer; every look is logged for the host to see."""
         now = self._clock()
@@ -121,7 +127,8 @@ class ViewerData:
             raise ProtocolError(
                 ErrorCode.NOT_FOUND, f"No viewer with id {viewer_id!r} was seen here."
             )
-        self.records.log_view(staff.name, staff.role, viewer_id, now)
+        if log:
+            self.records.log_view(staff.name, staff.role, viewer_id, now)
         profile = msgspec.convert(
             msgspec.to_builtins(view), protocol.Profile, from_attributes=True, strict=False
         )

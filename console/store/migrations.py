@@ -296,4 +296,14 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE INDEX reviews_by_viewer ON reviews (viewer_id) WHERE viewer_id IS NOT NULL;
     CREATE INDEX orders_by_viewer_time ON orders (viewer_id, created);
     """,
+    # 5: the key each viewer page keeps beside its viewer id. Viewer ids are public (they
+    # are in every comment); the key proves a page is the one that made the id, before
+    # it may read or delete what the shop holds about that viewer.
+    """
+    CREATE TABLE viewer_keys (
+        viewer_id TEXT PRIMARY KEY,
+        key_hash  TEXT NOT NULL,
+        created   REAL NOT NULL
+    );
+    """,
 )

@@ -34,6 +34,8 @@ stays on the bare viewer id, for the reason above.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import math
 import sqlite3
@@ -248,6 +250,27 @@ class Profiles:
                 self._forget(db, viewer_id, cut)
 
     # ------------------------------------------------------------ presence and interest
+
+    def prove(self, viewer_id: str, key: str | None, now: float) -> bool | None:
+        """Whether a page proves it made ``viewer_id``: None when neither it nor the store
+        has a key (an old page), else whether its key is the one stored. The first key
+        presented for an id is kept (the page makes the id and the key together).
+        """
+        row = self._db.execute(
+            "SELECT key_hash FROM viewer_keys WHERE viewer_id = ?", (viewer_id,)
+        ).fetchone()
+        if key is None:
+            return None if row is None else False
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        if row is None:
+            with self._store._tx() as db:
+                db.execute(
+                    "INSERT OR IGNORE INTO viewer_keys (viewer_id, key_hash, created) "
+                    "VALUES (?, ?, ?)",
+                    (viewer_id, digest, now),
+                )
+            return True
+        return hmac.compare_digest(row[0], digest)
 
     def viewer_joined(self, viewer_id: str, now: float) -> None:
         """A viewer's page connected: the stream counts as attended from now."""
@@ -763,6 +786,7 @@ class Profiles:
                 "presence",
                 "product_views",
                 "checkout_starts",
+                "viewer_keys",
             ):
                 db.execute(f"DELETE FROM {table} WHERE viewer_id IN ({q})", ids)
             detail = {"viewer_ids": len(ids), "comments": comments, "orders": orders}

@@ -29,11 +29,14 @@ class RawClient:
         since: int | None = None,
     ) -> RawClient:
         client = cls(await connect(url, compression=None))
+        viewer_id = viewer_id or "test-" + secrets.token_hex(8)
         hello: dict[str, Any] = {
             "t": "hello",
             "v": 1,
             "role": "viewer",
-            "viewer_id": viewer_id or "test-" + secrets.token_hex(8),
+            "viewer_id": viewer_id,
+            # The page's key, fixed per viewer id so that a test's reconnects prove it.
+            "key": "key-for-" + viewer_id,
         }
         if name is not None:
             hello["name"] = name
