@@ -5,6 +5,7 @@
 
 import { el, randomId, storage } from "./dom.js";
 import { createModeration } from "./moderation.js";
+import { createPrivacy } from "./privacy.js";
 import { createShop } from "./shop.js";
 
 (() => {
@@ -137,6 +138,7 @@ import { createShop } from "./shop.js";
     pending.clear();
     updateComposer();
     shop.onDisconnected();
+    privacy.onDisconnected();
     if (stopped) return;
     scheduleReconnect();
   }
@@ -211,11 +213,17 @@ import { createShop } from "./shop.js";
           break;
         case "ack":
           if (shop.owns(msg.ref)) shop.onReply(msg);
+          else if (privacy.owns(msg.ref)) privacy.onReply(msg);
           else onAck(msg);
           break;
         case "error":
           if (shop.owns(msg.ref)) shop.onReply(msg);
+          else if (privacy.owns(msg.ref)) privacy.onReply(msg);
           else onError(msg);
+          break;
+        case "consent":
+        case "export":
+          privacy.handle(msg);
           break;
         default:
           // The shop's and moderation's events carry a seq like comments (replayed on
@@ -673,6 +681,8 @@ import { createShop } from "./shop.js";
     isConnected: () => connected,
     identity: { name: () => myName, adopt: adoptName },
   });
+
+  const privacy = createPrivacy({ send, isConnected: () => connected });
 
   // ------------------------------------------------------------------ start
 
