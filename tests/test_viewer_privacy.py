@@ -232,6 +232,32 @@ def test_deleting_my_data_signs_my_comments_deleted_viewer_and_starts_the_page_a
     assert "Is the leather real?" not in json.dumps(fresh)
 
 
+def test_a_page_that_copies_another_viewers_id_starts_over_instead_of_reading_their_data(
+    hub: HubProcess, browsers: Chromium
+) -> None:
+    ann = browsers.page(hub.url)
+    expect_connected(ann)
+    join(ann, "Ann")
+    post(ann, "My address is a secret")
+    ann_id = viewer_id(ann)
+    assert ann.evaluate("localStorage.getItem('shopcast.viewer_key')")
+
+    eve = browsers.page(hub.url)
+    expect_connected(eve)
+    # Viewer ids are public (every comment carries one); the key is not.
+    eve.evaluate(f"localStorage.setItem('shopcast.viewer_id', {json.dumps(ann_id)})")
+    eve.reload()
+    expect_connected(eve)
+    eve_id = viewer_id(eve)
+    assert eve_id and eve_id != ann_id
+    open_panel(eve)
+    with eve.expect_download(timeout=WAIT) as info:
+        eve.get_by_test_id("export-data").click()
+    exported = json.loads(Path(info.value.path()).read_text(encoding="utf-8"))
+    assert exported["viewer_id"] == eve_id
+    assert "My address is a secret" not in json.dumps(exported)
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="hub: when a deleted viewer's connection ends, the hub records its presence "

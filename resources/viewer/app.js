@@ -19,7 +19,12 @@ import { createShop } from "./shop.js";
   const BACKOFF_MAX_S = 10;
   const VIEWER_ID_KEY = "shopcast.viewer_id";
   const NAME_KEY = "shopcast.name";
+  // A secret made with the viewer id and never shown: ids are public (every comment has
+  // one), the key proves to the hub that this browser made the id (to read or delete
+  // the viewer's data).
+  const VIEWER_SECRET_KEY = "shopcast.viewer_key";
   const VIEWER_ID_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
+  const VIEWER_SECRET_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
   const ROLE_BADGES = { host: "Host", agent: "Brand", moderator: "Mod" };
 
   const $ = (id) => document.getElementById(id);
@@ -59,6 +64,15 @@ import { createShop } from "./shop.js";
     if (stored && VIEWER_ID_PATTERN.test(stored)) return stored;
     const fresh = randomId(18);
     storage.set(VIEWER_ID_KEY, fresh);
+    storage.remove(VIEWER_SECRET_KEY);
+    return fresh;
+  }
+
+  function loadViewerSecret() {
+    const stored = storage.get(VIEWER_SECRET_KEY);
+    if (stored && VIEWER_SECRET_PATTERN.test(stored)) return stored;
+    const fresh = randomId(32);
+    storage.set(VIEWER_SECRET_KEY, fresh);
     return fresh;
   }
 
@@ -72,6 +86,7 @@ import { createShop } from "./shop.js";
   }
 
   const viewerId = loadViewerId();
+  const viewerSecret = loadViewerSecret();
   let myName = loadName();
 
   // ------------------------------------------------------------------ connection state
@@ -125,7 +140,13 @@ import { createShop } from "./shop.js";
   }
 
   function sendHello(ws, name) {
-    const hello = { t: "hello", v: PROTOCOL_VERSION, role: "viewer", viewer_id: viewerId };
+    const hello = {
+      t: "hello",
+      v: PROTOCOL_VERSION,
+      role: "viewer",
+      viewer_id: viewerId,
+      key: viewerSecret,
+    };
     if (name) hello.name = name;
     if (lastSeq !== null) hello.since = lastSeq;
     helloName = name;
@@ -296,6 +317,16 @@ import { createShop } from "./shop.js";
     if (msg.ref === "stream") {
       stopStream();
       if (msg.code !== "not_live") showOverlay("The video could not start", String(msg.message));
+      return;
+    }
+    if (msg.code === "bad_token" && !connected) {
+      // Another browser proved this viewer id first: start over with an id of our own.
+      stopped = true;
+      setStatus("Starting over with a new viewer id…", "reconnecting");
+      storage.remove(VIEWER_ID_KEY);
+      storage.remove(VIEWER_SECRET_KEY);
+      if (socket) socket.close();
+      location.reload();
       return;
     }
     if (msg.code === "unsupported_version") {
