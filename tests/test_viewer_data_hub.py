@@ -127,6 +127,8 @@ async def test_a_viewer_downloads_and_deletes_their_data(team: Team) -> None:
     assert shown["name"] == "deleted viewer"
     assert team.query("SELECT name, email FROM orders") == [("", "")], "kept, anonymised"
     assert team.query("SELECT COUNT(*) FROM orders") == [(1,)]
+    await asyncio.wait_for(ann._reader, 2)  # her page was closed after the answer
+    ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-data-04")
     await comment(ann, "back again")
     mine = await wait_until(team.host, lambda m: m["t"] == "comment" and m["text"] == "back again")
     assert not mine.get("owner"), "the owner badge went with the data"
@@ -197,3 +199,15 @@ async def test_only_the_page_that_made_a_viewer_id_may_read_or_delete_its_data(
                 break
     assert mine[0]["code"] == "forbidden"
     await ann.close()
+
+
+async def test_a_deleted_viewer_is_not_brought_back_by_their_page_leaving(team: Team) -> None:
+    ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-data-09")
+    await comment(ann, "bye")
+    team.clock.advance(30)
+    await ok(ann, {"t": "delete_me"})
+    await asyncio.wait_for(ann._reader, 2)  # the hub closes her page after the answer
+    await asyncio.sleep(0.05)
+    missing = await ask(team.host, {"t": "profile", "viewer_id": "ann-data-09"})
+    assert missing["code"] == "not_found"
+    assert team.query("SELECT COUNT(*) FROM presence WHERE viewer_id = 'ann-data-09'") == [(0,)]

@@ -258,11 +258,6 @@ def test_a_page_that_copies_another_viewers_id_starts_over_instead_of_reading_th
     assert "My address is a secret" not in json.dumps(exported)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub: when a deleted viewer's connection ends, the hub records its presence "
-    "under the old viewer id, so a staff profile (and an export) for it exists again",
-)
 def test_a_deleted_viewers_profile_stays_gone_after_their_page_moves_on(
     hub: HubProcess, browsers: Chromium, host: Team
 ) -> None:
@@ -298,7 +293,8 @@ def _combine(page: Page, shots: list[bytes], across: bool) -> bytes:
               const images = await Promise.all(sources.map(load));
               const gap = 24;
               const canvas = document.createElement("canvas");
-              const sum = (side) => images.reduce((n, img) => n + img[side], 0) + gap * (images.length - 1);
+              const sum = (side) =>
+                images.reduce((n, img) => n + img[side], 0) + gap * (images.length - 1);
               const most = (side) => Math.max(...images.map((img) => img[side]));
               canvas.width = across ? sum("width") : most("width");
               canvas.height = across ? most("height") : sum("height");

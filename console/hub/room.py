@@ -94,6 +94,8 @@ class Session:
     joined: float = 0.0
     #: The page proved with its key that it made this viewer id.
     proven: bool = False
+    #: The viewer's data was deleted: nothing more is recorded for this connection.
+    forgotten: bool = False
 
     @property
     def is_staff(self) -> bool:
@@ -260,7 +262,8 @@ class Room:
         if session.is_staff:
             self._staff_changed()
             return
-        self.viewers.left(session.viewer_id, max(0.0, self._clock() - session.joined))
+        if not session.forgotten:
+            self.viewers.left(session.viewer_id, max(0.0, self._clock() - session.joined))
         self._presence[session.viewer_id] -= 1
         if self._presence[session.viewer_id] <= 0:
             del self._presence[session.viewer_id]
@@ -473,6 +476,15 @@ class Room:
         self.shop.forget_viewer(viewer_id)
         self.moderation.policy.forget(viewer_id)
         reply(session, protocol.Ack(ref=message.ref))
+        # The viewer's open pages must not bring a record back (a watch time on leaving,
+        # a comment): they are closed, after the answer, and start over with a new id.
+        for other in list(self._sessions.values()):
+            if other.viewer_id == viewer_id and not other.is_staff:
+                other.forgotten = True
+                self.leave(other.ws)
+                asyncio.get_running_loop().create_task(
+                    other.ws.close(1000, "Your data was deleted; the page starts over.")
+                )
 
     def _staff_notice(self, viewer_id: str) -> None:
         """Staff consoles showing this viewer's panel reload it."""
