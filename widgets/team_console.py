@@ -160,6 +160,16 @@ class TeamConsole(QObject):
                 self.questions.changed()
             case protocol.StaffList():
                 self.team_dialog.set_members(message.members)
+            case protocol.ProfilesLinked():
+                self.window.statusBar().showMessage(
+                    f"A checkout email linked {len(message.viewer_ids)} viewer ids into one "
+                    "customer; open the profile to see them (Unlink undoes it).",
+                    8000,
+                )
+            case protocol.ViewerDeleted():
+                self.window.statusBar().showMessage(
+                    f"A viewer's data was deleted at their request (by {message.by}).", 8000
+                )
             case _:
                 return False
         return True
