@@ -562,3 +562,12 @@ async def test_ctl_runs_the_team_commands(team: Team) -> None:
     code, out, err = await ctl(shop, "pin", "JKT-M", token=token)
     assert code == 1 and "may not send 'pin'" in err
     await ann.close()
+
+
+async def test_welcome_is_the_first_thing_a_host_hears(team: Team) -> None:
+    from websockets.asyncio.client import connect
+
+    async with connect(team.url) as ws:
+        await ws.send(json.dumps({"t": "hello", "v": 1, "role": "host", "token": team.token}))
+        first = json.loads(await ws.recv())
+    assert first[0]["t"] == "welcome", "the staff list is pushed after it, never before"

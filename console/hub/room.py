@@ -216,8 +216,6 @@ class Room:
         if session.role == "viewer":
             self._presence[session.viewer_id] += 1
             self._presence_changed()
-        else:
-            self._staff_changed()
         self._start_housekeeping()
         welcome_msg = protocol.Welcome(
             v=protocol.VERSION,
@@ -241,6 +239,8 @@ class Room:
                 state.append(protocol.encode(standing))
             state.append(protocol.encode(self.viewers.joined(session.viewer_id)))
         send(ws, protocol.frame([protocol.encode(welcome_msg), *history, *state]))
+        if session.is_staff:
+            self._staff_changed()  # after the welcome: it is always a client's first word
         return session
 
     def _history(self, since: int | None, audience: str | None) -> tuple[bool, list[bytes]]:
