@@ -28,9 +28,18 @@ if TYPE_CHECKING:
 
 #: Docks each role sees; the rest are hidden (the host may show any with the View menu).
 ROLE_DOCKS: dict[str, tuple[str, ...]] = {
-    "host": ("products", "show_dock", "sales", "chat", "profile", "moderation", "questions"),
-    "agent": ("questions", "profile", "chat"),
-    "moderator": ("chat", "moderation", "profile"),
+    "host": (
+        "products",
+        "show_dock",
+        "sales",
+        "chat",
+        "profile",
+        "watching",
+        "moderation",
+        "questions",
+    ),
+    "agent": ("questions", "profile", "watching", "chat"),
+    "moderator": ("chat", "moderation", "profile", "watching"),
 }
 #: The dock brought to the front for each role.
 ROLE_FIRST: dict[str, tuple[str, ...]] = {
@@ -108,6 +117,7 @@ class TeamConsole(QObject):
             "profile": self.window.profile,
             "moderation": self.moderation,
             "questions": self.questions,
+            "watching": self.window.profiles.viewer_list,
         }
         wanted = ROLE_DOCKS.get(role, ROLE_DOCKS["host"])
         for name, dock in docks.items():
@@ -131,11 +141,13 @@ class TeamConsole(QObject):
             w.addDockWidget(left, w.chat)
             w.addDockWidget(right, self.moderation)
             w.tabifyDockWidget(self.moderation, w.profile)
+            w.tabifyDockWidget(w.profile, w.profiles.viewer_list)
             w.resizeDocks([w.chat, self.moderation], [520, 680], Qt.Orientation.Horizontal)
         elif role == "agent":
             w.addDockWidget(left, self.questions)
             w.addDockWidget(right, w.profile)
             w.splitDockWidget(w.profile, w.chat, Qt.Orientation.Vertical)
+            w.tabifyDockWidget(w.profile, w.profiles.viewer_list)
             w.resizeDocks([self.questions, w.profile], [640, 560], Qt.Orientation.Horizontal)
 
     def route(self, message: protocol.ServerMessage) -> bool:
