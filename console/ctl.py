@@ -90,10 +90,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     modes.add_argument("--buyers-only", action="store_true")
     modes.add_argument("--emoji-only", action="store_true")
     modes.add_argument("--pause", action="store_true")
-    export = commands.add_parser("export", help="print everything held about a viewer (JSON)")
+    export = commands.add_parser(
+        "export-viewer", help="print everything held about a viewer (JSON)"
+    )
     export.add_argument("viewer_id")
     forget = commands.add_parser(
-        "forget", help="delete a viewer's data at their request (orders kept, anonymised)"
+        "delete-viewer", help="delete a viewer's data at their request (orders kept, anonymised)"
     )
     forget.add_argument("viewer_id")
     modlog = commands.add_parser("modlog", help="print the mod log as CSV")
@@ -248,11 +250,11 @@ async def _team_command(session: _Session, args: argparse.Namespace) -> str:
         case "delete":
             await session.request(protocol.DeleteComment(seq=args.seq, reason=args.reason))
             return f"Deleted comment #{args.seq}."
-        case "export":
+        case "export-viewer":
             data = await session.request(protocol.ExportData(viewer_id=args.viewer_id))
             assert isinstance(data, protocol.DataExport)
             return json.dumps(data.data, indent=2, ensure_ascii=False)
-        case "forget":
+        case "delete-viewer":
             await session.request(protocol.DeleteData(viewer_id=args.viewer_id))
             return f"Deleted the data of {args.viewer_id} (orders kept, anonymised)."
         case "modes":

@@ -337,6 +337,16 @@ async def test_staff_open_a_buyers_profile_share_a_note_and_the_host_sees_who_lo
         assert ["Kim", "agent", "ann"] in [row[1:] for row in rows]
         assert ["Host", "host", "ann"] in [row[1:] for row in rows]
         dialog.close()
+
+        # Ann comments again (a question): the open panel follows by itself.
+        await ann.send({"t": "comment", "text": "does it come in blue?"})
+        await until(
+            lambda: (
+                any("come in blue" in t for t in panel.sections["comments"].texts())
+                and panel.question_tree.topLevelItemCount() == 1
+                and "come in blue" in panel.question_tree.topLevelItem(0).text(0)
+            )
+        )
         await ann.close()
 
 

@@ -151,10 +151,10 @@ async def test_the_host_deletes_a_viewers_data_at_their_request(team: Team) -> N
 async def test_the_host_exports_and_deletes_from_the_command_line(team: Team) -> None:
     ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-data-06")
     await comment(ann, "ctl can find me")
-    code, out, err = await ctl(team, "export", "ann-data-06")
+    code, out, err = await ctl(team, "export-viewer", "ann-data-06")
     assert code == 0, err
     assert "ctl can find me" in json.dumps(json.loads(out))
-    code, out, err = await ctl(team, "forget", "ann-data-06")
+    code, out, err = await ctl(team, "delete-viewer", "ann-data-06")
     assert (code, err) == (0, "")
     assert out == "Deleted the data of ann-data-06 (orders kept, anonymised)."
     await team.host.wait_for("viewer_deleted")
@@ -211,3 +211,24 @@ async def test_a_deleted_viewer_is_not_brought_back_by_their_page_leaving(team: 
     missing = await ask(team.host, {"t": "profile", "viewer_id": "ann-data-09"})
     assert missing["code"] == "not_found"
     assert team.query("SELECT COUNT(*) FROM presence WHERE viewer_id = 'ann-data-09'") == [(0,)]
+
+
+async def test_a_checkout_email_links_devices_and_staff_can_unlink(team: Team) -> None:
+    phone = await RawClient.viewer(team.url, "Ann", viewer_id="ann-phone-10")
+    laptop = await RawClient.viewer(team.url, "Ann B", viewer_id="ann-laptop-10")
+    for viewer in (phone, laptop):
+        await ok(viewer, {"t": "consent", "consent": "remember"})
+    await buy(phone, "link-key-0001", email="ann@example.com")
+    await buy(laptop, "link-key-0002", email="  ANN@example.com ")
+    [linked] = await team.host.wait_for("linked")
+    assert set(linked["viewer_ids"]) == {"ann-phone-10", "ann-laptop-10"}
+    profile = await ok(team.host, {"t": "profile", "viewer_id": "ann-phone-10"})
+    assert profile["identity"] == "linked"
+    assert set(profile["linked_viewer_ids"]) >= {"ann-laptop-10"}
+    assert profile["order_count"] == 2, "both devices' orders, one customer"
+
+    await ok(team.host, {"t": "unlink", "viewer_id": "ann-laptop-10"})
+    apart = await ok(team.host, {"t": "profile", "viewer_id": "ann-phone-10"})
+    assert "ann-laptop-10" not in apart.get("linked_viewer_ids", [])
+    assert apart["order_count"] == 1
+    await asyncio.gather(phone.close(), laptop.close())
