@@ -14,9 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.support.browser import Chromium, HubProcess, chromium, requires_chromium, running_hub
+from tests.support.browser import (
+    Chromium,
+    HubProcess,
+    requires_chromium,
+    running_hub,
+    strict_chromium,
+)
 from tests.test_viewer_page import expect_connected, join, post
 from tests.test_viewer_team import Team, team_session
 
@@ -35,25 +41,8 @@ def hub(tmp_path: Path) -> Iterator[HubProcess]:
 
 @pytest.fixture
 def browsers(tmp_path: Path) -> Iterator[Chromium]:
-    """Chromium profiles whose pages must not throw: an exception fails the test."""
-    errors: list[str] = []
-
-    def watch(page: Page) -> None:
-        page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
-
-    with chromium(tmp_path / "profiles") as opened:
-        launch = opened.profile
-
-        def profile(*args: object, **kwargs: object) -> BrowserContext:
-            context = launch(*args, **kwargs)  # type: ignore[arg-type]
-            for page in context.pages:
-                watch(page)
-            context.on("page", watch)
-            return context
-
-        opened.profile = profile  # type: ignore[method-assign]
+    with strict_chromium(tmp_path / "profiles") as opened:
         yield opened
-    assert not errors, f"the viewer page threw: {errors}"
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, WebSocketRoute, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 from websockets.sync.client import ClientConnection, connect
 
 from console.domain.checkout import quote, shipping_rule_for
@@ -25,9 +25,9 @@ from console.domain.money import Money
 from tests.support.browser import (
     Chromium,
     HubProcess,
-    chromium,
     requires_chromium,
     running_hub,
+    strict_chromium,
 )
 
 pytestmark = [pytest.mark.browser, requires_chromium]
@@ -58,25 +58,8 @@ def hub(tmp_path: Path) -> Iterator[HubProcess]:
 
 @pytest.fixture
 def browsers(tmp_path: Path) -> Iterator[Chromium]:
-    """Chromium profiles whose pages must not throw: an exception fails the test."""
-    errors: list[str] = []
-
-    def watch(page: Page) -> None:
-        page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
-
-    with chromium(tmp_path / "profiles") as opened:
-        launch = opened.profile
-
-        def profile(*args: object, **kwargs: object) -> BrowserContext:
-            context = launch(*args, **kwargs)  # type: ignore[arg-type]
-            for page in context.pages:
-                watch(page)
-            context.on("page", watch)
-            return context
-
-        opened.profile = profile  # type: ignore[method-assign]
+    with strict_chromium(tmp_path / "profiles") as opened:
         yield opened
-    assert not errors, f"the viewer page threw: {errors}"
 
 
 # ---------------------------------------------------------------- the host's console

@@ -208,3 +208,26 @@ def chromium(root: Path) -> Iterator[Chromium]:
             yield browsers
         finally:
             browsers.close_all()
+
+
+@contextmanager
+def strict_chromium(root: Path) -> Iterator[Chromium]:
+    """:func:`chromium` whose pages must not throw: an uncaught exception fails the test."""
+    errors: list[str] = []
+
+    def watch(page: Page) -> None:
+        page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+
+    with chromium(root) as opened:
+        launch = opened.profile
+
+        def profile(*args: object, **kwargs: object) -> BrowserContext:
+            context = launch(*args, **kwargs)  # type: ignore[arg-type]
+            for page in context.pages:
+                watch(page)
+            context.on("page", watch)
+            return context
+
+        opened.profile = profile  # type: ignore[method-assign]
+        yield opened
+    assert not errors, f"the viewer page threw: {errors}"
