@@ -65,6 +65,7 @@ async def test_the_panel_shows_a_remembered_viewers_activity_and_logs_the_look(
     await ok(ann, {"t": "consent", "consent": "remember"})
     await comment(ann, "does it come in green?")
     await ok(ann, {"t": "quote", "sku": "TEE-M"})
+    await ok(ann, {"t": "quote", "sku": "TEE-M", "quantity": 2})  # same checkout, changed
     order = await buy(ann, "data-key-0001")
     agent = await team.staff("agent", "Kim")
     profile = await ok(agent, {"t": "profile", "viewer_id": "ann-data-02"})

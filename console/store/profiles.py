@@ -47,6 +47,7 @@ import msgspec
 
 from console import protocol
 from console.domain.profile import (
+    ABANDON_AFTER,
     DELETED_NAME,
     NO_STREAM,
     AnswerItem,
@@ -311,9 +312,21 @@ class Profiles:
             )
 
     def checkout_started(self, viewer_id: str, product_id: str, sku: str, now: float) -> int:
-        """A viewer opened the checkout for ``sku``; returns the record's id."""
+        """A viewer opened the checkout for ``sku``; returns the record's id.
+
+        The page asks for a quote again on every change of quantity or variant: an open
+        checkout of the same ``sku`` that is not yet abandoned is the same checkout.
+        """
         stream_id = self.current_stream().id
         with self._store._tx() as db:
+            open_row = db.execute(
+                "SELECT id FROM checkout_starts WHERE viewer_id = ? AND sku = ? "
+                "AND order_id IS NULL AND ts > ? ORDER BY id DESC LIMIT 1",
+                (viewer_id, sku, now - ABANDON_AFTER),
+            ).fetchone()
+            if open_row is not None:
+                db.execute("UPDATE checkout_starts SET ts = ? WHERE id = ?", (now, open_row[0]))
+                return int(open_row[0])
             cur = db.execute(
                 "INSERT INTO checkout_starts (viewer_id, stream_id, product_id, sku, ts) "
                 "VALUES (?, ?, ?, ?, ?)",
