@@ -12,16 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from console import protocol
+from console.store.sqlite import STAFF_AUDIENCE, audience_viewer, private_audience
 
-#: ``audience`` of an event every client receives.
+#: ``audience`` of an event every client receives; the others are the store's, which
+#: keeps each event's audience for replays.
 EVERYONE = None
-#: ``audience`` of an event only staff receive (the mod log, questions).
-STAFF = "staff"
-
-
-def private_to(viewer_id: str) -> str:
-    """``audience`` of an event for one viewer (and staff): a held comment, a private answer."""
-    return "v:" + viewer_id
+STAFF = STAFF_AUDIENCE
+private_to = private_audience
 
 
 @dataclass(slots=True)
@@ -80,9 +77,10 @@ class Coalescer:
             return Frames(staff, staff)
         public = [body for body, audience in pending if audience is EVERYONE]
         private: dict[str, bytes] = {}
-        for viewer in {a[2:] for _, a in pending if a is not None and a.startswith("v:")}:
-            mine = private_to(viewer)
-            private[viewer] = protocol.frame(
-                [body for body, audience in pending if audience is EVERYONE or audience == mine]
-            )
+        for audience in {a for _, a in pending}:
+            viewer = audience_viewer(audience)
+            if viewer is not None:
+                private[viewer] = protocol.frame(
+                    [body for body, a in pending if a is EVERYONE or a == audience]
+                )
         return Frames(protocol.frame(public) if public else None, staff, private)

@@ -409,6 +409,23 @@ class Store:
         ]
 
 
+#: ``audience`` of an event only staff receive (the mod log, questions); None is everyone.
+STAFF_AUDIENCE = "staff"
+_PRIVATE_PREFIX = "v:"
+
+
+def private_audience(viewer_id: str) -> str:
+    """``audience`` of an event for one viewer (and staff): a held comment, a private answer."""
+    return _PRIVATE_PREFIX + viewer_id
+
+
+def audience_viewer(audience: str | None) -> str | None:
+    """The viewer a private ``audience`` is for; None for everyone's or staff events."""
+    if audience is not None and audience.startswith(_PRIVATE_PREFIX):
+        return audience[len(_PRIVATE_PREFIX) :]
+    return None
+
+
 _AUDIENCE_FILTER = {
     True: "",
     False: " AND (audience IS NULL OR audience = ?)",

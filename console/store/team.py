@@ -16,15 +16,10 @@ from typing import Any
 import msgspec
 
 from console import protocol
-from console.store.sqlite import EventWriter, Store
+from console.store.sqlite import STAFF_AUDIENCE, EventWriter, Store, private_audience
 
 #: (seq, encoded event, audience) for the room to publish; see console.hub.fanout.
 Published = tuple[int, bytes, str | None]
-STAFF_AUDIENCE = "staff"
-
-
-def private_audience(viewer_id: str) -> str:
-    return "v:" + viewer_id
 
 
 @dataclass(frozen=True, slots=True)
