@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from console import protocol
+from console.hub.auth import new_token
 from console.hub.permissions import PERMISSIONS
 from console.hub.room import Limits
 from console.hub.server import Hub
@@ -231,6 +232,13 @@ async def test_an_expired_token_is_refused_and_its_open_session_ends(team: Team)
     await asyncio.wait_for(kim._reader, 2.5)  # the room checks once a second
     refused = await _refused_hello(team.url, invite["token"], "agent")
     assert refused["code"] == "bad_token" and "expired" in refused["message"]
+
+
+def test_no_token_starts_with_a_dash_so_the_command_line_takes_it_as_a_value() -> None:
+    """One in 64 URL-safe tokens began with "-", which ``--token TOKEN`` reads as an option."""
+    tokens = {new_token() for _ in range(2000)}
+    assert len(tokens) == 2000
+    assert not [token for token in tokens if token.startswith("-")]
 
 
 async def test_an_invitation_needs_a_name_and_a_sane_lifetime(team: Team) -> None:

@@ -31,8 +31,14 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+#: Every token starts with this, so none starts with "-": a token beginning with a dash is
+#: read as an option by ``--token TOKEN`` on the command line. It also lets secret scanners
+#: and people recognise a Shopcast token in a paste.
+TOKEN_PREFIX = "sc_"
+
+
 def new_token() -> str:
-    return secrets.token_urlsafe(TOKEN_BYTES)
+    return TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
 
 
 def issue_token(
