@@ -2,17 +2,29 @@
 
 While the reader is scrolled up, new comments wait in a bounded buffer and a "N new
 comments" button counts them, so the text under the reader's eyes never moves; at the
-bottom, the view follows the newest comment.
+bottom, the view follows the newest comment. In a flood, batches that arrive within one
+frame are shown together: each change makes the view lay out every row again.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import time
 import zlib
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -49,6 +61,9 @@ _ROLE_LABELS = {"host": "HOST", "agent": "AGENT", "moderator": "MOD"}
 TIMEOUTS = (("1 min", 60.0), ("10 min", 600.0), ("1 h", 3600.0), ("24 h", 86400.0))
 #: Shown next to a viewer who bought the pinned product, so others can ask them.
 OWNER_LABEL = "OWNER"
+#: New comments reach the view at most this often (25 frames a second): a layout of the
+#: whole list costs about 10 ms, and the hub sends a batch every 30 ms in a flood.
+SHOW_INTERVAL_S = 0.04
 
 
 #: Hues far enough apart to tell neighbours in the chat apart at a glance.
@@ -70,9 +85,15 @@ class ChatDelegate(QStyledItemDelegate):
     texts with font metrics each time would stall the window.
     """
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, model: ChatModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._sizes: dict[tuple[int, int, str], QSize] = {}
+        #: The view calls sizeHint for every row on each layout, so it reads the comment
+        #: straight from the model instead of through one ``data()`` call per role.
+        self._model = model
+        self._sizes: dict[tuple[int, int], QSize] = {}
+        self._font: QFont | None = None
+        self._text_metrics = QFontMetrics(QFont())
+        self._author_height = 0
 
     def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont, QFont]:
         base = QFont(option.font)  # type: ignore[attr-defined]
@@ -90,23 +111,51 @@ class ChatDelegate(QStyledItemDelegate):
         return QRect(rect.left() + _PAD, rect.top() + _PAD // 2, width, fm.height())
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
+        self._use_font(option.font)  # type: ignore[attr-defined]
         width = max(80, option.rect.width() - 2 * _PAD)  # type: ignore[attr-defined]
-        font = option.font  # type: ignore[attr-defined]
-        key = (int(index.data(ChatRole.SEQ)), width, font.key())
+        return self._size(self._model.comment(index.row()), width)
+
+    def measure(self, comments: Iterable[protocol.Comment], font: QFont, width: int) -> None:
+        """Size comments as they arrive, a batch at a time.
+
+        Otherwise a reader who comes back from scrolling up releases up to a thousand
+        unmeasured comments into one layout, which stalled the window for 70 ms.
+        """
+        self._use_font(font)
+        width = max(80, width - 2 * _PAD)
+        for comment in comments:
+            self._size(comment, width)
+
+    def _use_font(self, font: QFont) -> None:
+        if self._font is None or font != self._font:
+            self._font = QFont(font)
+            self._text_metrics = QFontMetrics(self._font)
+            bold = QFont(self._font)
+            bold.setBold(True)
+            self._author_height = QFontMetrics(bold).height()
+            self._sizes.clear()
+
+    def _size(self, comment: protocol.Comment, width: int) -> QSize:
+        key = (comment.seq, width)
         size = self._sizes.get(key)
         if size is None:
-            if len(self._sizes) > 4 * DEFAULT_CAPACITY:
-                self._sizes.clear()
-            base, bold, _ = self._fonts(option)
-            text = QFontMetrics(base).boundingRect(
-                QRect(0, 0, width, 100_000),
-                Qt.TextFlag.TextWordWrap,
-                str(index.data(ChatRole.TEXT)),
+            self._forget_oldest()
+            text = self._text_metrics.boundingRect(
+                QRect(0, 0, width, 100_000), Qt.TextFlag.TextWordWrap, comment.text
             )
-            size = self._sizes[key] = QSize(
-                width, QFontMetrics(bold).height() + text.height() + _PAD + 2
-            )
+            size = self._sizes[key] = QSize(width, self._author_height + text.height() + _PAD + 2)
         return size
+
+    def _forget_oldest(self) -> None:
+        """Drop the sizes of comments that left the view, oldest first.
+
+        Clearing the whole cache instead made the next layout measure every row again:
+        a 50 to 100 ms stall every few thousand comments in a flood.
+        """
+        keep = 2 * max(DEFAULT_CAPACITY, self._model.rowCount())
+        if len(self._sizes) > 2 * keep:
+            for key in list(itertools.islice(self._sizes, len(self._sizes) - keep)):
+                del self._sizes[key]
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
         base, bold, small = self._fonts(option)
@@ -181,7 +230,6 @@ class ChatView(QListView):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setItemDelegate(ChatDelegate(self))
         self.setUniformItemSizes(False)
         self.setWordWrap(True)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
@@ -242,8 +290,14 @@ class ChatDock(QDockWidget):
         super().__init__("Chat", parent)
         self.setObjectName("chat-dock")
         self.model = ChatModel(capacity)
+        #: Comments not in the view yet: waiting for the next frame, or for a reader who
+        #: scrolled up. ``_held_total`` counts them all, beyond the buffer's bound too.
         self._held: deque[protocol.Comment] = deque(maxlen=capacity)
         self._held_total = 0
+        self._shown_at = 0.0
+        self._show_timer = QTimer(self)
+        self._show_timer.setSingleShot(True)
+        self._show_timer.timeout.connect(self._show_held)
         #: Whether the reader is at the newest comment. Only scrolling changes it: the
         #: scroll bar lags the layout during a flood, so it cannot be asked per batch.
         self.following = True
@@ -252,6 +306,8 @@ class ChatDock(QDockWidget):
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
         self.view = ChatView(body)
+        self._delegate = ChatDelegate(self.model, self.view)
+        self.view.setItemDelegate(self._delegate)
         self.view.setModel(self.model)
         self.view.author_activated.connect(self.viewer_activated)
         self.view.verticalScrollBar().valueChanged.connect(self._scrolled)
@@ -304,17 +360,37 @@ class ChatDock(QDockWidget):
     def add_comments(self, comments: Sequence[protocol.Comment]) -> None:
         if not comments:
             return
-        if not self.following:
-            self._held.extend(comments)
-            self._held_total += len(comments)
-            self.new_comments.setText(f"{self._held_total} new comments ↓")
-            self.new_comments.show()
+        self._delegate.measure(comments, self.view.font(), self.view.viewport().width())
+        self._held.extend(comments)
+        self._held_total += len(comments)
+        if self.following:
+            self._schedule_show()
+        else:
+            self._count_held()
+
+    def _schedule_show(self) -> None:
+        if self._show_timer.isActive():
             return
-        self.model.append(comments)
-        self.view.scrollToBottom()
+        wait_ms = math.ceil((self._shown_at + SHOW_INTERVAL_S - time.monotonic()) * 1000)
+        if wait_ms <= 0:
+            self._show_held()
+        else:
+            self._show_timer.start(wait_ms)
+
+    def _show_held(self) -> None:
+        if self.following:
+            self.follow()
+        else:
+            self._count_held()
+
+    def _count_held(self) -> None:
+        self.new_comments.setText(f"{self._held_total} new comments ↓")
+        self.new_comments.show()
 
     def follow(self) -> None:
         """Release held comments and jump to the newest."""
+        self._show_timer.stop()
+        self._shown_at = time.monotonic()
         if self._held:
             self.model.append(list(self._held))
             self._held.clear()
@@ -361,12 +437,13 @@ class ChatDock(QDockWidget):
         self.model.clear()
         self._held.clear()
         self._held_total = 0
+        self._show_timer.stop()
         self.new_comments.hide()
 
     def _scrolled(self, _value: int) -> None:
         self.following = self.at_bottom()
         if self.following and self._held:
-            self.follow()
+            self._schedule_show()
 
     # ------------------------------------------------------------ outgoing
 
