@@ -92,23 +92,21 @@ class ChatDelegate(QStyledItemDelegate):
         self._model = model
         self._sizes: dict[tuple[int, int], QSize] = {}
         self._font: QFont | None = None
+        self._bold = QFont()
+        self._small = QFont()
         self._text_metrics = QFontMetrics(QFont())
-        self._author_height = 0
-
-    def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont, QFont]:
-        base = QFont(option.font)  # type: ignore[attr-defined]
-        bold = QFont(base)
-        bold.setBold(True)
-        small = QFont(base)
-        small.setPointSizeF(max(6.0, base.pointSizeF() * 0.8))
-        return base, bold, small
+        self._author_metrics = QFontMetrics(QFont())
+        self._small_metrics = QFontMetrics(QFont())
 
     def author_rect(self, option: QStyleOptionViewItem, index: _Index) -> QRect:
-        _, bold, _ = self._fonts(option)
-        fm = QFontMetrics(bold)
-        rect: QRect = option.rect  # type: ignore[attr-defined]
-        width = fm.horizontalAdvance(str(index.data(ChatRole.AUTHOR)))
-        return QRect(rect.left() + _PAD, rect.top() + _PAD // 2, width, fm.height())
+        self._use_font(option.font)  # type: ignore[attr-defined]
+        return self._author_rect(option.rect, self._model.comment(index.row()).name)  # type: ignore[attr-defined]
+
+    def _author_rect(self, rect: QRect, name: str) -> QRect:
+        fm = self._author_metrics
+        return QRect(
+            rect.left() + _PAD, rect.top() + _PAD // 2, fm.horizontalAdvance(name), fm.height()
+        )
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
         self._use_font(option.font)  # type: ignore[attr-defined]
@@ -127,13 +125,18 @@ class ChatDelegate(QStyledItemDelegate):
             self._size(comment, width)
 
     def _use_font(self, font: QFont) -> None:
-        if self._font is None or font != self._font:
-            self._font = QFont(font)
-            self._text_metrics = QFontMetrics(self._font)
-            bold = QFont(self._font)
-            bold.setBold(True)
-            self._author_height = QFontMetrics(bold).height()
-            self._sizes.clear()
+        """Derive the fonts and metrics once per view font, not once per row and paint."""
+        if self._font is not None and font == self._font:
+            return
+        self._font = QFont(font)
+        self._bold = QFont(font)
+        self._bold.setBold(True)
+        self._small = QFont(font)
+        self._small.setPointSizeF(max(6.0, font.pointSizeF() * 0.8))
+        self._text_metrics = QFontMetrics(self._font)
+        self._author_metrics = QFontMetrics(self._bold)
+        self._small_metrics = QFontMetrics(self._small)
+        self._sizes.clear()
 
     def _size(self, comment: protocol.Comment, width: int) -> QSize:
         key = (comment.seq, width)
@@ -143,7 +146,9 @@ class ChatDelegate(QStyledItemDelegate):
             text = self._text_metrics.boundingRect(
                 QRect(0, 0, width, 100_000), Qt.TextFlag.TextWordWrap, comment.text
             )
-            size = self._sizes[key] = QSize(width, self._author_height + text.height() + _PAD + 2)
+            size = self._sizes[key] = QSize(
+                width, self._author_metrics.height() + text.height() + _PAD + 2
+            )
         return size
 
     def _forget_oldest(self) -> None:
@@ -158,7 +163,8 @@ class ChatDelegate(QStyledItemDelegate):
                 del self._sizes[key]
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
-        base, bold, small = self._fonts(option)
+        self._use_font(option.font)  # type: ignore[attr-defined]
+        comment = self._model.comment(index.row())
         rect: QRect = option.rect  # type: ignore[attr-defined]
         palette: QPalette = option.palette  # type: ignore[attr-defined]
         state = option.state  # type: ignore[attr-defined]
@@ -172,23 +178,16 @@ class ChatDelegate(QStyledItemDelegate):
             if state & QStyle.StateFlag.State_Selected
             else QPalette.ColorRole.Text
         )
-        author = self.author_rect(option, index)
-        painter.setFont(bold)
+        author = self._author_rect(rect, comment.name)
+        painter.setFont(self._bold)
         selected = bool(state & QStyle.StateFlag.State_Selected)
-        painter.setPen(
-            text_colour if selected else author_colour(str(index.data(ChatRole.VIEWER_ID)), palette)
-        )
-        painter.drawText(author, Qt.AlignmentFlag.AlignLeft, str(index.data(ChatRole.AUTHOR)))
+        painter.setPen(text_colour if selected else author_colour(comment.viewer_id, palette))
+        painter.drawText(author, Qt.AlignmentFlag.AlignLeft, comment.name)
         x = author.right() + 8
-        painter.setFont(small)
-        fm_small = QFontMetrics(small)
-        badges = [
-            (
-                _ROLE_LABELS.get(str(index.data(ChatRole.ROLE))),
-                palette.color(QPalette.ColorRole.Link),
-            )
-        ]
-        if index.data(ChatRole.OWNER):
+        painter.setFont(self._small)
+        fm_small = self._small_metrics
+        badges = [(_ROLE_LABELS.get(comment.role), palette.color(QPalette.ColorRole.Link))]
+        if comment.owner:
             badges.append((OWNER_LABEL, QColor(46, 160, 67)))
         for badge, colour in badges:
             if not badge:
@@ -205,13 +204,13 @@ class ChatDelegate(QStyledItemDelegate):
         painter.setPen(
             text_colour if selected else palette.color(QPalette.ColorRole.PlaceholderText)
         )
-        stamp = time.strftime("%H:%M", time.localtime(float(index.data(ChatRole.TIME))))
+        stamp = time.strftime("%H:%M", time.localtime(comment.ts))
         painter.drawText(
             QRect(x, author.top(), rect.right() - x - _PAD, author.height()),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
             stamp,
         )
-        painter.setFont(base)
+        painter.setFont(self._font)
         painter.setPen(text_colour)
         body = QRect(
             rect.left() + _PAD,
@@ -219,7 +218,7 @@ class ChatDelegate(QStyledItemDelegate):
             rect.width() - 2 * _PAD,
             rect.bottom() - author.bottom(),
         )
-        painter.drawText(body, Qt.TextFlag.TextWordWrap, str(index.data(ChatRole.TEXT)))
+        painter.drawText(body, Qt.TextFlag.TextWordWrap, comment.text)
         painter.restore()
 
 
