@@ -105,7 +105,7 @@ class Shop:
         self._featured: protocol.FeaturedItem | None = None
         self._owners: set[str] = set()
         self._deal_timer: asyncio.TimerHandle | None = None
-        self._inflight: dict[tuple[str, str], asyncio.Task[protocol.OrderConfirmed]] = {}
+        self._inflight: dict[tuple[str, str], asyncio.Future[protocol.OrderConfirmed]] = {}
 
     @property
     def records(self) -> Commerce:
@@ -430,20 +430,34 @@ class Shop:
                 ErrorCode.INVALID, "The purchase key must be 8 to 64 letters, digits, - or _."
             )
         slot = (viewer_id, message.key)
-        task = self._inflight.get(slot)
-        if task is None:
-            stored = self._records.order_by_key(viewer_id, message.key)
-            if stored is not None:
-                return self._replay(stored, message.ref)
-            # Stock first, before any task: in a flash drop most attempts find it gone,
-            # and are answered without more work.
-            self._quote(message.sku, message.quantity)
-            task = asyncio.get_running_loop().create_task(self._place(viewer_id, name, message))
-            self._inflight[slot] = task
-            task.add_done_callback(lambda _: self._inflight.pop(slot, None))
-        # A dropped connection must not abandon a payment half-way: the task runs on,
-        # and the retry with the same key gets its outcome.
-        confirmed = await asyncio.shield(task)
+        pending = self._inflight.get(slot)
+        if pending is not None:
+            # A double tap or a retry while the first attempt is still paying: one order.
+            confirmed = await asyncio.shield(pending)
+            return msgspec.structs.replace(confirmed, ref=message.ref)
+        stored = self._records.order_by_key(viewer_id, message.key)
+        if stored is not None:
+            return self._replay(stored, message.ref)
+        # Stock first: in a flash drop most attempts find it gone, and are answered
+        # without more work.
+        self._quote(message.sku, message.quantity)
+        # Placed in this step, not in a task of its own: a task would start only after
+        # every other buy that arrived with this one, so in a flash drop the winners
+        # waited for all the refusals. A dropped connection does not cancel this
+        # handler, so the payment still runs to its end and a retry gets its outcome.
+        pending = self._inflight[slot] = asyncio.get_running_loop().create_future()
+        try:
+            confirmed = await self._place(viewer_id, name, message)
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                pending.cancel()
+            else:
+                pending.set_exception(exc)
+                pending.exception()  # whoever else waits sees it; nobody must log it
+            raise
+        finally:
+            del self._inflight[slot]
+        pending.set_result(confirmed)
         return msgspec.structs.replace(confirmed, ref=message.ref)
 
     def _replay(self, stored: StoredOrder, ref: str | None) -> protocol.OrderConfirmed:
