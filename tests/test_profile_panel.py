@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QInputDialog, QLabel, QPushButton, QToolButton
 
 from console import protocol
@@ -251,6 +253,34 @@ def test_every_control_has_an_accessible_name_and_fonts_are_relative(qtbot) -> N
     assert dock.name.font().pointSizeF() > base * 2, "the name grows with the font"
     assert dock.avatar.height() > dock.fontMetrics().height() * 2
     assert all(isinstance(b, QLabel) for b in dock._badge_labels)
+
+
+def test_every_stop_of_the_tab_order_is_named_for_a_screen_reader(qtbot) -> None:
+    """Walk the keyboard's focus chain on every tab, reading names as assistive tech does."""
+    dock = ProfileDock()
+    qtbot.addWidget(dock)
+    dock.resize(420, 900)
+    dock.show()
+    dock.show_profile(full_profile())
+    stops: list[str] = []
+    for tab in range(dock.tabs.count()):
+        dock.tabs.setCurrentIndex(tab)
+        widget = dock.nextInFocusChain()
+        while widget is not dock:
+            if (
+                dock.isAncestorOf(widget)
+                and widget.isVisibleTo(dock)
+                and widget.isEnabled()
+                and widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+                and not widget.objectName().startswith("Scroll")  # the tab bar's arrows
+            ):
+                accessible = QAccessible.queryAccessibleInterface(widget)
+                name = accessible.text(QAccessible.Text.Name)
+                assert name, f"{type(widget).__name__} on tab {dock.tabs.tabText(tab)!r}"
+                stops.append(name)
+            widget = widget.nextInFocusChain()
+    for needed in ("Add or remove a tag", "Time this viewer out", "New staff note", "Orders"):
+        assert needed in stops, f"{needed!r} cannot be reached with Tab"
 
 
 # ---------------------------------------------------------------- with a real hub

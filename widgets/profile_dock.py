@@ -247,6 +247,7 @@ class ProfileDock(QDockWidget):
         self.header_scroll.setWidgetResizable(True)
         self.header_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.header_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.header_scroll.setAccessibleName("Who this viewer is, and actions")
         split.addWidget(self.header_scroll)
         lower = QWidget(split)
         lower_column = QVBoxLayout(lower)
