@@ -216,9 +216,15 @@ def test_actions_follow_the_role_and_become_commands(qtbot) -> None:
     dock.set_role("host")
     assert all(not w.isHidden() for w in (dock.ban_button, dock.private_box, dock.view_log_button))
 
+    comments = dock.sections["comments"].list
+    comments.setCurrentRow(1)
+    assert not dock.comment_reply.button.isEnabled(), "a deleted comment gets no answer"
+    comments.setCurrentRow(0)
+    dock.comment_reply.line.setText("Glad you like it!")
+    dock.comment_reply.button.click()
     dock.tabs.setCurrentIndex(1)
-    dock.private_answer.setText("It is on its way.")
-    dock.private_button.click()
+    dock.private_box.line.setText("It is on its way.")
+    dock.private_box.button.click()
     dock.set_tag("VIP", True)
     dock.note_edit.setPlainText("Ask about the wholesale order")
     dock.note_button.click()
@@ -226,6 +232,7 @@ def test_actions_follow_the_role_and_become_commands(qtbot) -> None:
     dock.unban_button.click()
     dock.unlink_button.click()
     assert sent == [
+        protocol.AnswerQuestion(question=9, text="Glad you like it!", private=True),
         protocol.AnswerQuestion(question=11, text="It is on its way.", private=True),
         protocol.SetTag(viewer_id="ann-viewer-1", tag="VIP", on=True),
         protocol.AddNote(viewer_id="ann-viewer-1", text="Ask about the wholesale order"),
@@ -459,8 +466,8 @@ async def test_an_agent_opens_the_asker_from_the_question_queue_and_a_deletion_s
         await until(lambda: panel.profile is not None and panel.question_tree.topLevelItemCount())
         assert panel.tabs.tabText(1) == "Questions (1)"
         panel.tabs.setCurrentIndex(1)
-        panel.private_answer.setText("True to size.")
-        panel.private_button.click()
+        panel.private_box.line.setText("True to size.")
+        panel.private_box.button.click()
         [answer] = await ann.wait_for("answer")
         assert answer["private"] and answer["agent"] == "Kim"
         await until(lambda: panel.question_tree.topLevelItem(0).childCount() == 1)

@@ -463,6 +463,36 @@ async def test_a_private_answer_reaches_only_the_asker_and_a_public_one_everyone
     await asyncio.gather(ann.close(), bob.close(), sam.close())
 
 
+async def test_staff_answer_any_comment_privately_without_it_joining_the_queue(
+    team: Team,
+) -> None:
+    ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-viewer-08")
+    bob = await RawClient.viewer(team.url, "Bob", viewer_id="bob-viewer-08")
+    sam = await team.staff("agent", "Sam")
+    await ann.send({"t": "consent", "consent": "remember"})
+    praise = await comment(ann, "love the colour of this one")
+    staff_line = await comment(sam, "welcome everyone")
+
+    await ok(sam, {"t": "answer", "question": praise["seq"], "text": "Thanks!", "private": True})
+    [private] = await ann.wait_for("answer")
+    assert private["private"] and private["question_text"] == "love the colour of this one"
+    snapshot = await ok(sam, {"t": "questions"})
+    assert snapshot["questions"] == [], "a reply is not a question waiting for an agent"
+    profile = await ok(sam, {"t": "profile", "viewer_id": "ann-viewer-08"})
+    [thread] = profile["questions"]
+    assert thread["text"] == "love the colour of this one"
+    assert [a["text"] for a in thread["answers"]] == ["Thanks!"]
+
+    for target in (staff_line["seq"], 999_999):
+        error = await ask(sam, {"t": "answer", "question": target, "text": "?"})
+        assert error["t"] == "error" and error["code"] == "not_found", error
+    await ok(team.host, {"t": "delete", "seq": praise["seq"]})
+    error = await ask(sam, {"t": "answer", "question": praise["seq"], "text": "again"})
+    assert error["code"] == "not_found" and "deleted" in error["message"]
+    assert not bob.of_type("answer"), "nobody else sees a private answer"
+    await asyncio.gather(ann.close(), bob.close(), sam.close())
+
+
 async def test_similar_questions_are_grouped(team: Team) -> None:
     viewers = [await RawClient.viewer(team.url, f"V{n}") for n in range(3)]
     for viewer, text in zip(

@@ -82,6 +82,8 @@ MOD_ACTIONS = {
 }
 CHECKOUT_STATES = {"open": "started", "abandoned": "abandoned", "completed": "completed"}
 _QUESTION = Qt.ItemDataRole.UserRole
+#: The seq of the comment a row of the Comments tab shows (none once deleted).
+_COMMENT = Qt.ItemDataRole.UserRole + 1
 
 
 def _when(ts: float) -> str:
@@ -206,6 +208,38 @@ class ProfileSection(QWidget):
 
     def texts(self) -> list[str]:
         return [self.list.item(i).text() for i in range(self.list.count())]
+
+
+class PrivateReply(QWidget):
+    """A line to answer the selected item so that only this viewer sees it."""
+
+    sent = Signal(str)
+
+    def __init__(self, what: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.line = QLineEdit(self)
+        self.line.setPlaceholderText(f"Private answer to the selected {what}…")
+        self.line.setAccessibleName(f"Private answer to the selected {what}")
+        self.line.returnPressed.connect(self._send)
+        self.button = QPushButton("Answer &privately", self)
+        self.button.setAccessibleName("Send the private answer")
+        self.button.setToolTip(f"Only this viewer sees the answer, under their {what}")
+        self.button.clicked.connect(self._send)
+        row.addWidget(self.line, 1)
+        row.addWidget(self.button)
+        self.set_target(False)
+
+    def set_target(self, selected: bool) -> None:
+        self.line.setEnabled(selected)
+        self.button.setEnabled(selected)
+
+    def _send(self) -> None:
+        text = self.line.text().strip()
+        if text and self.button.isEnabled():
+            self.sent.emit(text)
+            self.line.clear()
 
 
 class ProfileDock(QDockWidget):
@@ -426,6 +460,14 @@ class ProfileDock(QDockWidget):
         self.all_streams.setToolTip("Off: this stream's comments only")
         self.all_streams.toggled.connect(self._fill_comments)
         comments.column.insertWidget(0, self.all_streams)
+        comments.list.currentItemChanged.connect(
+            lambda item, _: self.comment_reply.set_target(
+                item is not None and item.data(_COMMENT) is not None
+            )
+        )
+        self.comment_reply = PrivateReply("comment", comments)
+        self.comment_reply.sent.connect(self._reply_privately)
+        comments.column.addWidget(self.comment_reply)
 
         questions = self.sections["questions"]
         self.question_tree = QTreeWidget(questions)
@@ -436,19 +478,8 @@ class ProfileDock(QDockWidget):
         self.question_tree.setWordWrap(True)
         self.question_tree.currentItemChanged.connect(self._question_selected)
         questions._stack.addWidget(self.question_tree)
-        self.private_box = QWidget(questions)
-        private_row = QHBoxLayout(self.private_box)
-        private_row.setContentsMargins(0, 0, 0, 0)
-        self.private_answer = QLineEdit(self.private_box)
-        self.private_answer.setPlaceholderText("Private answer to the selected question…")
-        self.private_answer.setAccessibleName("Private answer to the selected question")
-        self.private_answer.returnPressed.connect(self._answer_privately)
-        self.private_button = QPushButton("Answer &privately", self.private_box)
-        self.private_button.setAccessibleName("Send the private answer")
-        self.private_button.setToolTip("Only this viewer sees the answer, under their question")
-        self.private_button.clicked.connect(self._answer_privately)
-        private_row.addWidget(self.private_answer, 1)
-        private_row.addWidget(self.private_button)
+        self.private_box = PrivateReply("question", questions)
+        self.private_box.sent.connect(self._answer_privately)
         questions.column.addWidget(self.private_box)
 
         orders = self.sections["orders"]
@@ -507,6 +538,7 @@ class ProfileDock(QDockWidget):
         for widget in (self.timeout_button, self.ban_button, self.unban_button):
             widget.setVisible(moderates)
         self.private_box.setVisible(role in ("agent", "host"))
+        self.comment_reply.setVisible(role in ("agent", "host"))
         self.view_log_button.setVisible(role == "host")
 
     # ------------------------------------------------------------ showing
@@ -538,7 +570,8 @@ class ProfileDock(QDockWidget):
         )
         if not same:
             self.all_streams.setChecked(False)
-            self.private_answer.clear()
+            self.private_box.line.clear()
+            self.comment_reply.line.clear()
             self.note_edit.clear()
         self.all_streams.setEnabled(profile.consent == "remember")
         self._fill_comments()
@@ -651,6 +684,10 @@ class ProfileDock(QDockWidget):
         ]
         count = profile.comment_count if everything else profile.comment_count_stream or len(shown)
         self._fill("comments", rows, max(count, len(shown)))
+        listed = self.sections["comments"].list
+        for row, comment in enumerate(shown):
+            if not comment.deleted:
+                listed.item(row).setData(_COMMENT, comment.seq)
 
     def _fill_questions(self, questions: Sequence[protocol.ProfileQuestion]) -> None:
         section = self.sections["questions"]
@@ -801,25 +838,27 @@ class ProfileDock(QDockWidget):
             )
 
     def _question_selected(self) -> None:
-        item = self.question_tree.currentItem()
-        while item is not None and item.parent() is not None:
-            item = item.parent()
-        self.private_button.setEnabled(item is not None)
-        self.private_answer.setEnabled(item is not None)
+        self.private_box.set_target(self.question_tree.currentItem() is not None)
 
-    def _answer_privately(self) -> None:
+    def _answer_privately(self, text: str) -> None:
         item = self.question_tree.currentItem()
         while item is not None and item.parent() is not None:
             item = item.parent()
-        text = self.private_answer.text().strip()
-        if item is None or not text:
-            return
-        question = int(item.data(0, _QUESTION))
-        self._send(
-            protocol.AnswerQuestion(question=question, text=text, private=True),
-            f"Answered {self._name()} privately.",
-        )
-        self.private_answer.clear()
+        if item is not None:
+            self._send(
+                protocol.AnswerQuestion(
+                    question=int(item.data(0, _QUESTION)), text=text, private=True
+                ),
+                f"Answered {self._name()} privately.",
+            )
+
+    def _reply_privately(self, text: str) -> None:
+        item = self.sections["comments"].list.currentItem()
+        if item is not None and item.data(_COMMENT) is not None:
+            self._send(
+                protocol.AnswerQuestion(question=int(item.data(_COMMENT)), text=text, private=True),
+                f"Answered {self._name()} privately, under their comment.",
+            )
 
     # ------------------------------------------------------------ live updates
 

@@ -86,6 +86,26 @@ class QuestionDesk:
         self._publish([published])
         self._store(question)
 
+    def reply(
+        self, agent: str, message: protocol.AnswerQuestion, comment: protocol.Comment
+    ) -> None:
+        """Answer any viewer comment, publicly or privately, threaded under it.
+
+        A comment in the queue is answered as a question (claimed, timed); any other gets
+        a closed thread of its own, so the reply is stored and shown like an answer.
+        """
+        if self.queue.get(comment.seq) is not None:
+            self.answer(agent, message)
+            return
+        try:
+            text = clean_comment(message.text)
+        except ChatRuleError as exc:
+            raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
+        thread = self._records.reply_thread(comment, group_key(comment.text))
+        self._publish(
+            [self._records.add_answer(thread, agent, text, message.private, self._clock())]
+        )
+
     def finish(self, agent: str, question_id: int) -> None:
         question = self._act(lambda: self.queue.done(question_id, agent, self._clock()))
         self._store(question)

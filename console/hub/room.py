@@ -411,7 +411,14 @@ class Room:
             case protocol.ReleaseQuestion():
                 self.questions.release(actor.name, message.question)
             case protocol.AnswerQuestion():
-                self.questions.answer(actor.name, message)
+                comment = self._store.comment(message.question)
+                if comment is None or comment.role != "viewer":
+                    raise ProtocolError(
+                        ErrorCode.NOT_FOUND,
+                        f"There is no viewer comment #{message.question} to answer; it may "
+                        "have been deleted.",
+                    )
+                self.questions.reply(actor.name, message, comment)
             case protocol.FinishQuestion():
                 self.questions.finish(actor.name, message.question)
             case protocol.GetQuestions():

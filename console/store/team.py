@@ -444,6 +444,29 @@ class TeamRecords:
             )
             return self._question_event(writer, comment.seq, comment.ts)
 
+    def reply_thread(self, comment: protocol.Comment, group: str) -> protocol.QuestionState:
+        """A comment staff reply to that was never queued: a closed thread, for the answer.
+
+        It is stored done and unanswered-in-the-queue's-sense (no ``answered_at``), so it
+        never shows in the agents' queue and never counts in their answer times.
+        """
+        with self._store.events() as writer:
+            writer.db.execute(
+                "INSERT OR IGNORE INTO questions (id, viewer_id, name, text, grp, ts, done) "
+                "VALUES (?, ?, ?, ?, ?, ?, 1)",
+                (comment.seq, comment.viewer_id, comment.name, comment.text, group, comment.ts),
+            )
+        return protocol.QuestionState(
+            seq=0,
+            id=comment.seq,
+            viewer_id=comment.viewer_id,
+            name=comment.name,
+            text=comment.text,
+            ts=comment.ts,
+            group=group,
+            done=True,
+        )
+
     def update_question(
         self,
         question_id: int,
