@@ -491,6 +491,10 @@ async def test_same_buy_key_again_and_after_reconnecting_is_one_order(shop: Shop
     assert retry["t"] == "order_confirmed", retry
     assert retry["order_id"] == first["order_id"]
     assert retry["total"] == first["total"]
+    assert (retry["payment_token"], retry["payment_label"]) == (
+        first["payment_token"],
+        "Card •••• 4242",
+    ), "the saved card comes back with the replay, so the next purchase stays two taps"
 
     await asyncio.sleep(0.1)
     assert shop.stock("TEE-M") == 4

@@ -126,7 +126,9 @@ async def test_a_viewer_downloads_and_deletes_their_data(team: Team) -> None:
     late = await RawClient.viewer(team.url, "Cat", viewer_id="cat-data-04", since=0)
     [shown] = [c for c in late.of_type("comment") if c["seq"] == said["seq"]]
     assert shown["name"] == "deleted viewer"
-    assert team.query("SELECT name, email FROM orders") == [("", "")], "kept, anonymised"
+    assert team.query("SELECT name, email, payment_token FROM orders") == [("", "", None)], (
+        "kept, anonymised, and the saved card forgotten"
+    )
     assert team.query("SELECT COUNT(*) FROM orders") == [(1,)]
     await asyncio.wait_for(ann._reader, 2)  # her page was closed after the answer
     ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-data-04")

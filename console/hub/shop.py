@@ -467,7 +467,9 @@ class Shop:
                 ErrorCode.PAYMENT_DECLINED,
                 f"{stored.failure} (This purchase was already tried; start a new one.)",
             )
-        return self._confirmation(record, ref=ref)
+        return self._confirmation(
+            record, ref=ref, token=stored.payment_token, label=stored.payment_label
+        )
 
     def _confirmation(
         self,
@@ -560,7 +562,14 @@ class Shop:
             released, body = self._records.release(order.order_id, str(exc), self._clock())
             self._publish(released.seq, body)
             raise ProtocolError(ErrorCode.PAYMENT_DECLINED, str(exc)) from None
-        placed, body = self._records.complete(order.order_id, charge.reference, name, self._clock())
+        placed, body = self._records.complete(
+            order.order_id,
+            charge.reference,
+            name,
+            self._clock(),
+            payment_token=charge.token,
+            payment_label=charge.label,
+        )
         self._publish(placed.seq, body)
         if order.product_id == self._pinned:
             self._owners.add(viewer_id)

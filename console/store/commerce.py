@@ -64,11 +64,15 @@ class StoredOrder:
     record: protocol.OrderRecord
     payment_ref: str | None
     failure: str | None
+    #: The saved card the charge returned, and what the buyer sees for it.
+    payment_token: str | None = None
+    payment_label: str | None = None
 
 
 _ORDER_COLUMNS = (
     "id, created, viewer_id, name, email, product_id, sku, title, quantity, unit_price, "
-    "shipping, total, currency, status, deal, country, payment_ref, failure"
+    "shipping, total, currency, status, deal, country, payment_ref, failure, payment_token, "
+    "payment_label"
 )
 
 
@@ -91,7 +95,7 @@ def _order(row: tuple) -> StoredOrder:
         deal=bool(row[14]),
         country=row[15],
     )
-    return StoredOrder(record, row[16], row[17])
+    return StoredOrder(record, row[16], row[17], row[18], row[19])
 
 
 class Commerce:
@@ -188,7 +192,14 @@ class Commerce:
             return self._stock_event(writer, order.product_id, order.sku, now)
 
     def complete(
-        self, order_id: str, payment_ref: str, display_name: str, now: float
+        self,
+        order_id: str,
+        payment_ref: str,
+        display_name: str,
+        now: float,
+        *,
+        payment_token: str | None = None,
+        payment_label: str | None = None,
     ) -> tuple[protocol.OrderPlaced, bytes]:
         """Mark a reserved order paid and announce the sale under the buyer's chat name.
 
@@ -197,9 +208,9 @@ class Commerce:
         """
         with self._store.events() as writer:
             writer.db.execute(
-                "UPDATE orders SET status = 'paid', payment_ref = ?, updated = ? "
-                "WHERE id = ? AND status = 'reserved'",
-                (payment_ref, now, order_id),
+                "UPDATE orders SET status = 'paid', payment_ref = ?, payment_token = ?, "
+                "payment_label = ?, updated = ? WHERE id = ? AND status = 'reserved'",
+                (payment_ref, payment_token, payment_label, now, order_id),
             )
             row = writer.db.execute(
                 "SELECT viewer_id, product_id, sku, title, quantity, total, currency, deal "

@@ -306,4 +306,11 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         created   REAL NOT NULL
     );
     """,
+    # 6: the saved card a paid order's charge returned (the provider's token, never the
+    # card number), so a buyer who retries after a dropped connection gets it back with
+    # the replayed confirmation and their next purchase stays two taps.
+    """
+    ALTER TABLE orders ADD COLUMN payment_token TEXT;
+    ALTER TABLE orders ADD COLUMN payment_label TEXT;
+    """,
 )

@@ -786,7 +786,8 @@ class Profiles:
             )
             orders = db.execute(
                 "UPDATE orders SET viewer_id = '', idempotency_key = id, name = '', "
-                f"email = '', address = '{{}}' WHERE viewer_id IN ({q})",
+                "email = '', address = '{}', payment_token = NULL, payment_label = NULL "
+                f"WHERE viewer_id IN ({q})",
                 ids,
             ).rowcount
             db.execute(f"UPDATE profile_views SET viewer_id = '' WHERE viewer_id IN ({q})", ids)
