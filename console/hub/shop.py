@@ -383,11 +383,7 @@ class Shop:
         variant = self._records.variant(sku)
         if variant is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"No product variant {sku!r}.")
-        try:
-            count = check_quantity(quantity, variant.stock)
-        except CheckoutError as exc:
-            code = ErrorCode.SOLD_OUT if variant.stock == 0 else ErrorCode.INVALID
-            raise ProtocolError(code, str(exc), fields={"quantity": str(exc)}) from None
+        count = _checked_quantity(quantity, variant.stock)
         regular = Money(variant.price, variant.currency)
         price = unit_price(self._deal, variant.product_id, regular, count, self._clock())
         result = quote(price, count, shipping_rule_for(variant.currency), regular)
@@ -439,8 +435,11 @@ class Shop:
         if stored is not None:
             return self._replay(stored, message.ref)
         # Stock first: in a flash drop most attempts find it gone, and are answered
-        # without more work.
-        self._quote(message.sku, message.quantity)
+        # without more work (the full quote comes in ``_place``).
+        stock = self._records.stock(message.sku)
+        if stock is None:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"No product variant {message.sku!r}.")
+        _checked_quantity(message.quantity, stock)
         # Placed in this step, not in a task of its own: a task would start only after
         # every other buy that arrived with this one, so in a flash drop the winners
         # waited for all the refusals. A dropped connection does not cancel this
@@ -610,3 +609,12 @@ class Shop:
         event, body = self._records.add_review(message.product_id, viewer_id, review, now)
         self._publish(event.seq, body)
         return event
+
+
+def _checked_quantity(quantity: object, stock: int) -> int:
+    """The quantity asked for, if the shelf has it; else the buyer's typed error."""
+    try:
+        return check_quantity(quantity, stock)
+    except CheckoutError as exc:
+        code = ErrorCode.SOLD_OUT if stock == 0 else ErrorCode.INVALID
+        raise ProtocolError(code, str(exc), fields={"quantity": str(exc)}) from None
