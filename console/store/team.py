@@ -445,10 +445,10 @@ class TeamRecords:
             return self._question_event(writer, comment.seq, comment.ts)
 
     def reply_thread(self, comment: protocol.Comment, group: str) -> protocol.QuestionState:
-        """A comment staff reply to that was never queued: a closed thread, for the answer.
+        """A thread for staff's reply to a comment that was never queued as a question.
 
-        It is stored done and unanswered-in-the-queue's-sense (no ``answered_at``), so it
-        never shows in the agents' queue and never counts in their answer times.
+        It is stored done and without ``answered_at``: it never shows in the agents'
+        queue and never counts in their answer times.
         """
         with self._store.events() as writer:
             writer.db.execute(
