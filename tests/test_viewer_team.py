@@ -292,8 +292,10 @@ def test_answers_thread_under_questions_and_private_ones_reach_only_the_asker(
     bob = viewer(browsers, hub, "Bob")
     post(ann, "Does it ship to Spain?")
     post(ann, "What is my order status?")
+    post(ann, "Love this colour")
     public_q = seq_of(bob, "Does it ship to Spain?")
     private_q = seq_of(ann, "What is my order status?")
+    praise = seq_of(ann, "Love this colour")
     with agent_session(hub, host) as sam:
         sam.do({"t": "answer", "question": public_q, "text": "Yes, in 3 days <i>free</i>."})
         sam.do(
@@ -304,6 +306,8 @@ def test_answers_thread_under_questions_and_private_ones_reach_only_the_asker(
                 "private": True,
             }
         )
+        # Not a question: staff may still answer it, under it, for Ann alone.
+        sam.do({"t": "answer", "question": praise, "text": "Glad you like it, Ann", "private": True})
 
     for page in (ann, bob):
         answer = page.locator(f"li[data-seq='{public_q}'] [data-testid=answer]")
@@ -317,15 +321,20 @@ def test_answers_thread_under_questions_and_private_ones_reach_only_the_asker(
     expect(private).to_have_count(1, timeout=WAIT)
     expect(private).to_contain_text("It left today.")
     expect(private).to_contain_text("Only you can see this")
+    thanks = ann.locator(f"li[data-seq='{praise}'] [data-testid=answer]")
+    expect(thanks).to_contain_text("Glad you like it, Ann", timeout=WAIT)
     host.comment("next up: the blue one")
     expect(chat_item(bob, "next up")).to_have_count(1, timeout=WAIT)
     expect(bob.get_by_test_id("answer")).to_have_count(1)
     expect(bob.get_by_text("It left today.")).to_have_count(0)
+    expect(bob.get_by_text("Glad you like it, Ann")).to_have_count(0)
+    if folder := os.environ.get("SHOPCAST_SCREENSHOT_DIR"):
+        ann.screenshot(path=Path(folder) / "viewer-private-answers.png")
 
     # After a reload the replay threads them again, the private one for Ann alone.
     ann.reload()
     expect_connected(ann)
-    expect(ann.get_by_test_id("answer")).to_have_count(2, timeout=WAIT)
+    expect(ann.get_by_test_id("answer")).to_have_count(3, timeout=WAIT)
 
 
 def test_an_answer_to_a_question_out_of_the_history_quotes_it(
