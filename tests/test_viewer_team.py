@@ -307,7 +307,9 @@ def test_answers_thread_under_questions_and_private_ones_reach_only_the_asker(
             }
         )
         # Not a question: staff may still answer it, under it, for Ann alone.
-        sam.do({"t": "answer", "question": praise, "text": "Glad you like it, Ann", "private": True})
+        sam.do(
+            {"t": "answer", "question": praise, "text": "Glad you like it, Ann", "private": True}
+        )
 
     for page in (ann, bob):
         answer = page.locator(f"li[data-seq='{public_q}'] [data-testid=answer]")
