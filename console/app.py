@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from console.client import StaffClient, State
 from console.errors import ShopcastError
+from console.gc_tuning import tune_collector
 from console.hub.server import Hub, seed_demo_catalogue
 from console.settings import Settings
 from console.store import Store
@@ -44,6 +45,7 @@ def run_console(settings: Settings) -> int:
     assert isinstance(app, QApplication)
     # The shutdown coroutine ends the loop; Qt must not stop it when the window closes.
     app.setQuitOnLastWindowClosed(False)
+    tune_collector()
     collector = GuiThreadCollector(parent=app)
     with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
         try:

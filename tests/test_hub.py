@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import socket
 import sqlite3
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
+from console import protocol
 from console.hub.room import Limits
 from console.hub.server import Hub
 from console.store import DB_FILE_NAME, Store
@@ -347,7 +349,60 @@ def test_a_bigger_room_gathers_events_for_longer(hub: Hub) -> None:
     room = hub.room
     assert room.tick == pytest.approx(0.01)
     room._sessions.update({object(): None for _ in range(5000)})  # type: ignore[misc]
-    assert room.tick == pytest.approx(0.05)
-    room._sessions.update({object(): None for _ in range(20_000)})  # type: ignore[misc]
     assert room.tick == pytest.approx(0.1)
+    room._sessions.update({object(): None for _ in range(20_000)})  # type: ignore[misc]
+    assert room.tick == pytest.approx(0.25)
     room._sessions.clear()
+
+
+async def test_a_frame_goes_out_at_once_then_at_most_once_a_tick(data_dir: Path) -> None:
+    store = Store.open(data_dir)
+    hub = Hub(store, tick=0.5)
+    await hub.start("127.0.0.1", 0)
+    room, loop = hub.room, asyncio.get_running_loop()
+    staff = await RawClient.staff(hub.local_ws_url, hub.issue_token("host", "Host"))
+
+    await staff.send({"t": "comment", "text": "first of a quiet room"})
+    await staff.wait_for("ack")
+    assert room._flush_handle is None or room._flush_handle.when() <= loop.time()
+    await staff.wait_for("comment", timeout=0.4)
+    frame_at = loop.time()
+
+    await staff.send({"t": "comment", "text": "second, a moment later"})
+    await staff.wait_for("ack", count=2)
+    assert room._flush_handle is not None
+    due = room._flush_handle.when()
+    assert frame_at - 0.1 <= due - room.tick <= frame_at, "a tick after the last frame began"
+    await staff.wait_for("comment", count=2, timeout=2)
+    await staff.close()
+    await hub.stop()
+    store.close()
+
+
+async def test_a_frame_to_every_viewer_starts_no_collection_of_its_own(hub: Hub) -> None:
+    """One object per viewer kept for the length of the loop was promoted by the young
+    collections it triggered; at 10,000 viewers that meant a full pass every few seconds."""
+    viewers = [await RawClient.viewer(hub.local_ws_url, f"V{i}") for i in range(60)]
+    frame = protocol.frame([protocol.encode(protocol.Viewers(count=60))])
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    was_enabled, thresholds = gc.isenabled(), gc.get_threshold()
+    gc.collect()
+    gc.enable()
+    gc.set_threshold(20, 10, 10)
+    gc.callbacks.append(count)
+    try:
+        hub.room._deliver(frame)
+    finally:
+        gc.callbacks.remove(count)
+        gc.set_threshold(*thresholds)
+        if not was_enabled:
+            gc.disable()
+    assert collections == []
+    for viewer in viewers:
+        await viewer.wait_for("viewers", timeout=5)
+        await viewer.close()

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import signal
 
+from console.gc_tuning import tune_collector
 from console.hub.server import Hub, seed_demo_catalogue
 from console.settings import Settings
 from console.store import Store
@@ -23,6 +24,7 @@ async def serve_headless(settings: Settings) -> int:
         seed_demo_catalogue(store)
         hub = Hub(store, allowed_origins=settings.allowed_origins)
         await hub.start(settings.bind, settings.port)
+        tune_collector()
         token = hub.issue_token("host", "Host")
         print(f"Viewer page: {hub.viewer_url}", flush=True)
         print(f"Host token: {token}", flush=True)
