@@ -37,6 +37,7 @@ from PySide6.QtWidgets import QApplication
 
 from console import protocol
 from console.client import StaffClient
+from console.gc_tuning import tune_collector
 from console.hub.room import Limits
 from console.hub.server import Hub
 from console.store import Store
@@ -218,6 +219,7 @@ def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)
+    tune_collector()  # as run_console does
     collector = GuiThreadCollector(parent=app)
     try:
         with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
