@@ -226,6 +226,33 @@ async def test_a_fast_viewer_is_rate_limited_with_the_wait_named(data_dir: Path)
     store.close()
 
 
+async def test_a_flooder_gets_typed_errors_while_the_room_talks_on(data_dir: Path) -> None:
+    store = Store.open(data_dir)
+    slow = Limits(viewer_comments_per_s=0.001, viewer_comment_burst=3)
+    hub = Hub(store, tick=0.01, limits=slow)
+    await hub.start("127.0.0.1", 0)
+    flooder = await RawClient.viewer(hub.local_ws_url, "Flo")
+    carl = await RawClient.viewer(hub.local_ws_url, "Carl")
+    bob = await RawClient.viewer(hub.local_ws_url, "Bob")
+    for n in range(300):
+        await flooder.send({"t": "comment", "text": f"flood {n}", "ref": str(n)})
+        if n in (100, 200):
+            await carl.send({"t": "comment", "text": f"carl at {n}"})
+    errors = await flooder.wait_for("error", count=297, timeout=10)
+    assert {e["code"] for e in errors} == {"rate_limited"}
+    await bob.wait_for("comment", count=5, timeout=5)
+    await asyncio.sleep(0.05)
+    texts = [c["text"] for c in bob.comments()]
+    assert sorted(texts) == ["carl at 100", "carl at 200", "flood 0", "flood 1", "flood 2"]
+    await carl.send({"t": "comment", "text": "after the flood"})
+    await flooder.wait_for("comment", count=6, timeout=5)
+    assert flooder.comments()[-1]["text"] == "after the flood", "the flooder stays connected"
+    for c in (flooder, carl, bob):
+        await c.close()
+    await hub.stop()
+    store.close()
+
+
 async def test_viewer_count_counts_distinct_viewers(hub: Hub) -> None:
     host = await RawClient.staff(hub.local_ws_url, hub.issue_token("host", "Host"))
     one = await RawClient.viewer(hub.local_ws_url, viewer_id="same-viewer-1")
