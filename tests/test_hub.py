@@ -372,6 +372,56 @@ async def test_a_stuck_viewer_is_dropped_and_resumes_without_gaps_or_duplicates(
     store.close()
 
 
+async def test_a_slow_phone_reading_a_long_replay_is_not_dropped_for_it(data_dir: Path) -> None:
+    store = Store.open(data_dir)
+    fast_staff = Limits(
+        staff_comments_per_s=1e5,
+        staff_comment_burst=1e5,
+        staff_messages_per_s=1e5,
+        staff_message_burst=1e5,
+    )
+    hub = Hub(store, tick=0.01, limits=fast_staff, max_client_buffer=32 * 1024)
+    await hub.start("127.0.0.1", 0)
+    talker = await RawClient.staff(hub.local_ws_url, hub.issue_token("host", "Host"))
+    phone = await RawClient.viewer(hub.local_ws_url, "Slow", viewer_id="slow-viewer-1")
+    since = phone.of_type("welcome")[0]["seq"]
+    await phone.close()
+    missed = 1500  # about 700 KB to replay, twenty times the limit
+    for n in range(1, missed + 1):
+        await talker.send({"t": "comment", "text": f"{n:05d} " + "x" * 400})
+        if n % 100 == 0:
+            await talker.wait_for("ack", count=n, timeout=10)
+
+    # Back on a slow link: nothing is read while the hub writes the replay and a new
+    # comment's frame goes out to everyone.
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await loop.sock_connect(sock, ("127.0.0.1", hub.port))
+    back = RawClient(await connect(hub.local_ws_url, sock=sock, compression=None))
+    back.ws.transport.pause_reading()
+    hello = {"t": "hello", "v": 1, "role": "viewer", "viewer_id": "slow-viewer-1"}
+    await back.send({**hello, "key": "key-for-slow-viewer-1", "since": since})
+    for _ in range(200):
+        if hub.room.viewer_count:
+            break
+        await asyncio.sleep(0.01)
+    await talker.send({"t": "comment", "text": "while the phone catches up"})
+    await talker.wait_for("comment", count=missed + 1, timeout=10)
+    await asyncio.sleep(0.1)
+    assert hub.room.viewer_count == 1, "not dropped while reading its replay"
+
+    back.ws.transport.resume_reading()
+    await back.wait_for("comment", count=missed + 1, timeout=20)
+    seqs = [c["seq"] for c in back.comments()]
+    assert seqs == list(range(since + 1, since + missed + 2))
+    for client in (talker, back):
+        await client.close()
+    await hub.stop()
+    store.close()
+
+
 def test_a_bigger_room_gathers_events_for_longer(hub: Hub) -> None:
     room = hub.room
     assert room.tick == pytest.approx(0.01)

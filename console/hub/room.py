@@ -101,6 +101,11 @@ class Session:
     proven: bool = False
     #: The viewer's data was deleted: nothing more is recorded for this connection.
     forgotten: bool = False
+    #: Bytes of the welcome frame (history, or the replay after a reconnect) the client
+    #: may still be reading: allowed on top of the drop limit until its backlog first
+    #: falls under the limit, so that a long replay to a slow phone does not drop it
+    #: again and again.
+    catching_up: int = 0
 
     @property
     def is_staff(self) -> bool:
@@ -245,7 +250,9 @@ class Room:
             if standing is not None:
                 state.append(protocol.encode(standing))
             state.append(protocol.encode(self.viewers.joined(session.viewer_id)))
-        send(ws, protocol.frame([protocol.encode(welcome_msg), *history, *state]))
+        first = protocol.frame([protocol.encode(welcome_msg), *history, *state])
+        session.catching_up = len(first)
+        send(ws, first)
         if session.is_staff:
             self._staff_changed()  # after the welcome: it is always a client's first word
         return session
@@ -707,6 +714,7 @@ class Room:
         staff = public if frames.staff is frames.public else text_frame(frames.staff)
         private = {v: text_frame(data) for v, data in frames.private.items()}
         same_for_all = staff is public and not private  # a show's peak: only chat
+        limit = self._max_client_buffer
         for session in list(self._sessions.values()):
             ws = session.ws
             transport = ws.transport
@@ -720,10 +728,13 @@ class Room:
                 wire = private.get(session.viewer_id, public) if private else public
             if wire is None:
                 continue
-            if transport.get_write_buffer_size() > self._max_client_buffer:
+            backlog = transport.get_write_buffer_size()
+            if backlog > limit + session.catching_up:
                 self._drop(session)
-            else:
-                transport.write(wire)
+                continue
+            if session.catching_up and backlog <= limit:
+                session.catching_up = 0
+            transport.write(wire)
 
     def _drop(self, session: Session) -> None:
         """A client too far behind leaves the room; it comes back with ``since``."""
