@@ -18,6 +18,14 @@ from console.hub.server import Hub
 from console.store import DB_FILE_NAME, Store
 from tests.support.clients import RawClient
 
+#: A host who may post as fast as a test needs, to fill a viewer's buffers.
+FAST_STAFF = Limits(
+    staff_comments_per_s=1e5,
+    staff_comment_burst=1e5,
+    staff_messages_per_s=1e5,
+    staff_message_burst=1e5,
+)
+
 
 async def test_comment_reaches_every_viewer_and_staff_once(hub: Hub) -> None:
     token = hub.issue_token("host", "Host")
@@ -331,13 +339,7 @@ async def test_a_stuck_viewer_is_dropped_and_resumes_without_gaps_or_duplicates(
     data_dir: Path,
 ) -> None:
     store = Store.open(data_dir)
-    fast_staff = Limits(
-        staff_comments_per_s=1e5,
-        staff_comment_burst=1e5,
-        staff_messages_per_s=1e5,
-        staff_message_burst=1e5,
-    )
-    hub = Hub(store, tick=0.01, limits=fast_staff, max_client_buffer=32 * 1024)
+    hub = Hub(store, tick=0.01, limits=FAST_STAFF, max_client_buffer=32 * 1024)
     await hub.start("127.0.0.1", 0)
     talker = await RawClient.staff(hub.local_ws_url, hub.issue_token("host", "Host"))
     other = await RawClient.viewer(hub.local_ws_url, "Other")
@@ -374,13 +376,7 @@ async def test_a_stuck_viewer_is_dropped_and_resumes_without_gaps_or_duplicates(
 
 async def test_a_slow_phone_reading_a_long_replay_is_not_dropped_for_it(data_dir: Path) -> None:
     store = Store.open(data_dir)
-    fast_staff = Limits(
-        staff_comments_per_s=1e5,
-        staff_comment_burst=1e5,
-        staff_messages_per_s=1e5,
-        staff_message_burst=1e5,
-    )
-    hub = Hub(store, tick=0.01, limits=fast_staff, max_client_buffer=32 * 1024)
+    hub = Hub(store, tick=0.01, limits=FAST_STAFF, max_client_buffer=32 * 1024)
     await hub.start("127.0.0.1", 0)
     talker = await RawClient.staff(hub.local_ws_url, hub.issue_token("host", "Host"))
     phone = await RawClient.viewer(hub.local_ws_url, "Slow", viewer_id="slow-viewer-1")

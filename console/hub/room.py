@@ -47,6 +47,9 @@ REPLAY_LIMIT = 5000
 #: 200 comments/s before it is dropped, and 10,000 stuck phones hold at most ~1.9 GB
 #: of the hub's memory (512 KiB each held up to 6.4 GB).
 MAX_CLIENT_BUFFER = 64 * 1024
+#: The same for a staff console: there are a handful, and dropping the host's console
+#: at a show's peak (1,000 comments/s is 250 KB/s) costs more than the memory.
+MAX_STAFF_BUFFER = 1024 * 1024
 #: The kernel's send buffer for a viewer's socket. Left at its default (megabytes on
 #: loopback) it would hide a stuck client's backlog from the check above for tens of
 #: seconds; capped, the backlog reaches asyncio's buffer, where the room sees it.
@@ -106,6 +109,8 @@ class Session:
     #: falls under the limit, so that a long replay to a slow phone does not drop it
     #: again and again.
     catching_up: int = 0
+    #: Unsent bytes past which the client is dropped (see ``MAX_CLIENT_BUFFER``).
+    max_backlog: int = MAX_CLIENT_BUFFER
 
     @property
     def is_staff(self) -> bool:
@@ -252,6 +257,11 @@ class Room:
             state.append(protocol.encode(self.viewers.joined(session.viewer_id)))
         first = protocol.frame([protocol.encode(welcome_msg), *history, *state])
         session.catching_up = len(first)
+        session.max_backlog = (
+            max(MAX_STAFF_BUFFER, self._max_client_buffer)
+            if session.is_staff
+            else self._max_client_buffer
+        )
         send(ws, first)
         if session.is_staff:
             self._staff_changed()  # after the welcome: it is always a client's first word
@@ -714,7 +724,6 @@ class Room:
         staff = public if frames.staff is frames.public else text_frame(frames.staff)
         private = {v: text_frame(data) for v, data in frames.private.items()}
         same_for_all = staff is public and not private  # a show's peak: only chat
-        limit = self._max_client_buffer
         for session in list(self._sessions.values()):
             ws = session.ws
             transport = ws.transport
@@ -729,10 +738,10 @@ class Room:
             if wire is None:
                 continue
             backlog = transport.get_write_buffer_size()
-            if backlog > limit + session.catching_up:
+            if backlog > session.max_backlog + session.catching_up:
                 self._drop(session)
                 continue
-            if session.catching_up and backlog <= limit:
+            if session.catching_up and backlog <= session.max_backlog:
                 session.catching_up = 0
             transport.write(wire)
 

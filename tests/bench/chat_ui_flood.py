@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
 import sys
 import tempfile
+import threading
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -34,6 +36,7 @@ import numpy as np
 import qasync
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication
+from websockets.exceptions import ConnectionClosed
 
 from console import protocol
 from console.client import StaffClient
@@ -57,6 +60,9 @@ def feeder(url: str, token: str, rate: float, seconds: float, conn: Connection) 
     with connect(url, compression=None, max_size=None, ping_interval=None) as ws:
         ws.send(json.dumps({"t": "hello", "v": 1, "role": "host", "token": token}))
         ws.recv()
+        # Read (and drop) what the hub sends back, as a console does: a client that
+        # never reads is dropped once its backlog passes the hub's limit.
+        threading.Thread(target=_drain, args=(ws,), daemon=True).start()
         conn.send("ready")
         conn.recv()
         started = time.monotonic()
@@ -68,6 +74,12 @@ def feeder(url: str, token: str, rate: float, seconds: float, conn: Connection) 
                 ws.send(json.dumps({"t": "comment", "text": f"flood {sent} " + "x" * 60}))
             time.sleep(0.002)
         conn.send(sent)
+
+
+def _drain(ws: Any) -> None:
+    with contextlib.suppress(ConnectionClosed):
+        for _ in ws:
+            pass
 
 
 class PaintCounter(QObject):
