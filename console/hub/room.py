@@ -56,11 +56,13 @@ MAX_STAFF_BUFFER = 1024 * 1024
 VIEWER_SOCKET_SNDBUF = 64 * 1024
 #: Longest tick: with many listeners, fewer and fuller frames cost less (one write per
 #: listener per frame dominates the hub's time) at the price of a little delay.
-MAX_TICK = 0.25
-#: Listeners per second of tick: 10,000 listeners get 200 ms. A frame to each of them
-#: takes 130-200 ms to write on two cores; with a 100 ms tick the hub wrote frames back
-#: to back and queued (delay p99 520-570 ms), with 200 ms it keeps some room (440-450).
-LISTENERS_PER_TICK_SECOND = 50_000
+MAX_TICK = 0.3
+#: Listeners per second of tick: 10,000 listeners get 300 ms. A frame to each of them
+#: takes 130-250 ms to write on two cores. With a 100-250 ms tick the hub wrote frames
+#: nearly back to back, its writes and the listeners' reads kept both cores busy, and
+#: the delay p99 was 437-702 ms (median 563, 13 runs); with 300 ms the machine stays
+#: below 1.5 busy cores and the p99 was 405-477 ms in five runs (``chat_fanout.py``).
+LISTENERS_PER_TICK_SECOND = 33_000
 #: Seconds between viewer-count updates at most (presence is ephemeral, not replayed).
 PRESENCE_INTERVAL = 1.0
 #: How often the room checks staff tokens' expiry and lapsed question claims.
