@@ -25,6 +25,7 @@ from console import protocol
 from console.domain.chat import ChatRuleError, RateLimiter, clean_comment, clean_name
 from console.errors import ProtocolError
 from console.hub.auth import check_token, hash_token, issue_token
+from console.hub.cadence import FrameClock
 from console.hub.fanout import Coalescer, Frames, private_to
 from console.hub.moderation import Moderation
 from console.hub.payments import PaymentProvider
@@ -156,8 +157,7 @@ class Room:
         self._presence: Counter[str] = Counter()
         self._comment_limits: dict[str, RateLimiter] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
-        #: Loop time before which the next frame may not go out: one frame per tick at most.
-        self._next_flush_at = 0.0
+        self._frame_clock = FrameClock(min_gap=tick)
         self._presence_handle: asyncio.TimerHandle | None = None
         self._housekeeping_handle: asyncio.TimerHandle | None = None
         self._announced_count = -1
@@ -683,7 +683,7 @@ class Room:
         self._coalescer.add(seq, encoded, audience)
         if self._flush_handle is None:
             loop = asyncio.get_running_loop()
-            at = max(loop.time(), self._next_flush_at)
+            at = self._frame_clock.due(loop.time(), self.tick)
             self._flush_handle = loop.call_at(at, self.flush)
 
     @property
@@ -693,19 +693,15 @@ class Room:
         return max(self._tick, min(MAX_TICK, scaled))
 
     def flush(self) -> None:
-        """Send the tick's frame to every client; drop those that cannot keep up.
-
-        The tick is counted from the start of the previous frame, not from the first event
-        after it: in a big room writing a frame to everyone takes longer than a tick, and
-        events that arrived meanwhile then go out at once instead of a tick later. A lone
-        comment in a quiet room goes out at once too.
-        """
+        """Send the tick's frame to every client; drop those that cannot keep up."""
         self._flush_handle = None
-        self._next_flush_at = asyncio.get_running_loop().time() + self.tick
         frames = self._coalescer.flush()
         if frames is None:
             return
+        loop = asyncio.get_running_loop()
+        start = loop.time()
         self._deliver(frames)
+        self._frame_clock.sent(start, loop.time(), self.tick)
 
     def _deliver(self, frames: Frames | bytes) -> None:
         """Write one frame to every client: framed once, the same bytes for all.
