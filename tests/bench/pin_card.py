@@ -105,15 +105,19 @@ def _page_thread(
     out: dict[str, Any] = {}
 
     def run() -> None:
-        with chromium(work / "profiles") as browsers:
-            page = browsers.page(url)
-            page.wait_for_function(
-                "document.querySelector('[data-testid=status]').textContent !== 'Connecting…'"
-            )
-            page.evaluate(OBSERVE_JS)
+        try:
+            with chromium(work / "profiles") as browsers:
+                page = browsers.page(url)
+                page.wait_for_function(
+                    "document.querySelector('[data-testid=status]').textContent !== 'Connecting…'"
+                )
+                page.evaluate(OBSERVE_JS)
+                ready.set()
+                done.wait()
+                out["seen"] = page.evaluate("window.__seen")
+        except Exception as exc:  # reported in the JSON instead of a silent "no cards"
+            out["error"] = repr(exc)
             ready.set()
-            done.wait()
-            out["seen"] = page.evaluate("window.__seen")
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
@@ -142,7 +146,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 if event.get("ref") == "cat":
                     products = event["products"]
         titles = {p["id"]: p["title"] for p in products}
-        await asyncio.to_thread(ready.wait, 60)
+        if not await asyncio.to_thread(ready.wait, 90):
+            raise SystemExit("the viewer page did not open within 90 s; no pins were sent")
         sent: dict[str, float] = {}
         cpu0 = hub.cpu_seconds()
         for n in range(args.pins):
@@ -192,6 +197,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "events_missing": int(missing),
         "card_in_page_ms": card_ms,
         "cards_seen": len(card),
+        "page_error": page.get("error"),
         "hub_cpu_s": round(cpu, 2),
         "target_ms": TARGET_MS,
         "target_met": card_ms["max"] is not None and card_ms["max"] <= TARGET_MS and missing == 0,
