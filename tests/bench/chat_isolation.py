@@ -11,8 +11,12 @@ comments a second (default 20). Three cases, each on a fresh hub:
   reconnect with ``since`` = the last seq they saw, and must receive exactly what they
   missed (counted: missed, replayed, duplicates, gaps).
 
-Reported per case: the other viewers' delay p50/p99/max and lost, and each fault's p99
-as a ratio of the baseline's (target: within +20%). One JSON object on stdout.
+Reported per case: the other viewers' delay p50/p99/max and lost. One case's p99 moves
+by tens of milliseconds from run to run on two shared cores (the baseline's alone went
+from 78 to 174 ms), and the first case of a run tended to be the slowest, so the cases
+run in ``--rounds`` rounds (3), each round in a rotated order, and each fault's median
+p99 is compared with the baseline's median (target: within +20%). One JSON object on
+stdout.
 
     .venv/bin/python tests/bench/chat_isolation.py                  # N=2000 R=20
     .venv/bin/python tests/bench/chat_isolation.py --listeners 500 --seconds 5
@@ -25,6 +29,7 @@ import asyncio
 import json
 import os
 import shutil
+import statistics
 import sys
 import time
 from collections import Counter
@@ -141,30 +146,50 @@ async def one_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
+def rotated(cases: list[str], by: int) -> list[str]:
+    """The cases in round ``by``'s order: each case runs first once in len(cases) rounds."""
+    shift = by % len(cases) if cases else 0
+    return cases[shift:] + cases[:shift]
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
-    cases: dict[str, Any] = {}
-    for case in args.cases:
-        cases[case] = await one_case(case, args)
-        await asyncio.sleep(2)
+    rounds: list[dict[str, Any]] = []
+    for number in range(args.rounds):
+        cases: dict[str, Any] = {}
+        for case in rotated(args.cases, number):
+            load.log(f"round {number + 1} of {args.rounds}: {case}")
+            cases[case] = await one_case(case, args)
+            await asyncio.sleep(2)
+        rounds.append(cases)
+    p99s = {
+        case: [r[case].get("others", {}).get("delay_ms", {}).get("p99") for r in rounds]
+        for case in args.cases
+    }
+    medians = {
+        case: round(statistics.median(values), 2)
+        for case, values in p99s.items()
+        if values and None not in values
+    }
     ratios: dict[str, Any] = {}
-    base = cases.get("baseline", {}).get("others", {}).get("delay_ms", {}).get("p99")
+    base = medians.get("baseline")
     for case in ("flood", "stuck"):
-        p99 = cases.get(case, {}).get("others", {}).get("delay_ms", {}).get("p99")
-        if base and p99 is not None:
-            ratios[f"{case}_p99_over_baseline"] = round(p99 / base, 2)
+        if base and case in medians:
+            ratios[f"{case}_p99_over_baseline"] = round(medians[case] / base, 2)
     targets = {f"{k.split('_')[0]}_within_20pct": v <= 1.2 for k, v in ratios.items()}
-    stuck = cases.get("stuck", {}).get("stuck")
-    if stuck is not None:
-        targets["stuck_dropped_and_replayed_exactly"] = bool(
-            stuck["dropped"] == stuck["stuck_listeners"]
-            and stuck["reconnected"] == stuck["dropped"]
-            and stuck["duplicates"] == 0
-            and stuck["gaps"] == 0
+    stucks = [r["stuck"]["stuck"] for r in rounds if "stuck" in r.get("stuck", {})]
+    if stucks:
+        targets["stuck_dropped_and_replayed_exactly"] = all(
+            s["dropped"] == s["stuck_listeners"]
+            and s["reconnected"] == s["dropped"]
+            and s["duplicates"] == 0
+            and s["gaps"] == 0
+            for s in stucks
         )
-    flood = cases.get("flood", {}).get("flooder")
-    if flood is not None:
-        limited = flood["errors"].get("rate_limited", 0)
-        targets["flooder_rate_limited_with_typed_error"] = limited > 0
+    floods = [r["flood"]["flooder"] for r in rounds if "flooder" in r.get("flood", {})]
+    if floods:
+        targets["flooder_rate_limited_with_typed_error"] = all(
+            f["errors"].get("rate_limited", 0) > 0 and not f["closed"] for f in floods
+        )
     return {
         "bench": "chat_isolation",
         "params": {
@@ -181,8 +206,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "load_workers": args.workers,
             "cpus": os.cpu_count(),
         },
-        "cases": cases,
+        "p99_ms_by_round": p99s,
+        "median_p99_ms": medians,
         "ratios": ratios,
+        "rounds": rounds,
         "targets": targets,
     }
 
@@ -213,6 +240,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=8192,
         help="SO_RCVBUF of a stuck listener's socket, like a phone's small window (8192)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of all cases, each round in a rotated order; the ratios compare "
+        "median p99s (default 3: one round's p99 moves by tens of ms on two shared cores)",
     )
     parser.add_argument("--workers", type=int, default=2, help="listener processes (2)")
     parser.add_argument("--batch", type=int, default=200, help="connections opened at once")
