@@ -11,8 +11,11 @@ the ratio of the hub's deliveries/s to the relay's.
     .venv/bin/python tests/bench/chat_fanout.py --listeners 1000 --seconds 10
 
 Target (issue 7): at 10,000 x 50/s (500k deliveries/s) p99 <= 500 ms and nothing lost on
-one hub process; at 5,000 listeners at least 5x the relay's deliveries/s. Not a pass/fail
-test: it prints one JSON object on stdout (progress on stderr).
+one hub process; at 5,000 listeners at least 5x the relay's deliveries/s. At R = 50 the
+5,000-listener point offers 250k deliveries/s, so no server can reach 5x a relay that
+delivers more than 50k/s (``ratio_ceiling``); a last run at ``--capacity`` (5,000 x 100/s,
+500k/s offered) saturates both and compares what each can deliver. Not a pass/fail test:
+it prints one JSON object on stdout (progress on stderr).
 """
 
 from __future__ import annotations
@@ -95,7 +98,7 @@ def hot_spots(collapsed: Path, top: int = 15) -> dict[str, Any]:
     return {"samples": total, "self_pct": share(self_n), "inclusive_pct": share(inclusive)}
 
 
-async def one_run(kind: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
+async def one_run(kind: str, n: int, rate: float, args: argparse.Namespace) -> dict[str, Any]:
     wd = load.workdir(f"bench-{kind}-")
     server = load.start_server(kind, wd)
     load.log(f"{kind}: pid {server.pid} on port {server.port}; connecting {n} listeners")
@@ -115,14 +118,14 @@ async def one_run(kind: str, n: int, args: argparse.Namespace) -> dict[str, Any]
             machine = load.MachineLoad()
             cpu0 = server.cpu_seconds()
             t0 = time.monotonic_ns() + 200_000_000
-            sent = await load.run_sender(sender, args.rate, args.seconds, t0)
+            sent = await load.run_sender(sender, rate, args.seconds, t0)
             cpu1 = server.cpu_seconds()
             load.log(f"{kind}: sent {sent['sent']}; draining")
             results = await pool.finish(sent, sent["last_ns"] + int(args.drain * 1e9))
             cpu2 = server.cpu_seconds()
             report["machine"] = machine.stop(cpu2 - cpu0, sum(results["worker_cpu_s"]))
-            report.update(load.delivery_report(results, sent, n * args.rate))
-            send_s = (sent["last_ns"] - sent["first_ns"]) / 1e9 + 1 / args.rate
+            report.update(load.delivery_report(results, sent, n * rate))
+            send_s = (sent["last_ns"] - sent["first_ns"]) / 1e9 + 1 / rate
             report["server_cpu"] = {
                 "sending_s": round(cpu1 - cpu0, 2),
                 "sending_util": round((cpu1 - cpu0) / send_s, 2),
@@ -156,19 +159,32 @@ async def one_run(kind: str, n: int, args: argparse.Namespace) -> dict[str, Any]
     return report
 
 
+async def compare(n: int, rate: float, args: argparse.Namespace) -> dict[str, Any]:
+    """Each server in turn at N listeners and R comments/s, and the ratio of deliveries/s.
+
+    ``ratio_ceiling`` is the most any server could reach against the relay's figure: it
+    cannot deliver more than N x R a second.
+    """
+    row: dict[str, Any] = {}
+    for kind in args.servers:
+        row[kind] = await one_run(kind, n, rate, args)
+        await asyncio.sleep(2)  # let the closed sockets settle
+    if "shopcast" in row and "node-ws" in row:
+        peer = row["node-ws"]["deliveries_per_s"]
+        if peer:
+            row["ratio_deliveries_per_s"] = round(row["shopcast"]["deliveries_per_s"] / peer, 2)
+            row["ratio_ceiling"] = round(n * rate / peer, 2)
+    return row
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     grid: dict[str, Any] = {}
     for n in args.listeners:
-        row: dict[str, Any] = {}
-        for kind in args.servers:
-            row[kind] = await one_run(kind, n, args)
-            await asyncio.sleep(2)  # let the closed sockets settle
-        if "shopcast" in row and "node-ws" in row:
-            peer = row["node-ws"]["deliveries_per_s"]
-            row["ratio_deliveries_per_s"] = (
-                round(row["shopcast"]["deliveries_per_s"] / peer, 2) if peer else None
-            )
-        grid[str(n)] = row
+        grid[str(n)] = await compare(n, args.rate, args)
+    capacity: dict[str, Any] = {}
+    if args.capacity:
+        n, rate = args.capacity
+        capacity[f"{n}x{rate:g}"] = await compare(n, rate, args)
     targets: dict[str, Any] = {}
     top = grid.get("10000", {}).get("shopcast")
     if top is not None and args.rate == 50:
@@ -194,6 +210,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "cpus": os.cpu_count(),
         },
         "results": grid,
+        "capacity": capacity,
         "targets": targets,
     }
 
@@ -223,13 +240,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="/tmp/hub-profile-{n}.txt",
         help="where py-spy's collapsed stacks go (default %(default)s)",
     )
+    parser.add_argument(
+        "--capacity",
+        default="5000x100",
+        help="NxR run after the grid, at a load that saturates both servers, so the ratio "
+        "compares what each can deliver ('' to skip; default %(default)s)",
+    )
     parser.add_argument("--quick", action="store_true", help="N=200, T=5 s")
     args = parser.parse_args(argv)
     if args.quick:
-        args.listeners, args.seconds, args.drain = "200", 5.0, 5.0
+        args.listeners, args.seconds, args.drain, args.capacity = "200", 5.0, 5.0, ""
     args.listeners = [int(x) for x in str(args.listeners).split(",") if x]
     args.servers = [s for s in args.servers.split(",") if s]
     args.profile_at = {int(x) for x in args.profile_at.split(",") if x}
+    if args.capacity:
+        n, _, rate = args.capacity.partition("x")
+        args.capacity = (int(n), float(rate))
     return args
 
 
