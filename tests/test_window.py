@@ -331,3 +331,21 @@ async def test_number_keys_pin_the_shelf_and_a_deal_counts_down(tmp_path: Path, 
         window.show_dock.deal_end.click()
         await until(lambda: window.show_dock.state.deal is None)
         assert window.show_dock.countdown.text() == "No deal running."
+
+
+async def test_the_window_restores_its_layout_but_not_one_an_older_console_saved(
+    tmp_path: Path, qtbot
+) -> None:
+    right, left = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.LeftDockWidgetArea
+    async with running_console(tmp_path) as (window, _hub):
+        assert window.dockWidgetArea(window.chat) == right
+        window.addDockWidget(left, window.chat)
+    async with running_console(tmp_path) as (window, _hub):
+        assert window.dockWidgetArea(window.chat) == left  # remembered at close
+        older = window.saveState()  # the same layout, as a console before LAYOUT_VERSION saved it
+    settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
+    settings.setValue("window/state", older)
+    settings.sync()
+    del settings
+    async with running_console(tmp_path) as (window, _hub):
+        assert window.dockWidgetArea(window.chat) == right, "an older layout was restored"

@@ -59,6 +59,12 @@ from widgets.theme import THEMES, Theme, apply_theme
 
 log = logging.getLogger(__name__)
 
+#: Raised when the default arrangement of the docks changes. A layout saved by an older
+#: console is then not restored: one saved before the team's docks were tabbed together
+#: stacked the Viewer, Moderation and Questions docks into a window 1,281 px tall, taller
+#: than a 1080p screen.
+LAYOUT_VERSION = 2
+
 _DEAL_END_TEXT = {
     "time": "The deal's time ran out.",
     "sold": "Every deal unit sold: the deal ended.",
@@ -317,7 +323,7 @@ class MainWindow(QMainWindow):
                 self.resize(min(1320, screen.width()), min(800, screen.height()))
         state = self._settings.value("window/state")
         if isinstance(state, QByteArray):
-            self.restoreState(state)
+            self.restoreState(state, LAYOUT_VERSION)
         theme = self._settings.value("theme", "dark")
         self.set_theme(theme if theme in THEMES else "dark")
 
@@ -594,7 +600,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._settings.setValue("window/geometry", self.saveGeometry())
-        self._settings.setValue("window/state", self.saveState())
+        self._settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
         self._settings.sync()
         for task in self._tasks:
             task.cancel()
