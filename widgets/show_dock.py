@@ -36,6 +36,8 @@ from widgets.products_dock import price_text
 
 _REVIEW_ID = Qt.ItemDataRole.UserRole
 _PRODUCT_ID = Qt.ItemDataRole.UserRole
+#: Narrowest a row's small buttons ("Up", "Remove") may get when the dock is narrow.
+SMALL_BUTTON_WIDTH = 56
 
 
 class ShowDock(QDockWidget):
@@ -87,6 +89,7 @@ class ShowDock(QDockWidget):
         layout.addWidget(self.pinned_title)
         self.pinned_detail = QLabel(box)
         self.pinned_detail.setAccessibleName("Pinned product price and stock")
+        self.pinned_detail.setWordWrap(True)  # else its hint widens the dock past the screen
         layout.addWidget(self.pinned_detail)
         self.featured = QLabel(box)
         self.featured.setAccessibleName("Featured on stream")
@@ -146,6 +149,7 @@ class ShowDock(QDockWidget):
         self.review_summary = QLabel(box)
         self.review_summary.setAccessibleName("Review summary")
         self.review_summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.review_summary.setWordWrap(True)
         layout.addWidget(self.review_summary)
         self.reviews = QListWidget(box)
         self.reviews.setAccessibleName("Reviews")
@@ -177,6 +181,10 @@ class ShowDock(QDockWidget):
         remove = QPushButton("Remove", box)
         remove.clicked.connect(self._remove)
         row.addWidget(remove)
+        for button in (row.itemAt(i).widget() for i in range(row.count())):
+            # The style's 80 px per button made this row wider than the dock at its
+            # narrowest, and the whole dock then scrolled sideways.
+            button.setMinimumWidth(SMALL_BUTTON_WIDTH)
         row.addStretch(1)
         layout.addLayout(row)
         return box
