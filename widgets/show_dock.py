@@ -89,7 +89,7 @@ class ShowDock(QDockWidget):
         layout.addWidget(self.pinned_title)
         self.pinned_detail = QLabel(box)
         self.pinned_detail.setAccessibleName("Pinned product price and stock")
-        self.pinned_detail.setWordWrap(True)  # else its hint widens the dock past the screen
+        self.pinned_detail.setWordWrap(True)  # on one line, it widened the whole dock
         layout.addWidget(self.pinned_detail)
         self.featured = QLabel(box)
         self.featured.setAccessibleName("Featured on stream")
@@ -174,17 +174,19 @@ class ShowDock(QDockWidget):
         )
         layout.addWidget(self.shelf)
         row = QHBoxLayout()
+        buttons = []
         for text, step in (("Up", -1), ("Down", 1)):
             button = QPushButton(text, box)
             button.clicked.connect(lambda _=False, s=step: self._move(s))
-            row.addWidget(button)
+            buttons.append(button)
         remove = QPushButton("Remove", box)
         remove.clicked.connect(self._remove)
-        row.addWidget(remove)
-        for button in (row.itemAt(i).widget() for i in range(row.count())):
+        buttons.append(remove)
+        for button in buttons:
             # The style's 80 px per button made this row wider than the dock at its
             # narrowest, and the whole dock then scrolled sideways.
             button.setMinimumWidth(SMALL_BUTTON_WIDTH)
+            row.addWidget(button)
         row.addStretch(1)
         layout.addLayout(row)
         return box
