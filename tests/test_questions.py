@@ -133,6 +133,9 @@ def test_the_tables_are_big_enough_to_mean_something() -> None:
     [
         ("what size should i get", "sizing"),
         ("does it run small?", "sizing"),
+        ("Does the linen shirt run small?", "sizing"),
+        ("do the wool socks run big", "sizing"),
+        ("does the leather jacket run large?", "sizing"),
         ("is it true to size", "sizing"),
         ("measurements of the M?", "sizing"),
         ("do you ship to canada", "shipping"),

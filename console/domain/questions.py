@@ -31,7 +31,9 @@ DONE_KEPT: Final = 1_000
 #: Keyword families, with a weight: a noun that names the subject ("shipping") outweighs
 #: a word that often only qualifies it ("how much", "large", "blue"). Multi-word entries
 #: match whole words in order. The order of the families breaks ties: "can I return it if
-#: it doesn't fit" is about returns, "how do I wash the cotton" about care.
+#: it doesn't fit" is about returns, "how do I wash the cotton" about care. A phrase that
+#: asks outweighs a word of the product's name: "does the linen shirt run small?" is about
+#: sizing, not the linen.
 TOPIC_KEYWORDS: Final[dict[Topic, dict[str, float]]] = {
     "stock": {
         "stock": 2, "in stock": 3, "available": 1.5, "availability": 2, "restock": 2,
@@ -54,7 +56,8 @@ TOPIC_KEYWORDS: Final[dict[Topic, dict[str, float]]] = {
     },
     "sizing": {
         "size": 2, "sizes": 2, "sizing": 2, "fit": 2, "fits": 2, "fitting": 2,
-        "true to size": 3, "tts": 2, "runs small": 3, "runs large": 3, "size up": 2,
+        "true to size": 3, "tts": 2, "runs small": 3, "runs large": 3, "runs big": 3,
+        "run small": 3, "run large": 3, "run big": 3, "running small": 3, "size up": 2,
         "size down": 2, "measurements": 2, "measurement": 2, "inseam": 2, "length": 1,
         "small": 1, "large": 1, "big": 1, "tight": 1, "loose": 1, "waist": 1, "chest": 1,
         "petite": 1, "medium": 1, "tall": 1, "height": 1, "xs": 1, "xl": 1, "xxl": 1,
