@@ -189,6 +189,17 @@ def test_without_consent_only_this_stream_shows_and_the_toggle_is_off(qtbot) -> 
     assert dock.badge_texts() == ["Owner"]
 
 
+def test_a_customer_linked_by_one_device_is_shown_linked_not_anonymous(qtbot) -> None:
+    dock = ProfileDock()
+    qtbot.addWidget(dock)
+    dock.show()
+    profile = full_profile()
+    profile.linked_viewer_ids = []
+    dock.show_profile(profile)
+    assert dock.identity.text() == "Linked to a customer by checkout email (no other device yet)."
+    assert dock.unlink_button.isVisible()
+
+
 def test_a_deleted_viewer_shows_the_sentence_instead_of_the_profile(qtbot) -> None:
     dock = ProfileDock()
     qtbot.addWidget(dock)

@@ -644,11 +644,14 @@ class ProfileDock(QDockWidget):
         )
 
     def _set_identity(self, profile: protocol.Profile) -> None:
-        if profile.identity == "linked" and profile.linked_viewer_ids:
+        # A customer known by one device is linked too: the hub lists no other ids then.
+        if profile.identity == "linked":
             others = [v for v in profile.linked_viewer_ids if v != profile.viewer_id]
-            links = ", ".join(f'<a href="{v}">{v}</a>' for v in others) or "no other device"
+            links = ", ".join(f'<a href="{v}">{v}</a>' for v in others)
             self.identity.setText(
                 f"Linked to a customer by checkout email; the same customer: {links}"
+                if links
+                else "Linked to a customer by checkout email (no other device yet)."
             )
             self.unlink_button.setVisible(True)
         else:
