@@ -285,7 +285,7 @@ async def test_the_host_pins_and_sees_a_viewers_order_tick_in(tmp_path: Path) ->
         await until(lambda: window.sales.board.orders == 1)
         assert window.sales.table.item(0, 0).text() == first.title
         assert window.sales.table.item(0, 2).text() == "1"
-        assert window.sales.totals.text().startswith("1 orders · 1 units")
+        assert window.sales.totals.text().startswith("1 order · 1 unit · ")
         ticker = window.sales.ticker.item(0).text()
         assert "Ann —" in ticker and "Ann Buyer" not in ticker, "the chat name, not the buyer's"
         await until(lambda: window.products.model.product(0).variants[0].stock == stock_before - 1)

@@ -114,7 +114,10 @@ class SalesDock(QDockWidget):
 
     def _refresh(self) -> None:
         board = self.board
-        self.totals.setText(f"{board.orders} orders · {board.units} units · {board.revenue_text()}")
+        self.totals.setText(
+            f"{counted(board.orders, 'order')} · {counted(board.units, 'unit')} · "
+            f"{board.revenue_text()}"
+        )
         lines = sorted(board.products.values(), key=lambda p: p.revenue, reverse=True)
         self.table.setRowCount(len(lines))
         for row, line in enumerate(lines):
@@ -131,3 +134,8 @@ class SalesDock(QDockWidget):
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
                 self.table.setItem(row, col, item)
+
+
+def counted(number: int, noun: str) -> str:
+    """ "1 order", "2 orders": the totals line is read aloud by screen readers too."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
