@@ -38,6 +38,21 @@ _REVIEW_ID = Qt.ItemDataRole.UserRole
 _PRODUCT_ID = Qt.ItemDataRole.UserRole
 #: Narrowest a row's small buttons ("Up", "Remove") may get when the dock is narrow.
 SMALL_BUTTON_WIDTH = 56
+#: The deal price field's example while nothing is pinned.
+NO_EXAMPLE_PRICE = "e.g. 19.99"
+
+
+def example_deal_price(product: protocol.Product) -> str:
+    """The price field's example: a fifth off the lowest regular price.
+
+    It has to be a price the hub would take (above zero, under the regular price), in
+    the product's currency: "e.g. €0.00" was refused when typed.
+    """
+    low = min((v.price for v in product.variants), default=0)
+    example = low * 4 // 5
+    if example <= 0:
+        return NO_EXAMPLE_PRICE
+    return f"e.g. {format_money(Money(example, product.currency))}"
 
 
 class ShowDock(QDockWidget):
@@ -113,7 +128,7 @@ class ShowDock(QDockWidget):
         box = QGroupBox("Flash deal", parent)
         form = QFormLayout(box)
         self.deal_price = QLineEdit(box)
-        self.deal_price.setPlaceholderText("e.g. 19.99")
+        self.deal_price.setPlaceholderText(NO_EXAMPLE_PRICE)
         self.deal_price.setAccessibleName("Deal price")
         form.addRow("Price", self.deal_price)
         self.deal_seconds = QSpinBox(box)
@@ -207,10 +222,11 @@ class ShowDock(QDockWidget):
             self.pinned_detail.setText(
                 "Pin a product: Enter in Products, drag it to the video, or keys 1 to 9."
             )
+            self.deal_price.setPlaceholderText(NO_EXAMPLE_PRICE)
         else:
             self.pinned_title.setText(pinned.title)
             self._show_detail()
-            self.deal_price.setPlaceholderText(f"e.g. {format_money(Money(0, pinned.currency))}")
+            self.deal_price.setPlaceholderText(example_deal_price(pinned))
         featured = state.featured
         self.clear_featured.setEnabled(featured is not None)
         if featured is None:
