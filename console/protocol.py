@@ -189,6 +189,8 @@ class Buy(_Msg, tag="buy"):
     ``total`` is the total the viewer confirmed; when the price changed since (a deal
     ended), the hub refuses with ``price_changed`` and a new quote instead of charging.
     ``payment`` is a card number or a saved payment token from an earlier order.
+    ``plan`` is how the buyer chose to pay, as a number of payments: 1 pays the total now,
+    4 pays it in the quote's interest-free ``instalments`` (the first is charged now).
     """
 
     key: str
@@ -197,6 +199,7 @@ class Buy(_Msg, tag="buy"):
     buyer: BuyerDetails
     payment: str
     total: int | None = None
+    plan: int = 1
     ref: str | None = None
 
 
@@ -806,7 +809,10 @@ class OrderConfirmed(_Msg, tag="order_confirmed"):
     quantity: int
     currency: str
     total: int
+    #: The payments of the plan the buyer chose, the first charged now (one when paid at once).
     instalments: list[Instalment] = []
+    #: How many payments the buyer chose (1: the total was paid now).
+    plan: int = 1
     #: Reusable instead of the card next time, so a repeat purchase is two taps.
     payment_token: str | None = None
     payment_label: str | None = None
@@ -830,6 +836,8 @@ class OrderRecord(msgspec.Struct, omit_defaults=True):
     status: str
     deal: bool = False
     country: str = ""
+    #: How many payments the buyer chose (1: paid at once).
+    plan: int = 1
 
 
 class Orders(_Msg, tag="orders"):

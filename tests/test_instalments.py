@@ -9,7 +9,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from console.domain.instalments import Instalment, InstalmentError, instalment_plan
+from console.domain.instalments import (
+    PAY_LATER_PAYMENTS,
+    PAY_NOW,
+    PAYMENT_EVERY_DAYS,
+    PLANS,
+    Instalment,
+    InstalmentError,
+    chosen_plan,
+    instalment_plan,
+    offered_plan,
+)
 from console.domain.money import CURRENCIES, MAX_AMOUNT, Money
 from console.errors import ShopcastError
 
@@ -177,3 +187,36 @@ def test_every_total_below_the_number_of_payments_is_refused(currency, count, da
     amount = data.draw(st.integers(min_value=-(10**6), max_value=count - 1))
     with pytest.raises(InstalmentError):
         instalment_plan(Money(amount, currency), DAY, count)
+
+
+# ---------------------------------------------------------------- the buyer's choice
+
+
+def test_paying_now_is_one_payment_of_the_whole_total_today():
+    assert chosen_plan(Money(4395, "EUR"), PAY_NOW, DAY) == [Instalment(1, Money(4395, "EUR"), DAY)]
+
+
+def test_paying_in_four_charges_the_first_payment_today_and_lists_the_rest():
+    plan = chosen_plan(Money(4395, "EUR"), PAY_LATER_PAYMENTS, DAY)
+    assert amounts(plan) == [1101, 1098, 1098, 1098]
+    assert [i.due for i in plan] == [DAY + datetime.timedelta(days=14 * i) for i in range(4)]
+    assert plan == offered_plan(Money(4395, "EUR"), DAY), "what was offered is what is chosen"
+
+
+@pytest.mark.parametrize("payments", [0, 2, 3, 5, 12, True, 4.0, "4", None])
+def test_a_plan_that_was_not_offered_is_refused_with_the_choices(payments):
+    with pytest.raises(InstalmentError) as caught:
+        chosen_plan(Money(4395, "EUR"), payments, DAY)
+    assert str(caught.value).startswith("Choose to pay now or in 4 interest-free payments")
+
+
+def test_a_total_too_small_to_split_is_offered_only_at_once():
+    assert offered_plan(Money(3, "EUR"), DAY) == []
+    assert amounts(chosen_plan(Money(3, "EUR"), PAY_NOW, DAY)) == [3]
+    with pytest.raises(InstalmentError, match="too small to pay in 4 payments"):
+        chosen_plan(Money(3, "EUR"), PAY_LATER_PAYMENTS, DAY)
+
+
+def test_the_choices_are_paying_now_and_four_payments_two_weeks_apart():
+    assert PLANS == (PAY_NOW, PAY_LATER_PAYMENTS) == (1, 4)
+    assert PAYMENT_EVERY_DAYS == 14

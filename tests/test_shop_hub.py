@@ -256,6 +256,7 @@ def buy_message(
     total: int | None = None,
     buyer: dict[str, str] | None = None,
     quantity: int = 1,
+    plan: int | None = None,
 ) -> dict[str, Any]:
     message: dict[str, Any] = {
         "t": "buy",
@@ -268,6 +269,8 @@ def buy_message(
     }
     if total is not None:
         message["total"] = total
+    if plan is not None:
+        message["plan"] = plan
     return message
 
 
@@ -503,6 +506,42 @@ async def test_same_buy_key_again_and_after_reconnecting_is_one_order(shop: Shop
     assert [o["order_id"] for o in shop.host.of_type("order")] == [first["order_id"]]
     assert [s["stock"] for s in shop.host.of_type("stock")] == [4]
     await back.close()
+
+
+async def test_paying_in_four_takes_the_first_payment_and_confirms_that_plan_again(
+    shop: Shop,
+) -> None:
+    ann = await RawClient.viewer(shop.url, "Ann", viewer_id="ann-viewer-1")
+    # 12.50 + 4.95 = 17.45: 4.36 x 4 leaves 1 cent, which the first payment carries.
+    offered = (await quote(ann, "TEE-M"))["instalments"]
+    assert offered == _plan([437, 436, 436, 436])
+
+    later = await buy(ann, "TEE-M", key="in-four-0001", plan=4)
+    assert later["t"] == "order_confirmed", later
+    assert (later["total"], later["plan"], later["instalments"]) == (1745, 4, offered)
+    assert shop.payments.charged == [437], "only the first payment is taken now"
+    assert shop.query("SELECT plan FROM orders WHERE id = ?", later["order_id"]) == [(4,)]
+
+    # A retry three days later replays the plan as placed, not one dated from the retry.
+    shop.clock.advance(3 * 86_400)
+    again = await buy(ann, "TEE-M", key="in-four-0001", plan=4)
+    assert (again["order_id"], again["instalments"]) == (later["order_id"], offered)
+
+    now = await buy(ann, "TEE-M", key="pay-now-0001")
+    assert now["t"] == "order_confirmed", now
+    assert now.get("plan", 1) == 1, "paid at once (the default, so left out)"
+    today = (TODAY + datetime.timedelta(days=3)).isoformat()
+    assert now["instalments"] == [{"number": 1, "amount": 1745, "due": today}]
+    assert shop.payments.charged == [437, 1745]
+
+    refused = await buy(ann, "TEE-M", key="in-three-01", plan=3)
+    assert refused["code"] == "invalid"
+    assert "pay now or in 4 interest-free payments" in refused["fields"]["plan"]
+    assert shop.payments.charged == [437, 1745]
+    assert shop.stock("TEE-M") == 3
+    orders = (await shop.ok({"t": "orders"}))["orders"]
+    assert sorted(o.get("plan", 1) for o in orders) == [1, 4]
+    await ann.close()
 
 
 async def test_double_tap_without_waiting_is_one_order(shop: Shop) -> None:

@@ -7,17 +7,41 @@ taken at checkout) rather than being rounded away or charged as a fee.
 
 There is no minimum total beyond "every payment is at least one minor unit": which
 orders may be paid later is the payment provider's call, not a rule of arithmetic.
+
+The buyer chooses how to pay (:data:`PLANS`): at once, or in :data:`PAY_LATER_PAYMENTS`
+payments. Whichever they chose, :func:`chosen_plan` is what the hub charges today (the
+first payment) and what the confirmation lists, so the two cannot disagree.
 """
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import Final
 
 from console.domain.money import Money, format_money
 from console.errors import ShopcastError
 
-__all__ = ["Instalment", "InstalmentError", "instalment_plan"]
+__all__ = [
+    "PAYMENT_EVERY_DAYS",
+    "PAY_LATER_PAYMENTS",
+    "PAY_NOW",
+    "PLANS",
+    "Instalment",
+    "InstalmentError",
+    "chosen_plan",
+    "instalment_plan",
+    "offered_plan",
+]
+
+#: A plan of one payment: the whole total, taken at checkout.
+PAY_NOW: Final = 1
+#: The pay-later plan checkout offers: four payments...
+PAY_LATER_PAYMENTS: Final = 4
+#: ...two weeks apart, the first at checkout.
+PAYMENT_EVERY_DAYS: Final = 14
+#: What a buyer may choose from, as a number of payments.
+PLANS: Final = (PAY_NOW, PAY_LATER_PAYMENTS)
 
 
 class InstalmentError(ShopcastError):
@@ -72,3 +96,29 @@ def instalment_plan(
         )
         for i, due in enumerate(dues)
     ]
+
+
+def offered_plan(total: Money, today: datetime.date) -> list[Instalment]:
+    """The pay-later plan a quote offers for ``total``, or [] when it cannot be split.
+
+    A total too small for one minor unit per payment is simply not offered in payments:
+    the buyer pays it at once, which is no error of theirs.
+    """
+    try:
+        return instalment_plan(total, today, PAY_LATER_PAYMENTS, PAYMENT_EVERY_DAYS)
+    except InstalmentError:
+        return []
+
+
+def chosen_plan(total: Money, payments: object, today: datetime.date) -> list[Instalment]:
+    """The payments of the plan the buyer chose; the first is what is charged ``today``.
+
+    ``payments`` is one of :data:`PLANS` (1 pays ``total`` now); anything else, or a
+    total too small to split, raises :class:`InstalmentError` saying what to choose.
+    """
+    if not isinstance(payments, int) or isinstance(payments, bool) or payments not in PLANS:
+        raise InstalmentError(
+            f"Choose to pay now or in {PAY_LATER_PAYMENTS} interest-free payments "
+            f"(got {payments!r})."
+        )
+    return instalment_plan(total, today, payments, PAYMENT_EVERY_DAYS)

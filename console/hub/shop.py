@@ -46,7 +46,7 @@ from console.domain.deals import (
     start_deal,
     unit_price,
 )
-from console.domain.instalments import InstalmentError, instalment_plan
+from console.domain.instalments import Instalment, InstalmentError, chosen_plan, offered_plan
 from console.domain.money import Money
 from console.domain.shopify_csv import parse_shopify_csv
 from console.errors import CatalogueError, ProtocolError
@@ -58,8 +58,6 @@ from console.store.commerce import Commerce, NewOrder, OutOfStockError, StoredOr
 log = logging.getLogger(__name__)
 
 MAX_SHELF: Final = 10
-INSTALMENTS: Final = 4
-INSTALMENT_EVERY_DAYS: Final = 14
 MAX_PRICE: Final = 100_000_000
 MAX_STOCK: Final = 1_000_000
 _KEY_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -389,16 +387,9 @@ class Shop:
         result = quote(price, count, shipping_rule_for(variant.currency), regular)
         return result, variant.stock, price != regular
 
-    def _plan(self, total: Money) -> list[protocol.Instalment]:
-        today = datetime.datetime.fromtimestamp(self._clock(), datetime.UTC).date()
-        try:
-            plan = instalment_plan(total, today, INSTALMENTS, INSTALMENT_EVERY_DAYS)
-        except InstalmentError:
-            return []
-        return [
-            protocol.Instalment(number=i.number, amount=i.amount.amount, due=i.due.isoformat())
-            for i in plan
-        ]
+    def _today(self, ts: float | None = None) -> datetime.date:
+        when = self._clock() if ts is None else ts
+        return datetime.datetime.fromtimestamp(when, datetime.UTC).date()
 
     def quote(self, message: protocol.GetQuote) -> protocol.QuoteReply:
         result, stock, deal = self._quote(message.sku, message.quantity)
@@ -412,7 +403,7 @@ class Shop:
             shipping=result.shipping.amount,
             total=result.total.amount,
             stock=stock,
-            instalments=self._plan(result.total),
+            instalments=_wire_plan(offered_plan(result.total, self._today())),
             deal=deal,
             ref=message.ref,
         )
@@ -467,7 +458,7 @@ class Shop:
                 f"{stored.failure} (This purchase was already tried; start a new one.)",
             )
         return self._confirmation(
-            record, ref=ref, token=stored.payment_token, label=stored.payment_label
+            record, record.ts, ref=ref, token=stored.payment_token, label=stored.payment_label
         )
 
     def _confirmation(
@@ -476,9 +467,15 @@ class Shop:
         *,
         ref: str | None = None,
         token: str | None = None,
+        placed: float,
         label: str | None = None,
     ) -> protocol.OrderConfirmed:
-        """What the buyer sees for a stored order, first time or replayed by its key."""
+        """What the buyer sees for a stored order, first time or replayed by its key.
+
+        The plan is the one chosen, dated from when the order was placed: a replay days
+        later lists the same payments on the same days.
+        """
+        plan = chosen_plan(Money(order.total, order.currency), order.plan, self._today(placed))
         return protocol.OrderConfirmed(
             order_id=order.order_id,
             sku=order.sku,
@@ -487,7 +484,8 @@ class Shop:
             quantity=order.quantity,
             currency=order.currency,
             total=order.total,
-            instalments=self._plan(Money(order.total, order.currency)),
+            instalments=_wire_plan(plan),
+            plan=order.plan,
             payment_token=token,
             payment_label=label,
             ref=ref,
@@ -516,6 +514,10 @@ class Shop:
         variant = self._records.variant(message.sku)
         assert variant is not None
         now = self._clock()
+        try:
+            payments = chosen_plan(result.total, message.plan, self._today(now))
+        except InstalmentError as exc:
+            raise ProtocolError(ErrorCode.INVALID, str(exc), fields={"plan": str(exc)}) from None
         order = NewOrder(
             order_id="SC-" + secrets.token_hex(5).upper(),
             key=message.key,
@@ -541,6 +543,7 @@ class Shop:
         )
         try:
             stock, body = self._records.reserve(order, now)
+            plan=len(payments),
         except OutOfStockError as exc:
             code = ErrorCode.SOLD_OUT if exc.left == 0 else ErrorCode.INVALID
             raise ProtocolError(code, str(exc), fields={"quantity": str(exc)}) from None
@@ -550,8 +553,9 @@ class Shop:
             self._deal = record_sale(self._deal, order.quantity)
         try:
             charge = await self.payments.charge(
-                amount=result.total,
+                amount=payments[0].amount,
                 payment=message.payment,
+            # Paying later, only the first payment is taken now.
                 idempotency_key=f"{viewer_id}:{message.key}",
                 description=f"{order.quantity} x {order.title}",
             )
@@ -577,7 +581,7 @@ class Shop:
                 self._end_deal("sold")
             else:
                 self._changed()
-        return self._confirmation(order, token=charge.token, label=charge.label)
+        return self._confirmation(order, now, token=charge.token, label=charge.label)
 
     def review(
         self, viewer_id: str, name: str | None, message: protocol.SubmitReview
@@ -614,6 +618,13 @@ class Shop:
 def _checked_quantity(quantity: object, stock: int) -> int:
     """The quantity asked for, if the shelf has it; else the buyer's typed error."""
     try:
+def _wire_plan(plan: Sequence[Instalment]) -> list[protocol.Instalment]:
+    return [
+        protocol.Instalment(number=i.number, amount=i.amount.amount, due=i.due.isoformat())
+        for i in plan
+    ]
+
+
         return check_quantity(quantity, stock)
     except CheckoutError as exc:
         code = ErrorCode.SOLD_OUT if stock == 0 else ErrorCode.INVALID

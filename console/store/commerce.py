@@ -57,6 +57,8 @@ class NewOrder:
     total: int
     currency: str
     deal: bool
+    #: How many payments the buyer chose (1: at once).
+    plan: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,7 @@ class StoredOrder:
 _ORDER_COLUMNS = (
     "id, created, viewer_id, name, email, product_id, sku, title, quantity, unit_price, "
     "shipping, total, currency, status, deal, country, payment_ref, failure, payment_token, "
-    "payment_label"
+    "payment_label, plan"
 )
 
 
@@ -94,6 +96,7 @@ def _order(row: tuple) -> StoredOrder:
         status=row[13],
         deal=bool(row[14]),
         country=row[15],
+        plan=row[20],
     )
     return StoredOrder(record, row[16], row[17], row[18], row[19])
 
@@ -172,8 +175,8 @@ class Commerce:
             writer.db.execute(
                 "INSERT INTO orders (id, idempotency_key, viewer_id, name, email, address, "
                 "country, product_id, sku, title, quantity, unit_price, shipping, total, "
-                "currency, deal, status, created, updated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'reserved', ?, ?)",
+                "currency, deal, plan, status, created, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'reserved', ?, ?)",
                 (
                     order.order_id,
                     order.key,
@@ -191,6 +194,7 @@ class Commerce:
                     order.total,
                     order.currency,
                     int(order.deal),
+                    order.plan,
                     now,
                     now,
                 ),

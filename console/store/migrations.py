@@ -313,4 +313,9 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE orders ADD COLUMN payment_token TEXT;
     ALTER TABLE orders ADD COLUMN payment_label TEXT;
     """,
+    # 7: how the buyer chose to pay, as a number of payments (1: at once; 4: pay later),
+    # so a replayed confirmation lists the plan that was charged, not a new one.
+    """
+    ALTER TABLE orders ADD COLUMN plan INTEGER NOT NULL DEFAULT 1 CHECK (plan > 0);
+    """,
 )
