@@ -172,7 +172,24 @@ class Moderation:
         if action == "unban":
             self.policy.forget(message.viewer_id)
         self._publish(published)
+        if action == "ban":
+            self._deny_waiting(message.viewer_id, actor, now)
         return sanction
+
+    def _deny_waiting(self, viewer_id: str, actor: Actor, now: float) -> None:
+        """A ban denies the viewer's held comments, each with its mod-log entry.
+
+        Left in the queue, they waited for a moderator to deny them one by one, and
+        approving one by mistake would publish a banned viewer's words.
+        """
+        for waiting in self.records.waiting():
+            held = self.records.held(waiting.held_id) if waiting.viewer_id == viewer_id else None
+            if held is not None:
+                self._publish(
+                    self.records.resolve_held(
+                        held, False, actor, "The author was banned.", now, False
+                    )
+                )
 
     def set_modes(self, actor: Actor, message: protocol.SetModes) -> None:
         try:
