@@ -464,10 +464,10 @@ class Shop:
     def _confirmation(
         self,
         order: NewOrder | protocol.OrderRecord,
+        placed: float,
         *,
         ref: str | None = None,
         token: str | None = None,
-        placed: float,
         label: str | None = None,
     ) -> protocol.OrderConfirmed:
         """What the buyer sees for a stored order, first time or replayed by its key.
@@ -511,13 +511,13 @@ class Shop:
                 "The price changed since you looked (the deal may have ended); nothing was "
                 "charged. Check the new total and confirm again.",
             )
-        variant = self._records.variant(message.sku)
-        assert variant is not None
         now = self._clock()
         try:
             payments = chosen_plan(result.total, message.plan, self._today(now))
         except InstalmentError as exc:
             raise ProtocolError(ErrorCode.INVALID, str(exc), fields={"plan": str(exc)}) from None
+        variant = self._records.variant(message.sku)
+        assert variant is not None
         order = NewOrder(
             order_id="SC-" + secrets.token_hex(5).upper(),
             key=message.key,
@@ -540,10 +540,10 @@ class Shop:
             total=result.total.amount,
             currency=result.total.currency,
             deal=on_deal,
+            plan=len(payments),
         )
         try:
             stock, body = self._records.reserve(order, now)
-            plan=len(payments),
         except OutOfStockError as exc:
             code = ErrorCode.SOLD_OUT if exc.left == 0 else ErrorCode.INVALID
             raise ProtocolError(code, str(exc), fields={"quantity": str(exc)}) from None
@@ -552,10 +552,10 @@ class Shop:
         if on_deal and self._deal is not None:
             self._deal = record_sale(self._deal, order.quantity)
         try:
+            # Paying later, only the first payment is taken now.
             charge = await self.payments.charge(
                 amount=payments[0].amount,
                 payment=message.payment,
-            # Paying later, only the first payment is taken now.
                 idempotency_key=f"{viewer_id}:{message.key}",
                 description=f"{order.quantity} x {order.title}",
             )
@@ -615,9 +615,6 @@ class Shop:
         return event
 
 
-def _checked_quantity(quantity: object, stock: int) -> int:
-    """The quantity asked for, if the shelf has it; else the buyer's typed error."""
-    try:
 def _wire_plan(plan: Sequence[Instalment]) -> list[protocol.Instalment]:
     return [
         protocol.Instalment(number=i.number, amount=i.amount.amount, due=i.due.isoformat())
@@ -625,6 +622,9 @@ def _wire_plan(plan: Sequence[Instalment]) -> list[protocol.Instalment]:
     ]
 
 
+def _checked_quantity(quantity: object, stock: int) -> int:
+    """The quantity asked for, if the shelf has it; else the buyer's typed error."""
+    try:
         return check_quantity(quantity, stock)
     except CheckoutError as exc:
         code = ErrorCode.SOLD_OUT if stock == 0 else ErrorCode.INVALID
