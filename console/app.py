@@ -24,7 +24,6 @@ from console.settings import Settings
 from console.store import Store
 from media.audio import AudioCapture
 from media.capture import Capture
-from media.encoder import PRESETS
 from media.ice import configure_ice_hosts
 from media.webrtc import Broadcast
 from widgets.gc_guard import GuiThreadCollector
@@ -130,7 +129,7 @@ async def _serve(settings: Settings) -> int:
         )
         capture = Capture(chosen.video, on_error=report, on_source=name_sources)
         audio = AudioCapture(chosen.audio, on_error=report, on_source=name_sources)
-        broadcast = Broadcast(capture, PRESETS[chosen.preset], audio=audio)
+        broadcast = Broadcast(capture, chosen.stream_preset(), audio=audio)
         media = LiveMedia(capture, audio, broadcast)
         hub = Hub(store, stream=broadcast, allowed_origins=settings.allowed_origins)
         try:

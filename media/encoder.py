@@ -2,13 +2,15 @@
 
 Video is H.264 constrained baseline (profile 42e01f, packetization-mode 1): every major
 browser decodes it, phones in hardware, and libx264 (ultrafast, zerolatency) encodes
-720p30 in a fraction of one core. Audio is Opus at 48 kHz, 20 ms per packet. Both run on
+720p30 in a fraction of one core. Its bitrate is the preset's, or the one the host chose
+in Stream settings (``Preset.at_bitrate``). Audio is Opus at 48 kHz, 20 ms per packet. Both run on
 threads of their own and hand finished ``av.Packet``s to a callback; the WebRTC senders
 only cut them into RTP packets.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -19,6 +21,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from console.errors import ShopcastError
 from media.audio import AUDIO_LAYOUT, AUDIO_RATE, BLOCK, Tone
 from media.capture import Capture
 
@@ -29,6 +32,16 @@ VIDEO_TIME_BASE = Fraction(1, 90_000)
 
 PacketSink = Callable[[av.Packet], None]
 
+#: The video bitrates a host may choose, in bits per second. Below 0.3 Mb/s even 360p
+#: smears into blocks whenever the host moves; above 12 Mb/s is more than 1080p30 H.264
+#: needs, and more than most home uplinks (and viewers' phones) carry.
+MIN_BITRATE = 300_000
+MAX_BITRATE = 12_000_000
+
+
+class BitrateError(ShopcastError):
+    """A video bitrate out of the range a show can use; the message gives the range."""
+
 
 @dataclass(frozen=True, slots=True)
 class Preset:
@@ -36,7 +49,21 @@ class Preset:
     width: int
     height: int
     fps: int
+    #: Bits per second the encoder aims at (libx264's average bitrate).
     bitrate: int
+
+    def __post_init__(self) -> None:
+        if not MIN_BITRATE <= self.bitrate <= MAX_BITRATE:
+            raise BitrateError(
+                f"A video bitrate is from {MIN_BITRATE / 1e6:.1f} to {MAX_BITRATE / 1e6:.0f} "
+                f"Mb/s; {self.bitrate / 1e6:.2f} Mb/s is out of that range."
+            )
+
+    def at_bitrate(self, bitrate: int | None) -> Preset:
+        """This resolution at ``bitrate`` bits/s; None keeps the preset's own."""
+        if bitrate is None or bitrate == self.bitrate:
+            return self
+        return dataclasses.replace(self, bitrate=bitrate)
 
 
 PRESETS: dict[str, Preset] = {

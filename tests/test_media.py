@@ -11,6 +11,7 @@ import pytest
 
 from console.errors import SourceError
 from media.capture import Capture
+from media.encoder import MAX_BITRATE, MIN_BITRATE, PRESETS, BitrateError, VideoEncoder
 from media.source import open_source
 from media.testpattern import TestPattern, decode_stamp
 
@@ -89,3 +90,40 @@ def test_a_video_file_plays_in_a_loop(tmp_path: Path) -> None:
     frames = source.frames()
     numbers = [next(frames).number for _ in range(15)]
     assert numbers == list(range(15)), "frames keep coming after the file's end"
+
+
+def test_the_shared_encoder_spends_the_bitrate_the_host_chose() -> None:
+    """Two encoders on one test pattern: the one given 0.3 Mb/s makes far fewer bytes per
+    frame than the one given 2 Mb/s, and stays near what it was given."""
+    capture = Capture("test")
+    capture.start()
+    low = VideoEncoder(capture, PRESETS["360p"].at_bitrate(MIN_BITRATE), lambda _packet: None)
+    high = VideoEncoder(capture, PRESETS["360p"].at_bitrate(2_000_000), lambda _packet: None)
+    try:
+        for encoder in (low, high):
+            encoder.start()
+        deadline = time.monotonic() + 30
+        while min(low.stats.frames, high.stats.frames) < 90:  # three seconds of video
+            assert time.monotonic() < deadline, "the encoders made no video"
+            time.sleep(0.1)
+    finally:
+        for encoder in (low, high):
+            encoder.stop()
+        capture.stop()
+    per_frame = {e.preset.bitrate: e.stats.bytes / e.stats.frames for e in (low, high)}
+    assert per_frame[MIN_BITRATE] * 2 < per_frame[2_000_000]
+    fps = PRESETS["360p"].fps
+    assert per_frame[MIN_BITRATE] * 8 * fps < 2 * MIN_BITRATE
+
+
+@pytest.mark.parametrize("bitrate", [MIN_BITRATE - 1, MAX_BITRATE + 1, 0])
+def test_a_bitrate_out_of_range_is_refused_with_the_range(bitrate: int) -> None:
+    with pytest.raises(BitrateError, match=r"from 0\.3 to 12 Mb/s"):
+        PRESETS["720p"].at_bitrate(bitrate)
+
+
+def test_a_preset_keeps_its_own_bitrate_unless_one_is_chosen() -> None:
+    assert PRESETS["720p"].at_bitrate(None) is PRESETS["720p"]
+    assert PRESETS["720p"].bitrate == 2_500_000
+    assert PRESETS["720p"].at_bitrate(3_000_000).bitrate == 3_000_000
+    assert PRESETS["720p"].at_bitrate(3_000_000).width == 1280

@@ -36,13 +36,16 @@ from media.capture import Capture
 from media.encoder import PRESETS, AudioEncoder
 from media.source import AVSource, SourceChoice, open_source, video_sources
 from media.webrtc import Broadcast
+from widgets.stream_controls import default_recordings_folder
 from widgets.stream_settings import (
     AUDIO_SOURCE,
+    BITRATE,
     QUALITY,
     VIDEO_SOURCE,
     LiveMedia,
     MediaChoice,
     StreamSettingsDialog,
+    recordings_folder,
     remembered_media,
 )
 
@@ -586,3 +589,76 @@ def test_an_unknown_preset_is_refused(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--preset", "4k"])
     assert "invalid choice: '4k'" in capsys.readouterr().err
+
+
+def test_stream_settings_remember_a_bitrate_per_quality_and_the_recordings_folder(
+    machine: Path, tmp_path: Path, qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = tmp_path / "console.ini"
+    dialog = StreamSettingsDialog(ini(file))
+    qtbot.addWidget(dialog)
+    assert dialog.bitrate.value() == 2.5, "720p's own bitrate"
+    assert dialog.folder.text() == str(default_recordings_folder())
+    dialog.quality.setCurrentIndex(dialog.quality.findData("360p"))
+    assert dialog.bitrate.value() == 0.8, "the bitrate follows the quality"
+    dialog.quality.setCurrentIndex(dialog.quality.findData("1080p"))
+    dialog.bitrate.setValue(6.0)
+    assert (dialog.bitrate.minimum(), dialog.bitrate.maximum()) == (0.3, 12.0)
+    dialog.bitrate.setValue(50.0)
+    assert dialog.bitrate.value() == 12.0, "a bitrate beyond the range is not offered"
+    dialog.bitrate.setValue(6.0)
+    shows = tmp_path / "shows"
+    shows.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(shows))
+    dialog.choose_recordings_folder()
+    dialog.accept()
+
+    assert remembered_media(ini(file)) == MediaChoice(None, None, "1080p", 6_000_000)
+    assert remembered_media(ini(file)).stream_preset() == PRESETS["1080p"].at_bitrate(6_000_000)
+    assert recordings_folder(ini(file)) == shows
+    again = StreamSettingsDialog(ini(file))
+    qtbot.addWidget(again)
+    assert (again.quality.currentData(), again.bitrate.value()) == ("1080p", 6.0)
+    assert again.folder.text() == str(shows)
+    again.quality.setCurrentIndex(again.quality.findData("720p"))
+    assert again.bitrate.value() == 2.5, "another quality keeps its own bitrate"
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: "")
+    again.choose_recordings_folder()
+    assert again.folder.text() == str(shows), "cancelling keeps the folder"
+
+
+def test_a_bitrate_set_back_to_the_qualitys_own_is_forgotten(tmp_path: Path, qtbot) -> None:
+    file = tmp_path / "console.ini"
+    settings = ini(file)
+    settings.setValue(BITRATE.format(preset="720p"), 3_000_000)
+    dialog = StreamSettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    assert dialog.bitrate.value() == 3.0
+    dialog.bitrate.setValue(2.5)
+    dialog.accept()
+    assert remembered_media(ini(file)).bitrate is None
+    assert not ini(file).contains(BITRATE.format(preset="720p"))
+
+
+@pytest.mark.parametrize("stored", ["fast", "50", "99000000"])
+def test_a_hand_edited_bitrate_the_encoder_cannot_use_is_ignored(
+    tmp_path: Path, stored: str
+) -> None:
+    settings = ini(tmp_path / "console.ini")
+    settings.setValue(BITRATE.format(preset="720p"), stored)
+    assert remembered_media(settings).stream_preset() == PRESETS["720p"]
+
+
+def test_a_new_bitrate_applies_at_the_next_go_live(machine: Path, tmp_path: Path, qtbot) -> None:
+    capture, sound = Capture("test"), AudioCapture("tone")
+    broadcast = Broadcast(capture, PRESETS["720p"], audio=sound)
+    media = LiveMedia(capture, sound, broadcast)
+    dialog = StreamSettingsDialog(ini(tmp_path / "console.ini"), media=media)
+    qtbot.addWidget(dialog)
+    dialog.bitrate.setValue(1.2)
+    dialog.accept()
+    assert broadcast.preset == PRESETS["720p"].at_bitrate(1_200_000)
+    assert media.running() == MediaChoice("test", "tone", "720p", 1_200_000)
+    reopened = StreamSettingsDialog(ini(tmp_path / "console.ini"), media=media)
+    qtbot.addWidget(reopened)
+    assert reopened.bitrate.value() == 1.2, "what runs is shown"

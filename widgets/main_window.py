@@ -53,7 +53,12 @@ from widgets.profile_dock import ProfileController, ProfileDock
 from widgets.sales_dock import SalesDock
 from widgets.show_dock import ShowDock
 from widgets.stream_controls import StreamControls
-from widgets.stream_settings import LiveMedia, StreamSettingsDialog, whip_target
+from widgets.stream_settings import (
+    LiveMedia,
+    StreamSettingsDialog,
+    recordings_folder,
+    whip_target,
+)
 from widgets.team_console import TeamConsole
 from widgets.theme import THEMES, Theme, apply_theme
 
@@ -112,6 +117,7 @@ class MainWindow(QMainWindow):
             column.addLayout(self._build_header(central))
             self.stream = StreamControls(broadcast, set_live, central)
             self.stream.whip_target = lambda: whip_target(self._settings)
+            self.stream.recordings_folder = lambda: recordings_folder(self._settings)
             column.addWidget(self.stream)
             self.preview = VideoPreview(capture, central)
             self.preview.product_dropped.connect(self.pin)
@@ -454,13 +460,7 @@ class MainWindow(QMainWindow):
     def pin(self, product_id: str) -> None:
         product = self.products.model.product_by_id(product_id)
         title = product.title if product is not None else product_id
-        self.show_dock.confirm_pin(
-            product_id,
-            title,
-            lambda end_deal: self.command(
-                protocol.Pin(product=product_id, end_deal=end_deal), f"Pinned {title}."
-            ),
-        )
+        self.command(protocol.Pin(product=product_id), f"Pinned {title}.")
 
     def command(self, message: protocol.ClientMessage, done: str) -> None:
         """Send a staff command; its outcome shows in the status bar."""

@@ -61,8 +61,11 @@ class StreamControls(QWidget):
         self._set_live = set_live
         self._task: asyncio.Task[Any] | None = None
         self._last: tuple[float, int, int, float, int] | None = None
-        #: Where recordings go: a file name or a folder (``--record``).
-        self.record_target = default_recordings_folder()
+        #: Where recordings go: a file name or a folder (``--record``); None: into
+        #: ``recordings_folder()``, asked each time, so a folder chosen meanwhile counts.
+        self.record_target: Path | None = None
+        #: The folder chosen in Stream settings (the window sets it), else the default.
+        self.recordings_folder: Callable[[], Path] = default_recordings_folder
         #: Record whenever the show goes live (``--record``).
         self.record_on_live = False
         #: The WHIP endpoint and bearer token to publish to when live; an empty URL: none.
@@ -148,7 +151,7 @@ class StreamControls(QWidget):
             return
         try:
             recorder = Recorder(
-                recording_path(self.record_target),
+                recording_path(self.record_target or self.recordings_folder()),
                 on_error=lambda error: self.output_failed.emit(str(error)),
             )
             recorder.start()

@@ -1,12 +1,13 @@
 """Stream settings: what the show is made of and where it goes besides the viewer page.
 
-The video source, the audio source and the quality preset are picked here, and a WHIP
-server the show is published to. The values are remembered in the console's QSettings,
-like the theme, and used at the next start; the command line (``--source``,
-``--audio``, ``--preset``, ``--whip``, ``--whip-token``) wins over them. While the
-console runs, a new source takes over at once; a new quality applies the next time the
-show goes live, since viewers' players cannot follow a resolution change mid-stream.
-The token is shown masked, as a password is.
+The video source, the audio source, the quality preset and its bitrate are picked here,
+the folder recordings go to, and a WHIP server the show is published to. The values are
+remembered in the console's QSettings, like the theme, and used at the next start; the
+command line (``--source``, ``--audio``, ``--preset``, ``--record``, ``--whip``,
+``--whip-token``) wins over them. While the console runs, a new source takes over at
+once; a new quality or bitrate applies the next time the show goes live, since viewers'
+players cannot follow a resolution change mid-stream. The token is shown masked, as a
+password is.
 """
 
 from __future__ import annotations
@@ -20,25 +21,34 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QWidget,
 )
 
 from media.audio import AudioCapture, audio_sources, default_audio_spec
 from media.capture import Capture
-from media.encoder import PRESETS
+from media.encoder import MAX_BITRATE, MIN_BITRATE, PRESETS, Preset
 from media.source import SourceChoice, camera_label, default_video_spec, video_sources
 from media.webrtc import Broadcast
+from widgets.stream_controls import default_recordings_folder
 
 WHIP_URL = "whip/url"
 WHIP_TOKEN = "whip/token"
 VIDEO_SOURCE = "media/video"
 AUDIO_SOURCE = "media/audio"
 QUALITY = "media/preset"
+#: One bitrate per preset (``media/bitrate/720p``): 3 Mb/s suits 720p, not 360p.
+BITRATE = "media/bitrate/{preset}"
+RECORDINGS_FOLDER = "recording/folder"
 DEFAULT_PRESET = "720p"
+#: The bitrate picker's step, in bits per second.
+BITRATE_STEP = 100_000
 #: The video picker's last entry, which asks for a file instead of being a source.
 CHOOSE_FILE = "choose-file"
 VIDEO_FILES = "Video files (*.mp4 *.mkv *.mov *.webm *.avi *.m4v);;All files (*)"
@@ -49,16 +59,40 @@ def whip_target(settings: QSettings) -> tuple[str, str]:
     return str(settings.value(WHIP_URL, "") or ""), str(settings.value(WHIP_TOKEN, "") or "")
 
 
+def recordings_folder(settings: QSettings) -> Path:
+    """Where a recording goes when no ``--record`` is given: the chosen folder, or
+    Shopcast's folder in the user's videos."""
+    chosen = str(settings.value(RECORDINGS_FOLDER, "") or "")
+    return Path(chosen) if chosen else default_recordings_folder()
+
+
+def remembered_bitrate(settings: QSettings, preset: str) -> int | None:
+    """The bitrate chosen for ``preset``; None (the preset's own) when none was, or when
+    the value stored is not one the encoder accepts (a hand-edited file)."""
+    value = settings.value(BITRATE.format(preset=preset), None)
+    try:
+        bitrate = int(str(value))
+    except ValueError:
+        return None
+    return bitrate if MIN_BITRATE <= bitrate <= MAX_BITRATE else None
+
+
 @dataclass(frozen=True, slots=True)
 class MediaChoice:
-    """Source specs (``media.source``, ``media.audio``) and a preset name.
+    """Source specs (``media.source``, ``media.audio``), a preset name and its bitrate.
 
-    A ``None`` source means "pick for me": a camera or microphone if there is one.
+    A ``None`` source means "pick for me": a camera or microphone if there is one; a
+    ``None`` bitrate means the preset's own.
     """
 
     video: str | None
     audio: str | None
     preset: str
+    bitrate: int | None = None
+
+    def stream_preset(self) -> Preset:
+        """What the encoder is given: the preset at the chosen bitrate."""
+        return PRESETS[self.preset].at_bitrate(self.bitrate)
 
 
 def remembered_media(
@@ -71,10 +105,12 @@ def remembered_media(
     """The sources and quality to start with: what is given here (the command line's
     flags) wins over what the Stream settings remember."""
     remembered_preset = str(settings.value(QUALITY, "") or "")
+    chosen = preset or (remembered_preset if remembered_preset in PRESETS else DEFAULT_PRESET)
     return MediaChoice(
         video=video or str(settings.value(VIDEO_SOURCE, "") or "") or None,
         audio=audio or str(settings.value(AUDIO_SOURCE, "") or "") or None,
-        preset=preset or (remembered_preset if remembered_preset in PRESETS else DEFAULT_PRESET),
+        preset=chosen,
+        bitrate=remembered_bitrate(settings, chosen),
     )
 
 
@@ -85,15 +121,23 @@ class LiveMedia:
         self.capture, self.audio, self.broadcast = capture, audio, broadcast
 
     def running(self) -> MediaChoice:
-        return MediaChoice(self.capture.spec, self.audio.spec, self.broadcast.preset.name)
+        preset = self.broadcast.preset
+        own = PRESETS[preset.name].bitrate
+        return MediaChoice(
+            self.capture.spec,
+            self.audio.spec,
+            preset.name,
+            None if preset.bitrate == own else preset.bitrate,
+        )
 
     def apply(self, choice: MediaChoice) -> None:
-        """Switch to the chosen sources now; the preset takes effect at the next go-live."""
+        """Switch to the chosen sources now; the preset and bitrate take effect at the
+        next go-live."""
         if choice.video is not None and choice.video != self.capture.spec:
             self.capture.switch(choice.video)
         if choice.audio is not None and choice.audio != self.audio.spec:
             self.audio.switch(choice.audio)
-        self.broadcast.preset = PRESETS[choice.preset]
+        self.broadcast.preset = choice.stream_preset()
 
     def describe(self) -> str:
         """What the status bar shows: the sources in use now (stand-ins included)."""
@@ -165,15 +209,43 @@ class StreamSettingsDialog(QDialog):
             self.quality.addItem(label, preset.name)
         self.quality.setCurrentIndex(max(0, self.quality.findData(shown.preset)))
         form.addRow("&Quality:", self.quality)
+
+        # The bitrate shown for each preset: what is remembered for it, and for the one
+        # that runs now what it runs at. Switching the quality shows that preset's.
+        self._bitrates = {name: remembered_bitrate(settings, name) for name in PRESETS}
+        self._bitrates[shown.preset] = shown.bitrate
+        self.bitrate = QDoubleSpinBox(self)
+        self.bitrate.setAccessibleName("Video bitrate in megabits per second")
+        self.bitrate.setRange(MIN_BITRATE / 1e6, MAX_BITRATE / 1e6)
+        self.bitrate.setDecimals(1)
+        self.bitrate.setSingleStep(BITRATE_STEP / 1e6)
+        self.bitrate.setSuffix(" Mb/s")
+        self._show_bitrate()
+        self.bitrate.valueChanged.connect(self._bitrate_changed)
+        self.quality.currentIndexChanged.connect(self._show_bitrate)
+        form.addRow("&Bitrate:", self.bitrate)
         form.addRow(
             QLabel(
-                "A new source takes over as soon as you save; a new quality applies the "
-                "next time you go live.",
+                "A new source takes over as soon as you save; a new quality or bitrate "
+                "applies the next time you go live.",
                 self,
                 wordWrap=True,
             )
         )
         self._opened = self.choice()
+        self._opened_bitrates = dict(self._bitrates)
+
+        self.folder = QLineEdit(str(recordings_folder(settings)), self)
+        self.folder.setReadOnly(True)
+        self.folder.setAccessibleName("Recordings folder")
+        self.folder.setToolTip("Record (Ctrl+R) saves here unless --record names a file or folder")
+        choose_folder = QPushButton("C&hoose…", self)
+        choose_folder.setAccessibleName("Choose the recordings folder")
+        choose_folder.clicked.connect(self.choose_recordings_folder)
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(choose_folder)
+        form.addRow("&Recordings:", row)
 
         url, token = whip_target(settings)
         form.addRow(
@@ -204,12 +276,38 @@ class StreamSettingsDialog(QDialog):
         self.setMinimumWidth(460)
 
     def choice(self) -> MediaChoice:
-        """The sources and quality the pickers show ("Video file…" shows the last source)."""
+        """The sources, quality and bitrate the pickers show ("Video file…" shows the last
+        source)."""
+        preset = self.quality.currentData()
         return MediaChoice(
             self.video.itemData(self._video_index),
             self.audio.currentData(),
-            self.quality.currentData(),
+            preset,
+            self._bitrates[preset],
         )
+
+    def _show_bitrate(self) -> None:
+        """Show the chosen quality's bitrate; its own is named in the tooltip."""
+        preset = PRESETS[self.quality.currentData()]
+        chosen = self._bitrates[preset.name]
+        self.bitrate.blockSignals(True)
+        self.bitrate.setValue((chosen or preset.bitrate) / 1e6)
+        self.bitrate.blockSignals(False)
+        self.bitrate.setToolTip(
+            f"What the video is encoded at; {preset.bitrate / 1e6:.1f} Mb/s suits {preset.name}. "
+            "Lower it when viewers' video stalls, raise it for a sharper picture."
+        )
+
+    def _bitrate_changed(self, megabits: float) -> None:
+        preset = PRESETS[self.quality.currentData()]
+        bitrate = round(megabits * 1e6 / BITRATE_STEP) * BITRATE_STEP
+        self._bitrates[preset.name] = None if bitrate == preset.bitrate else bitrate
+
+    def choose_recordings_folder(self) -> None:
+        """Ask for the folder recordings go to; cancelling keeps the one shown."""
+        path = QFileDialog.getExistingDirectory(self, "Save recordings in", self.folder.text())
+        if path:
+            self.folder.setText(str(Path(path)))
 
     def _video_changed(self, index: int) -> None:
         if self.video.itemData(index) != CHOOSE_FILE:
@@ -243,6 +341,8 @@ class StreamSettingsDialog(QDialog):
             return
         self._settings.setValue(WHIP_URL, url)
         self._settings.setValue(WHIP_TOKEN, self.token.text().strip())
+        if Path(self.folder.text()) != recordings_folder(self._settings):
+            self._settings.setValue(RECORDINGS_FOLDER, self.folder.text())
         # Only what the host changed is remembered: a source given on the command line
         # for one run must not stick because the WHIP address was edited.
         choice, opened = self.choice(), self._opened
@@ -253,6 +353,12 @@ class StreamSettingsDialog(QDialog):
         ):
             if new != old:
                 self._settings.setValue(key, new)
+        if choice.bitrate != self._opened_bitrates[choice.preset]:
+            key = BITRATE.format(preset=choice.preset)
+            if choice.bitrate is None:
+                self._settings.remove(key)
+            else:
+                self._settings.setValue(key, choice.bitrate)
         self._settings.sync()
         if self._media is not None and choice != opened:
             self._media.apply(choice)

@@ -42,7 +42,6 @@ from html.parser import HTMLParser
 from typing import Final
 
 from console.domain.catalogue import Product, Variant, is_identifier, is_image_url
-from console.domain.chat import strip_bidi
 from console.domain.money import Money, MoneyError, currency_exponent, parse_decimal
 from console.errors import CatalogueError
 
@@ -275,12 +274,11 @@ def _plain_text(body: str) -> str:
     parser = _Description()
     parser.feed(body)
     parser.close()
-    return strip_bidi(parser.text())  # after the parser: "&#x202e;" is one too
+    return parser.text()
 
 
 def _fold(text: str) -> str:
-    """One line of shop text, without the direction controls (see console.domain.chat)."""
-    return " ".join(strip_bidi(text).split())
+    return " ".join(text.split())
 
 
 def _slug(text: str) -> str:
