@@ -62,6 +62,8 @@ class ErrorCode:
     INTERNAL: Final = "internal"
     #: Someone else got there first (a claimed question, a held comment already resolved).
     CONFLICT: Final = "conflict"
+    #: A pin would end the running flash deal; pin again with ``end_deal`` to end it.
+    DEAL_RUNNING: Final = "deal_running"
     # Why the chat refused a comment (moderation).
     BANNED: Final = "banned"
     TIMED_OUT: Final = "timed_out"
@@ -126,9 +128,14 @@ class WebRTCOffer(_Msg, tag="webrtc_offer"):
 
 
 class Pin(_Msg, tag="pin"):
-    """Pin a product on stream (staff). ``product`` is a product id or any of its SKUs."""
+    """Pin a product on stream (staff). ``product`` is a product id or any of its SKUs.
+
+    While a deal runs on another product the hub refuses with ``deal_running`` unless
+    ``end_deal`` says the host agreed that the new pin ends it.
+    """
 
     product: str
+    end_deal: bool = False
     ref: str | None = None
 
 
@@ -742,6 +749,8 @@ class FeaturedItem(msgspec.Struct, omit_defaults=True):
     owner: bool = False
     #: For a featured comment: its seq, so deleting the comment takes it off the video.
     comment_seq: int | None = None
+    #: For a featured review: its product, so pinning another product takes it off.
+    product_id: str | None = None
 
 
 class DealEnded(_Msg, tag="deal_end"):

@@ -15,6 +15,8 @@ from console.domain.deals import (
     MIN_DEAL_SECONDS,
     Deal,
     DealError,
+    DealRunningError,
+    check_pin,
     deal_is_active,
     deal_units_left,
     record_sale,
@@ -295,3 +297,23 @@ def test_the_price_is_never_above_the_regular_price(deal_amount, regular_amount)
 
 def test_before_its_start_the_countdown_shows_the_whole_deal():
     assert seconds_left(deal(), T0 - 5) == 60.0
+
+
+# ---------------------------------------------------------------- pinning during a deal
+
+
+def test_pinning_another_product_during_a_deal_is_refused_unless_asked() -> None:
+    with pytest.raises(DealRunningError) as caught:
+        check_pin(deal(), "denim-jacket", "Relaxed Linen Shirt", False, T0 + 25)
+    assert str(caught.value) == (
+        "A flash deal on Relaxed Linen Shirt is running (0:35 left); pinning another "
+        "product would end it. End the deal first, or confirm that it ends."
+    )
+    check_pin(deal(), "denim-jacket", "Relaxed Linen Shirt", True, T0 + 25)
+
+
+def test_pinning_the_deals_own_product_or_after_the_deal_needs_no_confirmation() -> None:
+    check_pin(deal(), "linen-shirt", "Relaxed Linen Shirt", False, T0 + 25)
+    check_pin(deal(), "denim-jacket", "Relaxed Linen Shirt", False, T0 + 60)
+    check_pin(deal(max_units=2, sold=2), "denim-jacket", "Relaxed Linen Shirt", False, T0 + 1)
+    check_pin(None, "denim-jacket", "", False, T0)

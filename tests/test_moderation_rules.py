@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -28,6 +31,7 @@ from console.domain.moderation import (
 )
 
 VIEWER = Author("v1")
+REPO = Path(__file__).resolve().parents[1]
 
 
 def judge_all(policy: ChatPolicy, texts: list[str], start: float = 0.0, step: float = 1.0):
@@ -370,6 +374,17 @@ def test_delete_term_refuses_and_logs_an_automatic_deletion() -> None:
         "bit.ly/abc",
         "example dot com",
         "\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45\uff0e\uff43\uff4f\uff4d",
+        "visit spam.example",
+        "cheap-followers.us",
+        "dm me on t.me",
+        "spam dot example",
+        "spam (dot) co [dot] uk",
+        "mail me@spam.example",
+        "spam.me/x",
+        "spam\u3002example",
+        "\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444",
+        "rare.museum",
+        "shop.co.uk",
     ],
 )
 def test_links_are_held_not_refused(text: str) -> None:
@@ -378,10 +393,50 @@ def test_links_are_held_not_refused(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["it.so soft", "price is 4.99", "size 10.5", "loved it.it is great", "3.5/5", "ok.bye"]
+    "text",
+    [
+        "it.so soft",
+        "price is 4.99",
+        "size 10.5",
+        "loved it.it is great",
+        "3.5/5",
+        "ok.bye",
+        "wow.so cute",
+        "love the polka dot top",
+        "e.g. this one",
+        "see you at 8 a.m.",
+        "sp4m.c0m",
+    ],
 )
 def test_prices_and_missing_spaces_are_not_links(text: str) -> None:
     assert ChatPolicy().judge(VIEWER, text, 0).action == "publish", text
+
+
+def test_domains_end_where_the_public_suffix_list_says() -> None:
+    """The endings come from the list the package ships, not from a list kept here."""
+    policy = ChatPolicy()
+    assert policy.judge(VIEWER, "deals at cheap.co.uk", 0).rule == "link"
+    assert policy.judge(VIEWER, "deals at cheap.xn--p1ai", 0).rule == "link"
+    assert policy.judge(VIEWER, "nothing at cheap.notanending", 0).action == "publish"
+    assert policy.judge(VIEWER, "co.uk", 0).action == "publish", "an ending alone is no host"
+
+
+def test_the_link_filter_never_touches_the_network() -> None:
+    """The list is read from the package's own file: no socket, no HTTP client loaded."""
+    script = (
+        "import socket, sys\n"
+        "def refuse(*a, **k):\n"
+        "    raise AssertionError('the link filter opened a socket')\n"
+        "socket.socket = socket.create_connection = refuse\n"
+        "from console.domain.moderation import has_link\n"
+        "assert has_link('visit spam.example') and has_link('t.me')\n"
+        "loaded = {'urllib.request', 'http.client', 'requests'} & set(sys.modules)\n"
+        "assert not loaded, loaded\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def test_links_may_be_allowed() -> None:

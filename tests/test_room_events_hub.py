@@ -8,13 +8,16 @@ a viewer's deletion re-signs what open consoles and pages already show.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.support.clients import RawClient
-from tests.test_team_hub import Team, comment, ok, running_team
+from tests.test_shop_hub import pinned_show, wait_until
+from tests.test_team_hub import Team, ask, comment, ok, running_team
 
 
 @pytest.fixture
@@ -47,3 +50,59 @@ async def test_banning_a_viewer_takes_their_held_comments_out_of_the_queue(team:
     later = await team.staff("moderator", "Kim")
     assert [h["viewer_id"] for h in later.of_type("held") if h["seq"] == 0] == ["bob-viewer-21"]
     await asyncio.gather(ann.close(), bob.close(), mod.close(), later.close())
+
+
+# ---------------------------------------------------------------- pinning during a deal
+
+
+def last_show(client: RawClient) -> dict[str, Any]:
+    return client.of_type("show")[-1]
+
+
+async def test_pinning_another_product_keeps_a_running_deal_until_the_host_confirms(
+    team: Team,
+) -> None:
+    await ok(team.host, {"t": "pin", "product": "TEE-M"})
+    await ok(team.host, {"t": "start_deal", "price": 999, "seconds": 95})
+    ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-viewer-22")
+    team.clock.advance(10)
+
+    refused = await ask(team.host, {"t": "pin", "product": "JKT-M"})
+    assert refused["code"] == "deal_running"
+    assert refused["message"].startswith("A flash deal on Logo Tee is running (1:25 left)")
+    await asyncio.sleep(0.05)
+    assert not ann.of_type("deal_end")
+    show = json.loads(team.hub.room.shop.snapshot())
+    assert show["pinned"]["id"] == "logo-tee" and show["deal"]["price"] == 999
+
+    await ok(team.host, {"t": "pin", "product": "JKT-M", "end_deal": True})
+    [ended] = await ann.wait_for("deal_end")
+    assert (ended["product_id"], ended["reason"]) == ("logo-tee", "host")
+    shown = await wait_until(ann, pinned_show("denim-jacket"))
+    assert "deal" not in shown
+    # Back on the tee, and no deal runs now: a pin needs no confirmation.
+    await ok(team.host, {"t": "pin", "product": "TEE-L"})
+    await ann.close()
+
+
+async def test_a_featured_review_leaves_the_video_when_another_product_is_pinned(
+    team: Team,
+) -> None:
+    await ok(team.host, {"t": "pin", "product": "TEE-M"})
+    await ok(team.host, {"t": "feature", "review_id": "r-tee-1"})
+    ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-viewer-23")
+    assert last_show(ann)["featured"]["text"] == "Soft, and true to size."
+
+    await ok(team.host, {"t": "pin", "product": "JKT-M"})
+    shown = await wait_until(ann, pinned_show("denim-jacket"))
+    assert "featured" not in shown, "the tee's review is not shown over the jacket"
+    assert "featured" not in json.loads(team.hub.room.shop.snapshot())
+
+    # A comment is about the show, not a product: it stays through a pin change.
+    said = await comment(ann, "Love the colours")
+    await ok(team.host, {"t": "feature", "comment_seq": said["seq"]})
+    await ok(team.host, {"t": "pin", "product": "BAG-1"})
+    shown = await wait_until(ann, pinned_show("canvas-bag"))
+    assert shown["featured"]["text"] == "Love the colours"
+    await ok(team.host, {"t": "unpin"})
+    await ann.close()

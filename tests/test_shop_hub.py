@@ -839,6 +839,7 @@ async def test_only_an_owner_reviews_and_only_once(shop: Shop) -> None:
         "text": "Great fit.",
         "rating": 4,
         "verified_owner": True,
+        "product_id": "logo-tee",
     }
     await close_all(ann, bob)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtWidgets import QScrollArea
 
 from console import protocol
@@ -44,3 +46,59 @@ def test_the_deal_price_example_is_a_price_below_the_pinned_products(qtbot) -> N
     assert 0 < parse_decimal(example, "EUR").amount < 1250
     dock.apply(protocol.ShowState(seq=0))
     assert dock.deal_price.placeholderText() == "e.g. 19.99"
+
+
+def jacket() -> protocol.Product:
+    variant = protocol.Variant(sku="JKT-M", options={"Size": "M"}, price=5000, stock=3)
+    return protocol.Product(
+        id="denim-jacket", title="Denim Jacket", currency="EUR", variants=[variant]
+    )
+
+
+def test_pinning_another_product_during_a_deal_asks_and_keeps_the_deal_by_default(
+    qtbot, monkeypatch
+) -> None:
+    monkeypatch.setattr(time, "time", lambda: 1_790_000_000.0)  # the countdown stands still
+    dock = ShowDock()
+    qtbot.addWidget(dock)
+    deal = protocol.DealInfo(
+        product_id="logo-tee", price=999, currency="EUR", ends=1_790_000_000.0 + 95
+    )
+    dock.apply(protocol.ShowState(seq=0, pinned=tee(), shelf=[jacket()], deal=deal))
+    pins: list[bool] = []
+    dock.confirm_pin("denim-jacket", "Denim Jacket", pins.append)
+    question = dock.deal_question
+    assert question is not None and pins == [], "nothing is sent before the host answers"
+    assert question.text() == (
+        "A flash deal on Logo tee is running (1:35 left). Pinning Denim Jacket ends it."
+    )
+    assert question.defaultButton().text() == "Keep the deal"
+    question.defaultButton().click()
+    assert pins == [] and dock.deal_question is None
+
+    dock.confirm_pin("denim-jacket", "Denim Jacket", pins.append)
+    [end] = [b for b in dock.deal_question.buttons() if b.text().startswith("End deal")]
+    assert end.text() == "End deal and pin Denim Jacket"
+    end.click()
+    assert pins == [True]
+
+    dock.confirm_pin("logo-tee", "Logo tee", pins.append)
+    assert pins == [True, False] and dock.deal_question is None, "the deal's own product"
+    dock.apply(protocol.ShowState(seq=0, pinned=tee()))
+    dock.confirm_pin("denim-jacket", "Denim Jacket", pins.append)
+    assert pins == [True, False, False] and dock.deal_question is None, "no deal: no question"
+
+
+def test_unpinning_during_a_deal_asks_first(qtbot) -> None:
+    dock = ShowDock()
+    qtbot.addWidget(dock)
+    deal = protocol.DealInfo(
+        product_id="logo-tee", price=999, currency="EUR", ends=time.time() + 60
+    )
+    dock.apply(protocol.ShowState(seq=0, pinned=tee(), deal=deal))
+    with qtbot.assertNotEmitted(dock.unpin_requested):
+        dock.unpin_button.click()
+    assert dock.deal_question is not None
+    with qtbot.waitSignal(dock.unpin_requested, timeout=1000):
+        [end] = [b for b in dock.deal_question.buttons() if b.text() == "End deal and unpin"]
+        end.click()

@@ -9,6 +9,7 @@ measured at ``welcome``), like the viewers' countdown.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QSpinBox,
@@ -71,6 +73,8 @@ class ShowDock(QDockWidget):
         self.setObjectName("show-dock")
         self.state = protocol.ShowState(seq=0)
         self.clock_offset = 0.0
+        #: The open "end the deal?" question, while the host has not answered it.
+        self.deal_question: QMessageBox | None = None
         body = QWidget(self)
         column = QVBoxLayout(body)
         column.setContentsMargins(4, 4, 4, 4)
@@ -114,7 +118,7 @@ class ShowDock(QDockWidget):
         self.unpin_button = QPushButton("Unpin", box)
         self.unpin_button.setToolTip("Take the product off the stream (Ctrl+U)")
         self.unpin_button.setShortcut(QKeySequence("Ctrl+U"))
-        self.unpin_button.clicked.connect(self.unpin_requested)
+        self.unpin_button.clicked.connect(self._unpin)
         row.addWidget(self.unpin_button)
         self.clear_featured = QPushButton("Clear featured", box)
         self.clear_featured.setToolTip("Remove the featured review or comment from the video")
@@ -310,18 +314,71 @@ class ShowDock(QDockWidget):
             item.setData(_PRODUCT_ID, product.id)
             self.shelf.addItem(item)
 
+    def _left(self, deal: protocol.DealInfo) -> str:
+        """The deal's time left by the hub's clock, as the countdown shows it ("1:35")."""
+        left = max(0.0, deal.ends - (time.time() + self.clock_offset))
+        minutes, seconds = divmod(int(left + 0.999), 60)
+        return f"{minutes}:{seconds:02d}"
+
     def _tick(self) -> None:
         deal = self.state.deal
         if deal is None:
             self.countdown.setText("No deal running.")
             return
-        left = max(0.0, deal.ends - (time.time() + self.clock_offset))
-        minutes, seconds = divmod(int(left + 0.999), 60)
         cap = f" · {deal.sold}/{deal.max_units} sold" if deal.max_units else f" · {deal.sold} sold"
         price = format_money(Money(deal.price, deal.currency))
-        self.countdown.setText(f"DEAL {price} · {minutes}:{seconds:02d} left{cap}")
+        self.countdown.setText(f"DEAL {price} · {self._left(deal)} left{cap}")
 
     # ------------------------------------------------------------ host actions
+
+    def confirm_pin(self, product_id: str, title: str, pin: Callable[[bool], None]) -> None:
+        """Pin at once, or first ask the host when the pin would end the running deal.
+
+        ``pin`` gets whether the host agreed to end the deal (the hub refuses a pin
+        that would end one without it). The question is a non-modal dialog: a shelf key
+        pressed by mistake with 1:35 left must not end the deal, and a modal ``exec()``
+        would stall the asyncio loop under qasync.
+        """
+        deal, pinned = self.state.deal, self.state.pinned
+        if deal is None or deal.product_id == product_id or (pinned and pinned.id == product_id):
+            pin(False)
+            return
+        on_deal = pinned.title if pinned is not None and pinned.id == deal.product_id else ""
+        self._ask_end_deal(
+            f"A flash deal on {on_deal or 'the pinned product'} is running "
+            f"({self._left(deal)} left). Pinning {title} ends it.",
+            f"End deal and pin {title}",
+            lambda: pin(True),
+        )
+
+    def _unpin(self) -> None:
+        if self.state.deal is None:
+            self.unpin_requested.emit()
+            return
+        self._ask_end_deal(
+            f"A flash deal is running ({self._left(self.state.deal)} left). Unpinning ends it.",
+            "End deal and unpin",
+            self.unpin_requested.emit,
+        )
+
+    def _ask_end_deal(self, text: str, end_label: str, then: Callable[[], None]) -> None:
+        if self.deal_question is not None:
+            self.deal_question.done(QMessageBox.StandardButton.Cancel)
+        box = QMessageBox(QMessageBox.Icon.Question, "End the flash deal?", text, parent=self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        end = box.addButton(end_label, QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Keep the deal", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+
+        def answered() -> None:
+            self.deal_question = None
+            if box.clickedButton() is end:
+                then()
+
+        box.finished.connect(answered)
+        self.deal_question = box
+        box.open()
 
     def shelf_ids(self) -> list[str]:
         return [self.shelf.item(i).data(_PRODUCT_ID) for i in range(self.shelf.count())]

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeGuard
 
+from console.domain.chat import strip_bidi
 from console.domain.money import CURRENCIES, Money, MoneyError
 from console.errors import CatalogueError
 
@@ -307,6 +308,7 @@ class _Where:
         value = self.required(data, name)
         if not isinstance(value, str):
             raise self.error(f"{name} must be text, got {_kind(value)}")
+        value = strip_bidi(value)  # shown to every viewer: see console.domain.chat
         if default is None and not value.strip():
             raise self.error(f"{name} must not be empty")
         return value

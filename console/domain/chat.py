@@ -7,6 +7,7 @@ and applies the decision, so every rule is tested without sockets or clocks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
 
 MAX_COMMENT_CHARS = 500
 MAX_NAME_CHARS = 40
@@ -16,14 +17,37 @@ class ChatRuleError(ValueError):
     """A comment or name breaks a rule; the message tells the viewer what to change."""
 
 
+#: Every character that steers the direction of the text around it: the embeddings and
+#: overrides (U+202A-U+202E), the isolates (U+2066-U+2069) and the marks (U+200E,
+#: U+200F, U+061C). One viewer's unclosed U+202E would otherwise flip the rest of every
+#: line their text appears in ("\u202eMallory just bought" reads "thguob tsuj yrollaM"),
+#: and a lone mark can move the punctuation of the text beside it. Hebrew and Arabic
+#: still read right without them: the page shows each piece of user text isolated
+#: (``<bdi>``), and the Unicode algorithm orders the letters inside.
+BIDI_CONTROLS: Final = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+)
+_NO_BIDI: Final = dict.fromkeys(map(ord, BIDI_CONTROLS))
+
+
+def strip_bidi(text: str) -> str:
+    """The text without :data:`BIDI_CONTROLS`; everything else, line breaks too, kept.
+
+    For text that keeps its lines (a product description); chat text goes through
+    :func:`clean_comment` or :func:`clean_name`, which strip these as well.
+    """
+    return text.translate(_NO_BIDI)
+
+
 def _fold(text: str) -> str:
     """Fold control characters and runs of white space into single spaces.
 
     Line breaks in a one-line chat would let one viewer push everyone's history off
-    screen, and control characters can reorder or hide text in other viewers' pages.
+    screen, and control characters can reorder or hide text in other viewers' pages
+    (the direction controls are dropped, not spaced: one inside a word hides nothing).
     """
     cleaned = "".join(
-        " " if (ch < " " or ch == "\x7f" or ch in "\u2028\u2029") else ch for ch in text
+        " " if (ch < " " or ch == "\x7f" or ch in "\u2028\u2029") else ch for ch in strip_bidi(text)
     )
     return " ".join(cleaned.split())
 

@@ -22,6 +22,8 @@ __all__ = [
     "MIN_DEAL_SECONDS",
     "Deal",
     "DealError",
+    "DealRunningError",
+    "check_pin",
     "deal_is_active",
     "deal_units_left",
     "record_sale",
@@ -40,6 +42,10 @@ MAX_DEAL_UNITS: Final = 100_000
 
 class DealError(ShopcastError):
     """A deal cannot start or change as asked; the message tells the host what to enter."""
+
+
+class DealRunningError(DealError):
+    """Pinning another product would end the running deal, and the host has not said so."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +120,24 @@ def seconds_left(deal: Deal, now: float) -> float:
     if deal_units_left(deal) == 0:
         return 0.0
     return max(0.0, deal.ends - max(now, deal.starts))
+
+
+def check_pin(
+    deal: Deal | None, product_id: str, deal_title: str, end_deal: bool, now: float
+) -> None:
+    """Pinning ``product_id`` ends a deal on another product only when asked to.
+
+    A deal is on the pinned product, so a new pin ends it; a key pressed to pin the
+    next product (shelf key 3 with 1:35 left) must not end it without a word.
+    ``deal_title`` names the deal's product in the error.
+    """
+    if end_deal or deal is None or deal.product_id == product_id or not deal_is_active(deal, now):
+        return
+    minutes, seconds = divmod(int(seconds_left(deal, now) + 0.999), 60)
+    raise DealRunningError(
+        f"A flash deal on {deal_title} is running ({minutes}:{seconds:02d} left); pinning "
+        "another product would end it. End the deal first, or confirm that it ends."
+    )
 
 
 def unit_price(

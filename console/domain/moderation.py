@@ -24,11 +24,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
+from publicsuffixlist import PublicSuffixList
+
 from console.domain.chat import MAX_COMMENT_CHARS, _fold
 
 TermKind = Literal["word", "wildcard", "regex"]
 TermAction = Literal["hold", "delete"]
 VerdictAction = Literal["publish", "hold", "refuse"]
+#: What a viewer's text is for: a chat comment, an owner's review, the display name they
+#: choose, or that name on the public "just bought" line of a sale.
+TextKind = Literal["comment", "review", "name", "buyer_name"]
+Rule = Literal[
+    "banned",
+    "timeout",
+    "paused",
+    "buyers_only",
+    "slow",
+    "emoji_only",
+    "term",
+    "link",
+    "repeat",
+    "flood",
+]
 
 MAX_TERM_CHARS: Final = 200
 MAX_TERMS: Final = 1_000
@@ -94,6 +111,26 @@ class Verdict:
 
 
 PUBLISH: Final = Verdict("publish")
+
+#: The rules that judge each kind of text, in the order they apply. The chat's own
+#: traffic rules (pause, buyers only, slow mode, emoji only, repeats, floods) are for
+#: comments; what a viewer says to everyone, anywhere, passes the ban, the time-out, the
+#: blocked terms and the link filter. A name is checked when it is chosen, where a ban
+#: does not apply (a banned buyer still needs one to buy), and again on a sale's public
+#: line, where it does.
+RULES: Final[dict[TextKind, tuple[Rule, ...]]] = {
+    "comment": get_args(Rule),
+    "review": ("banned", "timeout", "term", "link"),
+    "name": ("term", "link"),
+    "buyer_name": ("banned", "timeout", "term", "link"),
+}
+#: How each kind is called in the sentences its author reads.
+_NOUN: Final[dict[TextKind, str]] = {
+    "comment": "message",
+    "review": "review",
+    "name": "name",
+    "buyer_name": "name",
+}
 
 
 # --- Text folding -------------------------------------------------------------------
@@ -512,20 +549,61 @@ def format_wait(seconds: float) -> str:
 
 # --- Links and emoji ------------------------------------------------------------------
 
-_TLDS: Final = (
-    "com|net|org|io|shop|store|online|site|xyz|info|biz|app|dev|link|live|top|club|"
-    "ly|gg|tv|uk|de|fr|nl|eu|ca|au|ru|cn|es|pl|br|jp"
+#: Where domains end: the ICANN part of the Public Suffix List as the package ships it
+#: (read from its own file once, here; it never goes to the network). Private suffixes
+#: ("github.io") add nothing: they all end in an ICANN one.
+_SUFFIXES: Final = PublicSuffixList(accept_unknown=False, only_icann=True)
+#: Endings reserved for examples, tests and local networks (RFC 2606, 6761, 6762): not
+#: on the list, since nobody may register under them, but links all the same.
+_SPECIAL_USE: Final = frozenset({"example", "invalid", "local", "localhost", "test"})
+#: Endings that are everyday words. A sentence whose space after the full stop is missing
+#: ("loved it.it is soft", "wow.so cute") reads as a domain with one of these; the two
+#: words are read as words when both are plain letters. A path ("spam.me/x"), a second
+#: dot, a digit or a hyphen, or a one-letter name ("t.me") still makes it a link.
+_WORD_ENDINGS: Final = frozenset(
+    {"am", "as", "at", "be", "by", "do", "in", "is", "it", "me", "my", "no", "so", "to", "us"}
+    | {"love", "new", "now", "top"}
 )
-#: Schemes, "www.", bare domains with a common top-level domain, any short domain
-#: followed by a path ("t.me/x", "bit.ly/x"), and "example dot com".
-LINK: Final = re.compile(
-    r"\b(?:https?|ftp)://"
-    r"|\bwww\."
-    rf"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:{_TLDS})\b"
-    r"|\b[a-z0-9-]+\.[a-z]{2,}/\S"
-    r"|\b[a-z0-9-]+\s*[(\[]?\s*dot\s*[)\]]?\s*(?:com|net|org|shop|store|io)\b",
-    re.IGNORECASE,
+_SCHEME: Final = re.compile(r"\b(?:https?|ftp)://|\bwww\.")
+#: Names joined by dots, in any script ("shop.example.co.uk", "пример.рф"), then maybe
+#: a path. Ideographic full stops count as dots, as they do in a browser's address bar.
+_DOTTED: Final = re.compile(
+    r"(?<![\w.-])((?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_](?:[\w-]*[^\W_])?)(/\S)?"
 )
+#: A domain spelt out: "spam dot example", "spam (dot) co [dot] uk".
+_SPELT: Final = re.compile(r"\b[^\W_][\w-]*(?:\s*[(\[{]?\s*\bdot\b\s*[)\]}]?\s*[^\W\d_]+\b)+")
+_SPELT_DOT: Final = re.compile(r"\s*[(\[{]?\s*\bdot\b\s*[)\]}]?\s*")
+
+
+def _is_domain(name: str, path: bool) -> bool:
+    """Whether dotted ``name`` (lower case) is a host a browser would go to."""
+    labels = name.split(".")
+    ending = labels[-1]
+    if path and len(ending) >= 2 and ending.isalpha():
+        return True
+    if ending not in _SPECIAL_USE and _SUFFIXES.privatesuffix(name) is None:
+        return False
+    words = len(labels) == 2 and all(label.isalpha() for label in labels)
+    return not (words and len(labels[0]) > 1 and ending in _WORD_ENDINGS)
+
+
+def has_link(text: str) -> bool:
+    """Whether the text names a place on the web: a scheme, "www.", a domain under a
+    public suffix (bare, or with a path), or one spelt out with "dot".
+
+    Reads simplified text (see :func:`simplify`), so capitals, accents and full-width
+    letters do not hide a domain; the first :data:`MAX_COMMENT_CHARS` characters count.
+    """
+    plain = text[:MAX_COMMENT_CHARS].replace("\u3002", ".")
+    if _SCHEME.search(plain):
+        return True
+    for match in _DOTTED.finditer(plain):
+        if _is_domain(match.group(1), match.group(2) is not None):
+            return True
+    return any(
+        _is_domain(_SPELT_DOT.sub(".", match.group()), False) for match in _SPELT.finditer(plain)
+    )
+
 
 _SHORTCODE: Final = re.compile(r":[a-z0-9_+-]{1,32}:", re.IGNORECASE)
 #: Joiners, variation selectors and the keycap mark that hold emoji sequences together.
@@ -645,48 +723,59 @@ class ChatPolicy:
             return 0.0
         return min(float(slow), max(0.0, viewer.last_post + slow - now))
 
-    def judge(self, author: Author, text: str, now: float) -> Verdict:
-        """Decide what happens to ``text`` from ``author`` at time ``now``.
+    def judge(self, author: Author, text: str, now: float, kind: TextKind = "comment") -> Verdict:
+        """Decide what happens to ``text`` of ``kind`` from ``author`` at time ``now``.
 
-        ``rule`` names the rule that decided: "banned", "timeout", "paused",
-        "buyers_only", "slow", "emoji_only", "term", "link", "repeat", "flood", or ""
-        when the comment is published.
+        This is the one judge of viewer text: comments, reviews and display names all
+        come here, and :data:`RULES` says which rules each kind passes. ``rule`` names
+        the rule that decided ("banned", "timeout", "paused", "buyers_only", "slow",
+        "emoji_only", "term", "link", "repeat", "flood"), or is "" when the text is
+        published. A name cannot wait in the Held queue, so where a comment would be
+        held, a name is refused and its author asked for another.
         """
         if author.is_staff:
             return PUBLISH
         self._prune(now)
         plain = simplify(text)
         folded = _unleet_and_unstretch(plain)
-        verdict = self._first_objection(author, text, plain, folded, now)
-        if verdict.action != "refuse":
+        verdict = self._first_objection(author, text, plain, folded, now, kind)
+        if kind in ("name", "buyer_name") and verdict.action == "hold":
+            verdict = Verdict("refuse", verdict.reason, verdict.rule, term=verdict.term)
+        if kind == "comment" and verdict.action != "refuse":
             self._record(author.viewer_id, folded, now)
         return verdict
 
     def _first_objection(
-        self, author: Author, text: str, plain: str, folded: str, now: float
+        self, author: Author, text: str, plain: str, folded: str, now: float, kind: TextKind
     ) -> Verdict:
         """The verdict of the first rule that objects; ``plain`` is the simplified text
         (links are read on it, since folding turns "$" into "s"), ``folded`` the folded."""
-        if author.banned:
-            return Verdict("refuse", "You can't chat in this room.", "banned")
-        if author.muted_until is not None and author.muted_until > now:
+        rules = RULES[kind]
+        noun = _NOUN[kind]
+        named = kind in ("name", "buyer_name")
+        chat = kind == "comment"
+        if "banned" in rules and author.banned:
+            what = "chat" if chat else f"post a {noun}"
+            return Verdict("refuse", f"You can't {what} in this room.", "banned")
+        if "timeout" in rules and author.muted_until is not None and author.muted_until > now:
             wait = author.muted_until - now
+            what = "chat" if chat else f"post a {noun}"
             return Verdict(
                 "refuse",
-                f"You're timed out; you can chat again in {format_wait(wait)}.",
+                f"You're timed out; you can {what} again in {format_wait(wait)}.",
                 "timeout",
                 retry_after=wait,
             )
         modes = self._modes
-        if modes.paused:
+        if "paused" in rules and modes.paused:
             return Verdict("refuse", "Chat is paused by the moderators; try again soon.", "paused")
-        if modes.buyers_only and not author.is_buyer:
+        if "buyers_only" in rules and modes.buyers_only and not author.is_buyer:
             return Verdict(
                 "refuse",
                 "Only buyers can chat right now; buy from the show to join in.",
                 "buyers_only",
             )
-        wait = self.slow_wait(author.viewer_id, now)
+        wait = self.slow_wait(author.viewer_id, now) if "slow" in rules else 0.0
         if wait > 0:
             return Verdict(
                 "refuse",
@@ -695,21 +784,34 @@ class ChatPolicy:
                 "slow",
                 retry_after=wait,
             )
-        if modes.emoji_only and not is_emoji_only(text):
+        if "emoji_only" in rules and modes.emoji_only and not is_emoji_only(text):
             return Verdict("refuse", "Emoji-only mode is on: send emoji only.", "emoji_only")
-        term = self._matcher._match_folded(folded)
+        term = self._matcher._match_folded(folded) if "term" in rules else None
+        if term is not None and named:
+            return Verdict(
+                "refuse", "That name contains a blocked word; choose another.", "term", term=term
+            )
         if term is not None and term.action == "delete":
             return Verdict(
                 "refuse",
-                "Your message was removed: it contains a blocked word.",
+                f"Your {noun} was removed: it contains a blocked word.",
                 "term",
                 term=term,
                 automatic_delete=True,
             )
         if term is not None:
-            return Verdict("hold", "Your message is waiting for a moderator.", "term", term=term)
-        if self._block_links and LINK.search(plain[:MAX_COMMENT_CHARS]):
-            return Verdict("hold", "Links wait for a moderator before everyone sees them.", "link")
+            return Verdict("hold", f"Your {noun} is waiting for a moderator.", "term", term=term)
+        if "link" in rules and self._block_links and has_link(plain):
+            if named:
+                return Verdict("refuse", "A name can't be a web address; choose another.", "link")
+            reason = (
+                "Links wait for a moderator before everyone sees them."
+                if chat
+                else f"A {noun} with a link waits for a moderator before everyone sees it."
+            )
+            return Verdict("hold", reason, "link")
+        if not chat:
+            return PUBLISH
         return self._rate_objection(author.viewer_id, folded, now)
 
     def _rate_objection(self, viewer_id: str, folded: str, now: float) -> Verdict:

@@ -14,7 +14,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, replace
 from typing import Final, Literal, get_args
 
-from console.domain.moderation import LINK, format_wait, simplify
+from console.domain.moderation import format_wait, has_link, simplify
 
 Topic = Literal[
     "sizing", "shipping", "price", "stock", "colour", "material", "returns", "care", "other"
@@ -130,7 +130,7 @@ _MENTION: Final = re.compile(r"@\w+")
 def _plain(text: str) -> str:
     """Simplified text without @mentions and links, which never say what is asked."""
     words = _MENTION.sub(" ", simplify(text)).split()
-    return " ".join(word for word in words if not LINK.search(word))
+    return " ".join(word for word in words if not has_link(word))
 
 
 def _words(text: str) -> list[str]:

@@ -42,6 +42,7 @@ from html.parser import HTMLParser
 from typing import Final
 
 from console.domain.catalogue import Product, Variant, is_identifier, is_image_url
+from console.domain.chat import strip_bidi
 from console.domain.money import Money, MoneyError, currency_exponent, parse_decimal
 from console.errors import CatalogueError
 
@@ -274,11 +275,12 @@ def _plain_text(body: str) -> str:
     parser = _Description()
     parser.feed(body)
     parser.close()
-    return parser.text()
+    return strip_bidi(parser.text())  # after the parser: "&#x202e;" is one too
 
 
 def _fold(text: str) -> str:
-    return " ".join(text.split())
+    """One line of shop text, without the direction controls (see console.domain.chat)."""
+    return " ".join(strip_bidi(text).split())
 
 
 def _slug(text: str) -> str:

@@ -363,7 +363,7 @@ class Room:
     def _staff_command(self, session: Session, message: protocol.ClientMessage) -> None:
         match message:
             case protocol.Pin():
-                self.shop.pin(message.product)
+                self.shop.pin(message.product, message.end_deal)
                 if self.shop.pinned_id is not None:
                     self.viewers.pinned(self.shop.pinned_id, list(self._presence))
             case protocol.Unpin():

@@ -41,6 +41,8 @@ from console.domain.checkout import (
 from console.domain.deals import (
     Deal,
     DealError,
+    DealRunningError,
+    check_pin,
     deal_is_active,
     record_sale,
     start_deal,
@@ -207,7 +209,8 @@ class Shop:
 
     # ------------------------------------------------------------ staff commands
 
-    def pin(self, product_ref: str) -> None:
+    def pin(self, product_ref: str, end_deal: bool = False) -> None:
+        """Pin a product; a running deal on another product ends only with ``end_deal``."""
         product = self._records.resolve_product(product_ref)
         if product is None:
             raise ProtocolError(
@@ -216,9 +219,16 @@ class Shop:
         if product.id == self._pinned:
             return
         if self._deal is not None:
+            on_deal = self._records.product(self._deal.product_id)
+            title = on_deal.title if on_deal is not None else self._deal.product_id
+            try:
+                check_pin(self._deal, product.id, title, end_deal, self._clock())
+            except DealRunningError as exc:
+                raise ProtocolError(ErrorCode.DEAL_RUNNING, str(exc)) from None
             self._end_deal("host", announce=False)
         self._pinned = product.id
         self._owners = self._records.owners(product.id)
+        self._unfeature_other_reviews()
         self._changed()
 
     def unpin(self) -> None:
@@ -228,7 +238,18 @@ class Shop:
             self._end_deal("host", announce=False)
         self._pinned = None
         self._owners = set()
+        self._unfeature_other_reviews()
         self._changed()
+
+    def _unfeature_other_reviews(self) -> None:
+        """A featured review belongs to its product: it leaves the video with the pin."""
+        featured = self._featured
+        if (
+            featured is not None
+            and featured.kind == "review"
+            and (featured.product_id is None or featured.product_id != self._pinned)
+        ):
+            self._featured = None
 
     def set_shelf(self, refs: list[str]) -> None:
         if len(refs) > MAX_SHELF:
@@ -248,7 +269,8 @@ class Shop:
 
     def start_deal(self, message: protocol.StartDeal) -> None:
         if message.product is not None:
-            self.pin(message.product)
+            # A new deal on another product replaces the running one: that is what was asked.
+            self.pin(message.product, end_deal=True)
         if self._pinned is None:
             raise ProtocolError(ErrorCode.INVALID, "Pin a product first; a deal is on the pin.")
         product = self._records.product(self._pinned)
@@ -300,13 +322,14 @@ class Shop:
             found = self._records.review(message.review_id)
             if found is None:
                 raise ProtocolError(ErrorCode.NOT_FOUND, f"No review {message.review_id!r}.")
-            _, review = found
+            product_id, review = found
             self._featured = protocol.FeaturedItem(
                 kind="review",
                 author=review.author,
                 text=review.text,
                 rating=review.rating,
                 verified_owner=review.verified_owner,
+                product_id=product_id,
             )
         elif message.comment_seq is not None:
             comment = self._store.comment(message.comment_seq)
