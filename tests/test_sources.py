@@ -6,9 +6,6 @@ tmp_path, so the tests say the same on a laptop full of devices and on a bare se
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -36,6 +33,7 @@ from media.capture import Capture
 from media.encoder import PRESETS, AudioEncoder
 from media.source import AVSource, SourceChoice, open_source, video_sources
 from media.webrtc import Broadcast
+from tests.support.system import x_server
 from widgets.stream_controls import default_recordings_folder
 from widgets.stream_settings import (
     AUDIO_SOURCE,
@@ -246,25 +244,9 @@ def test_a_missing_screen_names_the_display(machine: Path, spec: str) -> None:
 
 @pytest.fixture
 def xvfb() -> Iterator[str]:
-    """A 320x240 X server of our own; its display number, as Xvfb picked it."""
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed")
-    read, write = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", "320x240x24", "-nolisten", "tcp"],
-        pass_fds=(write,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
-    try:
-        with os.fdopen(read) as answer:
-            number = answer.readline().strip()
-        assert number, "Xvfb did not say its display number"
+    """A 320x240 X server of our own; its display number."""
+    with x_server(320, 240) as number:
         yield number
-    finally:
-        server.terminate()
-        server.wait(5)
 
 
 @linux_only

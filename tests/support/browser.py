@@ -25,6 +25,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
 
+from tests.support.system import missing_package
+
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -40,8 +42,7 @@ CHROMIUM_ARGS = [
 
 #: Apply to browser tests: they need Debian's Chromium (Playwright's own is never installed).
 requires_chromium = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install chromium)",
+    not CHROMIUM.exists(), reason=missing_package(f"Debian's Chromium ({CHROMIUM})", "chromium")
 )
 
 HUB_START_TIMEOUT = 20.0
@@ -110,6 +111,7 @@ def start_hub(data_dir: Path, port: int = 0) -> HubProcess:
         "127.0.0.1",
         "--data-dir",
         str(data_dir),
+        "--print-token",
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with log.open("w") as err:
@@ -201,7 +203,7 @@ class Chromium:
 def chromium(root: Path) -> Iterator[Chromium]:
     """Playwright driving Debian's Chromium; every profile lives under ``root``."""
     if not CHROMIUM.exists():
-        pytest.skip(f"Debian's Chromium is not installed at {CHROMIUM}")
+        pytest.skip(missing_package(f"Debian's Chromium ({CHROMIUM})", "chromium"))
     with sync_playwright() as playwright:
         browsers = Chromium(playwright, root)
         try:
