@@ -460,7 +460,13 @@ class MainWindow(QMainWindow):
     def pin(self, product_id: str) -> None:
         product = self.products.model.product_by_id(product_id)
         title = product.title if product is not None else product_id
-        self.command(protocol.Pin(product=product_id), f"Pinned {title}.")
+        self.show_dock.confirm_pin(
+            product_id,
+            title,
+            lambda end_deal: self.command(
+                protocol.Pin(product=product_id, end_deal=end_deal), f"Pinned {title}."
+            ),
+        )
 
     def command(self, message: protocol.ClientMessage, done: str) -> None:
         """Send a staff command; its outcome shows in the status bar."""
