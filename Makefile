@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run hub test lint bench clean
+.PHONY: run desktop hub test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## run: open the console window with the embedded hub (ARGS="--port 9000 --source test")
-run: $(STAMP)
+run: desktop $(STAMP)
 	$(BIN)/python -m console $(ARGS)
+
+# The system packages a window needs, checked with the system Python before the install:
+# a missing one is named with its apt-get line at once (console/desktop.py is the list).
+desktop:
+	@$(PYTHON) -m console.desktop
 
 ## hub: run the hub headless, without a window (ARGS="--bind 0.0.0.0")
 hub: $(STAMP)

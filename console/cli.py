@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from console.ctl import add_parser as add_ctl_parser
 from console.ctl import run_ctl
+from console.desktop import check_desktop
 from console.errors import ShopcastError
 from console.settings import DEFAULT_BIND, DEFAULT_PORT, Settings, default_data_dir
 
@@ -166,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             from console.hub.headless import serve_headless
 
             return asyncio.run(serve_headless(settings))
+        # Before Qt is imported: a missing system library would abort the process in Qt.
+        check_desktop()
         from console.app import run_console
 
         return run_console(settings)

@@ -43,3 +43,18 @@ class CatalogueError(ShopcastError):
 
 class SourceError(ShopcastError):
     """A video or audio source cannot be opened; the message names the device and why."""
+
+
+class MissingPackagesError(ShopcastError):
+    """System packages the console needs are not installed; says the apt-get line to type."""
+
+    def __init__(self, missing: list[str], packages: list[str]) -> None:
+        command = "sudo apt-get install " + " ".join(dict.fromkeys(packages))
+        one = len(missing) == 1
+        super().__init__(
+            f"the console's window needs {', '.join(missing)}, which "
+            f"{'is' if one else 'are'} not installed. Install {'it' if one else 'them'} "
+            f"(Debian, Ubuntu) and start again:\n    {command}"
+        )
+        self.missing = missing
+        self.packages = packages
