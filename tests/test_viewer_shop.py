@@ -265,17 +265,17 @@ def test_checkout_places_the_order_and_every_page_sees_the_stock_drop(
     fill_details(buyer, GOOD_CARD)
     expect_quote(buyer, total)
     expect(sheet.locator("#total")).to_have_text(euros(total))
-    plan = buyer.get_by_test_id("bnpl-plan")
-    expect(plan).to_contain_text(re.compile(r"or 4 interest-free payments of €\d+\.\d\d"))
-    expect(plan.locator("li")).to_have_count(4)
-    expect(plan).to_contain_text("No interest and no fees")
+    choice = buyer.get_by_test_id("plan-choice")
+    expect(choice).to_contain_text(re.compile(r"Pay in 4, interest-free\s+€\d+\.\d\d today"))
+    expect(buyer.get_by_test_id("plan-now")).to_be_checked()
     buyer.get_by_test_id("checkout-confirm").click()
 
     confirmation = buyer.get_by_test_id("order-confirmation")
     expect(confirmation).to_be_visible()
     expect(confirmation).to_contain_text(f"2 {TIMES} {SHIRT_TITLE} (XL / White)")
     expect(confirmation.locator("#confirmation-total")).to_have_text(euros(total))
-    expect(confirmation.locator("li")).to_have_count(4)
+    expect(confirmation.get_by_test_id("confirmation-paid")).to_have_text(euros(total))
+    expect(confirmation.locator("li")).to_have_count(0)
     order_id = confirmation.locator("#confirmation-id").inner_text()
     (order,) = host.orders()
     assert order["order_id"] == order_id
@@ -540,7 +540,7 @@ def test_screenshots_of_a_pinned_product_with_a_deal_and_the_checkout_sheet(
         assert buy and buy["y"] + buy["height"] <= viewport["height"], "Buy is on screen"
         page.get_by_test_id("buy-button").click()
         expect_quote(page, total_for(3900, 1))
-        expect(page.get_by_test_id("bnpl-plan")).to_be_visible()
+        expect(page.get_by_test_id("plan-choice")).to_be_visible()
         sheet = page.locator("#checkout").bounding_box()
         assert sheet and sheet["width"] <= viewport["width"]
         page.screenshot(path=folder / f"viewer-shop-{name}.png", animations="disabled")
@@ -616,3 +616,97 @@ def test_money_is_formatted_from_minor_units_without_floats(
     assert shown[:4] == ["€19.99", "¥123,456", "BHD\xa01,234.567", "$0.05"]
     assert shown[4] == "€9,007,199,254,740.99", "exact: no float division on the way"
     assert shown[5] == "-£2.50"
+
+
+# ---------------------------------------------------------------- issue 14: on a phone
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    """Whether two bounding boxes share any area."""
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+def _seen(page: Page, selector: str, viewport: dict[str, int]) -> dict[str, float]:
+    """The element's box, checked to lie on screen and to be what a tap at its middle hits."""
+    box = page.locator(selector).bounding_box()
+    assert box, f"{selector} is not laid out"
+    assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], (selector, box)
+    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], (selector, box)
+    on_top = page.evaluate(
+        "([s, x, y]) => Boolean(document.elementFromPoint(x, y)?.closest(s))",
+        [selector, box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+    )
+    assert on_top, f"{selector} is covered by another element"
+    return box
+
+
+def test_the_buyer_chooses_to_pay_now_or_in_four_and_the_confirmation_says_which(
+    hub: HubProcess, browsers: Chromium, host: Host
+) -> None:
+    host.do({"t": "pin", "product": SHIRT})
+    page, tap = tapped_viewer(browsers, hub)
+    total = total_for(SHIRT_PRICE, 1)
+    first = total - (total // 4) * 3  # the first payment carries the cents that do not divide
+    page.get_by_test_id("buy-button").click()
+    fill_details(page, GOOD_CARD)
+    expect_quote(page, total)
+    choice = page.get_by_test_id("plan-choice")
+    expect(page.get_by_test_id("plan-now")).to_be_checked()
+    expect(choice).to_contain_text(f"Pay now {euros(total)}")
+    expect(choice).to_contain_text(f"{euros(first)} today, then 3 {TIMES} {euros(total // 4)}")
+    expect(page.get_by_test_id("bnpl-plan")).to_be_hidden()
+
+    choice.get_by_text("Pay in 4, interest-free").click()
+    confirm = page.get_by_test_id("checkout-confirm")
+    expect(confirm).to_have_text(f"Pay {euros(first)} today")
+    expect(page.get_by_test_id("bnpl-plan").locator("li")).to_have_count(4)
+    choice.get_by_text("Pay now").click()
+    expect(confirm).to_have_text(f"Pay {euros(total)}")
+    expect(page.get_by_test_id("bnpl-plan")).to_be_hidden()
+    choice.get_by_text("Pay in 4, interest-free").click()
+    confirm.click()
+
+    confirmation = page.get_by_test_id("order-confirmation")
+    expect(confirmation).to_be_visible()
+    expect(page.get_by_test_id("confirmation-paid")).to_have_text(euros(first))
+    plan = page.get_by_test_id("confirmation-plan")
+    expect(plan).to_contain_text("Your plan: 4 interest-free payments")
+    expect(plan.locator("li").first).to_contain_text(f"{euros(first)}today")
+    expect(plan.locator("li")).to_have_count(4)
+    (bought,) = tap.of_type("buy")
+    assert bought["plan"] == 4
+    (order,) = host.orders()
+    assert (order["total"], order["plan"]) == (total, 4)
+    close_sheet(page)
+
+    # The next purchase starts from paying now, and says so after.
+    page.get_by_test_id("buy-button").click()
+    expect_quote(page, total)
+    expect(page.get_by_test_id("plan-now")).to_be_checked()
+    page.get_by_test_id("checkout-confirm").click()
+    expect(confirmation).to_be_visible()
+    expect(page.get_by_test_id("confirmation-paid")).to_have_text(euros(total))
+    expect(plan).to_be_hidden()
+    assert tap.of_type("buy")[1]["plan"] == 1
+    assert sorted(o.get("plan", 1) for o in host.orders()) == [1, 4]
+
+
+def test_a_declined_card_on_a_phone_shows_its_message_above_the_pay_button(
+    hub: HubProcess, browsers: Chromium, host: Host
+) -> None:
+    host.do({"t": "pin", "product": SHIRT})
+    page = viewer(browsers, hub, viewport=PHONE)
+    buy_first_time(page, DECLINED_CARD)
+
+    expect(page.locator("#checkout-error")).to_contain_text("declined")
+    expect(page.get_by_label("Card number")).to_be_focused()
+    shown = _seen(page, "#checkout-error", PHONE)
+    pay = _seen(page, "#checkout-confirm", PHONE)
+    assert not _overlap(shown, pay)
+    card = _seen(page, "#card-number", PHONE)
+    assert not _overlap(card, shown), "the emptied card field is in view beside the message"

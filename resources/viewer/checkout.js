@@ -1,5 +1,7 @@
 // The checkout sheet. Before the viewer confirms, the hub quotes the purchase (price,
-// shipping, total and the pay-later plan: the page never adds up money itself). Confirm
+// shipping, total and the pay-later plan: the page never adds up money itself). The
+// viewer chooses to pay now or in the quote's instalments; the choice travels in the buy
+// (`plan`, a number of payments) and the Pay button says what is taken today. Confirm
 // sends one `buy` with an idempotency key that stays the same for every retry of that
 // purchase (a dropped connection, a double tap), so the viewer is charged once whatever
 // happens to the network. Details and the card's token are remembered only after a
@@ -46,8 +48,13 @@ const els = {
   subtotal: byId("subtotal"),
   shipping: byId("shipping"),
   total: byId("total"),
+  planChoice: byId("plan-choice"),
+  planNow: byId("plan-now"),
+  planNowAmount: byId("plan-now-amount"),
+  planLater: byId("plan-later"),
+  planLaterLabel: byId("plan-later-label"),
+  planLaterAmount: byId("plan-later-amount"),
   bnpl: byId("bnpl"),
-  bnplHeadline: byId("bnpl-headline"),
   bnplList: byId("bnpl-list"),
   bnplNote: byId("bnpl-note"),
   notice: byId("checkout-notice"),
@@ -61,6 +68,7 @@ const els = {
   confirmationId: byId("confirmation-id"),
   confirmationWhat: byId("confirmation-what"),
   confirmationTotal: byId("confirmation-total"),
+  confirmationPaid: byId("confirmation-paid"),
   confirmationPlan: byId("confirmation-plan"),
   confirmationPlanHeadline: byId("confirmation-plan-headline"),
   confirmationPlanList: byId("confirmation-plan-list"),
@@ -157,13 +165,17 @@ function planHeadline(instalments, currency, prefix) {
   return first === rest ? each : `${each} (the first ${formatMoney(first, currency)})`;
 }
 
-function renderPlan(parts, instalments, currency, today) {
-  const valid = Array.isArray(instalments)
+function validPlan(instalments) {
+  return Array.isArray(instalments)
     ? instalments.filter((i) => i && Number.isSafeInteger(i.amount))
     : [];
+}
+
+function renderPlan(parts, instalments, currency, today) {
+  const valid = validPlan(instalments);
   parts.box.hidden = valid.length < 2;
   if (valid.length < 2) return false;
-  parts.headline.textContent = planHeadline(valid, currency, parts.prefix);
+  if (parts.headline) parts.headline.textContent = planHeadline(valid, currency, parts.prefix);
   parts.list.replaceChildren(
     ...valid.map((i) => {
       const item = el("li", "bnpl-item");
@@ -185,6 +197,7 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
   let attempt = null; // { key, sku, quantity }: one purchase, kept across its retries
   let quote = null;
   let quoteRef = null;
+  let plan = 1; // how many payments the viewer chose: 1 pays now
   let buying = null; // { ref, message, usedSavedCard } while a buy waits for its answer
   let editingDetails = false;
   let editingCard = false;
@@ -201,6 +214,7 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
     const sameAttempt =
       attempt && attempt.sku === item.variant.sku && attempt.quantity === item.quantity;
     if (!sameAttempt) attempt = { key: newKey(), sku: item.variant.sku, quantity: item.quantity };
+    plan = 1;
     els.title.textContent = item.product.title;
     const unit = item.label ? `${item.label} · ` : "";
     els.meta.textContent = `${unit}Qty ${item.quantity}`;
@@ -265,7 +279,7 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
     els.wait.hidden = Boolean(quote);
     els.totals.hidden = !quote;
     if (!quote) {
-      els.bnpl.hidden = true;
+      els.planChoice.hidden = true;
       els.wait.textContent = isConnected() ? "Getting the total…" : "Waiting for the connection…";
       els.confirm.textContent = "Confirm";
       updateConfirm();
@@ -284,20 +298,43 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
     els.subtotal.append(formatMoney(quote.subtotal, currency));
     els.shipping.textContent = quote.shipping === 0 ? "Free" : formatMoney(quote.shipping, currency);
     els.total.textContent = formatMoney(quote.total, currency);
-    const hasPlan = renderPlan(
-      { box: els.bnpl, headline: els.bnplHeadline, list: els.bnplList, prefix: "or" },
-      quote.instalments,
-      currency,
-      hubToday()
-    );
-    if (hasPlan) {
+    renderPlanChoice(currency);
+    updateConfirm();
+  }
+
+  // Pay now, or in the hub's instalments: the Pay button names what is taken today.
+  function renderPlanChoice(currency) {
+    const offered = validPlan(quote.instalments);
+    const later = offered.length >= 2;
+    if (!later || plan !== offered.length) plan = 1;
+    els.planChoice.hidden = !later;
+    els.planNowAmount.textContent = formatMoney(quote.total, currency);
+    els.planNow.checked = plan === 1;
+    els.planLater.checked = plan !== 1;
+    let today = quote.total;
+    if (later) {
+      const first = offered[0].amount;
+      const rest = offered[offered.length - 1].amount;
+      els.planLater.value = String(offered.length);
+      els.planLaterLabel.textContent = `Pay in ${offered.length}, interest-free`;
+      els.planLaterAmount.textContent = `${formatMoney(first, currency)} today, then ${
+        offered.length - 1
+      } × ${formatMoney(rest, currency)}`;
+      renderPlan(
+        { box: els.bnpl, list: els.bnplList },
+        offered,
+        currency,
+        hubToday()
+      );
       els.bnplNote.textContent = `No interest and no fees: the payments add up to ${formatMoney(
         quote.total,
         currency
       )}, the same as paying at once.`;
+      els.bnpl.hidden = plan === 1;
+      if (plan !== 1) today = first;
     }
-    els.confirm.textContent = `Pay ${formatMoney(quote.total, currency)}`;
-    updateConfirm();
+    const amount = formatMoney(today, currency);
+    els.confirm.textContent = plan === 1 ? `Pay ${amount}` : `Pay ${amount} today`;
   }
 
   function notEnoughLeft() {
@@ -306,6 +343,8 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
 
   function updateConfirm() {
     els.confirm.disabled = !quote || Boolean(buying) || !isConnected() || notEnoughLeft();
+    els.planNow.disabled = Boolean(buying);
+    els.planLater.disabled = Boolean(buying);
     els.close.disabled = false;
   }
 
@@ -382,6 +421,7 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
         buyer,
         payment: usedSavedCard ? saved.token : card,
         total: quote.total,
+        plan,
       },
     };
     sendBuy();
@@ -421,6 +461,12 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
     const label = item && item.variant.sku === msg.sku && item.label ? ` (${item.label})` : "";
     els.confirmationWhat.textContent = `${msg.quantity} × ${msg.title}${label}`;
     els.confirmationTotal.textContent = formatMoney(msg.total, currency);
+    // What the hub charged: the first payment of the plan it confirms (all of it at once).
+    const payments = validPlan(msg.instalments);
+    els.confirmationPaid.textContent = formatMoney(
+      payments.length ? payments[0].amount : msg.total,
+      currency
+    );
     renderPlan(
       {
         box: els.confirmationPlan,
@@ -488,6 +534,13 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
   fillCountries();
 
   els.form.addEventListener("submit", confirm);
+  for (const choice of [els.planNow, els.planLater]) {
+    choice.addEventListener("change", () => {
+      if (!choice.checked || !quote || buying) return;
+      plan = Number(choice.value) || 1;
+      renderPlanChoice(quote.currency);
+    });
+  }
   els.changeDetails.addEventListener("click", () => {
     editingDetails = true;
     renderDetails();
