@@ -352,9 +352,13 @@ class MainWindow(QMainWindow):
                     comments.append(message)
                 case protocol.ShowState():
                     self.show_dock.apply(message)
+                    if self.preview is not None:
+                        self.preview.show_state(message, self.show_dock.clock_offset)
                 case protocol.Stock():
                     self.products.set_stock(message.product_id, message.sku, message.stock)
                     self.show_dock.set_stock(message.product_id, message.sku, message.stock)
+                    if self.preview is not None:
+                        self.preview.set_stock(message.product_id, message.sku, message.stock)
                 case protocol.OrderPlaced():
                     orders.append(message)
                 case protocol.DealEnded():
