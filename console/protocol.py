@@ -951,6 +951,9 @@ class Held(_Msg, tag="held"):
     ts: float
     rule: str = ""
     reason: str = ""
+    #: A held review: the product it is about and its stars (``None`` for a comment).
+    product_id: str | None = None
+    rating: int | None = None
 
 
 class HeldResolved(_Msg, tag="held_resolved"):

@@ -7,6 +7,7 @@ among equals) next to the latest.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,3 +45,22 @@ def summarise(reviews: Sequence[protocol.Review]) -> ReviewSummary:
 
 def stars(rating: int) -> str:
     return "★" * rating + "☆" * (5 - rating)
+
+
+def owner_review(
+    review_id: str, author: str, rating: int, text: str, now: float
+) -> protocol.Review:
+    """A buyer's review as the shop shows it: verified, dated by the day (UTC) it went up.
+
+    Dated when it is published, so a review a moderator approved an hour later carries
+    that day, the day viewers first saw it.
+    """
+    created = datetime.datetime.fromtimestamp(now, datetime.UTC).date().isoformat()
+    return protocol.Review(
+        id=review_id,
+        author=author,
+        rating=rating,
+        text=text,
+        verified_owner=True,
+        created=created,
+    )

@@ -21,6 +21,7 @@ from console.domain.moderation import (
     ChatPolicy,
     ModerationRuleError,
     RoomModes,
+    TextKind,
     Verdict,
     check_modes,
     check_timeout,
@@ -73,7 +74,10 @@ class Moderation:
 
     # ------------------------------------------------------------ judging comments
 
-    def judge(self, viewer_id: str, is_staff: bool, text: str) -> Verdict:
+    def judge(
+        self, viewer_id: str, is_staff: bool, text: str, kind: TextKind = "comment"
+    ) -> Verdict:
+        """The policy's verdict on a viewer's comment, review or name (see ``RULES``)."""
         now = self._clock()
         sanction = self._sanctions.get(viewer_id)
         author = Author(
@@ -83,7 +87,13 @@ class Moderation:
             banned=sanction is not None and sanction.banned,
             muted_until=sanction.muted_until if sanction else None,
         )
-        return self.policy.judge(author, text, now)
+        return self.policy.judge(author, text, now, kind)
+
+    def announced_name(self, viewer_id: str, name: str) -> str:
+        """The name a sale or a review may show everyone: "" when the judge says no (a
+        banned or timed-out buyer, or a name a blocked term added since refuses)."""
+        verdict = self.judge(viewer_id, False, name, "buyer_name")
+        return name if verdict.action == "publish" else ""
 
     def refuse(self, verdict: Verdict, viewer_id: str, name: str, text: str) -> ProtocolError:
         """The error for a refused comment; a "delete" term also goes to the mod log."""
@@ -93,11 +103,26 @@ class Moderation:
         return ProtocolError(code, verdict.reason, retry_after=verdict.retry_after)
 
     def hold(
-        self, verdict: Verdict, viewer_id: str, name: str, role: protocol.Role, text: str
+        self,
+        verdict: Verdict,
+        viewer_id: str,
+        name: str,
+        role: protocol.Role,
+        text: str,
+        review: protocol.SubmitReview | None = None,
     ) -> None:
+        """Put a comment, or an owner's ``review``, in the Held queue."""
         self._publish(
             self.records.hold(
-                viewer_id, name, role, text, verdict.rule, verdict.reason, self._clock()
+                viewer_id,
+                name,
+                role,
+                text,
+                verdict.rule,
+                verdict.reason,
+                self._clock(),
+                product_id=review.product_id if review else None,
+                rating=review.rating if review else None,
             )
         )
 

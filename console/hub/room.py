@@ -206,7 +206,7 @@ class Room:
                     "This viewer id belongs to another browser. Reload the page: it will "
                     "make an id of its own.",
                 )
-            name = _checked_name(hello.name) if hello.name is not None else None
+            name = self._judged_name(viewer_id, hello.name) if hello.name is not None else None
             name = self._store.touch_viewer(viewer_id, name, now)
             session = Session(
                 ws, "viewer", viewer_id, name, limiter, joined=now, proven=proof is True
@@ -316,7 +316,9 @@ class Room:
                 self._comment(session, message)
             case protocol.SetName():
                 session.name = self._store.touch_viewer(
-                    session.viewer_id, _checked_name(message.name), self._clock()
+                    session.viewer_id,
+                    self._judged_name(session.viewer_id, message.name),
+                    self._clock(),
                 )
                 reply(session, protocol.Ack(ref=message.ref))
             case protocol.GetProfile():
@@ -353,8 +355,8 @@ class Room:
             case protocol.ExportData() | protocol.DeleteData():
                 self._viewer_data(session, message)
             case protocol.SubmitReview():
-                self.shop.review(session.viewer_id, session.name, message)
-                reply(session, protocol.Ack(ref=message.ref))
+                held = self.shop.review(session.viewer_id, session.name, message, self.moderation)
+                reply(session, protocol.Ack(ref=message.ref, held=held))
             case protocol.Buy():
                 raise ProtocolError(ErrorCode.INVALID, "Purchases are handled by the hub shell.")
             case _:
@@ -426,6 +428,8 @@ class Room:
                 held = self.moderation.records.held(message.held_id)
                 owner = held is not None and self.shop.is_owner(held.viewer_id)
                 self.moderation.resolve_held(actor, message, owner)
+                if held is not None and held.product_id is not None:
+                    self.shop.review_approved()
             case protocol.GetModLog():
                 entries = self.moderation.records.mod_log(
                     max(1, min(message.limit, 10_000)), message.action, message.viewer_id
@@ -525,6 +529,15 @@ class Room:
         for s in self._sessions.values():
             if s.is_staff:
                 send(s.ws, data)
+
+    def _judged_name(self, viewer_id: str, name: str) -> str:
+        """A display name as it will be shown, once the judge let it through: blocked
+        terms and the link filter apply to names as to everything viewers say."""
+        cleaned = _checked_name(name)
+        verdict = self.moderation.judge(viewer_id, False, cleaned, "name")
+        if verdict.action != "publish":
+            raise ProtocolError(ErrorCode.INVALID, verdict.reason)
+        return cleaned
 
     # ------------------------------------------------------------ the team
 

@@ -259,7 +259,9 @@ class Hub:
         self.room.check_rate(session)
         if session.name is None:
             raise ProtocolError(ErrorCode.NAME_REQUIRED, "Choose a display name before buying.")
-        confirmed = await self.room.shop.buy(session.viewer_id, session.name, message)
+        # Everyone sees the sale: a banned buyer's goes out without their name.
+        announced = self.room.moderation.announced_name(session.viewer_id, session.name)
+        confirmed = await self.room.shop.buy(session.viewer_id, announced, message)
         self.room.viewers.bought(
             session.viewer_id, message.sku, confirmed.order_id, message.buyer.email
         )

@@ -50,8 +50,10 @@ from console.domain.deals import (
 )
 from console.domain.instalments import Instalment, InstalmentError, chosen_plan, offered_plan
 from console.domain.money import Money
+from console.domain.reviews import owner_review
 from console.domain.shopify_csv import parse_shopify_csv
 from console.errors import CatalogueError, ProtocolError
+from console.hub.moderation import Moderation
 from console.hub.payments import PaymentError, PaymentProvider, SandboxProvider
 from console.protocol import ErrorCode
 from console.store import Store
@@ -60,6 +62,8 @@ from console.store.commerce import Commerce, NewOrder, OutOfStockError, StoredOr
 log = logging.getLogger(__name__)
 
 MAX_SHELF: Final = 10
+#: Characters of a shelf entry's description: the preview's few lines.
+SHELF_DESCRIPTION_CHARS: Final = 280
 MAX_PRICE: Final = 100_000_000
 MAX_STOCK: Final = 1_000_000
 _KEY_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -80,8 +84,14 @@ def _wire_products(products: Sequence[Product]) -> list[protocol.Product]:
 
 
 def _summary(product: protocol.Product) -> protocol.Product:
-    """A shelf entry: enough for a thumbnail and a price, not the reviews."""
-    return msgspec.structs.replace(product, reviews=[], description="")
+    """A shelf entry: a thumbnail, a price and the start of the description for the
+    preview, not the reviews. The show state goes to every viewer at each change, so a
+    long description is cut at a word."""
+    description = product.description
+    if len(description) > SHELF_DESCRIPTION_CHARS:
+        cut = description[: SHELF_DESCRIPTION_CHARS - 1]
+        description = (cut.rsplit(None, 1)[0] if " " in cut else cut).rstrip(" ,.;:") + "…"
+    return msgspec.structs.replace(product, reviews=[], description=description)
 
 
 class Shop:
@@ -607,8 +617,16 @@ class Shop:
         return self._confirmation(order, now, token=charge.token, label=charge.label)
 
     def review(
-        self, viewer_id: str, name: str | None, message: protocol.SubmitReview
-    ) -> protocol.ReviewAdded:
+        self,
+        viewer_id: str,
+        name: str | None,
+        message: protocol.SubmitReview,
+        moderation: Moderation,
+    ) -> bool:
+        """Publish an owner's review, or hold it: it passes the same judge as a comment.
+
+        Returns whether it was held for a moderator.
+        """
         if not self._records.owns(viewer_id, message.product_id):
             raise ProtocolError(
                 ErrorCode.FORBIDDEN,
@@ -624,18 +642,22 @@ class Shop:
             text = clean_comment(message.text)
         except ChatRuleError as exc:
             raise ProtocolError(ErrorCode.INVALID, str(exc), fields={"text": str(exc)}) from None
+        author = moderation.announced_name(viewer_id, name or "") or "Owner"
+        verdict = moderation.judge(viewer_id, False, text, "review")
+        if verdict.action == "refuse":
+            raise moderation.refuse(verdict, viewer_id, author, text)
+        if verdict.action == "hold":
+            moderation.hold(verdict, viewer_id, author, "viewer", text, review=message)
+            return True
         now = self._clock()
-        review = protocol.Review(
-            id="r-" + secrets.token_hex(6),
-            author=name or "Owner",
-            rating=message.rating,
-            text=text,
-            verified_owner=True,
-            created=datetime.datetime.fromtimestamp(now, datetime.UTC).date().isoformat(),
-        )
+        review = owner_review("r-" + secrets.token_hex(6), author, message.rating, text, now)
         event, body = self._records.add_review(message.product_id, viewer_id, review, now)
         self._publish(event.seq, body)
-        return event
+        return False
+
+    def review_approved(self) -> None:
+        """A moderator published a held review: joining viewers get it with the pin."""
+        self._snapshot = None
 
 
 def _wire_plan(plan: Sequence[Instalment]) -> list[protocol.Instalment]:

@@ -387,10 +387,12 @@ class Commerce:
         return row is not None
 
     def has_reviewed(self, viewer_id: str, product_id: str) -> bool:
+        """A review of theirs is up, or waits in the Held queue: one per owner either way."""
         return (
             self._db.execute(
-                "SELECT 1 FROM reviews WHERE viewer_id = ? AND product_id = ?",
-                (viewer_id, product_id),
+                "SELECT 1 FROM reviews WHERE viewer_id = ? AND product_id = ? UNION ALL "
+                "SELECT 1 FROM held WHERE viewer_id = ? AND product_id = ? AND status = 'held'",
+                (viewer_id, product_id, viewer_id, product_id),
             ).fetchone()
             is not None
         )
@@ -399,26 +401,7 @@ class Commerce:
         self, product_id: str, viewer_id: str, review: protocol.Review, now: float
     ) -> tuple[protocol.ReviewAdded, bytes]:
         with self._store.events() as writer:
-            writer.db.execute(
-                "INSERT INTO reviews (id, product_id, author, rating, text, verified_owner, "
-                "created, viewer_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    review.id,
-                    product_id,
-                    review.author,
-                    review.rating,
-                    review.text,
-                    int(review.verified_owner),
-                    review.created,
-                    viewer_id,
-                ),
-            )
-            return writer.add(
-                "review",
-                viewer_id,
-                now,
-                lambda seq: protocol.ReviewAdded(seq=seq, product_id=product_id, review=review),
-            )
+            return write_review(writer, product_id, viewer_id, review, now)
 
     def review(self, review_id: str) -> tuple[str, protocol.Review] | None:
         row = self._db.execute(
@@ -475,3 +458,30 @@ class Commerce:
                 now,
                 lambda seq: protocol.DealEnded(seq=seq, product_id=product_id, reason=reason),
             )
+
+
+def write_review(
+    writer: EventWriter, product_id: str, viewer_id: str, review: protocol.Review, now: float
+) -> tuple[protocol.ReviewAdded, bytes]:
+    """Store a buyer's review and its event inside a transaction that may hold others
+    (a moderator's approval of a held review writes its log entry in the same one)."""
+    writer.db.execute(
+        "INSERT INTO reviews (id, product_id, author, rating, text, verified_owner, "
+        "created, viewer_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            review.id,
+            product_id,
+            review.author,
+            review.rating,
+            review.text,
+            int(review.verified_owner),
+            review.created,
+            viewer_id,
+        ),
+    )
+    return writer.add(
+        "review",
+        viewer_id,
+        now,
+        lambda seq: protocol.ReviewAdded(seq=seq, product_id=product_id, review=review),
+    )

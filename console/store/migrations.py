@@ -318,4 +318,11 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     ALTER TABLE orders ADD COLUMN plan INTEGER NOT NULL DEFAULT 1 CHECK (plan > 0);
     """,
+    # 8: an owner's review that a blocked term or a link holds for a moderator waits in
+    # the Held queue beside held comments, with its product and stars for when it is
+    # approved (both NULL for a comment).
+    """
+    ALTER TABLE held ADD COLUMN product_id TEXT;
+    ALTER TABLE held ADD COLUMN rating INTEGER;
+    """,
 )

@@ -9,6 +9,7 @@ publish in order.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 import msgspec
 
 from console import protocol
+from console.domain.reviews import owner_review
+from console.store.commerce import write_review
 from console.store.sqlite import STAFF_AUDIENCE, EventWriter, Store, private_audience
 
 #: (seq, encoded event, audience) for the room to publish; see console.hub.fanout.
@@ -37,6 +40,9 @@ class HeldComment:
     role: protocol.Role
     text: str
     status: str
+    #: A held review: its product and stars (``None`` for a comment).
+    product_id: str | None = None
+    rating: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,13 +221,17 @@ class TeamRecords:
         rule: str,
         reason: str,
         now: float,
+        *,
+        product_id: str | None = None,
+        rating: int | None = None,
     ) -> list[Published]:
-        """Keep a comment for review: its author and staff see it, nobody else."""
+        """Keep a comment (or, with ``product_id``, an owner's review) for review: its
+        author and staff see it, nobody else."""
         with self._store.events() as writer:
             cur = writer.db.execute(
-                "INSERT INTO held (viewer_id, name, role, text, rule, reason, ts) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (viewer_id, name, role, text, rule, reason, now),
+                "INSERT INTO held (viewer_id, name, role, text, rule, reason, ts, product_id, "
+                "rating) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (viewer_id, name, role, text, rule, reason, now, product_id, rating),
             )
             held_id = cur.lastrowid or 0
             held, body = writer.add(
@@ -237,6 +247,8 @@ class TeamRecords:
                     ts=now,
                     rule=rule,
                     reason=reason,
+                    product_id=product_id,
+                    rating=rating,
                 ),
                 audience=private_audience(viewer_id),
             )
@@ -256,19 +268,32 @@ class TeamRecords:
 
     def held(self, held_id: int) -> HeldComment | None:
         row = self._db.execute(
-            "SELECT id, viewer_id, name, role, text, status FROM held WHERE id = ?", (held_id,)
+            "SELECT id, viewer_id, name, role, text, status, product_id, rating FROM held "
+            "WHERE id = ?",
+            (held_id,),
         ).fetchone()
         return HeldComment(*row) if row else None
 
     def waiting(self) -> list[protocol.Held]:
         """Held comments nobody has approved or denied yet, oldest first."""
         rows = self._db.execute(
-            "SELECT id, viewer_id, name, text, ts, rule, reason FROM held "
+            "SELECT id, viewer_id, name, text, ts, rule, reason, product_id, rating FROM held "
             "WHERE status = 'held' ORDER BY id"
         ).fetchall()
         return [
-            protocol.Held(seq=0, held_id=i, viewer_id=v, name=n, text=t, ts=ts, rule=ru, reason=re)
-            for i, v, n, t, ts, ru, re in rows
+            protocol.Held(
+                seq=0,
+                held_id=i,
+                viewer_id=v,
+                name=n,
+                text=t,
+                ts=ts,
+                rule=ru,
+                reason=re,
+                product_id=p,
+                rating=r,
+            )
+            for i, v, n, t, ts, ru, re, p, r in rows
         ]
 
     def resolve_held(
@@ -280,11 +305,17 @@ class TeamRecords:
         now: float,
         owner: bool,
     ) -> list[Published]:
-        """Publish (approve) or drop (deny) a held comment, with its mod-log entry."""
+        """Publish (approve) or drop (deny) a held comment or review, with its mod-log entry."""
         published: list[Published] = []
         with self._store.events() as writer:
             comment_seq: int | None = None
-            if approve:
+            if approve and held.product_id is not None and held.rating is not None:
+                review = owner_review(
+                    "r-" + secrets.token_hex(6), held.name, held.rating, held.text, now
+                )
+                added, body = write_review(writer, held.product_id, held.viewer_id, review, now)
+                published.append((added.seq, body, None))
+            elif approve:
                 comment, body = self._store.write_comment(
                     writer, held.viewer_id, held.name, held.role, held.text, now, owner
                 )
