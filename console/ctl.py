@@ -18,6 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from console import protocol
+from console.domain.moderation import fold
 from console.domain.modlog import describe_modes, mod_log_csv
 from console.domain.money import Money, MoneyError, format_money, parse_decimal
 from console.domain.sales import orders_csv
@@ -90,6 +91,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     modes.add_argument("--buyers-only", action="store_true")
     modes.add_argument("--emoji-only", action="store_true")
     modes.add_argument("--pause", action="store_true")
+    terms = commands.add_parser("terms", help="list, add or remove the chat's blocked terms")
+    terms_do = terms.add_subparsers(dest="terms_command", metavar="ACTION", required=True)
+    terms_do.add_parser("list", help="print the blocked terms (action, kind, term) and links")
+    add = terms_do.add_parser("add", help="block a word, a wildcard (spa*m) or a regex")
+    add.add_argument("pattern", metavar="TERM")
+    add.add_argument("--kind", choices=("word", "wildcard", "regex"), default="word")
+    add.add_argument(
+        "--action",
+        choices=("hold", "delete"),
+        default="hold",
+        help="hold for a moderator (default) or delete at once",
+    )
+    remove = terms_do.add_parser("remove", help="unblock a term, as `terms list` prints it")
+    remove.add_argument("pattern", metavar="TERM")
     export = commands.add_parser(
         "export-viewer", help="print everything held about a viewer (JSON)"
     )
@@ -266,7 +281,38 @@ async def _team_command(session: _Session, args: argparse.Namespace) -> str:
             )
             await session.request(modes)
             return "Chat modes: " + describe_modes(modes) + "."
+        case "terms":
+            return await _terms(session, args)
     raise CtlError(f"Unknown command {args.ctl_command!r}.")
+
+
+async def _terms(session: _Session, args: argparse.Namespace) -> str:
+    """The hub keeps one list: read it, change it here, send it back whole (with the link
+    filter as it was), so a term is added or removed without retyping the others."""
+    current = await session.request(protocol.GetTerms())
+    assert isinstance(current, protocol.Terms)
+    terms = list(current.terms)
+    match args.terms_command:
+        case "list":
+            lines = [f"{t.action}\t{t.kind}\t{t.pattern}" for t in terms]
+            links = "held for a moderator" if current.block_links else "allowed"
+            return "\n".join([*lines, f"Links are {links}."])
+        case "add":
+            terms.append(
+                protocol.TermSpec(pattern=args.pattern, kind=args.kind, action=args.action)
+            )
+            done = f"Blocked {args.pattern!r} ({args.kind}, {args.action})"
+        case _:
+            # Word terms are stored folded ("Sp4m" as "spam"): either spelling removes it.
+            wanted = {args.pattern, fold(args.pattern)}
+            kept = [t for t in terms if t.pattern not in wanted]
+            if len(kept) == len(terms):
+                raise CtlError(
+                    f"No blocked term {args.pattern!r}; `ctl terms list` prints them as stored."
+                )
+            terms, done = kept, f"Unblocked {args.pattern!r}"
+    await session.request(protocol.SetTerms(terms=terms, block_links=current.block_links))
+    return f"{done}; {len(terms)} blocked term{'' if len(terms) == 1 else 's'}."
 
 
 async def _import(session: _Session, args: argparse.Namespace) -> str:

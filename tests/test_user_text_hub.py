@@ -19,7 +19,7 @@ from websockets.asyncio.client import connect
 
 from console import protocol
 from tests.support.clients import RawClient
-from tests.test_shop_hub import buy, wait_until
+from tests.test_shop_hub import buy, ctl, wait_until
 from tests.test_team_hub import Team, ask, comment, ok, running_team
 
 REVIEW = {"t": "review", "product_id": "logo-tee", "rating": 4}
@@ -181,3 +181,26 @@ async def test_a_shelf_entry_carries_the_start_of_its_description(team: Team) ->
 
 def _described(product: protocol.Product, description: str) -> protocol.Product:
     return msgspec.structs.replace(product, description=description)
+
+
+async def test_ctl_lists_adds_and_removes_blocked_terms(team: Team) -> None:
+    code, out, err = await ctl(team, "terms", "add", "Sp4mword")
+    assert (code, out, err) == (0, "Blocked 'Sp4mword' (word, hold); 1 blocked term.", "")
+    wildcard = ["--kind", "wildcard", "--action", "delete"]
+    code, _, _ = await ctl(team, "terms", "add", "idi*t", *wildcard)
+    assert code == 0
+    code, out, _ = await ctl(team, "terms", "list")
+    assert out.splitlines() == [
+        "hold\tword\tspamword",
+        "delete\twildcard\tidi*t",
+        "Links are held for a moderator.",
+    ]
+    ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-ctl-terms")
+    assert (await comment(ann, "spamword!"))["held"] is True
+
+    code, out, _ = await ctl(team, "terms", "remove", "SPAMWORD")
+    assert (code, out) == (0, "Unblocked 'SPAMWORD'; 1 blocked term.")
+    assert "seq" in await comment(ann, "spamword again")
+    code, _, err = await ctl(team, "terms", "remove", "nothing")
+    assert code == 1 and "No blocked term 'nothing'" in err
+    await ann.close()
