@@ -18,11 +18,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from console import protocol
+from console.domain.catalogue import import_file_text
 from console.domain.moderation import fold
 from console.domain.modlog import describe_modes, mod_log_csv
 from console.domain.money import Money, MoneyError, format_money, parse_decimal
 from console.domain.sales import orders_csv
-from console.errors import ProtocolError, ShopcastError
+from console.errors import CatalogueError, ProtocolError, ShopcastError
 
 
 class CtlError(ShopcastError):
@@ -151,6 +152,8 @@ def _amount(text: str, currency: str) -> int:
 
 
 async def _run(args: argparse.Namespace) -> str:
+    # A file to import is read first: a wrong path is worth saying even with the hub down.
+    upload = _upload(args.file, args.currency) if args.ctl_command == "import" else None
     try:
         ws = await connect(args.hub, compression=None, max_size=None, open_timeout=10)
     except InvalidURI:
@@ -169,6 +172,8 @@ async def _run(args: argparse.Namespace) -> str:
             raise CtlError(first.message)
         session = _Session(ws)
         try:
+            if upload is not None:
+                return await _import(session, args.file, upload)
             return await _command(session, args)
         except ConnectionClosed:
             raise CtlError("The hub closed the connection; check the token.") from None
@@ -219,8 +224,6 @@ async def _command(session: _Session, args: argparse.Namespace) -> str:
             price = _amount(args.price, product.currency)
             await session.request(protocol.UpdateVariant(sku=args.sku, price=price))
             return f"Price of {args.sku} is {format_money(Money(price, product.currency))}."
-        case "import":
-            return await _import(session, args)
         case "orders":
             reply = await session.request(protocol.GetOrders(limit=args.limit))
             assert isinstance(reply, protocol.Orders)
@@ -286,6 +289,32 @@ async def _team_command(session: _Session, args: argparse.Namespace) -> str:
     raise CtlError(f"Unknown command {args.ctl_command!r}.")
 
 
+def _upload(path: Path, currency: str) -> protocol.ImportCatalogue:
+    """The import command for ``path``, or a CtlError naming the file and what to do."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CtlError(f"There is no file {path}; check its name and folder.") from None
+    except IsADirectoryError:
+        raise CtlError(f"{path} is a folder; name the CSV or JSON file in it.") from None
+    except OSError as exc:
+        raise CtlError(f"{path} cannot be read ({exc.strerror}); check the file.") from None
+    try:
+        kind, text = import_file_text(str(path), data)
+    except CatalogueError as exc:
+        raise CtlError(f"{exc}.") from None
+    message = protocol.ImportCatalogue(format=kind, data=text, currency=currency)
+    # The hub refuses a larger message, and closes the connection above a frame's limit.
+    size = len(protocol.encode(message))
+    if size > protocol.MAX_STAFF_MESSAGE_BYTES:
+        raise CtlError(
+            f"{path} is too large to import at once ({size // 1024} KiB, the hub takes "
+            f"{protocol.MAX_STAFF_MESSAGE_BYTES // 1024} KiB); split it into files of whole "
+            "products."
+        )
+    return message
+
+
 async def _terms(session: _Session, args: argparse.Namespace) -> str:
     """The hub keeps one list: read it, change it here, send it back whole (with the link
     filter as it was), so a term is added or removed without retyping the others."""
@@ -315,18 +344,16 @@ async def _terms(session: _Session, args: argparse.Namespace) -> str:
     return f"{done}; {len(terms)} blocked term{'' if len(terms) == 1 else 's'}."
 
 
-async def _import(session: _Session, args: argparse.Namespace) -> str:
+async def _import(session: _Session, path: Path, upload: protocol.ImportCatalogue) -> str:
     try:
-        text = args.file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CtlError(f"Cannot read {args.file}: {exc}.") from None
-    kind = "json" if args.file.suffix.lower() == ".json" else "shopify_csv"
-    reply = await session.request(
-        protocol.ImportCatalogue(format=kind, data=text, currency=args.currency)
-    )
+        reply = await session.request(upload)
+    except ProtocolError as exc:
+        raise CtlError(f"{path}: {exc.message}") from None
     assert isinstance(reply, protocol.ImportResult)
-    lines = [f"Imported {reply.imported} products from {reply.rows} rows."]
+    products = f"{reply.imported} product{'' if reply.imported == 1 else 's'}"
+    lines = [f"Imported {products} from {reply.rows} row{'' if reply.rows == 1 else 's'}."]
     lines += [f"line {e.line} ({e.handle}): {e.message}" for e in reply.errors]
+    lines += [f"line {e.line} ({e.handle}), warning: {e.message}" for e in reply.warnings]
     return "\n".join(lines)
 
 

@@ -864,6 +864,8 @@ class ImportResult(_Msg, tag="import_result"):
     imported: int
     rows: int
     errors: list[ImportRowError] = []
+    #: Rows imported with a change the shop should know about (oversold stock set to 0).
+    warnings: list[ImportRowError] = []
     ref: str | None = None
 
 

@@ -16,6 +16,7 @@ from console.domain.catalogue import (
     Review,
     Variant,
     catalogue_to_dict,
+    import_file_text,
     parse_catalogue,
 )
 from console.domain.money import Money
@@ -703,3 +704,37 @@ def test_a_misspelt_review_field_is_refused():
     assert refused(data).startswith(
         "product 'linen-shirt' review 'r-linen-shirt-1': unknown field 'stars'; review fields are "
     )
+
+
+# ---------------------------------------------------------------- files to import
+
+
+def test_an_import_file_is_read_as_utf8_text_by_its_suffix():
+    assert import_file_text("products.csv", "\ufeffHandle,Title\n".encode()) == (
+        "shopify_csv",
+        "Handle,Title\n",
+    )
+    assert import_file_text("Catalogue.JSON", b'{"version": 1}') == ("json", '{"version": 1}')
+
+
+def test_random_bytes_are_refused_naming_the_file_and_what_to_choose():
+    with pytest.raises(CatalogueError) as caught:
+        import_file_text("shots/random.csv", b"Handle\nt\xbbe")
+    assert str(caught.value) == (
+        "shots/random.csv is not UTF-8 text (byte 0xbb on line 2); export the products from "
+        "Shopify again (Products > Export) or save the file as 'CSV UTF-8'"
+    )
+
+
+def test_a_latin1_json_catalogue_is_refused_with_the_json_fix():
+    with pytest.raises(CatalogueError) as caught:
+        import_file_text("shop.json", '{"title": "Caf\u00e9"}'.encode("latin-1"))
+    assert str(caught.value) == (
+        "shop.json is not UTF-8 text (byte 0xe9 on line 1); save the catalogue as UTF-8 text"
+    )
+
+
+def test_a_binary_file_that_happens_to_decode_is_refused_too():
+    with pytest.raises(CatalogueError) as caught:
+        import_file_text("sheet.csv", b"PK\x03\x04\x00\x00")
+    assert str(caught.value).startswith("sheet.csv is not a text file (it holds NUL bytes); ")

@@ -884,3 +884,39 @@ def test_a_catalogue_image_link_must_be_a_plain_https_link(url):
         "product 'tee': image must be an https:// link of at most 2000 characters without "
         f"spaces, quotes or angle brackets, got {url!r}"
     )
+
+
+OVERSOLD = (
+    "Variant Inventory Qty {} is below 0 (oversold in Shopify); imported as 0, sold out: "
+    "set the stock once the units are in"
+)
+
+
+def test_oversold_stock_is_imported_sold_out_and_its_row_reported_as_a_warning():
+    rows = shirt_rows()
+    rows[1]["Variant Inventory Qty"] = "-3"
+    report = parse_shopify_csv(csv_text(rows))
+    assert [v.stock for v in report.products[0].variants] == [5, 0]
+    assert report.errors == ()
+    assert report.warnings == (RowError(3, "tee", OVERSOLD.format("-3"), 3),)
+
+
+def test_the_exports_oversold_shirt_is_reported_once(export):
+    assert export.warnings == (RowError(11, "linen-shirt", OVERSOLD.format("-2"), 6),)
+
+
+def test_a_product_left_out_for_an_error_gets_no_warning_besides():
+    rows = shirt_rows()
+    rows[0]["Variant Inventory Qty"] = "-3"
+    rows[1]["Variant Price"] = "soon"
+    report = parse_shopify_csv(csv_text(rows))
+    assert report.products == ()
+    assert len(report.errors) == 1
+    assert report.warnings == ()
+
+
+@pytest.mark.parametrize("raw", ["-0", "0", "", "7"])
+def test_stock_of_zero_or_more_is_no_warning(raw):
+    rows = shirt_rows()
+    rows[0]["Variant Inventory Qty"] = raw
+    assert parse_shopify_csv(csv_text(rows)).warnings == ()

@@ -527,15 +527,24 @@ class MainWindow(QMainWindow):
         await self._load_catalogue()
         summary = f"Imported {reply.imported} products from {reply.rows} rows of {path.name}."
         self.statusBar().showMessage(summary, 8000)
-        if reply.errors:
+        if reply.errors or reply.warnings:
             self.import_report = QMessageBox(self)
             self.import_report.setIcon(QMessageBox.Icon.Warning)
             self.import_report.setWindowTitle("Import report")
-            self.import_report.setText(
-                f"{summary}\n{len(reply.errors)} rows failed; their products were not imported."
+            failed = (
+                f"\n{len(reply.errors)} rows failed; their products were not imported."
+                if reply.errors
+                else ""
             )
+            warned = (
+                f"\n{len(reply.warnings)} rows imported with a warning." if reply.warnings else ""
+            )
+            self.import_report.setText(summary + failed + warned)
             self.import_report.setDetailedText(
-                "\n".join(f"Line {e.line} ({e.handle}): {e.message}" for e in reply.errors)
+                "\n".join(
+                    [f"Line {e.line} ({e.handle}): {e.message}" for e in reply.errors]
+                    + [f"Line {e.line} ({e.handle}), warning: {e.message}" for e in reply.warnings]
+                )
             )
             self.import_report.open()
         return reply

@@ -15,7 +15,7 @@ import datetime
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, TypeGuard
+from typing import Any, Final, Literal, TypeGuard
 
 from console.domain.chat import strip_bidi
 from console.domain.money import CURRENCIES, Money, MoneyError
@@ -25,10 +25,12 @@ __all__ = [
     "FORMAT_VERSION",
     "MAX_IMAGE_URL_CHARS",
     "Catalogue",
+    "ImportFormat",
     "Product",
     "Review",
     "Variant",
     "catalogue_to_dict",
+    "import_file_text",
     "is_identifier",
     "is_image_url",
     "parse_catalogue",
@@ -555,6 +557,40 @@ def _parse_review(raw: object, product_id: str, index: int) -> Review:
         verified_owner=verified,
         created=created,
     )
+
+
+# ---------------------------------------------------------------- files to import
+
+#: What the hub's importer reads: a Shopify product CSV export or a Shopcast JSON catalogue.
+ImportFormat = Literal["shopify_csv", "json"]
+
+
+def import_file_text(name: str, data: bytes) -> tuple[ImportFormat, str]:
+    """The format (by the file name's suffix) and the text of a file chosen for import.
+
+    Both importers read text. A file picked by mistake (a spreadsheet, a picture, a CSV
+    saved in an old Windows encoding) is refused here, before anything reaches the hub,
+    with a sentence that names the file and what to choose instead; Python's own words
+    ("'utf-8' codec can't decode byte 0xbb") tell a shop nothing. Excel's byte order
+    mark is dropped.
+    """
+    kind: ImportFormat = "json" if name.lower().endswith(".json") else "shopify_csv"
+    fix = (
+        "save the catalogue as UTF-8 text"
+        if kind == "json"
+        else "export the products from Shopify again (Products > Export) or save the file "
+        "as 'CSV UTF-8'"
+    )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise CatalogueError(
+            f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); {fix}"
+        ) from None
+    if "\x00" in text:
+        raise CatalogueError(f"{name} is not a text file (it holds NUL bytes); {fix}")
+    return kind, text
 
 
 # ---------------------------------------------------------------- back to data

@@ -15,8 +15,12 @@ Decisions a shop may want to know about:
 - ``line`` is the line of the text file where the row starts (header = 1), as a text
   editor and the ``csv`` module count; a description with line breaks makes a row span
   several lines. ``row`` is the row as a spreadsheet numbers it (header = 1).
-- Negative inventory (Shopify allows overselling) is imported as 0, sold out, without an
-  error; an empty quantity is 0 too. A quantity that is not a whole number is an error.
+- Negative inventory (Shopify keeps selling past 0 when a product says so) is imported
+  as 0, sold out, and the row is reported as a warning, not an error: the oversold units
+  are owed to buyers, which the shop should know before it sells more on stream, but
+  leaving a shirt out whole because one size is oversold would hide every other size.
+  An empty quantity is 0 without a word. A quantity that is not a whole number is an
+  error.
 - Prices are read exactly as decimals ("19.99", also "1,249.00" and "€19.99"); trailing
   zeros beyond the currency's decimals are dropped ("2500.00" is ¥2500).
 - A compare-at price not above the price means "not on sale", as on a Shopify store.
@@ -107,6 +111,9 @@ class ImportReport:
     errors: tuple[RowError, ...]
     #: Data rows read (the header and blank lines not counted).
     rows: int
+    #: Rows imported with a change the shop should know about (oversold stock), in file
+    #: order.
+    warnings: tuple[RowError, ...] = ()
 
     @property
     def skipped_handles(self) -> tuple[str, ...]:
@@ -328,12 +335,16 @@ class _Import:
         self.currency = currency
         self.sample = _sample_price(currency)
         self.errors: list[RowError] = []
+        self.warnings: list[RowError] = []
         self.skus: dict[str, int] = {}
         self.ids: dict[str, tuple[str, int]] = {}
         self.handle = ""
 
     def error(self, row: _Row, message: str) -> None:
         self.errors.append(RowError(row.line, self.handle, message, row.row))
+
+    def warn(self, row: _Row, message: str) -> None:
+        self.warnings.append(RowError(row.line, self.handle, message, row.row))
 
     def product(self, handle: str, rows: list[_Row]) -> Product | None:
         """The product of ``handle`` from its rows (in file order), or None if any is bad."""
@@ -509,8 +520,13 @@ class _Import:
             )
             return 0
         sign, digits = match.groups()
-        if sign == "-":
-            return 0  # oversold in Shopify: sold out here
+        if sign == "-" and digits.strip("0"):
+            self.warn(
+                row,
+                f"Variant Inventory Qty {raw} is below 0 (oversold in Shopify); imported as "
+                "0, sold out: set the stock once the units are in",
+            )
+            return 0
         if len(digits) > len(str(MAX_STOCK)) or int(digits) > MAX_STOCK:
             self.error(
                 row,
@@ -565,9 +581,16 @@ def parse_shopify_csv(text: str, currency: str = "EUR") -> ImportReport:
                 "Handle is empty; every row needs the handle of its product (the first "
                 "column of a Shopify export)",
             )
-    products = [state.product(handle, group) for handle, group in by_handle.items()]
+    made = {handle: state.product(handle, group) for handle, group in by_handle.items()}
     return ImportReport(
-        products=tuple(p for p in products if p is not None),
+        products=tuple(p for p in made.values() if p is not None),
         errors=tuple(sorted(state.errors, key=lambda e: e.line)),
         rows=len(rows),
+        # A product left out has its errors to fix first; its oversold stock is not news.
+        warnings=tuple(
+            sorted(
+                (w for w in state.warnings if made[w.handle] is not None),
+                key=lambda w: w.line,
+            )
+        ),
     )

@@ -387,16 +387,22 @@ class Shop:
             if message.format == "shopify_csv":
                 report = parse_shopify_csv(message.data, message.currency)
                 products, rows = list(report.products), report.rows
-                errors = [
-                    protocol.ImportRowError(line=e.line, handle=e.handle, message=e.message)
-                    for e in report.errors
-                ]
+                errors, warnings = (
+                    [
+                        protocol.ImportRowError(line=e.line, handle=e.handle, message=e.message)
+                        for e in found
+                    ]
+                    for found in (report.errors, report.warnings)
+                )
             else:
                 catalogue = parse_catalogue(json.loads(message.data))
-                products, rows, errors = list(catalogue), len(catalogue), []
+                products, rows, errors, warnings = list(catalogue), len(catalogue), [], []
         except json.JSONDecodeError as exc:
             raise ProtocolError(
-                ErrorCode.INVALID, f"The file is not valid JSON (line {exc.lineno}): {exc.msg}."
+                ErrorCode.INVALID,
+                f"Nothing was imported: the file is not valid JSON ({exc.msg} at line "
+                f"{exc.lineno}, column {exc.colno}); correct it there, or choose a Shopcast "
+                "JSON catalogue or a Shopify CSV export.",
             ) from None
         except CatalogueError as exc:
             raise ProtocolError(ErrorCode.INVALID, f"Nothing was imported: {exc}") from None
@@ -405,7 +411,7 @@ class Shop:
         if {p.id for p in shaped} & {self._pinned, *self._shelf}:
             self._changed()
         return protocol.ImportResult(
-            imported=len(shaped), rows=rows, errors=errors, ref=message.ref
+            imported=len(shaped), rows=rows, errors=errors, warnings=warnings, ref=message.ref
         )
 
     # ------------------------------------------------------------ viewers: quote and buy
