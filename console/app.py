@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from console.client import StaffClient, State
 from console.errors import ShopcastError
 from console.gc_tuning import tune_collector
+from console.hub.auth import host_token_line
 from console.hub.server import Hub, seed_demo_catalogue
 from console.settings import Settings
 from console.store import Store
@@ -137,9 +138,10 @@ async def _serve(settings: Settings) -> int:
         except ShopcastError as exc:
             QMessageBox.critical(None, "Shopcast cannot start", str(exc))
             raise
-        token = hub.issue_token("host", "Host")
+        token = hub.host_token()
         print(f"Viewer page: {hub.viewer_url}", flush=True)
-        print(f"Host token: {token}", flush=True)
+        line = host_token_line(token, settings.data_dir, shown=settings.print_token, window=True)
+        print(line, flush=True)
 
         async def set_live(live: bool) -> None:
             if live:

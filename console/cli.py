@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,7 +15,9 @@ from console.ctl import add_parser as add_ctl_parser
 from console.ctl import run_ctl
 from console.desktop import check_desktop
 from console.errors import ShopcastError
+from console.hub.auth import host_token
 from console.settings import DEFAULT_BIND, DEFAULT_PORT, Settings, default_data_dir
+from console.store import Store
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +45,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         metavar="ORIGIN",
         help="another site whose pages may open /ws, e.g. https://shop.example.com (the "
         "hub's own page always may); repeat for several",
+    )
+    parser.add_argument(
+        "--print-token",
+        action="store_true",
+        help="print the host token at start (otherwise: File → Staff access, or "
+        "'python -m console token')",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
 
@@ -114,9 +123,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TOKEN",
         help="bearer token for --whip (SHOPCAST_WHIP_TOKEN sets it too, out of sight of ps)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{hub,ctl}")
+    sub = parser.add_subparsers(dest="command", metavar="{hub,ctl,token}")
     hub = sub.add_parser("hub", help="run the hub headless (no window, no Qt)")
     _common(hub)
+    token = sub.add_parser(
+        "token",
+        help="print the data folder's host token (made if there is none yet); replace it "
+        "in File → Staff access or with 'ctl replace-host-token'",
+    )
+    token.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"the hub's data folder (default {default_data_dir()})",
+    )
     add_ctl_parser(sub)
     return parser
 
@@ -144,7 +164,23 @@ def _settings(args: argparse.Namespace) -> Settings:
         connect=getattr(args, "connect", ""),
         allowed_origins=tuple(args.allow_origin),
         token=getattr(args, "token", ""),
+        print_token=args.print_token,
     )
+
+
+def _print_host_token(data_dir: Path) -> int:
+    """The same token a console or hub on ``data_dir`` uses (its file, checked against
+    the store), so a headless hub's operator can read it without a window."""
+    try:
+        store = Store.open(data_dir)
+        try:
+            print(host_token(store, time.time()))
+        finally:
+            store.close()
+    except ShopcastError as exc:
+        print(f"shopcast: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("websockets").setLevel(logging.WARNING)
     if args.command == "ctl":
         return run_ctl(args)
+    if args.command == "token":
+        return _print_host_token(args.data_dir or default_data_dir())
     settings = _settings(args)
     if settings.connect and not settings.token:
         print("shopcast: --connect needs --token (the one in your invitation).", file=sys.stderr)

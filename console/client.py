@@ -81,6 +81,11 @@ class StaffClient:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="staff-client")
 
+    def use_token(self, token: str) -> None:
+        """Say hello with ``token`` from the next reconnect on (the host token was replaced;
+        the open connection already goes on with it)."""
+        self._token = token
+
     async def wait_connected(self, timeout: float = 10.0) -> None:
         await asyncio.wait_for(self._connected.wait(), timeout)
 

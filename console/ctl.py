@@ -35,7 +35,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     ctl.add_argument(
         "--hub", default="ws://127.0.0.1:8765/ws", help="the hub's /ws address (default local)"
     )
-    ctl.add_argument("--token", required=True, help="a staff token (the console prints one)")
+    ctl.add_argument(
+        "--token",
+        required=True,
+        help="a staff token: an invitation's, or the host token (python -m console token)",
+    )
     ctl.add_argument(
         "--role",
         default="staff",
@@ -76,6 +80,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     invite.add_argument("--hours", type=float, default=12.0)
     revoke = commands.add_parser("revoke", help="revoke a staff member's access (host)")
     revoke.add_argument("staff_id")
+    commands.add_parser(
+        "replace-host-token",
+        help="make a new host token and revoke this one (with the host token); every other "
+        "console on it is closed, the host's own too: on its machine use File → Staff access",
+    )
     for name, text in (("ban", "ban a viewer"), ("unban", "lift a viewer's ban or time-out")):
         sanction = commands.add_parser(name, help=text)
         sanction.add_argument("viewer_id")
@@ -250,6 +259,10 @@ async def _team_command(session: _Session, args: argparse.Namespace) -> str:
         case "revoke":
             await session.request(protocol.RevokeStaff(staff_id=args.staff_id))
             return f"Revoked {args.staff_id}."
+        case "replace-host-token":
+            reply = await session.request(protocol.ReplaceHostToken())
+            assert isinstance(reply, protocol.HostToken)
+            return reply.token
         case "ban":
             await session.request(protocol.BanViewer(viewer_id=args.viewer_id, reason=args.reason))
             return f"Banned {args.viewer_id}."

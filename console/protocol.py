@@ -321,6 +321,13 @@ class RevokeStaff(_Msg, tag="revoke"):
     ref: str | None = None
 
 
+class ReplaceHostToken(_Msg, tag="replace_host_token"):
+    """A new host token for the data folder; only a console signed in with the host
+    token may ask. The old one is revoked and its other connections close at once."""
+
+    ref: str | None = None
+
+
 class DeleteComment(_Msg, tag="delete"):
     seq: int
     reason: str = ""
@@ -457,6 +464,7 @@ ClientMessage = (
     | CreateInvite
     | GetStaff
     | RevokeStaff
+    | ReplaceHostToken
     | DeleteComment
     | TimeoutViewer
     | BanViewer
@@ -892,6 +900,14 @@ class StaffMember(msgspec.Struct, omit_defaults=True):
     connected: int = 0
 
 
+class HostToken(_Msg, tag="host_token"):
+    """The new host token (to the console that asked); the session goes on with it."""
+
+    token: str
+    staff_id: str
+    ref: str | None = None
+
+
 class StaffList(_Msg, tag="staff"):
     """Who may run the show and who is connected; pushed to hosts when it changes."""
 
@@ -1120,6 +1136,7 @@ ServerMessage = (
     | Orders
     | ImportResult
     | InviteCreated
+    | HostToken
     | StaffList
     | CommentDeleted
     | Modes

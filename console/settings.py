@@ -47,5 +47,7 @@ class Settings:
     #: A remote staff console: the host's hub at this ``ws://`` address, with this token.
     connect: str = ""
     token: str = ""
+    #: Print the host token at start (else the terminal says where to read it).
+    print_token: bool = False
     #: Other sites whose pages may open ``/ws`` (the hub's own page always may).
     allowed_origins: tuple[str, ...] = ()

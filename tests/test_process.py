@@ -153,7 +153,7 @@ def test_a_port_in_use_gives_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_a_remote_staff_console_joins_a_hub_and_exits_with_status_0(tmp_path: Path) -> None:
-    hub, url = start(["hub"], tmp_path / "hub")
+    hub, url = start(["hub", "--print-token"], tmp_path / "hub")
     assert hub.stdout is not None
     token = hub.stdout.readline().split(": ", 1)[1].strip()
     ws_url = url.replace("http://", "ws://") + "ws"
@@ -177,4 +177,149 @@ def test_a_remote_staff_console_joins_a_hub_and_exits_with_status_0(tmp_path: Pa
     finally:
         if remote.poll() is None:
             remote.kill()
+        assert stop(hub, signal.SIGTERM)[0] == 0
+
+
+# ---------------------------------------------------------------- the host token and ctl
+
+
+def console_command(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m console ARGS`` to its end (ctl, token)."""
+    return subprocess.run(
+        [sys.executable, "-m", "console", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def ctl(url: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+    ws_url = url.replace("http://", "ws://") + "ws"
+    return console_command("ctl", "--hub", ws_url, "--token", token, *args)
+
+
+def test_a_hub_keeps_one_host_token_and_prints_it_only_when_asked(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    hub, url = start(["hub"], data)
+    assert hub.stdout is not None
+    line = hub.stdout.readline().strip()
+    assert line == (
+        f"Host token: not printed; read it with: python -m console token --data-dir {data}"
+    )
+    assert "sc_" not in line
+    shown = console_command("token", "--data-dir", str(data))
+    assert shown.returncode == 0, shown.stderr
+    token = shown.stdout.strip()
+    assert ctl(url, token, "orders").returncode == 0
+    assert stop(hub, signal.SIGTERM)[0] == 0
+
+    hub, url = start(["hub", "--print-token"], data)
+    assert hub.stdout is not None
+    assert hub.stdout.readline().strip() == f"Host token: {token}"  # the same after a restart
+    assert ctl(url, token, "orders").returncode == 0
+    assert stop(hub, signal.SIGTERM)[0] == 0
+
+
+def test_the_console_prints_the_data_folders_host_token_with_print_token(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    token = console_command("token", "--data-dir", str(data)).stdout.strip()
+    console, url = start(["--print-token"], data)
+    try:
+        assert console.stdout is not None
+        assert console.stdout.readline().strip() == f"Host token: {token}"
+        assert ctl(url, token, "orders").returncode == 0
+    finally:
+        assert stop(console, signal.SIGTERM)[0] == 0
+
+
+def test_ctl_replaces_the_host_token_and_the_old_one_stops_working(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    hub, url = start(["hub", "--print-token"], data)
+    try:
+        assert hub.stdout is not None
+        old = hub.stdout.readline().split(": ", 1)[1].strip()
+        replaced = ctl(url, old, "replace-host-token")
+        assert replaced.returncode == 0, replaced.stderr
+        new = replaced.stdout.strip()
+        assert new.startswith("sc_") and new != old
+        refused = ctl(url, old, "orders")
+        assert (refused.returncode, refused.stdout) == (1, "")
+        assert refused.stderr.strip() == (
+            "shopcast ctl: This staff token was revoked; ask the host for a new one."
+        )
+        assert ctl(url, new, "orders").returncode == 0
+        assert console_command("token", "--data-dir", str(data)).stdout.strip() == new
+    finally:
+        assert stop(hub, signal.SIGTERM)[0] == 0
+
+
+def test_ctl_import_of_a_bad_file_says_which_file_and_what_to_do(tmp_path: Path) -> None:
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "random.csv").write_bytes(bytes(range(256)) * 4)
+    (files / "broken.json").write_text('{"version": 1, "products": [', encoding="utf-8")
+    (files / "notes.csv").write_text("Name,Notes\nAnn,likes linen\n", encoding="utf-8")
+    expected = {
+        "missing.csv": f"There is no file {files / 'missing.csv'}; check its name and folder.",
+        "random.csv": (
+            f"{files / 'random.csv'} is not UTF-8 text (byte 0x80 on line 2); export the "
+            "products from Shopify again (Products > Export) or save the file as 'CSV UTF-8'."
+        ),
+        "broken.json": (
+            f"{files / 'broken.json'}: Nothing was imported: the file is not valid JSON "
+            "(Expecting value at line 1, column 29); correct it there, or choose a Shopcast "
+            "JSON catalogue or a Shopify CSV export."
+        ),
+        "notes.csv": (
+            f"{files / 'notes.csv'}: Nothing was imported: the file has no column Handle, "
+            "Title, Variant Price; is it a Shopify product export (Products > Export)?"
+        ),
+    }
+    hub, url = start(["hub", "--print-token"], tmp_path / "data")
+    try:
+        assert hub.stdout is not None
+        token = hub.stdout.readline().split(": ", 1)[1].strip()
+        for name, sentence in expected.items():
+            run = ctl(url, token, "import", str(files / name))
+            assert (run.returncode, run.stdout) == (1, ""), name
+            assert run.stderr == f"shopcast ctl: {sentence}\n", name
+    finally:
+        assert stop(hub, signal.SIGTERM)[0] == 0
+
+
+def test_ctl_import_of_bytes_that_are_not_utf8_names_the_byte(tmp_path: Path) -> None:
+    latin = tmp_path / "export-latin1.csv"
+    latin.write_bytes(
+        "Handle,Title,Variant Price\nbeanie,Bonnet en laine é,19.00\n".encode("latin-1")
+    )
+    # No hub is needed to tell: the file is read before connecting.
+    run = ctl("http://127.0.0.1:9/", "sc_unused", "import", str(latin))
+    assert run.returncode == 1
+    assert run.stderr == (
+        f"shopcast ctl: {latin} is not UTF-8 text (byte 0xe9 on line 2); export the products "
+        "from Shopify again (Products > Export) or save the file as 'CSV UTF-8'.\n"
+    )
+
+
+def test_ctl_import_reports_oversold_stock_as_a_warning(tmp_path: Path) -> None:
+    csv_file = tmp_path / "oversold.csv"
+    csv_file.write_text(
+        "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Inventory Qty,Variant Price\n"
+        "tee,Organic Tee,Size,S,TEE-S,5,25.00\n"
+        "tee,,,M,TEE-M,-3,25.00\n",
+        encoding="utf-8",
+    )
+    hub, url = start(["hub", "--print-token"], tmp_path / "data")
+    try:
+        assert hub.stdout is not None
+        token = hub.stdout.readline().split(": ", 1)[1].strip()
+        run = ctl(url, token, "import", str(csv_file))
+        assert (run.returncode, run.stderr) == (0, "")
+        assert run.stdout.splitlines() == [
+            "Imported 1 product from 2 rows.",
+            "line 3 (tee), warning: Variant Inventory Qty -3 is below 0 (oversold in "
+            "Shopify); imported as 0, sold out: set the stock once the units are in",
+        ]
+    finally:
         assert stop(hub, signal.SIGTERM)[0] == 0

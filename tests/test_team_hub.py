@@ -127,6 +127,7 @@ EXAMPLES: dict[type, dict[str, Any]] = {
     protocol.CreateInvite: {"t": "invite", "name": "Sam", "role": "agent"},
     protocol.GetStaff: {"t": "staff"},
     protocol.RevokeStaff: {"t": "revoke", "staff_id": "0000000000000000"},
+    protocol.ReplaceHostToken: {"t": "replace_host_token"},
     protocol.DeleteComment: {"t": "delete", "seq": 1},
     protocol.TimeoutViewer: {"t": "timeout", "viewer_id": "matrix-viewer-1", "seconds": 60},
     protocol.BanViewer: {"t": "ban", "viewer_id": "matrix-viewer-1"},
@@ -609,3 +610,111 @@ async def test_welcome_is_the_first_thing_a_host_hears(team: Team) -> None:
         await ws.send(json.dumps({"t": "hello", "v": 1, "role": "host", "token": team.token}))
         first = json.loads(await ws.recv())
     assert first[0]["t"] == "welcome", "the staff list is pushed after it, never before"
+
+
+# ---------------------------------------------------------------- the host token
+
+
+@contextlib.asynccontextmanager
+async def hub_on(data_dir: Path) -> AsyncIterator[tuple[Hub, str]]:
+    """A hub on ``data_dir`` started as the console and the headless hub start one."""
+    store = Store.open(data_dir)
+    store.replace_catalogue(CATALOGUE)
+    hub = Hub(store, tick=0.01)
+    token = hub.host_token()
+    await hub.start("127.0.0.1", 0)
+    try:
+        yield hub, token
+    finally:
+        await hub.stop()
+        store.close()
+
+
+def _host_rows(members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [m for m in members if m["role"] == "host"]
+
+
+async def test_the_host_token_is_the_same_after_a_restart_and_the_team_shows_one_host(
+    data_dir: Path,
+) -> None:
+    async with hub_on(data_dir) as (_hub, first):
+        pass
+    async with hub_on(data_dir) as (hub, token):
+        assert token == first
+        host = await RawClient.staff(hub.local_ws_url, token)
+        listing = await ok(host, {"t": "staff"})
+        [row] = _host_rows(listing["members"])
+        assert (row["name"], row.get("expires"), row.get("revoked")) == ("Host", None, None)
+        await host.close()
+    stored = query(data_dir, "SELECT token_hash FROM staff_tokens")
+    assert all(token not in h for (h,) in stored), "the store keeps only hashes"
+    token_file = data_dir / "host-token"
+    assert token_file.read_text().strip() == token
+    assert token_file.stat().st_mode & 0o777 == 0o600
+
+
+async def test_host_tokens_an_older_console_made_at_every_start_stop_working(
+    data_dir: Path,
+) -> None:
+    store = Store.open(data_dir)
+    older = [Hub(store).issue_token("host", "Host") for _ in range(2)]  # two old starts
+    store.close()
+    async with hub_on(data_dir) as (hub, token):
+        for old in older:
+            refused = await _refused_hello(hub.local_ws_url, old, "host")
+            assert refused["code"] == "bad_token" and "revoked" in refused["message"]
+        host = await RawClient.staff(hub.local_ws_url, token)
+        assert len(_host_rows((await ok(host, {"t": "staff"}))["members"])) == 1
+        await host.close()
+
+
+async def test_a_lost_token_file_gives_a_new_host_token_and_the_old_one_stops_working(
+    data_dir: Path,
+) -> None:
+    async with hub_on(data_dir) as (_hub, first):
+        pass
+    (data_dir / "host-token").unlink()
+    async with hub_on(data_dir) as (hub, token):
+        assert token != first
+        refused = await _refused_hello(hub.local_ws_url, first, "host")
+        assert "revoked" in refused["message"]
+
+
+async def test_replacing_the_host_token_closes_the_other_consoles_on_it_at_once(
+    data_dir: Path,
+) -> None:
+    async with hub_on(data_dir) as (hub, old):
+        asker = await RawClient.staff(hub.local_ws_url, old)
+        other = await RawClient.staff(hub.local_ws_url, old)
+        reply = await ok(asker, {"t": "replace_host_token"})
+        new = reply["token"]
+        assert new != old and new.startswith("sc_")
+        await asyncio.wait_for(other._reader, 1.0)  # closed within a second
+        assert any(m["t"] == "error" and m["code"] == "bad_token" for m in other.messages)
+        # The console that asked goes on, as the new token's.
+        listing = await ok(asker, {"t": "staff"})
+        [row] = _host_rows(listing["members"])
+        assert (row["staff_id"], row["connected"]) == (reply["staff_id"], 1)
+        await ok(asker, {"t": "pin", "product": "JKT-M"})
+        refused = await _refused_hello(hub.local_ws_url, old, "host")
+        assert "revoked" in refused["message"]
+        assert (data_dir / "host-token").read_text().strip() == new
+        again = await RawClient.staff(hub.local_ws_url, new)
+        await again.close()
+        await asker.close()
+    async with hub_on(data_dir) as (_hub, after_restart):
+        assert after_restart == new
+
+
+async def test_an_invited_co_host_may_not_replace_the_host_token(data_dir: Path) -> None:
+    async with hub_on(data_dir) as (hub, token):
+        host = await RawClient.staff(hub.local_ws_url, token)
+        invite = await ok(host, {"t": "invite", "name": "Lee", "role": "host", "hours": 2})
+        lee = await RawClient.staff(hub.local_ws_url, invite["token"])
+        refused = await ask(lee, {"t": "replace_host_token"})
+        assert refused["code"] == "forbidden"
+        assert "File → Staff access" in refused["message"]
+        assert (data_dir / "host-token").read_text().strip() == token
+        await ok(host, {"t": "staff"})
+        await lee.close()
+        await host.close()

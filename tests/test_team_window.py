@@ -188,3 +188,71 @@ async def test_the_host_invites_a_moderator_and_revokes_them(tmp_path: Path, mon
         dialog.table.cellWidget(row, 4).click()
         await asyncio.wait_for(sam._reader, 2)
         await until(lambda: any(m.name == "Sam" and m.revoked for m in dialog.members))
+
+
+async def test_staff_access_shows_the_host_token_and_replaces_it_for_this_console(
+    tmp_path: Path,
+) -> None:
+    async with running_console(tmp_path) as (host, hub):
+        old = host.host_token
+        assert old is not None
+        other = await RawClient.staff(hub.local_ws_url, old)
+        dialog = host.show_staff_access()
+        assert dialog.isVisible()
+        assert dialog.token.text() == old
+        assert dialog.command.text() == (
+            f"python -m console ctl --hub {hub.local_ws_url} --token {old} pin SKU"
+        )
+        dialog.replace_button.click()
+        await until(lambda: dialog.token.text() != old)
+        new = dialog.token.text()
+        assert (tmp_path / "data" / "host-token").read_text().strip() == new
+        assert "no longer works" in dialog.problem.text()
+        await asyncio.wait_for(other._reader, 2)  # the other console on it was closed
+        assert host.host_token == new
+        # This console goes on, and after a dropped connection says hello with the new one.
+        dropped = host.client._ws
+        assert dropped is not None
+        await dropped.close()
+        await until(
+            lambda: host.client._ws not in (None, dropped) and host.client._connected.is_set()
+        )
+        assert isinstance(await host.client.request(protocol.GetStaff()), protocol.StaffList)
+        assert host.show_staff_access() is dialog, "one dialog, opened again"
+
+
+async def test_the_team_dialog_shows_one_host_row_that_staff_access_replaces(
+    tmp_path: Path,
+) -> None:
+    async with running_console(tmp_path) as (host, hub):
+        hub.issue_token("agent", "Sam", ttl=3600)
+        host.team.open_team()
+        dialog = host.team.team_dialog
+        await until(lambda: len(dialog.members) == 2)
+        hosts = [row for row, m in enumerate(dialog.members) if m.role == "host"]
+        assert len(hosts) == 1
+        assert dialog.table.item(hosts[0], 3).text() == "host token"
+        revoke = dialog.table.cellWidget(hosts[0], 4)
+        assert not revoke.isEnabled()
+        assert "Staff access" in revoke.toolTip()
+
+
+async def test_an_imported_oversold_variant_is_reported_in_the_console(tmp_path: Path) -> None:
+    export = tmp_path / "oversold.csv"
+    export.write_text(
+        "Handle,Title,Option1 Name,Option1 Value,Variant SKU,Variant Inventory Qty,Variant Price\n"
+        "tee,Organic Tee,Size,S,TEE-S,5,25.00\n"
+        "tee,,,M,TEE-M,-3,25.00\n",
+        encoding="utf-8",
+    )
+    async with running_console(tmp_path) as (host, _hub):
+        reply = await host.import_file(export)
+        assert reply is not None and reply.imported == 1
+        report = host.import_report
+        assert report.isVisible()
+        assert "imported with a warning" in report.text()
+        assert report.detailedText() == (
+            "Line 3 (tee), warning: Variant Inventory Qty -3 is below 0 (oversold in Shopify); "
+            "imported as 0, sold out: set the stock once the units are in"
+        )
+        report.close()

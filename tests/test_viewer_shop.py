@@ -710,3 +710,26 @@ def test_a_declined_card_on_a_phone_shows_its_message_above_the_pay_button(
     assert not _overlap(shown, pay)
     card = _seen(page, "#card-number", PHONE)
     assert not _overlap(card, shown), "the emptied card field is in view beside the message"
+
+
+def test_the_consent_card_on_a_phone_shows_both_choices_and_what_they_mean(
+    hub: HubProcess, browsers: Chromium, host: Host
+) -> None:
+    """A first visit during a deal with a shelf: the shop is at its tallest."""
+    host.do({"t": "set_shelf", "products": ["court-sneaker", "wrap-dress", "leather-tote"]})
+    host.do({"t": "start_deal", "product": SHIRT, "price": 3900, "seconds": 600, "max_units": 50})
+    page = viewer(browsers, hub, viewport=PHONE)
+    prompt = page.get_by_test_id("consent-prompt")
+    expect(prompt).to_be_visible()
+    expect(page.get_by_test_id("deal-countdown")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+
+    fits = prompt.evaluate("el => el.scrollHeight <= el.clientHeight")
+    assert fits, "the card's content fits it: nothing scrolled out of sight"
+    card = _seen(page, "[data-testid=consent-prompt]", PHONE)
+    for part in ("consent-remember", "consent-session"):
+        button = _seen(page, f"[data-testid={part}]", PHONE)
+        assert button["y"] + button["height"] <= card["y"] + card["height"], part
+        detail = _seen(page, f"#{part}-detail", PHONE)
+        assert detail["y"] + detail["height"] <= card["y"] + card["height"], part
+    _seen(page, "[data-testid=name-input]", PHONE)
+    _seen(page, "[data-testid=buy-button]", PHONE)

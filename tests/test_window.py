@@ -59,7 +59,7 @@ async def running_console(tmp_path: Path) -> AsyncIterator[tuple[MainWindow, Hub
         ),
     )
     await hub.start("127.0.0.1", 0)
-    token = hub.issue_token("host", "Host")
+    token = hub.host_token()
 
     async def set_live(live: bool) -> None:
         if live:
@@ -76,7 +76,9 @@ async def running_console(tmp_path: Path) -> AsyncIterator[tuple[MainWindow, Hub
         on_state=lambda s, t: holder[0].on_connection_state(s, t) if holder else None,
     )
     settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(client, capture, hub.viewer_url, settings, broadcast, set_live)
+    window = MainWindow(
+        client, capture, hub.viewer_url, settings, broadcast, set_live, host_token=token
+    )
     holder.append(window)
     capture.start()
     client.start()

@@ -60,6 +60,7 @@ from widgets.stream_settings import (
     whip_target,
 )
 from widgets.team_console import TeamConsole
+from widgets.team_dialog import StaffAccessDialog
 from widgets.theme import THEMES, Theme, apply_theme
 
 log = logging.getLogger(__name__)
@@ -589,15 +590,32 @@ class MainWindow(QMainWindow):
             return
         self.statusBar().showMessage(f"Exported {len(reply.orders)} orders to {path}.", 8000)
 
-    def show_staff_access(self) -> None:
-        token = self.host_token or "(this console was started with a token)"
-        QMessageBox.information(
-            self,
-            "Staff access",
-            f"Host token: {token}\n\nCommand line (scripts, stream decks):\n"
-            f"python -m console ctl --hub {self.client.url} --token {token} pin SKU\n\n"
-            "Anyone with this token can run the show; keep it private.",
-        )
+    def show_staff_access(self) -> StaffAccessDialog:
+        """The host token and its command line, with a button that replaces it.
+
+        One dialog, opened (never exec()'d) and kept for the next time; the replacement
+        runs as a task: the hub revokes the old token and closes the other consoles on it,
+        this one goes on with the new."""
+        dialog = self.findChild(StaffAccessDialog)
+        if dialog is not None:
+            dialog.open()
+            return dialog
+        dialog = StaffAccessDialog(self.client.url, self.host_token, self)
+
+        async def replace() -> None:
+            try:
+                reply = await self.client.request(protocol.ReplaceHostToken())
+            except ShopcastError as exc:
+                dialog.failed(str(exc))
+                return
+            assert isinstance(reply, protocol.HostToken)
+            self.host_token = reply.token
+            self.client.use_token(reply.token)
+            dialog.replaced(reply.token)
+
+        dialog.replace_requested.connect(lambda: self._spawn(replace()))
+        dialog.open()
+        return dialog
 
     def _send_comment(self, text: str) -> None:
         self._spawn(self._post(text))

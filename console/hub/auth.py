@@ -1,18 +1,36 @@
-"""Staff tokens: random, shown once, stored only as a hash, checked on every connection."""
+"""Staff tokens: random, shown once, stored only as a hash, checked on every connection.
+
+The host token is one per data folder: made at the first start, kept until the host
+replaces it. The store keeps only its hash, like every staff token's, so a copy of the
+database (a backup, a file attached to a bug report) lets nobody run the show. Yet the
+console shows it in File → Staff access and a headless hub's operator reads it with
+``python -m console token``, so the token itself is kept beside the store, in
+:data:`HOST_TOKEN_FILE`, readable by its owner only (mode 0600, like an SSH key) and
+never written into the database. Losing or deleting the file is a way to replace the
+token: the next start finds no file that matches the store and makes a new one.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import shlex
 from dataclasses import dataclass
+from pathlib import Path
 from typing import cast
 
 from console import protocol
-from console.errors import ProtocolError
+from console.errors import ProtocolError, StoreError
 from console.protocol import ErrorCode
 from console.store import Store
+from console.store.team import TeamRecords
 
 TOKEN_BYTES = 24
+#: The host token's file in the data folder.
+HOST_TOKEN_FILE = "host-token"
+#: The host token's name in the Team dialog.
+HOST_NAME = "Host"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +42,11 @@ class StaffIdentity:
     #: The token's public id (its hash's first 16 hex digits), to list and revoke it.
     staff_id: str = ""
     expires: float | None = None
+
+
+def staff_viewer_id(staff_id: str) -> str:
+    """The stable id a staff member's comments carry, from their token's id."""
+    return "staff-" + staff_id
 
 
 def hash_token(token: str) -> str:
@@ -83,7 +106,74 @@ def check_token(store: Store, token: str | None, role: str | None, now: float) -
     return StaffIdentity(
         role=cast(protocol.Role, record.role),
         name=record.name,
-        viewer_id="staff-" + token_hash[:16],
+        viewer_id=staff_viewer_id(token_hash[:16]),
         staff_id=token_hash[:16],
         expires=record.expires,
     )
+
+
+def host_token_path(store: Store) -> Path:
+    return store.path.parent / HOST_TOKEN_FILE
+
+
+def host_token(store: Store, now: float) -> str:
+    """The data folder's host token; a new one when there is none yet, or the file lost
+    its match in the store (deleted, or from another data folder).
+
+    Every other host token is revoked: consoles before this one made a new, unexpiring
+    one at every start, and each of those would run the show to this day.
+    """
+    path = host_token_path(store)
+    try:
+        token = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        token = ""
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "it is not a token"
+        raise StoreError(
+            f"Cannot read the host token in {path} ({why}); delete the file and Shopcast "
+            "makes a new token at the next start."
+        ) from None
+    records = TeamRecords(store)
+    if token.startswith(TOKEN_PREFIX) and records.is_host_token(hash_token(token)[:16]):
+        records.keep_host_token(hash_token(token), HOST_NAME, now)
+        return token
+    return replace_host_token(store, now)[0]
+
+
+def host_token_line(token: str, data_dir: Path, *, shown: bool, window: bool) -> str:
+    """What the terminal says about the host token at start: the token itself only when
+    asked (``--print-token``), as a terminal's scrollback, a shared screen or a CI log
+    keeps whatever is printed; otherwise where to read it."""
+    if shown:
+        return f"Host token: {token}"
+    where = "File → Staff access shows it, and so does" if window else "read it with"
+    command = f"python -m console token --data-dir {shlex.quote(str(data_dir))}"
+    return f"Host token: not printed; {where}: {command}"
+
+
+def replace_host_token(store: Store, now: float) -> tuple[str, list[str]]:
+    """A new host token, written to its file, and the staff ids of the ones it revoked
+    (their connections are to be closed).
+
+    The file is written first: should the store then fail, the file matches nothing and
+    the next start makes a new token, rather than the old token living on unseen.
+    """
+    token = new_token()
+    path = host_token_path(store)
+    part = path.with_name(path.name + ".part")
+    try:
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as file:
+            os.chmod(part, 0o600)  # an older .part file keeps its mode through O_CREAT
+            file.write(token + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(part, path)
+    except OSError as exc:
+        raise StoreError(
+            f"Cannot write the host token to {path} ({exc.strerror}); check the data "
+            "folder's permissions, or choose another with --data-dir."
+        ) from None
+    revoked = TeamRecords(store).keep_host_token(hash_token(token), HOST_NAME, now)
+    return token, revoked

@@ -10,6 +10,7 @@ import logging
 import signal
 
 from console.gc_tuning import tune_collector
+from console.hub.auth import host_token_line
 from console.hub.server import Hub, seed_demo_catalogue
 from console.settings import Settings
 from console.store import Store
@@ -23,11 +24,12 @@ async def serve_headless(settings: Settings) -> int:
     try:
         seed_demo_catalogue(store)
         hub = Hub(store, allowed_origins=settings.allowed_origins)
+        token = hub.host_token()
         await hub.start(settings.bind, settings.port)
         tune_collector()
-        token = hub.issue_token("host", "Host")
         print(f"Viewer page: {hub.viewer_url}", flush=True)
-        print(f"Host token: {token}", flush=True)
+        line = host_token_line(token, settings.data_dir, shown=settings.print_token, window=False)
+        print(line, flush=True)
         print(f"Data: {store.path}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -49,6 +49,7 @@ PERMISSIONS: Final[dict[type, frozenset[str]]] = {
     protocol.CreateInvite: _HOST,
     protocol.GetStaff: _HOST,
     protocol.RevokeStaff: _HOST,
+    protocol.ReplaceHostToken: _HOST,
     # Moderation
     protocol.DeleteComment: _MODERATORS,
     protocol.TimeoutViewer: _MODERATORS,

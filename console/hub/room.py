@@ -24,7 +24,13 @@ from websockets.protocol import State
 from console import protocol
 from console.domain.chat import ChatRuleError, RateLimiter, clean_comment, clean_name
 from console.errors import ProtocolError
-from console.hub.auth import check_token, hash_token, issue_token
+from console.hub.auth import (
+    check_token,
+    hash_token,
+    issue_token,
+    replace_host_token,
+    staff_viewer_id,
+)
 from console.hub.cadence import FrameClock
 from console.hub.fanout import Coalescer, Frames, private_to
 from console.hub.moderation import Moderation
@@ -405,6 +411,9 @@ class Room:
                 return True
             case protocol.RevokeStaff():
                 self._revoke(message.staff_id)
+            case protocol.ReplaceHostToken():
+                reply(session, self._replace_host_token(session, ref))
+                return True
             case protocol.DeleteComment():
                 self.moderation.delete(actor, message)
                 self.shop.withdraw_comment(message.seq)
@@ -570,6 +579,26 @@ class Room:
         for member in members:
             member.connected = connected[member.staff_id]
         return members
+
+    def _replace_host_token(self, session: Session, ref: str | None) -> protocol.HostToken:
+        """The asking console goes on with the new token; every other one on the old
+        token is closed, as a revocation closes them."""
+        if session.staff_id is None or not self.moderation.records.is_host_token(session.staff_id):
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN,
+                "Only a console signed in with the host token may replace it; the host "
+                "does it in File → Staff access.",
+            )
+        token, revoked = replace_host_token(self._store, self._clock())
+        session.staff_id = hash_token(token)[:16]
+        session.viewer_id = staff_viewer_id(session.staff_id)
+        for other in list(self._sessions.values()):
+            if other.staff_id in revoked:
+                self._close_staff(
+                    other, "The host token was replaced; ask the host for the new one."
+                )
+        self._staff_changed()
+        return protocol.HostToken(token=token, staff_id=session.staff_id, ref=ref)
 
     def _revoke(self, staff_id: str) -> None:
         if not self.moderation.records.revoke(staff_id, self._clock()):

@@ -25,7 +25,7 @@ from websockets.http11 import Request, Response
 from console import protocol
 from console.domain.catalogue import catalogue_to_dict, parse_catalogue
 from console.errors import ListenError, ProtocolError, ShopcastError, StoreError
-from console.hub.auth import issue_token
+from console.hub.auth import host_token, issue_token
 from console.hub.payments import PaymentProvider
 from console.hub.permissions import check_permission
 from console.hub.room import MAX_CLIENT_BUFFER, Limits, Room, Session, reply, send
@@ -125,6 +125,10 @@ class Hub:
 
     def issue_token(self, role: protocol.Role, name: str, ttl: float | None = None) -> str:
         return issue_token(self.store, role, name, time.time(), ttl)
+
+    def host_token(self) -> str:
+        """The data folder's host token (see console.hub.auth); made on the first start."""
+        return host_token(self.store, time.time())
 
     async def start(self, bind: str = "127.0.0.1", port: int = 8765) -> None:
         """Listen on ``bind:port`` (port 0 picks a free one; read it from ``self.port``)."""

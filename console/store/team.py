@@ -55,6 +55,10 @@ class Actor:
 
 HUB = Actor("Shopcast", "host")
 
+#: The data folder's host token (console.hub.auth) is the one host token without an
+#: expiry: invitations, co-hosts' too, always expire.
+_HOST_TOKEN = "role = 'host' AND expires IS NULL"
+
 _MOD_COLUMNS = (
     "seq, id, ts, action, actor, actor_role, viewer_id, name, comment_seq, text, reason, until"
 )
@@ -112,11 +116,42 @@ class TeamRecords:
     # ------------------------------------------------------------ staff
 
     def staff_members(self) -> list[protocol.StaffMember]:
+        """Everyone invited, and the host token in use (replaced ones were never people)."""
         rows = self._db.execute(
             "SELECT substr(token_hash, 1, 16), name, role, created, expires, revoked "
-            "FROM staff_tokens ORDER BY created"
+            f"FROM staff_tokens WHERE NOT ({_HOST_TOKEN} AND revoked IS NOT NULL) "
+            "ORDER BY created"
         ).fetchall()
         return [protocol.StaffMember(*row) for row in rows]
+
+    def is_host_token(self, staff_id: str) -> bool:
+        """Whether ``staff_id`` is the host token in use (stored, unrevoked, unexpiring)."""
+        row = self._db.execute(
+            f"SELECT 1 FROM staff_tokens WHERE substr(token_hash, 1, 16) = ? AND {_HOST_TOKEN} "
+            "AND revoked IS NULL",
+            (staff_id,),
+        ).fetchone()
+        return row is not None
+
+    def keep_host_token(self, token_hash: str, name: str, now: float) -> list[str]:
+        """Make ``token_hash`` the one host token, storing it if new; return the ids of
+        the host tokens this revoked, in one transaction."""
+        with self._store._tx() as db:
+            others = f"{_HOST_TOKEN} AND revoked IS NULL AND token_hash != ?"
+            revoked = [
+                row[0]
+                for row in db.execute(
+                    f"SELECT substr(token_hash, 1, 16) FROM staff_tokens WHERE {others}",
+                    (token_hash,),
+                )
+            ]
+            db.execute(f"UPDATE staff_tokens SET revoked = ? WHERE {others}", (now, token_hash))
+            db.execute(
+                "INSERT OR IGNORE INTO staff_tokens (token_hash, role, name, created) "
+                "VALUES (?, 'host', ?, ?)",
+                (token_hash, name, now),
+            )
+        return revoked
 
     def revoke(self, staff_id: str, now: float) -> bool:
         """Revoke the token whose id is ``staff_id``; False when there is none."""
