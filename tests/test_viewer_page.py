@@ -472,3 +472,37 @@ def test_layout_puts_video_above_chat_on_a_phone_and_beside_it_on_a_desktop(
     assert video and chat
     assert video["x"] + video["width"] <= chat["x"] + 1
     assert chat["height"] > DESKTOP["height"] / 2
+
+
+def _luminance(css_colour: str) -> float:
+    """Relative luminance (0 black .. 1 white) of a computed ``rgb(r, g, b)`` colour."""
+    red, green, blue = (int(v) / 255 for v in re.findall(r"\d+", css_colour)[:3])
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def test_tap_to_unmute_draws_its_icon_without_an_emoji_font(
+    hub: HubProcess, browsers: Chromium
+) -> None:
+    page = browsers.page(hub.url, viewport=PHONE)
+    expect_connected(page)
+    unmute = page.get_by_test_id("unmute")
+    assert unmute.locator("svg").count() == 1, "the icon is drawn inline, not a font glyph"
+    assert (unmute.text_content() or "").split() == ["Tap", "to", "unmute"]
+
+
+def test_the_page_follows_a_dark_system_setting(hub: HubProcess, browsers: Chromium) -> None:
+    page = browsers.page(hub.url, viewport=PHONE)
+    expect_connected(page)
+    colours = """() => [".chat", "#name-input", "#chat-heading"].map((s) => {
+        const style = getComputedStyle(document.querySelector(s));
+        return [style.backgroundColor, style.color];
+    })"""
+    # Without motion, a field's colour is final at once rather than mid-transition.
+    page.emulate_media(color_scheme="light", reduced_motion="reduce")
+    (panel, _), (field, _), (_, heading) = page.evaluate(colours)
+    assert _luminance(panel) > 0.9 and _luminance(field) > 0.9 and _luminance(heading) < 0.2
+    page.emulate_media(color_scheme="dark", reduced_motion="reduce")
+    (panel, _), (field, _), (_, heading) = page.evaluate(colours)
+    assert _luminance(panel) < 0.15, f"the chat panel is dark: {panel}"
+    assert _luminance(field) < 0.2, f"so is the name field: {field}"
+    assert _luminance(heading) > 0.8, f"and the text on it is light: {heading}"

@@ -733,3 +733,22 @@ def test_the_consent_card_on_a_phone_shows_both_choices_and_what_they_mean(
         assert detail["y"] + detail["height"] <= card["y"] + card["height"], part
     _seen(page, "[data-testid=name-input]", PHONE)
     _seen(page, "[data-testid=buy-button]", PHONE)
+
+
+def test_the_just_bought_line_and_tap_to_unmute_do_not_cover_each_other(
+    hub: HubProcess, browsers: Chromium, host: Host
+) -> None:
+    host.do({"t": "pin", "product": SHIRT})
+    buyer = viewer(browsers, hub)
+    watchers = [viewer(browsers, hub, viewport=PHONE), viewer(browsers, hub, viewport=DESKTOP)]
+    for watcher in watchers:
+        # The page shows the button when muted video starts playing; no stream here.
+        watcher.evaluate("document.getElementById('unmute').hidden = false")
+    buy_first_time(buyer)
+    expect(buyer.get_by_test_id("order-confirmation")).to_be_visible()
+
+    for watcher, viewport in zip(watchers, (PHONE, DESKTOP), strict=True):
+        expect(watcher.locator("#proof")).to_contain_text("Anna just bought")
+        proof = _seen(watcher, "#proof", viewport)
+        unmute = _seen(watcher, "[data-testid=unmute]", viewport)
+        assert not _overlap(proof, unmute), (viewport, proof, unmute)
