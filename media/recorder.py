@@ -97,7 +97,11 @@ class Recorder:
         return self.started_at is not None and not self._closing.is_set() and self.error is None
 
     def start(self) -> None:
-        """Create the file (raising ``RecordingError`` if it cannot be) and begin."""
+        """Create the file (raising ``RecordingError`` if it cannot be) and begin.
+
+        A missing folder is created: the default one (``~/Videos/Shopcast``) does not
+        exist on a fresh machine, and a host who names a new folder means it.
+        """
         fmt = FORMATS.get(self.path.suffix.lower())
         if fmt is None:
             raise RecordingError(
@@ -107,6 +111,7 @@ class Recorder:
                 self.path,
             )
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             # Creating the file now makes a bad path an error at once, not later.
             with self.path.open("wb"):
                 pass
@@ -247,7 +252,7 @@ def _explain(path: Path, exc: OSError) -> RecordingError:
             text = f"Cannot write {path}: no permission to write there. {fix}"
         case errno.ENOENT:
             text = f"Cannot write {path}: the folder {path.parent} does not exist. {fix}"
-        case errno.ENOTDIR:
+        case errno.ENOTDIR | errno.EEXIST:
             text = f"Cannot write {path}: part of that path is a file, not a folder. {fix}"
         case errno.EISDIR:
             text = f"Cannot write {path}: it is a folder. {fix}"
