@@ -3,7 +3,7 @@
 // checkout.js). Every user string is rendered with textContent; nothing from the network
 // ever reaches innerHTML. An ES module: the page has no build step and a strict CSP.
 
-import { el, randomId, storage } from "./dom.js";
+import { el, elUser, randomId, storage, userText } from "./dom.js";
 import { createModeration } from "./moderation.js";
 import { createPrivacy } from "./privacy.js";
 import { createShop } from "./shop.js";
@@ -291,7 +291,7 @@ import { createShop } from "./shop.js";
     } else if (els.nameCancel.hidden) {
       showComposer();
     } else {
-      els.meName.textContent = myName;
+      els.meName.replaceChildren(userText(myName));
     }
     moderation.onWelcome(msg);
     updateComposer();
@@ -400,7 +400,7 @@ import { createShop } from "./shop.js";
 
     const body = el("div", "chat-body-text");
     const meta = el("div", "chat-meta");
-    const authorEl = el("span", "chat-author", name);
+    const authorEl = elUser("span", "chat-author", name);
     authorEl.dataset.testid = "chat-author";
     meta.append(authorEl);
     const badge = ROLE_BADGES[msg.role];
@@ -423,7 +423,7 @@ import { createShop } from "./shop.js";
       time.title = fullFormat.format(when);
       meta.append(time);
     }
-    const textEl = el("p", "chat-text", String(msg.text ?? ""));
+    const textEl = elUser("p", "chat-text", msg.text);
     textEl.dataset.testid = "chat-text";
     body.append(meta, textEl);
     item.append(avatar, body);
@@ -515,7 +515,7 @@ import { createShop } from "./shop.js";
       showNameForm(els.nameInput.value);
       return;
     }
-    els.meName.textContent = myName;
+    els.meName.replaceChildren(userText(myName));
     els.nameForm.hidden = true;
     els.commentForm.hidden = false;
     updateComposer();
@@ -718,7 +718,7 @@ import { createShop } from "./shop.js";
   // ------------------------------------------------------------------ start
 
   if (myName) {
-    els.meName.textContent = myName;
+    els.meName.replaceChildren(userText(myName));
     els.nameForm.hidden = true;
     els.commentForm.hidden = false;
   } else {

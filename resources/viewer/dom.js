@@ -8,6 +8,21 @@ export function el(tag, className, text) {
   return node;
 }
 
+// Text a viewer wrote (or a shop typed) in an element of its own, isolated from the
+// words around it (<bdi>): a name written right to left cannot carry " just bought" or
+// the time beside it to its side. The hub already strips the direction controls that
+// would flip a whole line; this keeps honest right-to-left text in its place.
+export function userText(text) {
+  return el("bdi", "", String(text ?? ""));
+}
+
+// An element holding one piece of user text, isolated (see userText).
+export function elUser(tag, className, text) {
+  const node = el(tag, className);
+  node.append(userText(text));
+  return node;
+}
+
 export function byId(id) {
   return document.getElementById(id);
 }

@@ -4,7 +4,7 @@
 // moderator deleted, and the team's answers threaded under the questions they answer.
 // Every user string goes in with textContent (el() from dom.js), never as HTML.
 
-import { el } from "./dom.js";
+import { el, elUser } from "./dom.js";
 
 const TICK_MS = 250;
 
@@ -182,6 +182,8 @@ export function createModeration({ els, viewerId, buildItem, onChange }) {
 
   function addHeld(msg) {
     if (msg.viewer_id !== viewerId || !Number.isSafeInteger(msg.held_id)) return false;
+    // A held review is not a chat message: the review form says it waits (shop.js).
+    if (typeof msg.product_id === "string") return false;
     if (heldItem(msg.held_id)) return false;
     const item = buildItem(msg, "held");
     item.dataset.testid = "held-comment";
@@ -223,10 +225,10 @@ export function createModeration({ els, viewerId, buildItem, onChange }) {
     const meta = el("div", "chat-meta");
     const arrow = el("span", "answer-arrow", "↳");
     arrow.setAttribute("aria-hidden", "true");
-    const agent = el("span", "chat-author", String(msg.agent ?? ""));
+    const agent = elUser("span", "chat-author", msg.agent);
     const badge = el("span", "badge team-badge", "Team");
     meta.append(arrow, agent, badge);
-    box.append(meta, el("p", "chat-text", String(msg.text ?? "")));
+    box.append(meta, elUser("p", "chat-text", msg.text));
     if (msg.private === true) {
       box.append(el("p", "answer-private", "Only you can see this"));
     }
@@ -250,10 +252,9 @@ export function createModeration({ els, viewerId, buildItem, onChange }) {
     item.dataset.question = String(msg.question);
     const body = el("div", "chat-body-text");
     const quote = el("blockquote", "answer-quote");
-    quote.append(
-      el("span", "answer-quote-name", `${String(msg.name ?? "")} asked`),
-      el("span", "answer-quote-text", String(msg.question_text ?? ""))
-    );
+    const asker = elUser("span", "answer-quote-name", msg.name);
+    asker.append(" asked");
+    quote.append(asker, elUser("span", "answer-quote-text", msg.question_text));
     body.append(quote, buildAnswer(msg));
     item.append(body);
     els.list.append(item);

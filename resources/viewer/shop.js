@@ -6,7 +6,7 @@
 // is set with textContent.
 
 import { createCheckout } from "./checkout.js";
-import { byId, el, stars, storage } from "./dom.js";
+import { byId, el, elUser, stars, storage, userText } from "./dom.js";
 import { formatMoney } from "./money.js";
 
 const LOW_STOCK = 5;
@@ -316,8 +316,8 @@ export function createShop({ send, isConnected, identity }) {
     }
     els.card.hidden = false;
     setImage(els.image, pinned.image);
-    els.vendor.textContent = pinned.vendor || "";
-    els.title.textContent = pinned.title;
+    els.vendor.replaceChildren(userText(pinned.vendor || ""));
+    els.title.replaceChildren(userText(pinned.title));
     renderVariants();
     renderPrice();
     renderStock();
@@ -467,9 +467,9 @@ export function createShop({ send, isConnected, identity }) {
     const rating = el("span", "stars", stars(review.rating));
     rating.setAttribute("role", "img");
     rating.setAttribute("aria-label", `${review.rating} out of 5 stars`);
-    head.append(rating, el("span", "review-author", String(review.author ?? "")));
+    head.append(rating, elUser("span", "review-author", review.author));
     if (review.verified_owner) head.append(el("span", "owner-mark", "Verified owner"));
-    item.append(head, el("p", "review-text", String(review.text ?? "")));
+    item.append(head, elUser("p", "review-text", review.text));
     return item;
   }
 
@@ -513,6 +513,9 @@ export function createShop({ send, isConnected, identity }) {
     if (msg.t === "ack") {
       rememberIn(reviewed, REVIEWED_KEY, entry.productId);
       reviewedNow = entry.productId;
+      els.reviewThanks.textContent = msg.held
+        ? "Thanks! A moderator will look at your review before it appears."
+        : "Thanks! Your review is live.";
       resetReviewForm();
       renderReviewForm();
       return;
@@ -559,7 +562,7 @@ export function createShop({ send, isConnected, identity }) {
     const soldOut = product.variants.every((v) => v.stock <= 0);
     button.append(
       img,
-      el("span", "shelf-title", product.title),
+      elUser("span", "shelf-title", product.title),
       el("span", "shelf-price", soldOut ? "Sold out" : fromPrice(product))
     );
     button.addEventListener("click", () => {
@@ -572,9 +575,11 @@ export function createShop({ send, isConnected, identity }) {
 
   function showPreview(product) {
     setImage(els.previewImage, product.image);
-    els.previewTitle.textContent = product.title;
+    els.previewTitle.replaceChildren(userText(product.title));
     els.previewPrice.textContent = fromPrice(product);
-    els.previewText.textContent = product.description || "Ask about it in the chat.";
+    els.previewText.replaceChildren(
+      product.description ? userText(product.description) : "Ask about it in the chat."
+    );
     els.preview.hidden = false;
   }
 
@@ -593,8 +598,8 @@ export function createShop({ send, isConnected, identity }) {
     const review = featured.kind === "review";
     const rating = Number.isFinite(featured.rating) ? ` ${stars(featured.rating)}` : "";
     els.featuredKind.textContent = review ? `Owner review${rating}` : "From the chat";
-    els.featuredText.textContent = String(featured.text ?? "");
-    els.featuredAuthor.textContent = String(featured.author ?? "");
+    els.featuredText.replaceChildren(userText(featured.text));
+    els.featuredAuthor.replaceChildren(userText(featured.author));
     const mark = review ? featured.verified_owner && "Verified owner" : featured.owner && "Owner";
     els.featuredMark.textContent = mark || "";
     els.featuredMark.hidden = !mark;
@@ -612,7 +617,7 @@ export function createShop({ send, isConnected, identity }) {
     // word keeps the line short, and an older hub's checkout name out of sight.
     const first = String(msg.name || "").trim().split(/\s+/)[0].slice(0, 24) || "Someone";
     const what = msg.quantity > 1 ? `${msg.quantity} × ${msg.title}` : String(msg.title ?? "");
-    els.proof.textContent = `${first} just bought ${what}`;
+    els.proof.replaceChildren(userText(first), " just bought ", userText(what));
     els.proof.hidden = false;
     clearTimeout(proofTimer);
     proofTimer = setTimeout(() => {
