@@ -27,6 +27,7 @@ from media.audio import AudioCapture
 from media.capture import Capture
 from media.ice import configure_ice_hosts
 from media.webrtc import Broadcast
+from widgets.alerts import tell
 from widgets.gc_guard import GuiThreadCollector
 from widgets.main_window import MainWindow
 from widgets.stream_settings import LiveMedia, remembered_media
@@ -54,12 +55,59 @@ def run_console(settings: Settings) -> int:
             collector.stop()
 
 
+class _Ending:
+    """The console's end: its window closed, or SIGINT/SIGTERM, from the loop's first moment.
+
+    The handlers are installed before anything can wait (the store, the port, a message
+    box), so Ctrl+C is never held up: it waited up to 10 s behind the "cannot start" box.
+    A signal closes the window without the live show's question.
+    """
+
+    def __init__(self) -> None:
+        self.done = asyncio.Event()
+        self._window: MainWindow | None = None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.now)
+
+    def watch(self, window: MainWindow) -> None:
+        self._window = window
+        window.closed.connect(self.done.set)
+
+    def now(self) -> None:
+        if self._window is not None:
+            self._window.close_now()
+        self.done.set()
+
+
+async def _cannot_start(exc: ShopcastError, ending: _Ending) -> int:
+    """Say why on the terminal at once, and in a box until it is closed or a signal comes.
+
+    The box is opened, not exec()'d: a modal loop inside this coroutine kept the terminal
+    silent and Ctrl+C waiting until the box was closed.
+    """
+    print(f"shopcast: {exc}", file=sys.stderr, flush=True)
+    box = tell(None, "Shopcast cannot start", str(exc), QMessageBox.Icon.Critical)
+    box.finished.connect(ending.done.set)
+    await ending.done.wait()
+    return 2
+
+
 async def _serve_remote(settings: Settings) -> int:
     """A staff console on another machine: no hub, no store, no stream; the host's hub."""
+    ending = _Ending()
     window: MainWindow | None = None
+    welcomed = False
 
     def on_state(state: State, text: str) -> None:
-        log.info("%s", text)
+        nonlocal welcomed
+        welcomed = welcomed or state == "connected"
+        if state == "failed":
+            log.error("Cannot join the show at %s: %s", settings.connect, text)
+        elif state == "reconnecting" and not welcomed:
+            log.warning("%s", text)
+        else:
+            log.info("%s", text)
         if window is not None:
             window.on_connection_state(state, text)
 
@@ -70,20 +118,16 @@ async def _serve_remote(settings: Settings) -> int:
         on_messages=lambda messages: window.on_messages(messages) if window else None,
         on_state=on_state,
     )
-    closed = asyncio.Event()
     # Its own settings file: a staff layout must not replace the host's on this machine.
     team_settings = QSettings(
         QSettings.Format.NativeFormat, QSettings.Scope.UserScope, "Shopcast", "Shopcast Team"
     )
     window = MainWindow(client, None, _viewer_url(settings.connect), team_settings, None, None)
-    window.closed.connect(closed.set)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, window.close)
+    ending.watch(window)
     client.start()
     window.show()
     try:
-        await closed.wait()
+        await ending.done.wait()
         return 0
     finally:
         await _bounded(client.close(), "staff session")
@@ -97,11 +141,11 @@ def _viewer_url(ws_url: str) -> str:
 
 
 async def _serve(settings: Settings) -> int:
+    ending = _Ending()
     try:
         store = Store.open(settings.data_dir)
     except ShopcastError as exc:
-        QMessageBox.critical(None, "Shopcast cannot start", str(exc))
-        raise
+        return await _cannot_start(exc, ending)
     hub: Hub | None = None
     capture: Capture | None = None
     audio: AudioCapture | None = None
@@ -136,9 +180,11 @@ async def _serve(settings: Settings) -> int:
         try:
             await hub.start(settings.bind, settings.port)
         except ShopcastError as exc:
-            QMessageBox.critical(None, "Shopcast cannot start", str(exc))
-            raise
-        token = hub.host_token()
+            return await _cannot_start(exc, ending)
+        try:
+            token = hub.host_token()
+        except ShopcastError as exc:
+            return await _cannot_start(exc, ending)
         print(f"Viewer page: {hub.viewer_url}", flush=True)
         line = host_token_line(token, settings.data_dir, shown=settings.print_token, window=True)
         print(line, flush=True)
@@ -153,7 +199,6 @@ async def _serve(settings: Settings) -> int:
                 hub.set_live(False)
                 await broadcast.stop()
 
-        closed = asyncio.Event()
         client = StaffClient(
             hub.local_ws_url,
             token,
@@ -168,7 +213,7 @@ async def _serve(settings: Settings) -> int:
         )
         window.media = media
         window.source_changed.emit(media.describe())
-        window.closed.connect(closed.set)
+        ending.watch(window)
         assert window.stream is not None, "a console with a stream has stream controls"
         if settings.record is not None:
             window.stream.record_target = settings.record
@@ -178,16 +223,13 @@ async def _serve(settings: Settings) -> int:
             window.stream.whip_target = lambda: whip
         for message in early_errors:
             window.source_error.emit(message)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, window.close)
         capture.start()
         audio.start()
         client.start()
         window.show()
         if settings.live:
             await set_live(True)
-        await closed.wait()
+        await ending.done.wait()
         log.info("console closing")
         return 0
     finally:

@@ -13,11 +13,11 @@ import itertools
 import logging
 import random
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from console import protocol
 from console.errors import ProtocolError, ShopcastError
@@ -38,6 +38,17 @@ _FATAL = {
 _EVENTS: tuple[type, ...] = typing.get_args(protocol.RoomEvent)
 
 
+def is_replay(messages: Sequence[protocol.ServerMessage]) -> bool:
+    """Whether a batch is the room's history rather than news.
+
+    The hub answers ``hello`` with one frame: ``welcome``, then the stored events this
+    console has not seen (the latest ones on a first join, the missed ones after a
+    reconnect with ``since``), then the state now. All of it happened before this
+    console (re)joined, so nothing in it is announced; every later frame is live.
+    """
+    return bool(messages) and isinstance(messages[0], protocol.Welcome)
+
+
 class HubUnavailableError(ShopcastError):
     """The hub cannot be reached right now; the session keeps trying to reconnect."""
 
@@ -46,8 +57,9 @@ class StaffClient:
     """Connects, says hello with the staff token, and hands frames to ``on_messages``.
 
     ``on_messages`` receives each frame's messages as one list (a flood arrives in
-    batches, not one by one). Room events already seen are filtered out, so a consumer
-    never sees a seq twice. ``on_state`` hears connection changes with a human sentence.
+    batches, not one by one); :func:`is_replay` tells the welcome frame's history from
+    live frames. Room events already seen are filtered out, so a consumer never sees a
+    seq twice. ``on_state`` hears connection changes with a human sentence.
     """
 
     def __init__(
@@ -60,7 +72,9 @@ class StaffClient:
         on_state: Callable[[State, str], None] = lambda state, text: None,
         min_backoff: float = 0.5,
         max_backoff: float = 10.0,
+        ping_interval: float = 20.0,
     ) -> None:
+        """``ping_interval``: seconds between keep-alive pings (tests make it short)."""
         self.url = url
         self._token = token
         self._role = role
@@ -68,6 +82,7 @@ class StaffClient:
         self._on_state = on_state
         self._min_backoff = min_backoff
         self._max_backoff = max_backoff
+        self._ping_interval = ping_interval
         self.last_seq: int | None = None
         self.welcome: protocol.Welcome | None = None
         self._ws: ClientConnection | None = None
@@ -103,6 +118,7 @@ class StaffClient:
     async def _run(self) -> None:
         delay = self._min_backoff
         while True:
+            reason = "the hub closed the connection"
             self._on_state(
                 "connecting" if self.welcome is None else "reconnecting",
                 f"Connecting to {self.url}…",
@@ -113,7 +129,7 @@ class StaffClient:
                     compression=None,
                     max_size=None,
                     open_timeout=10,
-                    ping_interval=20,
+                    ping_interval=self._ping_interval,
                     close_timeout=2,
                 ) as ws:
                     self._ws = ws
@@ -137,6 +153,7 @@ class StaffClient:
                 log.warning("hub sent something unreadable: %s", exc)
             except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
                 log.info("hub connection lost: %s", exc)
+                reason = _unreachable(exc)
             except InvalidURI as exc:
                 self._on_state("failed", f"The hub address is not a WebSocket URL: {exc}.")
                 return
@@ -145,7 +162,9 @@ class StaffClient:
                 self._connected.clear()
                 self._fail_pending("The connection to the hub was lost; try again.")
             wait = delay * (0.5 + random.random() / 2)
-            self._on_state("reconnecting", f"Hub unreachable; reconnecting in {wait:.0f} s…")
+            self._on_state(
+                "reconnecting", f"Hub unreachable ({reason}); reconnecting in {wait:.0f} s…"
+            )
             await asyncio.sleep(wait)
             delay = min(delay * 2, self._max_backoff)
 
@@ -204,3 +223,20 @@ class StaffClient:
         if isinstance(reply, protocol.Error):
             raise ProtocolError(reply.code, reply.message, reply.retry_after, reply.fields)
         return reply
+
+
+def _unreachable(exc: Exception) -> str:
+    """Why the hub could not be reached, in a few words a user can check."""
+    match exc:
+        case ConnectionRefusedError():
+            return "nothing answers at that address and port"
+        case TimeoutError():
+            return "no answer in time"
+        case InvalidStatus():
+            return f"that address is not a Shopcast hub: HTTP {exc.response.status_code}"
+        case ConnectionClosed():
+            return "the connection closed"
+        case OSError() if "Connect call failed" in str(exc):
+            return "nothing answers at that address and port"
+        case _:
+            return str(exc) or type(exc).__name__

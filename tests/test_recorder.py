@@ -22,7 +22,7 @@ from media.capture import Capture
 from media.encoder import PRESETS
 from media.recorder import Recorder, RecordingError, recording_path
 from media.webrtc import Broadcast
-from tests.support.stream import controls_on_air, until
+from tests.support.stream import controls_on_air, end_show, until
 from tests.test_process import start, stop
 
 
@@ -217,7 +217,7 @@ async def test_the_record_button_records_while_live_showing_time_and_file(tmp_pa
         controls.record_target = tmp_path / "show.mkv"
         button = controls.record_button
         assert not button.isEnabled(), "nothing to record before going live"
-        assert button.shortcut() == QKeySequence("Ctrl+R")
+        assert controls.record_action.shortcut() == QKeySequence("Ctrl+R")
         controls.button.click()
         await until(lambda: broadcast.live and button.isEnabled())
         assert controls.recording.text() == "", "--record not given: no recording yet"
@@ -246,7 +246,7 @@ async def test_record_flag_records_each_time_the_show_goes_live(tmp_path: Path) 
             await until(lambda: broadcast.live and controls.record_button.isChecked())
             assert controls.recording.text() == f"REC 0:00:00 · {name}"
             await asyncio.sleep(1.0)
-            controls.button.click()  # End show: the recording is finished with it
+            await end_show(controls)  # the recording is finished with the show
             await until(lambda: not broadcast.live and controls.button.isEnabled())
             assert controls.recording.text() == f"Saved {name}"
         for name in ("show.mkv", "show-2.mkv"):

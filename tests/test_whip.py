@@ -27,7 +27,7 @@ from media.encoder import PRESETS
 from media.ice import configure_ice_hosts
 from media.webrtc import Broadcast
 from media.whip import WhipError, WhipOutput
-from tests.support.stream import controls_on_air, until
+from tests.support.stream import controls_on_air, end_show, until
 from tests.test_process import start, stop
 from widgets.stream_settings import StreamSettingsDialog, whip_target
 
@@ -271,7 +271,7 @@ async def test_going_live_publishes_to_the_whip_server_and_ending_the_show_delet
             frame = await first_frame(endpoint.tracks["video"], av.VideoFrame)
             assert isinstance(frame, av.VideoFrame)
             await until(lambda: "WHIP publishing" in controls.health.text(), timeout=5)
-            controls.button.click()
+            await end_show(controls)
             await until(lambda: not live.live and controls.button.isEnabled())
             await endpoint.close()
         assert [(r.method, r.path) for r in server.requests] == [

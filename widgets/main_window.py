@@ -27,13 +27,16 @@ from PySide6.QtGui import (
 from PySide6.QtNetwork import QNetworkAccessManager
 from PySide6.QtWidgets import (
     QApplication,
+    QDockWidget,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -45,6 +48,7 @@ from console.domain.sales import orders_csv
 from console.errors import ShopcastError
 from media.capture import Capture
 from media.webrtc import Broadcast
+from widgets.alerts import ask, tell
 from widgets.chat_dock import ChatDock
 from widgets.orders_window import OrdersWindow
 from widgets.preview import VideoPreview
@@ -68,8 +72,9 @@ log = logging.getLogger(__name__)
 #: Raised when the default arrangement of the docks changes. A layout saved by an older
 #: console is then not restored: one saved before the team's docks were tabbed together
 #: stacked the Viewer, Moderation and Questions docks into a window 1,281 px tall, taller
-#: than a 1080p screen.
-LAYOUT_VERSION = 2
+#: than a 1080p screen. Version 3 gives the chat most of its column (at 1444x850 it showed
+#: four lines under an empty Viewer panel).
+LAYOUT_VERSION = 3
 
 _DEAL_END_TEXT = {
     "time": "The deal's time ran out.",
@@ -173,7 +178,6 @@ class MainWindow(QMainWindow):
         self.show_dock.raise_()
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.chat)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.profile)
-        self.resizeDocks([self.products, self.chat], [380, 360], Qt.Orientation.Horizontal)
 
         self.connection = QLabel("Connecting…", self)
         self.connection.setAccessibleName("Connection state")
@@ -190,7 +194,15 @@ class MainWindow(QMainWindow):
 
         self.team = TeamConsole(self, _ws_url(viewer_url))
         self.profiles = ProfileController(self)
+        for tall in (self.team.questions, self.profile):
+            _scrolls_when_short(tall)
         self._build_menus()
+        #: Shown instead of the docks until the hub first welcomes a remote console.
+        self.waiting: QLabel | None = None
+        #: Set when closing was confirmed (or needs no question: a signal).
+        self._may_close = False
+        #: The "End the show and quit?" question while it is open.
+        self.quit_question: QMessageBox | None = None
         self.setTabOrder(self.url_field, self.copy_button)
         self.setTabOrder(self.copy_button, self.open_button)
         self.setTabOrder(self.open_button, self.products.search)
@@ -199,6 +211,8 @@ class MainWindow(QMainWindow):
         self.setTabOrder(self.chat.view, self.chat.input)
         self.setTabOrder(self.chat.input, self.chat.send_button)
         self._restore()
+        if self.stream is None:
+            self._wait_for_welcome()
 
     # ------------------------------------------------------------ building
 
@@ -241,10 +255,6 @@ class MainWindow(QMainWindow):
         copy.setShortcut(QKeySequence("Ctrl+Shift+C"))
         copy.triggered.connect(self.copy_viewer_url)
         file_menu.addAction(copy)
-        stream_settings = QAction("Stream &settings…", self)
-        stream_settings.triggered.connect(self.open_stream_settings)
-        stream_settings.setEnabled(self.stream is not None)
-        file_menu.addAction(stream_settings)
         team_action = QAction("&Team…", self)
         team_action.setShortcut(QKeySequence("Ctrl+Shift+T"))
         team_action.triggered.connect(self.team.open_team)
@@ -268,22 +278,24 @@ class MainWindow(QMainWindow):
         self._host_actions = [team_action, import_action, token_action]
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        # The platform's quit key; Ctrl+Q where it names none (a bare X server, offscreen).
+        quit_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Quit)
+        quit_action.setShortcuts(quit_keys or [QKeySequence("Ctrl+Q")])
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
 
+        if self.stream is not None:
+            # What OBS keeps in its Controls: the show's own switches, with their keys.
+            stream_menu = self.menuBar().addMenu("&Stream")
+            stream_menu.addAction(self.stream.live_action)
+            stream_menu.addAction(self.stream.record_action)
+            stream_menu.addSeparator()
+            stream_settings = QAction("Stream &settings…", self)
+            stream_settings.triggered.connect(self.open_stream_settings)
+            stream_menu.addAction(stream_settings)
+
         view = self.menuBar().addMenu("&View")
-        docks = (
-            self.chat,
-            self.products,
-            self.profile,
-            self.show_dock,
-            self.sales,
-            self.team.moderation,
-            self.team.questions,
-            self.profiles.viewer_list,
-        )
-        for number, dock in enumerate(docks, start=1):
+        for number, dock in enumerate(self._docks(), start=1):
             toggle = dock.toggleViewAction()
             toggle.setShortcut(QKeySequence(f"Alt+{number}"))
             view.addAction(toggle)
@@ -329,10 +341,28 @@ class MainWindow(QMainWindow):
                 # Saved on a larger or another screen: start from the default again.
                 self.resize(min(1320, screen.width()), min(800, screen.height()))
         state = self._settings.value("window/state")
-        if isinstance(state, QByteArray):
-            self.restoreState(state, LAYOUT_VERSION)
+        if not (isinstance(state, QByteArray) and self.restoreState(state, LAYOUT_VERSION)):
+            self._default_layout()
         theme = self._settings.value("theme", "dark")
         self.set_theme(theme if theme in THEMES else "dark")
+
+    def _default_layout(self) -> None:
+        """Give the chat most of its column and the products most of theirs.
+
+        The Viewer panel stays a tab behind Moderation until a name is clicked (which
+        raises it): empty, it took a third of the window and left the chat four lines.
+        """
+        self.resizeDocks([self.products, self.chat], [380, 420], Qt.Orientation.Horizontal)
+        tall = max(self.height(), 600)
+        self.resizeDocks(
+            [self.products, self.show_dock],
+            [tall * 11 // 20, tall * 9 // 20],
+            Qt.Orientation.Vertical,
+        )
+        self.resizeDocks(
+            [self.chat, self.team.moderation], [tall * 2 // 3, tall // 3], Qt.Orientation.Vertical
+        )
+        self.team.moderation.raise_()
 
     def set_theme(self, theme: Theme) -> None:
         app = QApplication.instance()
@@ -393,9 +423,53 @@ class MainWindow(QMainWindow):
         self.profiles.follow(messages)
 
     def on_connection_state(self, state: State, text: str) -> None:
+        """Show the session's state; it is called from the session's task, so no dialog
+        may run here (see ``widgets.alerts``)."""
         self.connection.setText(text)
-        if state == "failed":
-            QMessageBox.warning(self, "Cannot connect to the hub", text)
+        if state == "connected" and self.waiting is not None:
+            self._welcomed()
+        elif state == "failed":
+            text = f"Cannot join the show at {self.client.url}: {text}"
+            self.connection.setText("Not connected.")
+            self.statusBar().showMessage(text)
+        if self.waiting is not None:
+            self.waiting.setText(text)
+
+    def _wait_for_welcome(self) -> None:
+        """A remote console shows nothing of a role before the hub says which it is.
+
+        A wrong token or an unreachable hub otherwise left a full host layout ("Say
+        something to the room as host…") behind the error. The hub's welcome lays the
+        window out for the role (``TeamConsole.joined``).
+        """
+        self.waiting = QLabel(f"Connecting to {self.client.url}…", self)
+        self.waiting.setObjectName("waiting-for-hub")
+        self.waiting.setAccessibleName("Connection to the hub")
+        self.waiting.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.waiting.setWordWrap(True)
+        self.waiting.setMargin(24)
+        self.waiting.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setCentralWidget(self.waiting)
+        for dock in self._docks():
+            dock.hide()
+        self.set_host_actions(False)
+
+    def _welcomed(self) -> None:
+        waiting, self.waiting = self.waiting, None
+        if waiting is not None and self.takeCentralWidget() is waiting:
+            waiting.deleteLater()
+
+    def _docks(self) -> tuple[QDockWidget, ...]:
+        return (
+            self.chat,
+            self.products,
+            self.profile,
+            self.show_dock,
+            self.sales,
+            self.team.moderation,
+            self.team.questions,
+            self.profiles.viewer_list,
+        )
 
     def _set_viewers(self, count: int) -> None:
         self.viewer_count.setText(f"{count} watching")
@@ -513,7 +587,8 @@ class MainWindow(QMainWindow):
         try:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
-            QMessageBox.warning(self, "Cannot read the file", f"{path}: {exc}")
+            self.statusBar().showMessage(f"Cannot read {path.name}.", 8000)
+            self.import_report = tell(self, "Cannot read the file", f"{path}: {exc}")
             return None
         kind = "json" if path.suffix.lower() == ".json" else "shopify_csv"
         self.statusBar().showMessage(f"Importing {path.name}…")
@@ -522,7 +597,8 @@ class MainWindow(QMainWindow):
                 protocol.ImportCatalogue(format=kind, data=text), timeout=60
             )
         except ShopcastError as exc:
-            QMessageBox.warning(self, "Nothing was imported", str(exc))
+            self.statusBar().showMessage(f"Nothing was imported from {path.name}.", 8000)
+            self.import_report = tell(self, "Nothing was imported", str(exc))
             return None
         assert isinstance(reply, protocol.ImportResult)
         await self._load_catalogue()
@@ -576,13 +652,13 @@ class MainWindow(QMainWindow):
         try:
             reply = await self.client.request(protocol.GetOrders(limit=1_000_000), timeout=60)
         except ShopcastError as exc:
-            QMessageBox.warning(self, "Orders not exported", str(exc))
+            tell(self, "Orders not exported", str(exc))
             return
         assert isinstance(reply, protocol.Orders)
         try:
             path.write_text(orders_csv(reply.orders), encoding="utf-8")
         except OSError as exc:
-            QMessageBox.warning(
+            tell(
                 self,
                 "Orders not exported",
                 f"Cannot write {path} ({exc.strerror}); choose another folder.",
@@ -641,9 +717,33 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ closing
 
+    def close_now(self) -> None:
+        """Close without asking, live or not: SIGINT/SIGTERM must end the console."""
+        self._may_close = True
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        """Quitting a live show asks first; the window closes for real once confirmed.
+
+        The question is opened, not exec()'d: Ctrl+Q may come while a task runs.
+        """
+        if self.stream is not None and self.stream.live and not self._may_close:
+            event.ignore()
+            if self.quit_question is None:
+                self.quit_question = ask(
+                    self,
+                    "End the show and quit?",
+                    "The show is live: quitting ends it for every viewer.",
+                    "End show and quit",
+                    "Keep streaming",
+                    self.close_now,
+                )
+                self.quit_question.finished.connect(self._quit_question_closed)
+            return
         self._settings.setValue("window/geometry", self.saveGeometry())
-        self._settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        if self.waiting is None:
+            # A console never welcomed has hidden its docks: keep the layout saved before.
+            self._settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
         self._settings.sync()
         for task in self._tasks:
             task.cancel()
@@ -651,6 +751,22 @@ class MainWindow(QMainWindow):
         self.network.clearConnectionCache()
         event.accept()
         self.closed.emit()
+
+    def _quit_question_closed(self) -> None:
+        self.quit_question = None
+
+
+def _scrolls_when_short(dock: QDockWidget) -> None:
+    """Let a tall dock scroll rather than take its full height from the chat above it.
+
+    Tabbed under the chat, the Questions dock (390 px laid out in full) and the Viewer
+    panel (312 px) set the tab group's minimum and left the chat half its column.
+    """
+    scroll = QScrollArea(dock)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setWidget(dock.widget())
+    dock.setWidget(scroll)
 
 
 def _ws_url(viewer_url: str) -> str:

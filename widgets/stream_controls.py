@@ -1,10 +1,15 @@
-"""Go live / End, the LIVE timer, Record and the stream's health, in one strip of the header.
+"""Go live / End, the LIVE timer, Record and the stream's health, in a strip of the header.
 
 Health is sampled once a second from the shared encoder's counters: outgoing frames
 per second, bitrate, the encoder's share of one core, dropped frames and the number of
 WebRTC viewers; a warning shows when the machine cannot keep up. The outputs the show
 also goes to (a recording, a WHIP server) show their state here too, and a failure of
-one reaches the window's status bar: a full disk must not go unnoticed during a show.
+one stays in the strip, in words, until it is put right: a full disk must not go
+unnoticed during a show.
+
+Go live / End show and Record are actions (``live_action``, ``record_action``) with
+their shortcuts, shown by the buttons and the window's Stream menu alike. A button's
+own shortcut would not do: ``setText()`` clears it, so Ctrl+L worked once.
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QStandardPaths, QTimer, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QSizePolicy,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -31,6 +38,7 @@ from console.errors import ShopcastError
 from media.recorder import Recorder, RecordingError, recording_path
 from media.webrtc import Broadcast
 from media.whip import WhipOutput, WhipState
+from widgets.alerts import ask
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +47,20 @@ def default_recordings_folder() -> Path:
     """Shopcast's folder in the user's videos folder (``~/Videos/Shopcast`` on Linux)."""
     videos = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MoviesLocation)
     return Path(videos or Path.home()) / "Shopcast"
+
+
+#: What the health line's parts mean, for its tooltip (the line itself is terse).
+HEALTH_HELP = (
+    "fps: frames per second the shared encoder sends out (the resolution asks for {fps}).\n"
+    "Mb/s: the video bitrate going out; each viewer receives this much.\n"
+    "encoder: the share of one CPU core the video encoder uses; near 100% the machine "
+    "cannot keep up and frames are skipped.\n"
+    "dropped: camera frames skipped since going live because the encoder was still busy "
+    "with the one before. A few are harmless; a count that keeps rising means: choose a "
+    "lower resolution in Stream settings.\n"
+    "on video: viewers whose browsers receive the video now (WebRTC). The header's "
+    '"watching" also counts pages that only chat or are still connecting.'
+)
 
 
 def _clock(seconds: float) -> str:
@@ -74,56 +96,108 @@ class StreamControls(QWidget):
         self._saved: Path | None = None
         self._recording_problem = ""
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: The "End the show?" question while it is open.
+        self.end_question: QMessageBox | None = None
 
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        self.live_action = QAction("&Go live", self)
+        self.live_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.live_action.triggered.connect(self.toggle)
+        self.record_action = QAction("&Record", self)
+        self.record_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.record_action.setCheckable(True)
+        self.record_action.setEnabled(False)
+        self.record_action.triggered.connect(self.toggle_recording)
+        # Also here, so the shortcuts work in a window without the Stream menu.
+        self.addActions([self.live_action, self.record_action])
+
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        row = QHBoxLayout()
+        column.addLayout(row)
         self.badge = QLabel("OFF AIR", self)
         self.badge.setObjectName("live-badge")
         self.badge.setAccessibleName("Stream state")
         row.addWidget(self.badge)
-        self.health = QLabel("", self)
-        self.health.setAccessibleName("Stream health")
-        # Long health text must never widen the window: it is cut instead.
-        self.health.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.health.setMinimumWidth(0)
-        row.addWidget(self.health, 1)
         self.recording = QLabel("", self)
         self.recording.setObjectName("recording-state")
         self.recording.setAccessibleName("Recording")
-        row.addWidget(self.recording)
+        row.addWidget(self.recording, 1)
         self.record_button = QPushButton("● Record", self)
         self.record_button.setObjectName("record")
         self.record_button.setAccessibleName("Record the show")
         self.record_button.setCheckable(True)
         self.record_button.setEnabled(False)
-        self.record_button.setShortcut(QKeySequence("Ctrl+R"))
         self.record_button.setToolTip("Record the show to a file while it is live (Ctrl+R)")
         self.record_button.clicked.connect(self.toggle_recording)
         row.addWidget(self.record_button)
         self.button = QPushButton("Go live", self)
         self.button.setObjectName("go-live")
         self.button.setAccessibleName("Go live")
-        self.button.setShortcut(QKeySequence("Ctrl+L"))
         self.button.setToolTip("Start or end the show (Ctrl+L)")
         self.button.clicked.connect(self.toggle)
         row.addWidget(self.button)
         for fixed in (self.badge, self.button, self.record_button):
             fixed.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        # The health line has a row of its own: beside the recording's name it was cut
+        # to "3(". Long text must still never widen the window: it is cut instead.
+        self.health = QLabel("", self)
+        self.health.setAccessibleName("Stream health")
+        for label in (self.health, self.recording):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(0)
+        column.addWidget(self.health)
+        #: Why a recording or another output failed, in words, until it is put right.
+        self.problem = QLabel("", self)
+        self.problem.setObjectName("stream-problem")
+        self.problem.setAccessibleName("Stream problem")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #e0457b;")
+        self.problem.hide()
+        column.addWidget(self.problem)
 
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.refresh)
         self._timer.start(1000)
         self.output_failed.connect(self._show_problem)
 
+    @property
+    def live(self) -> bool:
+        return self._broadcast.live
+
     def toggle(self) -> None:
+        """Go live at once; ending a live show asks first (a stray Ctrl+L ended it)."""
         if self._task is not None and not self._task.done():
             return
+        if not self._broadcast.live:
+            self._switch(True)
+        elif self.end_question is None:
+            self.end_question = ask(
+                self.window(),
+                "End the show?",
+                "Viewers' video stops now; the chat stays open.",
+                "End show",
+                "Keep streaming",
+                lambda: self._switch(False),
+            )
+            self.end_question.finished.connect(self._question_closed)
+
+    def _question_closed(self) -> None:
+        self.end_question = None
+
+    def _switch(self, live: bool) -> None:
+        if (self._task is not None and not self._task.done()) or live == self._broadcast.live:
+            return
+        if live:
+            self._show_problem("")
         self.button.setEnabled(False)
-        self._task = asyncio.get_event_loop().create_task(self._set_live(not self._broadcast.live))
+        self.live_action.setEnabled(False)
+        self._task = asyncio.get_event_loop().create_task(self._set_live(live))
         self._task.add_done_callback(lambda _task: self._done())
 
     def _done(self) -> None:
         self.button.setEnabled(True)
+        self.live_action.setEnabled(True)
         self.refresh()
 
     def start_outputs(self) -> None:
@@ -161,6 +235,7 @@ class StreamControls(QWidget):
             self._refresh_recording()
             return
         self._recording_problem = ""
+        self._show_problem("")
         self._broadcast.add_output(recorder)
         self._recorder = recorder
         self._refresh_recording()
@@ -181,8 +256,12 @@ class StreamControls(QWidget):
             self.output_failed.emit(f"WHIP: {text}")
 
     def _show_problem(self, text: str) -> None:
+        """Say ``text`` in the strip until it is put right (empty: it was) and for a while
+        in the status bar."""
+        self.problem.setText(f"⚠ {text}" if text else "")
+        self.problem.setVisible(bool(text))
         window = self.window()
-        if isinstance(window, QMainWindow):
+        if text and isinstance(window, QMainWindow):
             window.statusBar().showMessage(text, 15000)
         self._refresh_recording()
 
@@ -219,6 +298,9 @@ class StreamControls(QWidget):
         self.record_button.setChecked(recording)
         self.record_button.setText("■ Stop recording" if recording else "● Record")
         self.record_button.setAccessibleName("Stop recording" if recording else "Record the show")
+        self.record_action.setEnabled(broadcast.live)
+        self.record_action.setChecked(recording)
+        self.record_action.setText("Stop &recording" if recording else "&Record")
         if self._recorder is not None and self._recorder.started_at is not None:
             elapsed = time.monotonic() - self._recorder.started_at
             self.recording.setText(f"REC {_clock(elapsed)} · {self._recorder.path.name}")
@@ -249,6 +331,7 @@ class StreamControls(QWidget):
         live = broadcast.live
         self.button.setText("End show" if live else "Go live")
         self.button.setAccessibleName("End the show" if live else "Go live")
+        self.live_action.setText("&End show…" if live else "&Go live")
         self.badge.setProperty("live", live)
         self.badge.setStyleSheet("background: #d62d5b; color: white;" if live else "")
         encoder = broadcast.video_encoder
@@ -282,4 +365,4 @@ class StreamControls(QWidget):
             # A failed output leads, as the warning above does: the line's end gets cut.
             text = f"{outputs} · {text}" if "⚠" in outputs else f"{text} · {outputs}"
         self.health.setText(text)
-        self.health.setToolTip(text)
+        self.health.setToolTip(HEALTH_HELP.format(fps=target))

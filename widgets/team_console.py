@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 from console import protocol
 from console.domain.modlog import describe_modes, mod_log_csv
 from console.errors import ShopcastError
+from widgets.alerts import tell
 from widgets.moderation_dock import ModerationDock
 from widgets.questions_dock import CannedRepliesDialog, QuestionsDock
 from widgets.team_dialog import TeamDialog
@@ -331,13 +332,13 @@ class TeamConsole(QObject):
         try:
             reply = await self.window.client.request(protocol.GetModLog(limit=10_000), timeout=60)
         except ShopcastError as exc:
-            QMessageBox.warning(self.window, "Mod log not exported", str(exc))
+            tell(self.window, "Mod log not exported", str(exc))
             return
         assert isinstance(reply, protocol.ModLog)
         try:
             path.write_text(mod_log_csv(reply.entries), encoding="utf-8")
         except OSError as exc:
-            QMessageBox.warning(
+            tell(
                 self.window,
                 "Mod log not exported",
                 f"Cannot write {path} ({exc.strerror}); choose another folder.",

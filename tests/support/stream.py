@@ -51,6 +51,15 @@ async def controls_on_air() -> AsyncIterator[tuple[StreamControls, Broadcast]]:
         capture.stop()
 
 
+async def end_show(controls: StreamControls) -> None:
+    """Click End show and confirm it, as a host does: ending a live show asks first."""
+    controls.button.click()
+    await until(lambda: controls.end_question is not None)
+    assert controls.end_question is not None
+    [confirm] = [b for b in controls.end_question.buttons() if b.text() == "End show"]
+    confirm.click()
+
+
 async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
