@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from console import protocol
 from console.domain.modlog import ACTION_LABELS, describe_modes, matches
+from console.domain.reviews import stars
 
 #: The log keeps this many entries in view (older ones stay in the hub, and in exports).
 LOG_ROWS = 2000
@@ -109,7 +110,10 @@ class ModerationDock(QDockWidget):
             return
         self._held[held.held_id] = held
         why = RULE_LABELS.get(held.rule, held.rule)
-        item = QListWidgetItem(f"{_time(held.ts)}  [{why}]  {held.name}: {held.text}")
+        who = held.name
+        if held.product_id is not None and held.rating is not None:
+            who += f" (review of {held.product_id}, {stars(held.rating)})"
+        item = QListWidgetItem(f"{_time(held.ts)}  [{why}]  {who}: {held.text}")
         item.setData(Qt.ItemDataRole.UserRole, held.held_id)
         item.setToolTip(held.reason)
         self.held_list.addItem(item)
