@@ -1079,6 +1079,21 @@ class ViewerDeleted(_Msg, tag="viewer_deleted"):
     ts: float
 
 
+class Erased(_Msg, tag="erased"):
+    """A viewer's data was deleted: what they left in the room is signed ``name`` now.
+
+    Public, so that open pages and consoles re-sign at once what they already show (the
+    stored events are rewritten, so later replays say ``name`` by themselves). It names
+    no viewer id: ``comments`` are their comments' seqs (also the ids of their questions),
+    ``orders`` their orders' ids. No owner badge goes with the new name.
+    """
+
+    seq: int
+    comments: list[int]
+    orders: list[str] = []
+    name: str = "deleted viewer"
+
+
 class ProfilesLinked(_Msg, tag="linked"):
     """Staff only: a checkout email linked these viewer ids into one customer."""
 
@@ -1153,6 +1168,7 @@ ServerMessage = (
     | ConsentState
     | DataExport
     | ViewerDeleted
+    | Erased
     | ProfilesLinked
     | ViewLog
     | WatchingList
@@ -1176,6 +1192,7 @@ RoomEvent = (
     | QuestionState
     | Answer
     | ViewerDeleted
+    | Erased
     | ProfilesLinked
 )
 

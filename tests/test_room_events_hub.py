@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.support.clients import RawClient
-from tests.test_shop_hub import pinned_show, wait_until
+from tests.test_shop_hub import BUYER, pinned_show, wait_until
 from tests.test_team_hub import Team, ask, comment, ok, running_team
 
 
@@ -106,3 +106,43 @@ async def test_a_featured_review_leaves_the_video_when_another_product_is_pinned
     assert shown["featured"]["text"] == "Love the colours"
     await ok(team.host, {"t": "unpin"})
     await ann.close()
+
+
+# ---------------------------------------------------------------- a viewer's deletion
+
+
+async def test_a_deletion_re_signs_open_pages_and_consoles_and_drops_the_owner_badge(
+    team: Team,
+) -> None:
+    await ok(team.host, {"t": "pin", "product": "logo-tee"})
+    ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-viewer-24")
+    bob = await RawClient.viewer(team.url, "Bob", viewer_id="bob-viewer-24")
+    purchase = {"t": "buy", "key": "erase-key-0001", "sku": "TEE-M", "quantity": 1}
+    bought = await ok(ann, {**purchase, "buyer": BUYER, "payment": "4242 4242 4242 4242"})
+    owned = await comment(ann, "Love mine!")
+    asked = await comment(ann, "does it run small?")
+    mine = await wait_until(bob, lambda m: m.get("seq") == owned["seq"])
+    assert mine["owner"] is True and mine["name"] == "Ann"
+    await ok(team.host, {"t": "feature", "comment_seq": owned["seq"]})
+    said = await comment(bob, "Mine too")
+
+    await ok(ann, {"t": "delete_me"})
+    for client in (bob, team.host):
+        [erased] = await client.wait_for("erased")
+        assert erased["comments"] == [owned["seq"], asked["seq"]], "Bob's comment is not hers"
+        assert erased["orders"] == [bought["order_id"]] and erased["name"] == "deleted viewer"
+        assert "viewer_id" not in erased
+        show = await wait_until(
+            client, lambda m, s=erased["seq"]: m["t"] == "show" and m["seq"] > s
+        )
+        assert show["featured"]["author"] == "deleted viewer" and "owner" not in show["featured"]
+    questions = await ok(team.host, {"t": "questions"})
+    [question] = questions["questions"]
+    assert (question["name"], question["viewer_id"]) == ("deleted viewer", "")
+
+    cat = await RawClient.viewer(team.url, "Cat", viewer_id="cat-viewer-24", since=0)
+    replayed = {c["seq"]: c for c in cat.of_type("comment")}
+    assert replayed[owned["seq"]]["name"] == "deleted viewer"
+    assert "owner" not in replayed[owned["seq"]], "no Owner badge on a deleted viewer"
+    assert replayed[said["seq"]]["name"] == "Bob"
+    await asyncio.gather(bob.close(), cat.close())

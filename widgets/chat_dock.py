@@ -13,7 +13,7 @@ import math
 import time
 import zlib
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from PySide6.QtCore import (
     QModelIndex,
@@ -51,12 +51,22 @@ from PySide6.QtWidgets import (
 )
 
 from console import protocol
-from widgets.chat_model import DEFAULT_CAPACITY, ChatModel, ChatRole
+from widgets.chat_model import (
+    DEFAULT_CAPACITY,
+    ChatEntry,
+    ChatModel,
+    ChatRole,
+    author,
+    erase_entry,
+    replying_to,
+)
 
 _PAD = 8
 _Index = QModelIndex | QPersistentModelIndex
 
 _ROLE_LABELS = {"host": "HOST", "agent": "AGENT", "moderator": "MOD"}
+#: The badge of a team member's answer to a viewer's question, as on the viewers' pages.
+TEAM_LABEL = "TEAM"
 #: Time-out presets on Ctrl+1 to Ctrl+4, as (label, seconds).
 TIMEOUTS = (("1 min", 60.0), ("10 min", 600.0), ("1 h", 3600.0), ("24 h", 86400.0))
 #: Shown next to a viewer who bought the pinned product, so others can ask them.
@@ -78,7 +88,8 @@ def author_colour(viewer_id: str, palette: QPalette) -> QColor:
 
 
 class ChatDelegate(QStyledItemDelegate):
-    """Paints a comment as a small card: author (and staff badge) over the wrapped text.
+    """Paints a comment as a small card: author (and staff badge) over the wrapped text;
+    an answer also shows, between the two, who asked what.
 
     Sizes are cached per comment and width, as Chatterino caches message layouts: each
     batch of a flood makes the view lay out every row again, and wrapping a thousand
@@ -100,7 +111,7 @@ class ChatDelegate(QStyledItemDelegate):
 
     def author_rect(self, option: QStyleOptionViewItem, index: _Index) -> QRect:
         self._use_font(option.font)  # type: ignore[attr-defined]
-        return self._author_rect(option.rect, self._model.comment(index.row()).name)  # type: ignore[attr-defined]
+        return self._author_rect(option.rect, author(self._model.comment(index.row())))  # type: ignore[attr-defined]
 
     def _author_rect(self, rect: QRect, name: str) -> QRect:
         fm = self._author_metrics
@@ -113,7 +124,7 @@ class ChatDelegate(QStyledItemDelegate):
         width = max(80, option.rect.width() - 2 * _PAD)  # type: ignore[attr-defined]
         return self._size(self._model.comment(index.row()), width)
 
-    def measure(self, comments: Iterable[protocol.Comment], font: QFont, width: int) -> None:
+    def measure(self, comments: Iterable[ChatEntry], font: QFont, width: int) -> None:
         """Size comments as they arrive, a batch at a time.
 
         Otherwise a reader who comes back from scrolling up releases up to a thousand
@@ -138,7 +149,7 @@ class ChatDelegate(QStyledItemDelegate):
         self._small_metrics = QFontMetrics(self._small)
         self._sizes.clear()
 
-    def _size(self, comment: protocol.Comment, width: int) -> QSize:
+    def _size(self, comment: ChatEntry, width: int) -> QSize:
         key = (comment.seq, width)
         size = self._sizes.get(key)
         if size is None:
@@ -146,8 +157,9 @@ class ChatDelegate(QStyledItemDelegate):
             text = self._text_metrics.boundingRect(
                 QRect(0, 0, width, 100_000), Qt.TextFlag.TextWordWrap, comment.text
             )
+            quote = self._small_metrics.height() if replying_to(comment) else 0
             size = self._sizes[key] = QSize(
-                width, self._author_metrics.height() + text.height() + _PAD + 2
+                width, self._author_metrics.height() + quote + text.height() + _PAD + 2
             )
         return size
 
@@ -178,22 +190,31 @@ class ChatDelegate(QStyledItemDelegate):
             if state & QStyle.StateFlag.State_Selected
             else QPalette.ColorRole.Text
         )
-        author = self._author_rect(rect, comment.name)
+        name = author(comment)
+        author_rect = self._author_rect(rect, name)
         painter.setFont(self._bold)
         selected = bool(state & QStyle.StateFlag.State_Selected)
-        painter.setPen(text_colour if selected else author_colour(comment.viewer_id, palette))
-        painter.drawText(author, Qt.AlignmentFlag.AlignLeft, comment.name)
-        x = author.right() + 8
+        colour_key = comment.agent if isinstance(comment, protocol.Answer) else comment.viewer_id
+        painter.setPen(text_colour if selected else author_colour(colour_key, palette))
+        painter.drawText(author_rect, Qt.AlignmentFlag.AlignLeft, name)
+        x = author_rect.right() + 8
         painter.setFont(self._small)
         fm_small = self._small_metrics
-        badges = [(_ROLE_LABELS.get(comment.role), palette.color(QPalette.ColorRole.Link))]
-        if comment.owner:
-            badges.append((OWNER_LABEL, QColor(46, 160, 67)))
+        link = palette.color(QPalette.ColorRole.Link)
+        if isinstance(comment, protocol.Answer):
+            badges = [(TEAM_LABEL, link)]
+        else:
+            badges = [(_ROLE_LABELS.get(comment.role), link)]
+            if comment.owner:
+                badges.append((OWNER_LABEL, QColor(46, 160, 67)))
         for badge, colour in badges:
             if not badge:
                 continue
             badge_rect = QRect(
-                x, author.top() + 2, fm_small.horizontalAdvance(badge) + 10, author.height() - 4
+                x,
+                author_rect.top() + 2,
+                fm_small.horizontalAdvance(badge) + 10,
+                author_rect.height() - 4,
             )
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(colour)
@@ -206,18 +227,20 @@ class ChatDelegate(QStyledItemDelegate):
         )
         stamp = time.strftime("%H:%M", time.localtime(comment.ts))
         painter.drawText(
-            QRect(x, author.top(), rect.right() - x - _PAD, author.height()),
+            QRect(x, author_rect.top(), rect.right() - x - _PAD, author_rect.height()),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
             stamp,
         )
+        top = author_rect.bottom() + 1
+        quote = replying_to(comment)
+        if quote:
+            line = QRect(rect.left() + _PAD, top, rect.width() - 2 * _PAD, fm_small.height())
+            elided = fm_small.elidedText("↳ " + quote, Qt.TextElideMode.ElideRight, line.width())
+            painter.drawText(line, Qt.AlignmentFlag.AlignLeft, elided)
+            top = line.bottom() + 1
         painter.setFont(self._font)
         painter.setPen(text_colour)
-        body = QRect(
-            rect.left() + _PAD,
-            author.bottom() + 1,
-            rect.width() - 2 * _PAD,
-            rect.bottom() - author.bottom(),
-        )
+        body = QRect(rect.left() + _PAD, top, rect.width() - 2 * _PAD, rect.bottom() - top)
         painter.drawText(body, Qt.TextFlag.TextWordWrap, comment.text)
         painter.restore()
 
@@ -264,14 +287,16 @@ class ChatView(QListView):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         super().mouseMoveEvent(event)
-        over_author = self.author_at(event.position().toPoint()) is not None
+        over_author = bool(self.author_at(event.position().toPoint()))
         self.viewport().setCursor(
             Qt.CursorShape.PointingHandCursor if over_author else Qt.CursorShape.ArrowCursor
         )
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
-            self.author_activated.emit(str(self.currentIndex().data(ChatRole.VIEWER_ID)))
+            viewer_id = str(self.currentIndex().data(ChatRole.VIEWER_ID))
+            if viewer_id:  # an answer's or a deleted viewer's row opens no profile
+                self.author_activated.emit(viewer_id)
             return
         super().keyPressEvent(event)
 
@@ -291,7 +316,7 @@ class ChatDock(QDockWidget):
         self.model = ChatModel(capacity)
         #: Comments not in the view yet: waiting for the next frame, or for a reader who
         #: scrolled up. ``_held_total`` counts them all, beyond the buffer's bound too.
-        self._held: deque[protocol.Comment] = deque(maxlen=capacity)
+        self._held: deque[ChatEntry] = deque(maxlen=capacity)
         self._held_total = 0
         self._shown_at = 0.0
         self._show_timer = QTimer(self)
@@ -320,6 +345,7 @@ class ChatDock(QDockWidget):
         profile.triggered.connect(
             lambda: (
                 self.view.currentIndex().isValid()
+                and self.view.currentIndex().data(ChatRole.VIEWER_ID)
                 and self.viewer_activated.emit(
                     str(self.view.currentIndex().data(ChatRole.VIEWER_ID))
                 )
@@ -356,7 +382,7 @@ class ChatDock(QDockWidget):
         bar = self.view.verticalScrollBar()
         return bar.value() >= bar.maximum() - 4
 
-    def add_comments(self, comments: Sequence[protocol.Comment]) -> None:
+    def add_comments(self, comments: Sequence[ChatEntry]) -> None:
         if not comments:
             return
         self._delegate.measure(comments, self.view.font(), self.view.viewport().width())
@@ -399,11 +425,23 @@ class ChatDock(QDockWidget):
         self.view.scrollToBottom()
 
     def remove(self, seq: int) -> None:
-        """A moderator deleted this comment: nobody's console shows it any more."""
-        if not self.model.remove(seq):
-            kept = [c for c in self._held if c.seq != seq]
-            if len(kept) != len(self._held):
-                self._held = deque(kept, maxlen=self._held.maxlen)
+        """A moderator deleted this comment: nobody's console shows it, nor answers
+        quoting it, any more."""
+        self.model.remove(seq)
+        kept = [
+            c
+            for c in self._held
+            if not (c.seq == seq if isinstance(c, protocol.Comment) else c.question == seq)
+        ]
+        if len(kept) != len(self._held):
+            self._held = deque(kept, maxlen=self._held.maxlen)
+
+    def erase(self, comment_seqs: Collection[int], name: str) -> None:
+        """A viewer's data was deleted: what they wrote is signed ``name`` at once."""
+        self.model.erase(comment_seqs, name)
+        self._held = deque(
+            (erase_entry(c, comment_seqs, name) for c in self._held), maxlen=self._held.maxlen
+        )
 
     def enable_moderation(self) -> None:
         """Add the moderators' actions, with the shortcuts fast chat clients use."""
@@ -429,8 +467,9 @@ class ChatDock(QDockWidget):
 
     def _moderate(self, action: str, seconds: float) -> None:
         index = self.view.currentIndex()
-        if index.isValid():
-            self.moderation_requested.emit(action, self.model.comment(index.row()), seconds)
+        entry = self.model.comment(index.row()) if index.isValid() else None
+        if isinstance(entry, protocol.Comment):
+            self.moderation_requested.emit(action, entry, seconds)
 
     def clear(self) -> None:
         self.model.clear()
@@ -448,7 +487,7 @@ class ChatDock(QDockWidget):
 
     def _feature_current(self) -> None:
         index = self.view.currentIndex()
-        if index.isValid():
+        if index.isValid() and isinstance(self.model.comment(index.row()), protocol.Comment):
             self.feature_requested.emit(int(index.data(ChatRole.SEQ)))
 
     def _send(self) -> None:

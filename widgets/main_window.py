@@ -43,13 +43,14 @@ from PySide6.QtWidgets import (
 )
 
 from console import protocol
-from console.client import StaffClient, State
+from console.client import StaffClient, State, is_replay
 from console.domain.sales import orders_csv
 from console.errors import ShopcastError
 from media.capture import Capture
 from media.webrtc import Broadcast
 from widgets.alerts import ask, tell
 from widgets.chat_dock import ChatDock
+from widgets.chat_model import ChatEntry
 from widgets.orders_window import OrdersWindow
 from widgets.preview import VideoPreview
 from widgets.products_dock import ProductsDock
@@ -374,13 +375,26 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ from the hub
 
     def on_messages(self, messages: list[protocol.ServerMessage]) -> None:
-        """Route one frame's messages; comments go to the chat as one batch."""
-        comments: list[protocol.Comment] = []
+        """Route one frame's messages; comments and public answers go to the chat as one
+        batch.
+
+        The frame that starts with ``welcome`` is the room's history (``is_replay``): it
+        fills the docks but raises no notice, since a deal that ended before this console
+        joined, or a deletion last week, is not news.
+        """
+        replayed = is_replay(messages)
+        notice = ""
+        chat: list[ChatEntry] = []
         orders: list[protocol.OrderPlaced] = []
+        erased: list[protocol.Erased] = []
         for message in messages:
             match message:
                 case protocol.Comment():
-                    comments.append(message)
+                    chat.append(message)
+                case protocol.Answer():
+                    self.team.route(message)
+                    if not message.private:
+                        chat.append(message)
                 case protocol.ShowState():
                     self.show_dock.apply(message)
                     if self.preview is not None:
@@ -393,11 +407,13 @@ class MainWindow(QMainWindow):
                 case protocol.OrderPlaced():
                     orders.append(message)
                 case protocol.DealEnded():
-                    self.show_dock.deal_ended()
-                    text = _DEAL_END_TEXT.get(message.reason, "Deal ended.")
-                    self.statusBar().showMessage(text, 6000)
+                    self.show_dock.deal_ended(message.product_id)
+                    notice = _DEAL_END_TEXT.get(message.reason, "Deal ended.")
                 case protocol.ReviewAdded():
                     self.show_dock.add_review(message.product_id, message.review)
+                case protocol.Erased():
+                    self.team.route(message)
+                    erased.append(message)
                 case protocol.Welcome():
                     if message.history_truncated:
                         self.chat.clear()
@@ -412,14 +428,19 @@ class MainWindow(QMainWindow):
                 case protocol.Viewers():
                     self._set_viewers(message.count)
                 case _ if self.team.route(message):
-                    pass
+                    notice = self.team.notice(message) or notice
                 case protocol.Error():
-                    self.statusBar().showMessage(message.message, 8000)
+                    notice = message.message
         if orders:
             self.sales.add_orders(orders)
             self.orders_window.order_arrived()
-        if comments:
-            self.chat.add_comments(comments)
+        if chat:
+            self.chat.add_comments(chat)
+        for gone in erased:  # after the batch: it may hold their last words
+            self.chat.erase(gone.comments, gone.name)
+            self.sales.erase(gone.orders, gone.name)
+        if notice and not replayed:
+            self.statusBar().showMessage(notice, 8000)
         self.profiles.follow(messages)
 
     def on_connection_state(self, state: State, text: str) -> None:

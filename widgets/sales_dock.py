@@ -8,7 +8,7 @@ the export asks the hub for the full records, with the buyers' details, as CSV.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -27,9 +28,12 @@ from PySide6.QtWidgets import (
 
 from console import protocol
 from console.domain.money import Money, format_money
+from console.domain.profile import DELETED_NAME
 from console.domain.sales import SalesBoard
 
 TICKER_LENGTH = 30
+#: A ticker line's order: (order id, title, quantity, total, currency, time).
+_ORDER = Qt.ItemDataRole.UserRole
 
 
 class SalesDock(QDockWidget):
@@ -87,9 +91,8 @@ class SalesDock(QDockWidget):
         ordered = sorted(orders, key=lambda o: o.ts)
         for order in ordered:
             if self.board.add(order):
-                self._tick(
-                    order.name, order.title, order.quantity, order.total, order.currency, order.ts
-                )
+                # A deleted viewer's stored orders keep no name.
+                self._tick(order, order.name or DELETED_NAME)
         self._refresh()
 
     def add_orders(self, orders: Iterable[protocol.OrderPlaced]) -> None:
@@ -97,18 +100,23 @@ class SalesDock(QDockWidget):
         for order in orders:
             if self.board.add(order):
                 changed = True
-                self._tick(
-                    order.name, order.title, order.quantity, order.total, order.currency, order.ts
-                )
+                self._tick(order, order.name)
         if changed:
             self._refresh()
 
-    def _tick(
-        self, name: str, title: str, quantity: int, total: int, currency: str, ts: float
-    ) -> None:
-        when = time.strftime("%H:%M:%S", time.localtime(ts))
-        money = format_money(Money(total, currency))
-        self.ticker.insertItem(0, f"{when}  {name} — {quantity} x {title} — {money}")
+    def erase(self, order_ids: Collection[str], name: str) -> None:
+        """A buyer's data was deleted: their lines in the ticker are signed ``name``."""
+        for row in range(self.ticker.count()):
+            item = self.ticker.item(row)
+            order = item.data(_ORDER)
+            if order[0] in order_ids:
+                item.setText(_line(name, *order[1:]))
+
+    def _tick(self, order: protocol.OrderPlaced | protocol.OrderRecord, name: str) -> None:
+        line = (order.order_id, order.title, order.quantity, order.total, order.currency, order.ts)
+        item = QListWidgetItem(_line(name, *line[1:]))
+        item.setData(_ORDER, line)
+        self.ticker.insertItem(0, item)
         while self.ticker.count() > TICKER_LENGTH:
             self.ticker.takeItem(self.ticker.count() - 1)
 
@@ -134,6 +142,12 @@ class SalesDock(QDockWidget):
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
                 self.table.setItem(row, col, item)
+
+
+def _line(name: str, title: str, quantity: int, total: int, currency: str, ts: float) -> str:
+    when = time.strftime("%H:%M:%S", time.localtime(ts))
+    money = format_money(Money(total, currency))
+    return f"{when}  {name} — {quantity} x {title} — {money}"
 
 
 def counted(number: int, noun: str) -> str:

@@ -256,7 +256,10 @@ class ShowDock(QDockWidget):
             pinned.reviews.insert(0, review)
             self._fill_reviews(pinned)
 
-    def deal_ended(self) -> None:
+    def deal_ended(self, product_id: str) -> None:
+        """A deal ended; the one shown goes only if it is that deal (a ``show`` follows)."""
+        if self.state.deal is None or self.state.deal.product_id != product_id:
+            return
         self.state.deal = None
         self.deal_end.setEnabled(False)
         self._show_detail()

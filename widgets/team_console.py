@@ -169,23 +169,31 @@ class TeamConsole(QObject):
                 self.moderation.add_held(message)
             case protocol.HeldResolved():
                 self.moderation.resolved(message.held_id)
-            case protocol.QuestionState() | protocol.Answer():
+            case protocol.QuestionState() | protocol.Answer() | protocol.Erased():
                 self.questions.changed()
             case protocol.StaffList():
                 self.team_dialog.set_members(message.members)
-            case protocol.ProfilesLinked():
-                self.window.statusBar().showMessage(
-                    f"A checkout email linked {len(message.viewer_ids)} viewer ids into one "
-                    "customer; open the profile to see them (Unlink undoes it).",
-                    8000,
-                )
-            case protocol.ViewerDeleted():
-                self.window.statusBar().showMessage(
-                    f"A viewer's data was deleted at their request (by {message.by}).", 8000
-                )
+            case protocol.ProfilesLinked() | protocol.ViewerDeleted():
+                pass  # news only: see notice()
             case _:
                 return False
         return True
+
+    @staticmethod
+    def notice(message: protocol.ServerMessage) -> str:
+        """What the status bar says when a team event happens now ("" for nothing).
+
+        The window shows it only for live events, never for replayed history.
+        """
+        match message:
+            case protocol.ProfilesLinked():
+                return (
+                    f"A checkout email linked {len(message.viewer_ids)} viewer ids into one "
+                    "customer; open the profile to see them (Unlink undoes it)."
+                )
+            case protocol.ViewerDeleted():
+                return f"A viewer's data was deleted at their request (by {message.by})."
+        return ""
 
     # ------------------------------------------------------------ loading
 

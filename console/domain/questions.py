@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import OrderedDict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Final, Literal, get_args
 
@@ -359,6 +360,14 @@ class QuestionQueue:
         if len(self._done) > DONE_KEPT:
             self._done.popitem(last=False)
         return finished
+
+    def erase(self, question_ids: Iterable[int], name: str) -> None:
+        """The askers' data was deleted: their questions stay, signed ``name``, no id."""
+        for question_id in question_ids:
+            for table in (self._open, self._done):
+                question = table.get(question_id)
+                if question is not None:
+                    table[question_id] = replace(question, viewer_id="", name=name)
 
     def expire(self, now: float) -> list[Question]:
         """Release claims not taken or refreshed by an answer for :data:`CLAIM_TIMEOUT`."""

@@ -8,7 +8,7 @@ their questions: in public for everyone, or privately for the asker alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from console import protocol
 from console.domain.chat import ChatRuleError, clean_comment
@@ -115,6 +115,10 @@ class QuestionDesk:
         question = self.queue.withdraw(question_id)
         if question is not None:
             self._store(question)
+
+    def erase(self, question_ids: Iterable[int], name: str) -> None:
+        """A deletion re-signed the stored questions; the queue in memory follows."""
+        self.queue.erase(question_ids, name)
 
     def expire(self) -> None:
         """Release claims nobody answered in time, so another agent can take them."""

@@ -23,6 +23,7 @@ from websockets.protocol import State
 
 from console import protocol
 from console.domain.chat import ChatRuleError, RateLimiter, clean_comment, clean_name
+from console.domain.profile import DELETED_NAME
 from console.errors import ProtocolError
 from console.hub.auth import (
     check_token,
@@ -518,8 +519,11 @@ class Room:
             reply(session, export)
             return
         by = session.actor if session.is_staff else Actor("the viewer", "viewer")
-        self.viewers.delete(viewer_id, by)
-        self.shop.forget_viewer(viewer_id)
+        deletion = self.viewers.delete(viewer_id, by)
+        for forgotten in deletion.viewer_ids:
+            self.shop.forget_viewer(forgotten)
+        self.shop.refresh_after_deletion()
+        self.questions.erase(deletion.comment_seqs, DELETED_NAME)
         self.moderation.policy.forget(viewer_id)
         reply(session, protocol.Ack(ref=message.ref))
         # The viewer's open pages must not bring a record back (a watch time on leaving,

@@ -210,6 +210,15 @@ class Shop:
         """The viewer's data was deleted: no owner badge for that id any more."""
         self._owners.discard(viewer_id)
 
+    def refresh_after_deletion(self) -> None:
+        """A deletion re-signed the stored show: the video and the pinned product's
+        reviews say "deleted viewer" at once, not with the next change of the show."""
+        state = self._records.load_show()
+        featured = state.featured if state is not None else None
+        if featured != self._featured or self._pinned is not None:
+            self._featured = featured
+            self._changed()
+
     def pinned_product(self) -> protocol.Product | None:
         return self._records.product(self._pinned) if self._pinned else None
 

@@ -13,11 +13,11 @@ from collections.abc import Callable
 import msgspec
 
 from console import protocol
-from console.domain.profile import ProfileRuleError
+from console.domain.profile import DELETED_NAME, ProfileRuleError
 from console.errors import ProtocolError
 from console.protocol import ErrorCode
 from console.store import Store
-from console.store.profiles import Profiles
+from console.store.profiles import Deletion, Profiles
 from console.store.team import STAFF_AUDIENCE, Actor, Published
 
 
@@ -91,12 +91,16 @@ class ViewerData:
         data = self.records.export(viewer_id)
         return protocol.DataExport(viewer_id=viewer_id, data=data)
 
-    def delete(self, viewer_id: str, by: Actor) -> None:
-        """Forget the viewer (and every id linked to them); staff hear who asked."""
+    def delete(self, viewer_id: str, by: Actor) -> Deletion:
+        """Forget the viewer (and every id linked to them); staff hear who asked.
+
+        Everyone hears which comments and orders are signed "deleted viewer" now, so
+        open pages and consoles stop showing the name at once, not after a restart.
+        """
         now = self._clock()
         if self._store.profile(viewer_id, last_comments=0) is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"No viewer with id {viewer_id!r}.")
-        self.records.delete(viewer_id, by.name, now)
+        deletion = self.records.delete(viewer_id, by.name, now)
         with self._store.events() as writer:
             event, body = writer.add(
                 "viewer_deleted",
@@ -107,7 +111,19 @@ class ViewerData:
                 ),
                 audience=STAFF_AUDIENCE,
             )
-        self._publish([(event.seq, body, STAFF_AUDIENCE)])
+            erased, erased_body = writer.add(
+                "erased",
+                None,
+                now,
+                lambda seq: protocol.Erased(
+                    seq=seq,
+                    comments=list(deletion.comment_seqs),
+                    orders=list(deletion.order_ids),
+                    name=DELETED_NAME,
+                ),
+            )
+        self._publish([(event.seq, body, STAFF_AUDIENCE), (erased.seq, erased_body, None)])
+        return deletion
 
     # ------------------------------------------------------------ the staff panel
 

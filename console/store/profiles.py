@@ -101,6 +101,10 @@ class Deletion:
     comments: int
     orders: int
     events: int
+    #: Their comments' seqs and their orders' ids, for the room to re-sign what open
+    #: pages and consoles show.
+    comment_seqs: tuple[int, ...] = ()
+    order_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -769,6 +773,12 @@ class Profiles:
                     f"SELECT author, text FROM reviews WHERE viewer_id IN ({q})", ids
                 )
             }
+            order_ids = tuple(
+                r[0]
+                for r in db.execute(
+                    f"SELECT id FROM orders WHERE viewer_id IN ({q}) ORDER BY created", ids
+                )
+            )
             events = sum(self._rewrite_events(db, v, name=DELETED_NAME) for v in ids)
             self._unfeature(db, comment_seqs, reviews)
             comments = db.execute(
@@ -808,7 +818,7 @@ class Profiles:
                 "INSERT INTO deletions (ts, actor, reason, subject, detail) VALUES (?, ?, ?, ?, ?)",
                 [(now, by, reason, subject_key(v), json.dumps(detail)) for v in ids],
             )
-        return Deletion(ids, comments, orders, events)
+        return Deletion(ids, comments, orders, events, tuple(sorted(comment_seqs)), order_ids)
 
     def deletions(self, limit: int = 100) -> list[dict[str, Any]]:
         """The record of deletions, newest first: when, by whom, why, whom (hashed)."""
@@ -842,6 +852,8 @@ class Profiles:
             if "viewer_id" in event:
                 event["viewer_id"] = ""
             if name is not None:
+                # Nobody is left to be the owner the badge vouched for.
+                event.pop("owner", None)
                 if "name" in event:
                     event["name"] = name
                 if kind == "review":
@@ -873,6 +885,7 @@ class Profiles:
             ):
                 continue
             featured.author = DELETED_NAME
+            featured.owner = False
             encoded = protocol.encode(show)
             if seq is None:
                 db.execute("UPDATE show_state SET body = ? WHERE id = 1", (encoded,))
