@@ -4,7 +4,7 @@
 // moderator deleted, and the team's answers threaded under the questions they answer.
 // Every user string goes in with textContent (el() from dom.js), never as HTML.
 
-import { el, elUser } from "./dom.js";
+import { el, elUser, userText } from "./dom.js";
 
 const TICK_MS = 250;
 
@@ -261,6 +261,22 @@ export function createModeration({ els, viewerId, buildItem, onChange }) {
     return true;
   }
 
+  // A viewer's data was deleted: their comments here are signed with the hub's name for
+  // them ("deleted viewer"), without the Owner badge, as a reload would show them.
+  function erase(msg) {
+    const name = String(msg.name ?? "");
+    for (const seq of Array.isArray(msg.comments) ? msg.comments : []) {
+      const item = itemBySeq(seq);
+      if (item) {
+        item.querySelector(".chat-author").replaceChildren(userText(name));
+        item.querySelector(".avatar").textContent = (Array.from(name)[0] || "?").toUpperCase();
+        item.querySelector(".owner-badge")?.remove();
+      }
+      const quote = `li[data-question="${Number(seq)}"] .answer-quote-name`;
+      els.list.querySelector(quote)?.replaceChildren(userText(name), " asked");
+    }
+  }
+
   // ---------------------------------------------------------------- the app's side
 
   return {
@@ -294,6 +310,9 @@ export function createModeration({ els, viewerId, buildItem, onChange }) {
           return true;
         case "answer":
           if (addAnswer(msg)) added(msg.viewer_id === viewerId);
+          return true;
+        case "erased":
+          erase(msg);
           return true;
         default:
           return false;
