@@ -1,8 +1,8 @@
 """What the room's events do in a console: its own hub, real sockets, one qasync loop.
 
-Replayed history raises no notice; agents' public answers show in every staff chat; a
-viewer's deletion re-signs their comments and orders at once; a shelf key pressed
-during a deal asks before it ends the deal.
+Replayed history raises no notice, and a failed import leaves no "Importing…" behind;
+agents' public answers show in every staff chat; a viewer's deletion re-signs their
+comments and orders at once; a shelf key pressed during a deal asks before it ends it.
 """
 
 from __future__ import annotations
@@ -155,3 +155,12 @@ async def test_a_viewers_deletion_renames_them_in_the_chat_and_latest_orders_at_
         assert window.statusBar().currentMessage() == (
             "A viewer's data was deleted at their request (by the viewer)."
         )
+
+
+async def test_a_failed_import_replaces_the_importing_message(tmp_path: Path) -> None:
+    async with running_console(tmp_path) as (window, _hub):
+        bad = tmp_path / "shopify-bad.csv"
+        bad.write_text("not,a,shopify\nexport,at,all\n", encoding="utf-8")
+        assert await window.import_file(bad) is None
+        assert window.statusBar().currentMessage() == "Nothing was imported from shopify-bad.csv."
+        window.import_report.close()
