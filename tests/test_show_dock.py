@@ -102,3 +102,16 @@ def test_unpinning_during_a_deal_asks_first(qtbot) -> None:
     with qtbot.waitSignal(dock.unpin_requested, timeout=1000):
         [end] = [b for b in dock.deal_question.buttons() if b.text() == "End deal and unpin"]
         end.click()
+
+
+def test_the_end_of_another_products_deal_leaves_the_shown_deal_alone(qtbot) -> None:
+    dock = ShowDock()
+    qtbot.addWidget(dock)
+    deal = protocol.DealInfo(
+        product_id="logo-tee", price=999, currency="EUR", ends=time.time() + 60
+    )
+    dock.apply(protocol.ShowState(seq=0, pinned=tee(), deal=deal))
+    dock.deal_ended("denim-jacket")
+    assert dock.state.deal is not None and dock.deal_end.isEnabled()
+    dock.deal_ended("logo-tee")
+    assert dock.state.deal is None and dock.countdown.text() == "No deal running."
