@@ -49,6 +49,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     commands = ctl.add_subparsers(dest="ctl_command", metavar="COMMAND", required=True)
     pin = commands.add_parser("pin", help="pin a product (by SKU or product id)")
     pin.add_argument("product")
+    pin.add_argument(
+        "--end-deal",
+        action="store_true",
+        help="end a flash deal running on another product (without it such a pin is refused)",
+    )
     commands.add_parser("unpin", help="unpin the pinned product")
     shelf = commands.add_parser("shelf", help="set the show's shelf (up to 10 products)")
     shelf.add_argument("products", nargs="*")
@@ -191,7 +196,7 @@ async def _run(args: argparse.Namespace) -> str:
 async def _command(session: _Session, args: argparse.Namespace) -> str:
     match args.ctl_command:
         case "pin":
-            await session.request(protocol.Pin(product=args.product))
+            await session.request(protocol.Pin(product=args.product, end_deal=args.end_deal))
             return f"Pinned {args.product}."
         case "unpin":
             await session.request(protocol.Unpin())

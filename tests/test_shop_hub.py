@@ -1019,6 +1019,19 @@ async def test_ctl_pins_a_product(shop: Shop) -> None:
     await wait_until(shop.host, pinned_show("denim-jacket"))
 
 
+async def test_ctl_pin_during_a_deal_is_refused_unless_it_may_end_the_deal(shop: Shop) -> None:
+    code, _, err = await ctl(shop, "deal", "JKT-M", "--price", "19.99", "--seconds", "60")
+    assert (code, err) == (0, "")
+    code, out, err = await ctl(shop, "pin", "BAG-1")
+    assert (code, out) == (1, "")
+    assert "deal" in err
+    assert shop.show()["pinned"]["id"] == "denim-jacket"
+    code, out, err = await ctl(shop, "pin", "BAG-1", "--end-deal")
+    assert (code, out, err) == (0, "Pinned BAG-1.", "")
+    assert shop.show()["pinned"]["id"] == "canvas-bag"
+    assert "deal" not in shop.show()
+
+
 async def test_ctl_with_a_wrong_token_fails_clearly(shop: Shop) -> None:
     code, out, err = await ctl(shop, "pin", "JKT-M", token="not-a-real-token")
     assert code == 1
