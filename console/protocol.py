@@ -1056,11 +1056,22 @@ class ModLog(_Msg, tag="mod_log"):
     ref: str | None = None
 
 
+class RetentionRow(msgspec.Struct):
+    """One row of the retention table (``console.domain.retention``), in words."""
+
+    what: str
+    remember: str
+    without: str
+    why: str
+
+
 class ConsentState(_Msg, tag="consent"):
-    """To one viewer: what they chose (``unknown`` until they do); ephemeral."""
+    """To one viewer: what they chose (``unknown`` until they do) and what the shop keeps
+    under each choice, for the Privacy panel; ephemeral."""
 
     consent: str
     changed: float | None = None
+    retention: list[RetentionRow] = []
     ref: str | None = None
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -27,6 +28,7 @@ from console.domain.profile import (
     segments,
     watched_not_bought,
 )
+from console.domain.retention import DELIVERY_SECONDS, OFF_AIR_SECONDS
 from console.store import Store
 from console.store.commerce import Commerce, NewOrder
 from console.store.profiles import Profiles
@@ -35,6 +37,7 @@ from console.store.team import Actor, TeamRecords
 ANN = "viewer-ann-0001"
 ANN_PHONE = "viewer-ann-0002"
 BOB = "viewer-bob-0001"
+CAT = "viewer-cat-0001"
 MOD = Actor("Mia", "moderator")
 
 
@@ -143,7 +146,8 @@ def test_a_viewer_without_consent_never_shows_an_earlier_stream(
     assert profile.comment_count == profile.comment_count_stream == 1
     assert profile.questions == [] and profile.orders == [] and profile.moderation == []
     assert profile.notes == [] and profile.tags == [] and profile.watched_not_bought == []
-    assert profile.lifetime_value == 0 and profile.streams_attended == 1
+    assert profile.lifetime_value == 0 and profile.streams_attended == 0
+    assert profile.watch_seconds == 0.0, "visits and watch time are never recorded"
     assert profile.first_seen >= 1000.0
     # The owner badge is public in the chat already; new/returning are not guessed.
     assert profile.segments == ("owner",)
@@ -151,14 +155,19 @@ def test_a_viewer_without_consent_never_shows_an_earlier_stream(
     held = profiles.export(ANN)
     assert [c["text"] for c in held["comments"]] == ["stream two: hello again"]
     assert held["questions"] == [] and held["product_views"] == [] and held["staff_notes"] == []
-    assert [p["stream_id"] for p in held["presence"]] == [2]
-    # ...neither in the tables nor in the stored events that replays send.
+    assert held["presence"] == []
+    # ...neither in the tables nor in the stored events that replays send, where the
+    # first stream's words are signed "deleted viewer", as a deletion signs them.
     stored = store._db.execute(
         "SELECT COUNT(*) FROM events WHERE type IN ('comment', 'question', 'answer') "
         "AND (viewer_id = ? OR CAST(body AS TEXT) LIKE ?)",
         (ANN, f"%{ANN}%"),
     ).fetchone()[0]
     assert stored == 1
+    first = store._db.execute(
+        "SELECT name, viewer_id FROM comments WHERE text LIKE 'stream one%'"
+    ).fetchone()
+    assert first == (DELETED_NAME, "")
     # Orders and moderation records stay (the law; a time-out must outlive a stream).
     assert len(held["orders"]) == 1 and len(held["moderation"]) == 1
 
@@ -210,7 +219,9 @@ def test_withdrawing_consent_forgets_earlier_streams_at_once(
     assert [c.text for c in profile.comments] == ["stream two: hello again"]
     held = profiles.export(ANN)
     assert len(held["comments"]) == 1 and held["staff_notes"] == []
-    assert [p["stream_id"] for p in held["presence"]] == [2]
+    assert held["presence"] == held["product_views"] == held["checkouts"] == [], (
+        "what Remember me let the shop record goes with it"
+    )
 
 
 def test_without_consent_only_public_answers_and_this_streams_reviews_show(
@@ -244,33 +255,51 @@ def test_only_known_choices_are_stored(profiles: Profiles) -> None:
         profiles.record_consent(ANN, "unknown", 1.0)
 
 
-def test_session_data_is_purged_at_stream_end_for_non_consenting_viewers_only(
+def count(store: Store, table: str, viewer: str) -> int:
+    return store._db.execute(
+        f"SELECT COUNT(*) FROM {table} WHERE viewer_id = ?", (viewer,)
+    ).fetchone()[0]
+
+
+def test_browsing_is_never_written_for_a_viewer_who_did_not_consent(
     store: Store, profiles: Profiles
 ) -> None:
     profiles.record_consent(ANN, "remember", 1.0)
     profiles.record_consent(BOB, "session", 1.0)
     profiles.stream_started(10.0)
-    for viewer in (ANN, BOB):
+    for viewer in (ANN, BOB, CAT):  # Cat never answered the card
         profiles.viewer_joined(viewer, 11.0)
         profiles.record_presence(viewer, 42.0, 20.0)
         profiles.checkout_started(viewer, "coat", "coat-1", 21.0)
-    profiles.record_product_view([ANN, BOB], "coat", 12.0)
+    profiles.record_product_view([ANN, BOB, CAT], "coat", 12.0)
+    for table in ("presence", "product_views", "checkout_starts"):
+        assert count(store, table, ANN) == 1, table
+        # Not stored and hidden: never stored, during the show already.
+        assert count(store, table, BOB) == count(store, table, CAT) == 0, table
+    assert profiles.watch_time(ANN) == 42.0 and profiles.watch_time(BOB) == 0.0
+
+
+def test_the_end_of_a_show_signs_a_non_consenting_viewers_words_as_a_deletion_would(
+    store: Store, profiles: Profiles
+) -> None:
+    profiles.record_consent(ANN, "remember", 1.0)
+    profiles.record_consent(BOB, "session", 1.0)
+    profiles.stream_started(10.0)
+    say(store, ANN, "hi from ann", 13.0)
     say(store, BOB, "hi from bob", 13.0, name="Bob")
-    assert profiles.watch_time(BOB) == 42.0
+    profiles.add_note(BOB, "Mia", "Bob asked for a discount", 14.0)
     assert profiles.stream_ended(30.0) == 1
 
-    def count(table: str, viewer: str) -> int:
-        return store._db.execute(
-            f"SELECT COUNT(*) FROM {table} WHERE viewer_id = ?", (viewer,)
-        ).fetchone()[0]
-
-    for table in ("presence", "product_views", "checkout_starts", "comments"):
-        assert count(table, BOB) == 0, table
-    for table in ("presence", "product_views", "checkout_starts"):
-        assert count(table, ANN) == 1, table
-    # Bob's words stay in the room's chat log, signed with his display name.
-    (name, text, owner) = store._db.execute("SELECT name, text, viewer_id FROM comments").fetchone()
-    assert (name, text, owner) == ("Bob", "hi from bob", "")
+    for table in ("comments", "staff_notes", "viewers"):
+        assert count(store, table, BOB) == 0, table
+    assert count(store, "comments", ANN) == 1 and count(store, "viewers", ANN) == 1
+    # Bob's words stay in the room's chat log, signed "deleted viewer"; his name is gone.
+    rows = store._db.execute("SELECT name, text, viewer_id FROM comments ORDER BY id").fetchall()
+    assert rows == [("Ann", "hi from ann", ANN), (DELETED_NAME, "hi from bob", "")]
+    replay = b"".join(store.events_after(0, store.last_seq, 1000)).decode()
+    assert "Bob" not in replay and BOB not in replay and "hi from bob" in replay
+    held = profiles.export(BOB)
+    assert held["viewers"] == [] and held["comments"] == [] and held["staff_notes"] == []
 
 
 def test_post_show_chat_is_forgotten_when_the_next_stream_starts(
@@ -282,7 +311,116 @@ def test_post_show_chat_is_forgotten_when_the_next_stream_starts(
     assert [c.text for c in view(profiles, BOB, 26.0).comments] == ["after the show"]
     profiles.stream_started(100.0)
     profiles.viewer_joined(BOB, 101.0)
-    assert view(profiles, BOB, 102.0).comments == []
+    assert profiles.assemble(BOB, pinned_product_id=None, now=102.0) is None
+    watching = profiles.assemble(BOB, pinned_product_id=None, now=102.0, present=True)
+    assert watching is not None and watching.comments == [] and watching.name == ""
+
+
+def test_a_viewer_watching_across_the_go_live_is_named_by_what_they_say_in_the_show(
+    store: Store, profiles: Profiles
+) -> None:
+    store.touch_viewer(BOB, "Bob", 5.0)  # here before the show: that is forgotten at go-live
+    profiles.stream_started(10.0)
+    assert count(store, "viewers", BOB) == 0
+    store.append_comment(BOB, "Bob", "viewer", "it started!", 12.0)  # the page goes on
+    profile = view(profiles, BOB, 13.0)
+    assert (profile.name, profile.first_seen, profile.last_seen) == ("Bob", 12.0, 12.0)
+    assert [c.text for c in profile.comments] == ["it started!"]
+
+
+def test_off_air_a_non_consenting_viewers_chat_is_kept_for_an_hour(
+    store: Store, profiles: Profiles
+) -> None:
+    profiles.record_consent(ANN, "remember", 1.0)
+    profiles.stream_started(10.0)
+    profiles.stream_ended(20.0)
+    say(store, BOB, "after the show", 25.0, name="Bob")
+    say(store, ANN, "me too", 25.0)
+    profiles.sweep(25.0 + OFF_AIR_SECONDS - 1, live=False)
+    assert [c.text for c in view(profiles, BOB, 26.0).comments] == ["after the show"]
+    say(store, CAT, "still here?", 25.0 + OFF_AIR_SECONDS - 1, name="Cat")
+    profiles.sweep(25.0 + OFF_AIR_SECONDS + 1, live=False)
+    assert count(store, "viewers", BOB) == 0 and count(store, "comments", BOB) == 0
+    assert count(store, "comments", ANN) == 1, "Remember me keeps it"
+    assert count(store, "comments", CAT) == 1, "Cat's hour is not over"
+    profiles.sweep(25.0 + 2 * OFF_AIR_SECONDS, live=False)
+    assert count(store, "comments", CAT) == 0 and count(store, "viewers", CAT) == 0
+
+
+def test_during_a_show_nothing_is_forgotten_by_the_clock(store: Store, profiles: Profiles) -> None:
+    profiles.stream_started(10.0)
+    say(store, BOB, "a long show", 25.0, name="Bob")
+    profiles.sweep(25.0 + 5 * OFF_AIR_SECONDS, live=True)
+    assert count(store, "comments", BOB) == 1
+
+
+def test_delivery_data_is_blanked_after_the_delivery_period_for_everyone(
+    store: Store, profiles: Profiles
+) -> None:
+    profiles.record_consent(ANN, "remember", 1.0)
+    profiles.record_consent(BOB, "session", 1.0)
+    buy(store, ANN, "mug", 100.0)
+    buy(store, BOB, "mug", 101.0, email="bob@x.eu")
+    buy(store, BOB, "lamp", 200.0, email="bob@x.eu")
+
+    def orders() -> list[tuple[Any, ...]]:
+        return store._db.execute(
+            "SELECT viewer_id, name, email, address, total FROM orders ORDER BY created, viewer_id"
+        ).fetchall()
+
+    profiles.sweep(100.0 + DELIVERY_SECONDS - 1, live=False)
+    assert [o[2] for o in orders()] == ["ann@x.eu", "bob@x.eu", "bob@x.eu"]
+    profiles.sweep(150.0 + DELIVERY_SECONDS, live=False)
+    ann, bob, bob_later = orders()
+    assert ann == (ANN, "", "", "{}", 20_500), "Remember me keeps the order in her history"
+    assert bob == ("", "", "", "{}", 20_500), "without consent the order is not Bob's any more"
+    assert bob_later[:3] == (BOB, "Ann Real", "bob@x.eu"), "still within its period"
+
+
+def test_a_deletion_after_the_show_finds_nothing_named_left(
+    store: Store, profiles: Profiles
+) -> None:
+    profiles.stream_started(10.0)
+    say(store, BOB, "I was here", 11.0, name="Bob")
+    profiles.stream_ended(20.0)
+    assert profiles.known(BOB) is False
+    profiles.prove(BOB, "key-for-bob-000001", 21.0)
+    assert profiles.known(BOB), "the page's key lets Bob ask for a deletion"
+    profiles.delete(BOB, "the viewer", 22.0)
+    assert not profiles.known(BOB)
+    names = {r[0] for r in store._db.execute("SELECT name FROM comments")}
+    assert names == {DELETED_NAME}
+
+
+def test_comments_an_older_version_detached_with_their_name_are_signed_at_start(
+    store: Store, profiles: Profiles
+) -> None:
+    seq = say(store, BOB, "old show", 5.0, name="Bob")
+    # What the end of a show did before the retention table: the id gone, the name kept.
+    store._db.execute("UPDATE comments SET viewer_id = '' WHERE seq = ?", (seq,))
+    store._db.execute(
+        "UPDATE events SET viewer_id = NULL, body = ? WHERE seq = ?",
+        (
+            msgspec.json.encode(
+                {
+                    "t": "comment",
+                    "seq": seq,
+                    "id": 1,
+                    "viewer_id": "",
+                    "name": "Bob",
+                    "text": "old show",
+                    "ts": 5.0,
+                    "role": "viewer",
+                }
+            ),
+            seq,
+        ),
+    )
+    store._db.commit()
+    assert profiles.sign_detached() == 1
+    replay = b"".join(store.events_after(0, store.last_seq, 100)).decode()
+    assert '"name":"Bob"' not in replay and DELETED_NAME in replay
+    assert profiles.sign_detached() == 0
 
 
 def test_before_the_first_live_the_whole_run_is_the_current_stream(
@@ -292,7 +430,7 @@ def test_before_the_first_live_the_whole_run_is_the_current_stream(
     say(store, BOB, "early", 5.0, name="Bob")
     profiles.viewer_joined(BOB, 5.0)
     profile = view(profiles, BOB, 6.0)
-    assert [c.text for c in profile.comments] == ["early"] and profile.streams_attended == 1
+    assert [c.text for c in profile.comments] == ["early"] and profile.streams_attended == 0
 
 
 # ---------------------------------------------------------------- identity

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from console.domain.retention import table
 from tests.support.clients import RawClient
 from tests.test_shop_hub import BUYER, ctl, wait_until
 from tests.test_team_hub import Team, ask, comment, ok, running_team
@@ -235,3 +236,109 @@ async def test_a_checkout_email_links_devices_and_staff_can_unlink(team: Team) -
     assert "ann-laptop-10" not in apart.get("linked_viewer_ids", [])
     assert apart["order_count"] == 1
     await asyncio.gather(phone.close(), laptop.close())
+
+
+# ---------------------------------------------------------------- the retention table (issue 15)
+
+
+async def test_the_panel_of_a_viewer_who_chose_only_this_show_lists_no_browsing(
+    team: Team,
+) -> None:
+    """The issue's repro: pins A then B, a checkout opened and closed, a reload."""
+    bob = await RawClient.viewer(team.url, "Bob", viewer_id="bob-retain-01")
+    await ok(bob, {"t": "consent", "consent": "session"})
+    undecided = await RawClient.viewer(team.url, "Una", viewer_id="una-retain-01")
+    team.hub.set_live(True)
+    await ok(team.host, {"t": "pin", "product": "logo-tee"})
+    await ok(team.host, {"t": "pin", "product": "denim-jacket"})
+    for viewer in (bob, undecided):
+        await ok(viewer, {"t": "quote", "sku": "BAG-1"})
+        await comment(viewer, "nice jacket")
+    team.clock.advance(600)
+    await asyncio.gather(bob.close(), undecided.close())
+    bob = await RawClient.viewer(team.url, "Bob", viewer_id="bob-retain-01")
+    agent = await team.staff("agent", "Kim")
+    for viewer_id in ("bob-retain-01", "una-retain-01"):
+        profile = await ok(agent, {"t": "profile", "viewer_id": viewer_id})
+        assert [c["text"] for c in profile["comments"]] == ["nice jacket"], "public activity shows"
+        assert profile.get("watched_not_bought", []) == [], viewer_id
+        assert profile.get("checkouts", []) == [] and profile["watch_seconds"] == 0, viewer_id
+        stored = team.query(
+            "SELECT (SELECT COUNT(*) FROM presence WHERE viewer_id = ?) "
+            "+ (SELECT COUNT(*) FROM product_views WHERE viewer_id = ?) "
+            "+ (SELECT COUNT(*) FROM checkout_starts WHERE viewer_id = ?)",
+            viewer_id,
+            viewer_id,
+            viewer_id,
+        )
+        assert stored == [(0,)], "never written, so nothing to hide"
+    await asyncio.gather(bob.close(), agent.close())
+
+
+async def test_after_the_show_a_declined_viewers_name_is_gone_from_the_export(
+    team: Team,
+) -> None:
+    bob = await RawClient.viewer(team.url, "Bob Privatename", viewer_id="bob-retain-02")
+    await ok(bob, {"t": "consent", "consent": "session"})
+    team.hub.set_live(True)
+    await comment(bob, "hello from the show")
+    await bob.close()
+    team.hub.set_live(False)
+    code, out, err = await ctl(team, "export-viewer", "bob-retain-02")
+    assert code == 0, err
+    held = json.loads(out)
+    assert held["viewers"] == [] and held["comments"] == [], "no name, no first or last seen"
+    assert "Bob Privatename" not in out
+    assert [c["consent"] for c in held["consent"]] == ["session"], "the choice itself is kept"
+
+
+async def test_a_declined_viewer_who_deletes_after_the_show_is_signed_deleted_viewer_in_replays(
+    team: Team,
+) -> None:
+    bob = await RawClient.viewer(team.url, "Bob Privatename", viewer_id="bob-retain-03")
+    await ok(bob, {"t": "consent", "consent": "session"})
+    team.hub.set_live(True)
+    said = await comment(bob, "remember this line")
+    team.hub.set_live(False)
+    await ok(bob, {"t": "delete_me"})
+    await asyncio.wait_for(bob._reader, 2)  # the hub closes her page after the answer
+    late = await RawClient.viewer(team.url, "Cat", viewer_id="cat-retain-03", since=0)
+    [shown] = [c for c in late.of_type("comment") if c["seq"] == said["seq"]]
+    assert (shown["name"], shown["text"]) == ("deleted viewer", "remember this line")
+    assert "Bob Privatename" not in json.dumps(late.messages)
+    await late.close()
+
+
+async def test_a_visit_after_the_show_is_forgotten_within_the_hour(team: Team) -> None:
+    team.hub.set_live(True)
+    team.hub.set_live(False)
+    bob = await RawClient.viewer(team.url, "Bob Latecomer", viewer_id="bob-retain-04")
+    await ok(bob, {"t": "consent", "consent": "session"})
+    await comment(bob, "is the show over?")
+    assert team.query("SELECT name FROM viewers WHERE viewer_id = 'bob-retain-04'") == [
+        ("Bob Latecomer",)
+    ]
+    assert team.query("SELECT COUNT(*) FROM presence WHERE viewer_id = 'bob-retain-04'") == [
+        (0,)
+    ], "a visit is not recorded at all"
+    team.clock.advance(3601)
+    # The room's housekeeping applies the table's time limits (every second, real time).
+    for _ in range(500):
+        if not team.query("SELECT 1 FROM viewers WHERE viewer_id = 'bob-retain-04'"):
+            break
+        await asyncio.sleep(0.01)
+    assert team.query("SELECT name, viewer_id FROM comments WHERE text = 'is the show over?'") == [
+        ("deleted viewer", "")
+    ]
+    assert team.query("SELECT 1 FROM viewers WHERE viewer_id = 'bob-retain-04'") == []
+    await bob.close()
+
+
+async def test_the_page_gets_the_retention_table_from_the_hub_with_its_consent(
+    team: Team,
+) -> None:
+    ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-retain-05")
+    [state] = ann.of_type("consent")
+    assert [row["what"] for row in state["retention"]] == [row.what for row in table()]
+    assert {"what", "remember", "without", "why"} == set(state["retention"][0])
+    await ann.close()

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from console.domain.retention import DELIVERY_DAYS, table
 from tests.support.browser import (
     Chromium,
     HubProcess,
@@ -85,7 +86,7 @@ def test_first_visit_asks_in_plain_words_and_remember_me_sticks_after_a_reload(
     expect(prompt).to_be_visible()
     expect(page.get_by_role("region", name="Can the shop remember you?")).to_be_visible()
     expect(prompt).to_contain_text("past orders and questions across shows")
-    expect(prompt).to_contain_text("Nothing is kept after the show")
+    expect(prompt).to_contain_text("After the show the shop forgets you")
     remember = page.get_by_test_id("consent-remember")
     only_show = page.get_by_test_id("consent-session")
     expect(remember).to_have_text("Remember me")
@@ -143,6 +144,27 @@ def test_only_this_show_by_keyboard_then_changed_in_the_privacy_panel(
     export = host.do({"t": "export", "viewer_id": me})
     consent = [row["consent"] for row in export["data"]["consent"]]
     assert consent == ["remember"], f"the hub holds {consent} for {me}"
+
+
+def test_the_privacy_panel_shows_the_hubs_retention_table(
+    hub: HubProcess, browsers: Chromium
+) -> None:
+    page = browsers.page(hub.url, viewport=PHONE)
+    expect_connected(page)
+    open_panel(page)
+    kept = page.get_by_test_id("retention-table")
+    expect(kept).to_be_visible(timeout=WAIT)
+    kept.get_by_text("What the shop keeps, for how long, and why").click()
+    rows = page.get_by_test_id("retention-row")
+    expect(rows).to_have_count(len(table()))
+    for shown, row in zip(rows.all(), table(), strict=True):
+        expect(shown).to_contain_text(row.what)
+        expect(shown).to_contain_text(f"Only this show, or not chosen yet: {row.without}")
+        expect(shown).to_contain_text(f"Remember me: {row.remember}")
+        expect(shown).to_contain_text(f"Why: {row.why}")
+    expect(kept).to_contain_text(f"{DELIVERY_DAYS} days after the order")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the table makes the page scroll sideways ({width} px)"
 
 
 # ---------------------------------------------------------------- download and delete

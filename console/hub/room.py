@@ -335,6 +335,14 @@ class Room:
                     self.shop.pinned_id,
                     message.viewer_id in self._presence,
                     log=not message.refresh,
+                    live_name=next(
+                        (
+                            s.name
+                            for s in self._sessions.values()
+                            if s.viewer_id == message.viewer_id and not s.is_staff and s.name
+                        ),
+                        None,
+                    ),
                 )
                 profile.ref = message.ref
                 reply(session, profile)
@@ -644,7 +652,8 @@ class Room:
             )
 
     def _housekeeping(self) -> None:
-        """End staff sessions whose token expired; free lapsed question claims."""
+        """End staff sessions whose token expired; free lapsed question claims; apply
+        the retention table's time limits."""
         self._housekeeping_handle = None
         now = self._clock()
         for session in list(self._sessions.values()):
@@ -654,6 +663,10 @@ class Room:
             self.questions.expire()
         except Exception:
             log.exception("releasing lapsed question claims failed")
+        try:
+            self.viewers.housekeeping()
+        except Exception:
+            log.exception("applying the retention table's time limits failed")
         if self._sessions:
             self._start_housekeeping()
 

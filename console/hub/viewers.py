@@ -1,19 +1,24 @@
 """Viewers' data in the hub: consent, the staff panel's profile, notes, tags, export, deletion.
 
-The store (:mod:`console.store.profiles`) keeps and forgets by the viewer's consent;
-this module turns the room's moments into its records (a viewer joins or leaves, a
-product is pinned, a checkout starts or completes, the show goes live or ends),
-answers the panel's and the viewer's requests, and logs every staff view of a profile.
+The store (:mod:`console.store.profiles`) keeps and forgets by the viewer's consent, as
+the retention table (:mod:`console.domain.retention`) says; this module turns the room's
+moments into its records (a viewer joins or leaves, a product is pinned, a checkout
+starts or completes, the show goes live or ends), applies the table's time limits
+(at start, at those moments and from the room's housekeeping), sends viewers the table
+with their consent, answers the panel's and the viewer's requests, and logs every staff
+view of a profile.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import msgspec
 
 from console import protocol
-from console.domain.profile import DELETED_NAME, ProfileRuleError
+from console.domain.profile import DELETED_NAME, ProfileRuleError, avatar_initial
+from console.domain.retention import SWEEP_SECONDS, table
 from console.errors import ProtocolError
 from console.protocol import ErrorCode
 from console.store import Store
@@ -32,14 +37,35 @@ class ViewerData:
         self._store = store
         self._publish = publish
         self._clock = clock
+        self._live = False
+        self._swept = -math.inf
+        self._retention = [
+            protocol.RetentionRow(what=r.what, remember=r.remember, without=r.without, why=r.why)
+            for r in table()
+        ]
+        self.records.sign_detached()
+        self._sweep()
 
     # ------------------------------------------------------------ the room's moments
 
     def stream_started(self) -> None:
+        self._live = True
         self.records.stream_started(self._clock())
+        self._sweep()
 
     def stream_ended(self) -> None:
+        self._live = False
         self.records.stream_ended(self._clock())
+        self._sweep()
+
+    def housekeeping(self) -> None:
+        """Apply the retention table's time limits when :data:`SWEEP_SECONDS` have passed."""
+        if self._clock() - self._swept >= SWEEP_SECONDS:
+            self._sweep()
+
+    def _sweep(self) -> None:
+        self._swept = self._clock()
+        self.records.sweep(self._swept, live=self._live)
 
     def joined(self, viewer_id: str) -> protocol.ConsentState:
         self.records.viewer_joined(viewer_id, self._clock())
@@ -78,6 +104,7 @@ class ViewerData:
         return protocol.ConsentState(
             consent=self.records.consent(viewer_id),
             changed=self.records.consent_changed(viewer_id),
+            retention=self._retention,
         )
 
     def set_consent(self, viewer_id: str, consent: str) -> protocol.ConsentState:
@@ -98,7 +125,7 @@ class ViewerData:
         open pages and consoles stop showing the name at once, not after a restart.
         """
         now = self._clock()
-        if self._store.profile(viewer_id, last_comments=0) is None:
+        if not self.records.known(viewer_id):
             raise ProtocolError(ErrorCode.NOT_FOUND, f"No viewer with id {viewer_id!r}.")
         deletion = self.records.delete(viewer_id, by.name, now)
         with self._store.events() as writer:
@@ -135,10 +162,17 @@ class ViewerData:
         online: bool,
         *,
         log: bool = True,
+        live_name: str | None = None,
     ) -> protocol.Profile:
-        """The panel's view of a viewer; every look is logged for the host to see."""
+        """The panel's view of a viewer; every look is logged for the host to see.
+
+        A viewer watching now (``online``) is known even with nothing stored about them
+        (nothing is, until they act); ``live_name`` is the name their page uses then.
+        """
         now = self._clock()
-        view = self.records.assemble(viewer_id, pinned_product_id=pinned_product_id, now=now)
+        view = self.records.assemble(
+            viewer_id, pinned_product_id=pinned_product_id, now=now, present=online
+        )
         if view is None:
             raise ProtocolError(
                 ErrorCode.NOT_FOUND, f"No viewer with id {viewer_id!r} was seen here."
@@ -149,6 +183,8 @@ class ViewerData:
             msgspec.to_builtins(view), protocol.Profile, from_attributes=True, strict=False
         )
         profile.online = online
+        if online and not profile.name and live_name:
+            profile.name, profile.initial = live_name, avatar_initial(live_name)
         return profile
 
     def add_note(self, viewer_id: str, author: str, text: str) -> None:

@@ -12,24 +12,31 @@ the host goes live (after the room stored its ``stream`` event) and
 until the next start, so the chat after the show still belongs to the show. Before the
 host ever went live, the whole run is stream 0 (:data:`NO_STREAM`).
 
-**Consent** (the rules are in :mod:`console.domain.profile`). For a viewer who did not
-choose ``remember`` the store keeps only the current stream's activity. When a stream
-ends, and for the earlier streams when a viewer withdraws consent, it forgets the rest:
+**Consent** (the retention table is :mod:`console.domain.retention`; this module applies
+it). For a viewer who did not choose ``remember``:
 
-- deleted: presence and watch time, products they watched, checkouts started, staff
-  tags and notes, any identity link;
-- detached (the viewer id removed, display name and text kept as the room's public
-  chat log): their comments, questions, answers to them and comment deletions, in the
-  tables and in the stored events that replays send;
-- kept and linked: orders (the law needs them; owner badges hang on them) with their
-  reviews, and moderation records (mod log, held queue, sanctions: a ban must outlive
-  the stream, or leaving would lift it).
+- never written: watch time and visits, products shown while they watched, checkouts
+  started, identity links. The methods that record them ask the table first, so there
+  is nothing to hide later;
+- forgotten when the show ends (and, off air, an hour after it happened; and for the
+  earlier streams at once when a viewer withdraws consent): their display name and
+  first/last seen, staff tags and notes (the view log keeps the look without them), and
+  their name wherever it appears. Their comments, questions and reviews stay as the
+  show's public record, signed :data:`DELETED_NAME` without a viewer id, in the tables
+  and in the stored events that replays send: exactly as a deletion signs them, so a
+  deletion after the show has nothing left to find and nothing is missed;
+- kept: orders (the viewer id for the table's delivery period; amounts for the books),
+  moderation records on the viewer id (a ban must outlive the show, or leaving would
+  lift it), the choice and the page's key.
 
-**Deletion** at the viewer's request (:meth:`Profiles.delete`) anonymises their
-comments, questions, reviews, moderation records and stored events (signed
-:data:`DELETED_NAME`, text kept), keeps orders with their amounts but without name,
-email or address, removes everything else, and records that it happened. A sanction
-stays on the bare viewer id, for the reason above.
+For every viewer, remembered or not, :meth:`Profiles.sweep` blanks an order's name,
+email, address and saved card once its delivery period is over.
+
+**Deletion** at the viewer's request (:meth:`Profiles.delete`) signs their comments,
+questions, reviews, moderation records and stored events :data:`DELETED_NAME` (text
+kept), keeps orders with their amounts but without name, email or address, removes
+everything else, and records that it happened. A sanction stays on the bare viewer id,
+for the reason above.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ import hmac
 import json
 import math
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -79,6 +86,15 @@ from console.domain.profile import (
     subject_key,
     watched_not_bought,
 )
+from console.domain.retention import (
+    DELIVERY_SECONDS,
+    OFF_AIR_SECONDS,
+    Kind,
+    forgotten,
+    keeps_viewer_id,
+    recorded,
+    signed_off,
+)
 from console.store.sqlite import Store
 
 #: How many of each kind of record the panel gets; counts tell how many there are.
@@ -87,10 +103,26 @@ SECTION_LIMIT: Final = 50
 MOD_LIMIT: Final = 100
 VIEW_LIMIT: Final = 500
 
-#: Stored events that a forgotten (not remembering) viewer is detached from.
-_DETACHED_EVENTS: Final = ("comment", "deleted", "delete", "question", "answer")
+#: The choices a viewer can make and the store keeps (``unknown`` is having none).
+CHOSEN: Final[tuple[Consent, ...]] = ("remember", "session")
 #: Where an event names the viewer's private audience; see console.store.team.
 _PRIVATE_PREFIX: Final = "v:"
+#: Where a viewer may have left something that the end of a show forgets: a viewer id
+#: found in one of these (and not remembering) is forgotten. Staff ids never are: their
+#: comments carry role "staff", and staff have no rows or events of the other kinds.
+_LEFT_SOMETHING: Final = (
+    "SELECT viewer_id AS v FROM comments WHERE seq > :since AND role = 'viewer' "
+    "AND viewer_id != '' "
+    "UNION SELECT viewer_id FROM events WHERE seq > :since AND viewer_id IS NOT NULL "
+    "AND type IN ('order', 'review', 'held', 'held_resolved', 'mod', 'question', 'answer') "
+    "UNION SELECT viewer_id FROM viewers "
+    "UNION SELECT viewer_id FROM questions WHERE id > :since AND viewer_id != '' "
+    "UNION SELECT viewer_id FROM reviews WHERE viewer_id IS NOT NULL "
+    "UNION SELECT viewer_id FROM presence UNION SELECT viewer_id FROM product_views "
+    "UNION SELECT viewer_id FROM checkout_starts UNION SELECT viewer_id FROM identity_links "
+    "UNION SELECT viewer_id FROM staff_tags UNION SELECT viewer_id FROM staff_notes "
+    "UNION SELECT viewer_id FROM profile_views WHERE viewer_id != ''"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +141,15 @@ class Deletion:
 
 @dataclass(frozen=True, slots=True)
 class _Cut:
-    """Forget what came before: events up to ``seq``, streams up to ``stream_id``,
-    tags and notes written before ``ts``."""
+    """Forget what came before: events (and comments, questions) up to ``seq``, rows
+    written before ``ts``. ``ts`` is infinite when everything goes."""
 
     seq: int
-    stream_id: int
     ts: float
+
+    @property
+    def whole(self) -> bool:
+        return math.isinf(self.ts)
 
 
 def _marks(values: Sequence[Any]) -> str:
@@ -126,6 +161,20 @@ class Profiles:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        #: Orders created before this have had their delivery data blanked already.
+        self._delivery_swept_to = -math.inf
+        #: Off air, what came up to this event has been forgotten already.
+        self._off_air_seq = 0
+        #: How each kind of the retention table is forgotten, in this order: rows first,
+        #: while they still name the viewer (reviews are found by their events).
+        self._forgetters: dict[Kind, Callable[[sqlite3.Connection, str, _Cut], None]] = {
+            "reviews": self._forget_reviews,
+            "chat": self._forget_chat,
+            "name": self._forget_name,
+            "browsing": self._forget_browsing,
+            "devices": self._forget_devices,
+            "notes": self._forget_notes,
+        }
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -153,7 +202,7 @@ class Profiles:
                 "INSERT INTO streams (started, start_seq) VALUES (?, ?)",
                 (now, self._store.last_seq),
             )
-            self._purge(db, previous)
+            self._purge(db, previous.start_seq, _Cut(self._store.last_seq, math.inf))
         return Stream(cur.lastrowid or 0, now, self._store.last_seq)
 
     def stream_ended(self, now: float) -> int:
@@ -164,7 +213,7 @@ class Profiles:
         stream = self.current_stream()
         with self._store._tx() as db:
             db.execute("UPDATE streams SET ended = ? WHERE ended IS NULL", (now,))
-        return self.purge_session_data(stream.id)
+            return self._purge(db, stream.start_seq, _Cut(self._store.last_seq, math.inf))
 
     def purge_session_data(self, stream_id: int) -> int:
         """Forget every non-remembering viewer's data of stream ``stream_id`` and before.
@@ -172,55 +221,198 @@ class Profiles:
         Returns how many viewers were forgotten.
         """
         row = self._db.execute(
-            "SELECT id, started, start_seq, ended FROM streams WHERE id = ?", (stream_id,)
+            "SELECT start_seq FROM streams WHERE id = ?", (stream_id,)
         ).fetchone()
-        stream = Stream(*row) if row else NO_STREAM
         with self._store._tx() as db:
-            return self._purge(db, stream)
+            return self._purge(db, row[0] if row else 0, _Cut(self._store.last_seq, math.inf))
 
-    def _purge(self, db: sqlite3.Connection, stream: Stream) -> int:
-        cut = _Cut(seq=self._store.last_seq, stream_id=stream.id, ts=math.inf)
+    def sweep(self, now: float, *, live: bool) -> None:
+        """Apply the retention table's time limits.
+
+        Orders past the delivery period lose their delivery data (and, for viewers who
+        are not remembered, their viewer id). Off air, what non-remembering viewers
+        left more than :data:`OFF_AIR_SECONDS` ago is forgotten as at the end of a show.
+        The hub calls this at start and every :data:`~console.domain.retention.
+        SWEEP_SECONDS`; each call looks only at orders it has not swept yet.
+        """
+        cutoff = now - DELIVERY_SECONDS
+        with self._store._tx() as db:
+            if cutoff > self._delivery_swept_to:
+                window = (self._delivery_swept_to, cutoff)
+                db.execute(
+                    "UPDATE orders SET name = '', email = '', address = '{}', "
+                    "payment_token = NULL, payment_label = NULL "
+                    "WHERE created >= ? AND created < ? AND (name != '' OR email != '' "
+                    "OR address != '{}' OR payment_token IS NOT NULL "
+                    "OR payment_label IS NOT NULL)",
+                    window,
+                )
+                db.execute(
+                    "UPDATE orders SET viewer_id = '', idempotency_key = id "
+                    "WHERE created >= ? AND created < ? AND viewer_id != '' AND viewer_id "
+                    "NOT IN (SELECT viewer_id FROM consent WHERE consent = 'remember')",
+                    window,
+                )
+                self._delivery_swept_to = cutoff
+            if live:
+                return
+            # The cut only moves forward: look for it past the last one, not from the
+            # start of the show each minute.
+            since = max(self.current_stream().start_seq, self._off_air_seq)
+            off_air = now - OFF_AIR_SECONDS
+            (seq,) = db.execute(
+                "SELECT MAX(seq) FROM events WHERE seq > ? AND ts < ?", (since, off_air)
+            ).fetchone()
+            self._off_air_seq = since if seq is None else seq
+            self._purge(db, since, _Cut(self._off_air_seq, off_air))
+
+    def sign_detached(self) -> int:
+        """Sign :data:`DELETED_NAME` what older versions detached and left named.
+
+        Before the retention table, the end of a show took the viewer id off a
+        non-remembering viewer's comments and questions but kept their display name,
+        where a later deletion could not find it. Cheap once done: run at start.
+        Returns how many comments it signed.
+        """
+        with self._store._tx() as db:
+            seqs = [
+                r[0]
+                for r in db.execute(
+                    "SELECT seq FROM comments WHERE viewer_id = '' AND role = 'viewer' "
+                    "AND name != ?",
+                    (DELETED_NAME,),
+                )
+            ]
+            self._unfeature(db, set(seqs), set())
+            db.execute(
+                "UPDATE comments SET name = ? WHERE viewer_id = '' AND role = 'viewer' "
+                "AND name != ?",
+                (DELETED_NAME, DELETED_NAME),
+            )
+            db.execute(
+                "UPDATE questions SET name = ? WHERE viewer_id = '' AND name != ?",
+                (DELETED_NAME, DELETED_NAME),
+            )
+            if not seqs:
+                return 0
+            found = set(seqs)
+            rows = db.execute(
+                "SELECT seq, type, body, audience FROM events WHERE viewer_id IS NULL "
+                "AND seq >= ? AND type IN ('comment', 'question', 'answer')",
+                (min(seqs),),
+            ).fetchall()
+            named = []
+            for row in rows:
+                event = msgspec.json.decode(bytes(row[2]))
+                about = event.get("question", event.get("id")) if row[1] != "comment" else row[0]
+                if event.get("viewer_id") == "" and about in found:
+                    named.append(row)
+            self._sign_events(db, named, deleted=True)
+        return len(seqs)
+
+    def _purge(self, db: sqlite3.Connection, since_seq: int, cut: _Cut) -> int:
+        """Forget, up to ``cut``, what every non-remembering viewer left since ``since_seq``
+        (and any row of theirs in the tables the end of a show empties)."""
         viewers = [
             r[0]
             for r in db.execute(
-                "SELECT v FROM (SELECT viewer_id AS v FROM comments WHERE seq > ? "
-                "AND role = 'viewer' AND viewer_id != '' "
-                "UNION SELECT viewer_id FROM presence WHERE stream_id <= ? "
-                "UNION SELECT viewer_id FROM product_views WHERE stream_id <= ? "
-                "UNION SELECT viewer_id FROM checkout_starts WHERE stream_id <= ? "
-                "UNION SELECT viewer_id FROM staff_tags UNION SELECT viewer_id FROM staff_notes) "
-                "WHERE v NOT IN (SELECT viewer_id FROM consent WHERE consent = 'remember')",
-                (stream.start_seq, stream.id, stream.id, stream.id),
+                f"SELECT v FROM ({_LEFT_SOMETHING}) WHERE v NOT IN "
+                "(SELECT viewer_id FROM consent WHERE consent = 'remember')",
+                {"since": since_seq},
             )
         ]
+        kinds = forgotten("session")
         for viewer_id in viewers:
-            self._forget(db, viewer_id, cut)
+            self._forget(db, viewer_id, cut, kinds)
         return len(viewers)
 
-    def _forget(self, db: sqlite3.Connection, viewer_id: str, cut: _Cut) -> None:
-        """Forget what a non-remembering viewer left before ``cut``; see the module doc."""
-        self._rewrite_events(db, viewer_id, name=None, upto_seq=cut.seq)
+    def _forget(
+        self, db: sqlite3.Connection, viewer_id: str, cut: _Cut, kinds: Collection[Kind]
+    ) -> None:
+        """Forget the retention table's ``kinds`` of what the viewer left before ``cut``.
+
+        The rows go first, while they still name the viewer; the stored events last.
+        """
+        for kind, forget in self._forgetters.items():
+            if kind in kinds:
+                forget(db, viewer_id, cut)
+        if "name" in kinds:
+            rows = db.execute(
+                "SELECT seq, type, body, audience FROM events WHERE viewer_id = ? AND seq <= ?",
+                (viewer_id, cut.seq),
+            ).fetchall()
+            self._sign_events(db, rows, deleted=False)
+
+    def _forget_reviews(self, db: sqlite3.Connection, viewer_id: str, cut: _Cut) -> None:
+        where, args = "viewer_id = ?", [viewer_id]
+        if not cut.whole:
+            written = [
+                msgspec.json.decode(bytes(body), type=protocol.ReviewAdded).review.id
+                for (body,) in db.execute(
+                    "SELECT body FROM events WHERE viewer_id = ? AND seq <= ? AND type = 'review'",
+                    (viewer_id, cut.seq),
+                )
+            ]
+            where += f" AND id IN ({_marks(written)})"
+            args += written
+        reviews = {
+            (r[0], r[1])
+            for r in db.execute(f"SELECT author, text FROM reviews WHERE {where}", args)
+        }
+        self._unfeature(db, set(), reviews)
         db.execute(
-            "UPDATE comments SET viewer_id = '' WHERE viewer_id = ? AND seq <= ?",
-            (viewer_id, cut.seq),
+            f"UPDATE reviews SET viewer_id = NULL, author = ? WHERE {where}", (DELETED_NAME, *args)
         )
-        db.execute(
-            "UPDATE questions SET viewer_id = '' WHERE viewer_id = ? AND id <= ?",
-            (viewer_id, cut.seq),
-        )
-        for table in ("presence", "product_views", "checkout_starts"):
-            db.execute(
-                f"DELETE FROM {table} WHERE viewer_id = ? AND stream_id <= ?",
-                (viewer_id, cut.stream_id),
+
+    def _forget_chat(self, db: sqlite3.Connection, viewer_id: str, cut: _Cut) -> None:
+        seqs = {
+            r[0]
+            for r in db.execute(
+                "SELECT seq FROM comments WHERE viewer_id = ? AND seq <= ?", (viewer_id, cut.seq)
             )
-        for table in ("staff_tags", "staff_notes"):
-            db.execute(f"DELETE FROM {table} WHERE viewer_id = ? AND ts < ?", (viewer_id, cut.ts))
-        db.execute("DELETE FROM identity_links WHERE viewer_id = ?", (viewer_id,))
+        }
+        self._unfeature(db, seqs, set())
+        db.execute(
+            "UPDATE comments SET viewer_id = '', name = ? WHERE viewer_id = ? AND seq <= ?",
+            (DELETED_NAME, viewer_id, cut.seq),
+        )
+        db.execute(
+            "UPDATE questions SET viewer_id = '', name = ? WHERE viewer_id = ? AND id <= ?",
+            (DELETED_NAME, viewer_id, cut.seq),
+        )
+
+    def _forget_name(self, db: sqlite3.Connection, viewer_id: str, cut: _Cut) -> None:
+        db.execute("DELETE FROM viewers WHERE viewer_id = ? AND last_seen < ?", (viewer_id, cut.ts))
         db.execute(
             "UPDATE viewers SET first_seen = MAX(first_seen, MIN(last_seen, ?)), "
             "comment_count = (SELECT COUNT(*) FROM comments WHERE viewer_id = ?) "
             "WHERE viewer_id = ?",
             (cut.ts, viewer_id, viewer_id),
+        )
+        # Moderation records stay on the viewer id (a ban holds), without the name.
+        db.execute(
+            "UPDATE mod_actions SET name = ? WHERE viewer_id = ? AND seq <= ? AND name != ''",
+            (DELETED_NAME, viewer_id, cut.seq),
+        )
+        db.execute(
+            "UPDATE held SET name = ? WHERE viewer_id = ? AND ts < ?",
+            (DELETED_NAME, viewer_id, cut.ts),
+        )
+
+    def _forget_browsing(self, db: sqlite3.Connection, viewer_id: str, cut: _Cut) -> None:
+        # Never recorded without consent: what a withdrawn consent had let in goes whole.
+        for table in ("presence", "product_views", "checkout_starts"):
+            db.execute(f"DELETE FROM {table} WHERE viewer_id = ?", (viewer_id,))
+
+    def _forget_devices(self, db: sqlite3.Connection, viewer_id: str, cut: _Cut) -> None:
+        db.execute("DELETE FROM identity_links WHERE viewer_id = ?", (viewer_id,))
+
+    def _forget_notes(self, db: sqlite3.Connection, viewer_id: str, cut: _Cut) -> None:
+        for table in ("staff_tags", "staff_notes"):
+            db.execute(f"DELETE FROM {table} WHERE viewer_id = ? AND ts < ?", (viewer_id, cut.ts))
+        db.execute(
+            "UPDATE profile_views SET viewer_id = '' WHERE viewer_id = ? AND ts < ?",
+            (viewer_id, cut.ts),
         )
 
     # ------------------------------------------------------------ consent
@@ -232,6 +424,27 @@ class Profiles:
         ).fetchone()
         return row[0] if row else "unknown"
 
+    def known(self, viewer_id: str) -> bool:
+        """Whether the store holds anything about the viewer (a deletion has something
+        to do): after a show without consent that may be only their choice, their page's
+        key, an order or a sanction."""
+        return (
+            self._db.execute(
+                "SELECT 1 FROM viewers WHERE viewer_id = :v "
+                "UNION ALL SELECT 1 FROM consent WHERE viewer_id = :v "
+                "UNION ALL SELECT 1 FROM viewer_keys WHERE viewer_id = :v "
+                "UNION ALL SELECT 1 FROM comments WHERE viewer_id = :v "
+                "UNION ALL SELECT 1 FROM orders WHERE viewer_id = :v "
+                "UNION ALL SELECT 1 FROM sanctions WHERE viewer_id = :v "
+                "UNION ALL SELECT 1 FROM mod_actions WHERE viewer_id = :v "
+                "UNION ALL SELECT 1 FROM held WHERE viewer_id = :v "
+                "UNION ALL SELECT 1 FROM staff_notes WHERE viewer_id = :v "
+                "UNION ALL SELECT 1 FROM staff_tags WHERE viewer_id = :v LIMIT 1",
+                {"v": viewer_id},
+            ).fetchone()
+            is not None
+        )
+
     def consent_changed(self, viewer_id: str) -> float | None:
         row = self._db.execute(
             "SELECT changed FROM consent WHERE viewer_id = ?", (viewer_id,)
@@ -239,7 +452,9 @@ class Profiles:
         return row[0] if row else None
 
     def record_consent(self, viewer_id: str, consent: Consent, now: float) -> None:
-        """Store the viewer's choice; saying no forgets their earlier streams at once."""
+        """Store the viewer's choice; saying no forgets their earlier streams at once,
+        and whatever "Remember me" had let the shop record that "Only this show" never
+        records."""
         if consent not in ("remember", "session"):
             raise ProfileRuleError("A viewer chooses 'remember' or 'session'.")
         stream = self.current_stream()
@@ -250,9 +465,9 @@ class Profiles:
                 "changed = excluded.changed",
                 (viewer_id, consent, now),
             )
-            if consent == "session":
-                cut = _Cut(seq=stream.start_seq, stream_id=stream.id - 1, ts=stream.started)
-                self._forget(db, viewer_id, cut)
+            if not remembers(consent):
+                cut = _Cut(seq=stream.start_seq, ts=stream.started)
+                self._forget(db, viewer_id, cut, forgotten(consent))
 
     # ------------------------------------------------------------ presence and interest
 
@@ -286,6 +501,9 @@ class Profiles:
         self._presence(viewer_id, seconds, 0, now)
 
     def _presence(self, viewer_id: str, seconds: float, sessions: int, now: float) -> None:
+        """Visits and watch time are browsing: written only with the viewer's consent."""
+        if not recorded("browsing", self.consent(viewer_id)):
+            return
         stream_id = self.current_stream().id
         with self._store._tx() as db:
             db.execute(
@@ -305,22 +523,34 @@ class Profiles:
         return row[0] if row else 0.0
 
     def record_product_view(self, viewer_ids: Iterable[str], product_id: str, now: float) -> None:
-        """The viewers present when ``product_id`` was pinned (once per stream each)."""
+        """The viewers present when ``product_id`` was pinned (once per stream each).
+
+        Only those whose stored choice lets the shop record browsing (one indexed look-up
+        each, in the same statement): for the others not a row is written. A viewer who
+        has not chosen has no choice stored, and browsing is never recorded for them.
+        """
+        allowed = [c for c in CHOSEN if recorded("browsing", c)]
+        if not allowed:
+            return
         stream_id = self.current_stream().id
         with self._store._tx() as db:
             db.executemany(
                 "INSERT INTO product_views (viewer_id, stream_id, product_id, ts) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (viewer_id, stream_id, product_id) DO "
-                "UPDATE SET ts = excluded.ts",
-                [(v, stream_id, product_id, now) for v in viewer_ids],
+                "SELECT viewer_id, ?, ?, ? FROM consent WHERE viewer_id = ? "
+                f"AND consent IN ({_marks(allowed)}) "
+                "ON CONFLICT (viewer_id, stream_id, product_id) DO UPDATE SET ts = excluded.ts",
+                [(stream_id, product_id, now, v, *allowed) for v in viewer_ids],
             )
 
-    def checkout_started(self, viewer_id: str, product_id: str, sku: str, now: float) -> int:
-        """A viewer opened the checkout for ``sku``; returns the record's id.
+    def checkout_started(self, viewer_id: str, product_id: str, sku: str, now: float) -> int | None:
+        """A viewer opened the checkout for ``sku``; returns the record's id, or None
+        when their consent does not let the shop record browsing.
 
         The page asks for a quote again on every change of quantity or variant: an open
         checkout of the same ``sku`` that is not yet abandoned is the same checkout.
         """
+        if not recorded("browsing", self.consent(viewer_id)):
+            return None
         stream_id = self.current_stream().id
         with self._store._tx() as db:
             open_row = db.execute(
@@ -357,7 +587,7 @@ class Profiles:
         A viewer who does not let the shop remember them is never linked. A link that
         staff undid (:meth:`unlink`) is not redone by the same email.
         """
-        if not remembers(self.consent(viewer_id)):
+        if not recorded("devices", self.consent(viewer_id)):
             return LinkResult(None, (viewer_id,), False)
         key = customer_key(email)
         with self._store._tx() as db:
@@ -466,16 +696,24 @@ class Profiles:
     # ------------------------------------------------------------ the panel
 
     def assemble(
-        self, viewer_id: str, *, pinned_product_id: str | None, now: float
+        self,
+        viewer_id: str,
+        *,
+        pinned_product_id: str | None,
+        now: float,
+        present: bool = False,
     ) -> ProfileView | None:
-        """Everything the side panel shows, consent applied; None for an unknown viewer.
+        """Everything the side panel shows, consent applied; None for an unknown viewer
+        (one who is ``present`` in the room is known, even with nothing stored).
 
         A remembering viewer's profile spans every stream and every linked viewer id;
-        anyone else's holds the current stream only.
+        anyone else's holds the current stream only, and no browsing: the retention
+        table says it is never recorded for them, and it is not read either.
         """
         db = self._db
         consent = self.consent(viewer_id)
         remembered = remembers(consent)
+        browsing = recorded("browsing", consent)
         stream = self.current_stream()
         ids = self._group(db, viewer_id) if remembered else (viewer_id,)
         q = _marks(ids)
@@ -489,16 +727,36 @@ class Profiles:
         name_row = db.execute(
             "SELECT name FROM viewers WHERE viewer_id = ?", (viewer_id,)
         ).fetchone()
-        seen = db.execute(
-            f"SELECT MIN(first_ts), MAX(last_ts), COUNT(*), "
-            f"TOTAL(CASE WHEN stream_id = ? THEN seconds END) "
-            f"FROM presence WHERE viewer_id IN ({q}) AND stream_id >= ?",
-            (stream.id, *ids, since_stream),
-        ).fetchone()
-        if person[0] is None and seen[2] == 0:
+        if name_row is None:
+            # A show's start forgets a non-remembering viewer's name while they may be
+            # watching still: what they said since then names them.
+            latest = db.execute(
+                "SELECT name, ts FROM comments WHERE viewer_id = ? AND seq > ? "
+                "ORDER BY id DESC LIMIT 1",
+                (viewer_id, since_seq),
+            ).fetchone()
+            if latest is not None:
+                (first,) = db.execute(
+                    "SELECT MIN(ts) FROM comments WHERE viewer_id = ? AND seq > ?",
+                    (viewer_id, since_seq),
+                ).fetchone()
+                name_row, person = (latest[0],), (first, latest[1])
+        seen = (
+            db.execute(
+                f"SELECT MIN(first_ts), MAX(last_ts), COUNT(*), "
+                f"TOTAL(CASE WHEN stream_id = ? THEN seconds END) "
+                f"FROM presence WHERE viewer_id IN ({q}) AND stream_id >= ?",
+                (stream.id, *ids, since_stream),
+            ).fetchone()
+            if browsing
+            else (None, None, 0, 0.0)
+        )
+        if person[0] is None and seen[2] == 0 and not present:
             return None
-        first_seen = max(min(x for x in (person[0], seen[0]) if x is not None), since_ts)
-        last_seen = max(x for x in (person[1], seen[1]) if x is not None)
+        first_seen = max(
+            min((x for x in (person[0], seen[0]) if x is not None), default=now), since_ts
+        )
+        last_seen = max((x for x in (person[1], seen[1]) if x is not None), default=now)
 
         # The first comment of the window, by the unique seq index: from there on the
         # per-viewer (viewer_id, id) index serves the list and both counts.
@@ -549,23 +807,31 @@ class Profiles:
                 ids,
             )
         }
-        views = [
-            ProductViewItem(*r)
-            for r in db.execute(
-                "SELECT v.product_id, COALESCE(p.title, v.product_id), v.ts "
-                "FROM product_views v LEFT JOIN products p ON p.id = v.product_id "
-                f"WHERE v.viewer_id IN ({q}) AND v.stream_id >= ? ORDER BY v.ts DESC LIMIT ?",
-                (*ids, since_stream, VIEW_LIMIT),
-            )
-        ]
-        checkouts = [
-            CheckoutItem(i, p, s, ts, o, checkout_state(ts, o, now))
-            for i, p, s, ts, o in db.execute(
-                "SELECT id, product_id, sku, ts, order_id FROM checkout_starts "
-                f"WHERE viewer_id IN ({q}) AND stream_id >= ? ORDER BY id DESC LIMIT ?",
-                (*ids, since_stream, SECTION_LIMIT),
-            )
-        ]
+        views = (
+            [
+                ProductViewItem(*r)
+                for r in db.execute(
+                    "SELECT v.product_id, COALESCE(p.title, v.product_id), v.ts "
+                    "FROM product_views v LEFT JOIN products p ON p.id = v.product_id "
+                    f"WHERE v.viewer_id IN ({q}) AND v.stream_id >= ? ORDER BY v.ts DESC LIMIT ?",
+                    (*ids, since_stream, VIEW_LIMIT),
+                )
+            ]
+            if browsing
+            else []
+        )
+        checkouts = (
+            [
+                CheckoutItem(i, p, s, ts, o, checkout_state(ts, o, now))
+                for i, p, s, ts, o in db.execute(
+                    "SELECT id, product_id, sku, ts, order_id FROM checkout_starts "
+                    f"WHERE viewer_id IN ({q}) AND stream_id >= ? ORDER BY id DESC LIMIT ?",
+                    (*ids, since_stream, SECTION_LIMIT),
+                )
+            ]
+            if browsing
+            else []
+        )
         sanction = db.execute(
             f"SELECT MAX(banned), MAX(muted_until) FROM sanctions WHERE viewer_id IN ({q})", ids
         ).fetchone()
@@ -779,7 +1045,13 @@ class Profiles:
                     f"SELECT id FROM orders WHERE viewer_id IN ({q}) ORDER BY created", ids
                 )
             )
-            events = sum(self._rewrite_events(db, v, name=DELETED_NAME) for v in ids)
+            events = self._sign_events(
+                db,
+                db.execute(
+                    f"SELECT seq, type, body, audience FROM events WHERE viewer_id IN ({q})", ids
+                ).fetchall(),
+                deleted=True,
+            )
             self._unfeature(db, comment_seqs, reviews)
             comments = db.execute(
                 f"UPDATE comments SET viewer_id = '', name = ? WHERE viewer_id IN ({q})",
@@ -830,41 +1102,33 @@ class Profiles:
     # ------------------------------------------------------------ stored events
 
     @staticmethod
-    def _rewrite_events(
-        db: sqlite3.Connection, viewer_id: str, *, name: str | None, upto_seq: int | None = None
+    def _sign_events(
+        db: sqlite3.Connection,
+        rows: Iterable[tuple[int, str, bytes, str | None]],
+        *,
+        deleted: bool,
     ) -> int:
-        """Take the viewer out of their stored events, so replays no longer name them.
-
-        With ``name`` (a deletion) every event of theirs is rewritten and signed
-        ``name``; without (forgetting), only :data:`_DETACHED_EVENTS` up to
-        ``upto_seq`` lose the viewer id and keep the public display name. A private
-        event of theirs becomes private to nobody.
+        """Rewrite stored events (``seq, type, body, audience`` rows) as
+        :func:`~console.domain.retention.signed_off` says, so replays no longer name
+        the viewer. An event that no longer belongs to them leaves their private
+        audience too: private to nobody. Returns how many were rewritten.
         """
-        where, args = "viewer_id = ?", [viewer_id]
-        if name is None:
-            where += f" AND type IN ({_marks(_DETACHED_EVENTS)}) AND seq <= ?"
-            args += [*_DETACHED_EVENTS, upto_seq]
-        rows = db.execute(
-            f"SELECT seq, type, body, audience FROM events WHERE {where}", args
-        ).fetchall()
+        count = 0
         for seq, kind, body, audience in rows:
-            event = msgspec.json.decode(bytes(body))
-            if "viewer_id" in event:
-                event["viewer_id"] = ""
-            if name is not None:
-                # Nobody is left to be the owner the badge vouched for.
-                event.pop("owner", None)
-                if "name" in event:
-                    event["name"] = name
-                if kind == "review":
-                    event["review"]["author"] = name
-            if audience == _PRIVATE_PREFIX + viewer_id:
-                audience = _PRIVATE_PREFIX
-            db.execute(
-                "UPDATE events SET body = ?, viewer_id = NULL, audience = ? WHERE seq = ?",
-                (msgspec.json.encode(event), audience, seq),
-            )
-        return len(rows)
+            event = signed_off(kind, msgspec.json.decode(bytes(body)), deleted=deleted)
+            if keeps_viewer_id(kind, deleted=deleted):
+                db.execute(
+                    "UPDATE events SET body = ? WHERE seq = ?", (msgspec.json.encode(event), seq)
+                )
+            else:
+                if audience is not None and audience.startswith(_PRIVATE_PREFIX):
+                    audience = _PRIVATE_PREFIX
+                db.execute(
+                    "UPDATE events SET body = ?, viewer_id = NULL, audience = ? WHERE seq = ?",
+                    (msgspec.json.encode(event), audience, seq),
+                )
+            count += 1
+        return count
 
     @staticmethod
     def _unfeature(

@@ -1,7 +1,9 @@
 // The viewer's privacy (issue 6): on a first visit a plain-words choice whether the shop
 // may remember them across shows ("remember") or keep only this show's public activity
 // ("session"); a Privacy panel to change it any time, download everything the shop holds
-// about them as JSON, and delete it. Messages `consent`, `export` and `delete_me`
+// about them as JSON, and delete it; the panel also shows what the shop keeps, for how
+// long and why: the retention table, as the hub sends it with the consent state (issue
+// 15), never a copy kept here. Messages `consent`, `export` and `delete_me`
 // (docs/protocol.md, "A viewer's own data"). Every string goes in through textContent.
 
 import { el, randomId, storage } from "./dom.js";
@@ -20,7 +22,7 @@ const CHOICES = {
   },
   session: {
     label: "Only this show",
-    detail: "Nothing is kept after the show, except the orders the law requires.",
+    detail: "After the show the shop forgets you: your comments stay without your name, orders only for delivery and the books.",
   },
 };
 
@@ -206,12 +208,22 @@ function buildPanel() {
   confirm.append(confirmHeading, consequences, confirmActions);
 
   data.append(actions, status, confirm);
-  body.append(choice, data);
+
+  // What is kept, for how long and why: filled in from the hub's table.
+  const retention = el("details", "privacy-data privacy-retention");
+  retention.dataset.testid = "retention-table";
+  retention.hidden = true;
+  const retentionList = el("dl", "retention-list");
+  retention.append(el("summary", "fields-legend", "What the shop keeps, for how long, and why"), retentionList);
+
+  body.append(choice, retention, data);
   content.append(header, body);
   dialog.append(content);
   return {
     dialog,
     close,
+    retention,
+    retentionList,
     current,
     radios,
     saved,
@@ -223,6 +235,29 @@ function buildPanel() {
     confirmButton,
     cancelButton,
   };
+}
+
+// One row per kind of data: what, how long under each choice, and why (strings from the
+// hub, in through textContent).
+function renderRetention(panel, rows) {
+  const lines = rows.filter((row) => row && typeof row.what === "string");
+  panel.retentionList.replaceChildren();
+  for (const row of lines) {
+    const item = el("div", "privacy-text retention-row");
+    item.dataset.testid = "retention-row";
+    item.append(el("dt", "privacy-current", row.what));
+    for (const [label, text] of [
+      [CHOICES.remember.label, row.remember],
+      [`${CHOICES.session.label}, or not chosen yet`, row.without],
+      ["Why", row.why],
+    ]) {
+      const line = el("dd", "consent-detail");
+      line.append(el("strong", undefined, `${label}: `), String(text ?? ""));
+      item.append(line);
+    }
+    panel.retentionList.append(item);
+  }
+  panel.retention.hidden = lines.length === 0;
 }
 
 function buildOpener() {
@@ -473,6 +508,7 @@ export function createPrivacy({ send, isConnected, restart = () => window.locati
         }
         if (typeof msg.consent === "string") consent = msg.consent;
         changed = typeof msg.changed === "number" ? msg.changed : null;
+        if (Array.isArray(msg.retention)) renderRetention(panel, msg.retention);
         const first = prompt.hidden && consent === "unknown";
         render();
         if (first && !prompt.hidden && document.activeElement === document.body) {
