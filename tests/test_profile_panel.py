@@ -187,6 +187,7 @@ def test_without_consent_only_this_stream_shows_and_the_toggle_is_off(qtbot) -> 
     assert not dock.all_streams.isEnabled()
     assert dock.identity.text().startswith("Anonymous") and not dock.unlink_button.isVisible()
     assert dock.badge_texts() == ["Owner"]
+    assert dock.streams.text() == dock.watch_time.text() == "not recorded (no consent)"
 
 
 def test_a_customer_linked_by_one_device_is_shown_linked_not_anonymous(qtbot) -> None:

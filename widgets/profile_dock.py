@@ -51,6 +51,7 @@ from PySide6.QtWidgets import (
 
 from console import protocol
 from console.domain.money import Money, format_money
+from console.domain.retention import recorded
 from console.errors import ShopcastError
 from widgets.chat_dock import author_colour
 from widgets.viewer_list import ViewerListDock
@@ -60,6 +61,8 @@ if TYPE_CHECKING:
 
 DELETED_TEXT = "This viewer's data was deleted at the viewer's request."
 SESSION_ONLY_TEXT = "Only this stream is shown: the viewer did not ask to be remembered."
+#: Streams attended and watch time of a viewer the retention table does not measure.
+NOT_RECORDED = "not recorded (no consent)"
 #: Tags offered in the Tag menu; any other is typed in.
 SUGGESTED_TAGS = ("VIP", "wholesale", "press")
 #: Time-out lengths offered on the panel (label, seconds).
@@ -557,8 +560,13 @@ class ProfileDock(QDockWidget):
         self._set_identity(profile)
         self.first_seen.setText(_when(profile.first_seen))
         self.last_seen.setText(_when(profile.last_seen))
-        self.streams.setText(str(profile.streams_attended))
-        self.watch_time.setText(_duration(profile.watch_seconds))
+        if recorded("browsing", profile.consent):
+            self.streams.setText(str(profile.streams_attended))
+            self.watch_time.setText(_duration(profile.watch_seconds))
+        else:
+            # "0 min" would read as a measurement: without consent nothing was measured.
+            self.streams.setText(NOT_RECORDED)
+            self.watch_time.setText(NOT_RECORDED)
         self.comment_count.setText(str(profile.comment_count))
         self.standing.setText(self._standing(profile))
         self.viewer_id_label.setText(profile.viewer_id)
