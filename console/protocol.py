@@ -130,6 +130,18 @@ class WebRTCOffer(_Msg, tag="webrtc_offer"):
 class Pin(_Msg, tag="pin"):
     """Pin a product on stream (staff). ``product`` is a product id or any of its SKUs.
 
+class PlayoutReport(_Msg, tag="playout"):
+    """The delay this page's viewer sees (``console.domain.playout``), every few seconds:
+    the video's jitter buffer delay over the last period plus half the round trip, in ms.
+
+    No reply: a value that cannot be a delay gets ``invalid``, one sent too soon after the
+    last is ignored.
+    """
+
+    delay_ms: float
+    ref: str | None = None
+
+
     While a deal runs on another product the hub refuses with ``deal_running`` unless
     ``end_deal`` says the host agreed that the new pin ends it.
     """
@@ -455,6 +467,7 @@ ClientMessage = (
     | StartDeal
     | EndDeal
     | Feature
+    | PlayoutReport
     | GetQuote
     | Buy
     | SubmitReview
@@ -546,6 +559,16 @@ class Ack(_Msg, tag="ack"):
     seq: int | None = None
     #: The comment was held for review instead of published (its ``held`` event follows).
     held: bool = False
+
+class Playout(_Msg, tag="playout"):
+    """Staff only, ephemeral: the delay viewers actually see, over the latest report of
+    each viewer still watching (``console.domain.playout``). Sent when it changes (at
+    most once a second) and after ``welcome``; ``viewers`` 0: nobody reports now."""
+
+    viewers: int = 0
+    median_ms: int | None = None
+    p95_ms: int | None = None
+
 
 
 class Error(_Msg, tag="error"):
@@ -1154,6 +1177,7 @@ ServerMessage = (
     | WebRTCAnswer
     | ShowState
     | DealEnded
+    | Playout
     | Stock
     | OrderPlaced
     | ReviewAdded

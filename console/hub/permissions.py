@@ -32,6 +32,8 @@ PERMISSIONS: Final[dict[type, frozenset[str]]] = {
     protocol.GetProfile: _STAFF,
     protocol.GetCatalogue: _ALL,
     protocol.WebRTCOffer: _ALL,
+    # Only a page that plays the video reports what its viewer sees.
+    protocol.PlayoutReport: _VIEWER,
     protocol.GetQuote: _ALL,
     protocol.Buy: _VIEWER,
     protocol.SubmitReview: _VIEWER,
