@@ -127,9 +127,6 @@ class WebRTCOffer(_Msg, tag="webrtc_offer"):
     ref: str | None = None
 
 
-class Pin(_Msg, tag="pin"):
-    """Pin a product on stream (staff). ``product`` is a product id or any of its SKUs.
-
 class PlayoutReport(_Msg, tag="playout"):
     """The delay this page's viewer sees (``console.domain.playout``), every few seconds:
     the video's jitter buffer delay over the last period plus half the round trip, in ms.
@@ -141,6 +138,9 @@ class PlayoutReport(_Msg, tag="playout"):
     delay_ms: float
     ref: str | None = None
 
+
+class Pin(_Msg, tag="pin"):
+    """Pin a product on stream (staff). ``product`` is a product id or any of its SKUs.
 
     While a deal runs on another product the hub refuses with ``deal_running`` unless
     ``end_deal`` says the host agreed that the new pin ends it.
@@ -461,13 +461,13 @@ ClientMessage = (
     | GetProfile
     | GetCatalogue
     | WebRTCOffer
+    | PlayoutReport
     | Pin
     | Unpin
     | SetShelf
     | StartDeal
     | EndDeal
     | Feature
-    | PlayoutReport
     | GetQuote
     | Buy
     | SubmitReview
@@ -554,12 +554,6 @@ class Viewers(_Msg, tag="viewers"):
     count: int
 
 
-class Ack(_Msg, tag="ack"):
-    ref: str | None = None
-    seq: int | None = None
-    #: The comment was held for review instead of published (its ``held`` event follows).
-    held: bool = False
-
 class Playout(_Msg, tag="playout"):
     """Staff only, ephemeral: the delay viewers actually see, over the latest report of
     each viewer still watching (``console.domain.playout``). Sent when it changes (at
@@ -569,6 +563,12 @@ class Playout(_Msg, tag="playout"):
     median_ms: int | None = None
     p95_ms: int | None = None
 
+
+class Ack(_Msg, tag="ack"):
+    ref: str | None = None
+    seq: int | None = None
+    #: The comment was held for review instead of published (its ``held`` event follows).
+    held: bool = False
 
 
 class Error(_Msg, tag="error"):
@@ -1170,6 +1170,7 @@ ServerMessage = (
     | Comment
     | StreamState
     | Viewers
+    | Playout
     | Ack
     | Error
     | Profile
@@ -1177,7 +1178,6 @@ ServerMessage = (
     | WebRTCAnswer
     | ShowState
     | DealEnded
-    | Playout
     | Stock
     | OrderPlaced
     | ReviewAdded

@@ -37,9 +37,9 @@ from console.hub.fanout import Coalescer, Frames, private_to
 from console.hub.moderation import Moderation
 from console.hub.payments import PaymentProvider
 from console.hub.permissions import check_permission
+from console.hub.playout import PlayoutDesk
 from console.hub.questions import QuestionDesk
 from console.hub.shop import Shop
-from console.hub.playout import PlayoutDesk
 from console.hub.viewers import ViewerData
 from console.protocol import ErrorCode
 from console.store import Store
@@ -176,6 +176,7 @@ class Room:
             self.moderation.records, self._publish_all, clock, self.shop.pinned_product
         )
         self.viewers = ViewerData(store, self._publish_all, clock)
+        self.playout = PlayoutDesk(clock, self._to_staff)
 
     # ------------------------------------------------------------ joining and leaving
 
@@ -194,7 +195,6 @@ class Room:
         now = self._clock()
         if hello.role == "viewer":
             limiter = RateLimiter(
-        self.playout = PlayoutDesk(clock, self._to_staff)
                 self._limits.viewer_messages_per_s, self._limits.viewer_message_burst
             )
             viewer_id = hello.viewer_id or ""
@@ -261,6 +261,9 @@ class Room:
         state = [self.shop.snapshot(), protocol.encode(self.moderation.modes_event())]
         if session.is_staff:
             state += [protocol.encode(h) for h in self.moderation.records.waiting()]
+            playout = self.playout.snapshot()
+            if playout.viewers:
+                state.append(protocol.encode(playout))
         else:
             standing = self.moderation.standing(session.viewer_id)
             if standing is not None:
@@ -301,10 +304,8 @@ class Room:
             self.viewers.left(session.viewer_id, max(0.0, self._clock() - session.joined))
         self._presence[session.viewer_id] -= 1
         if self._presence[session.viewer_id] <= 0:
-            playout = self.playout.snapshot()
-            if playout.viewers:
-                state.append(protocol.encode(playout))
             del self._presence[session.viewer_id]
+            self.playout.left(session.viewer_id)
         self._presence_changed()
 
     # ------------------------------------------------------------ commands
@@ -358,6 +359,10 @@ class Room:
                 raise ProtocolError(ErrorCode.INVALID, "Already said hello on this connection.")
             case protocol.WebRTCOffer():
                 raise ProtocolError(ErrorCode.NOT_LIVE, "This hub has no live stream.")
+            case protocol.PlayoutReport():
+                self.playout.report(session.viewer_id, message.delay_ms)
+                if message.ref is not None:  # pages send none: no ack per viewer every 5 s
+                    reply(session, protocol.Ack(ref=message.ref))
             case protocol.GetQuote():
                 quote = self.shop.quote(message)
                 if not session.is_staff:
@@ -402,8 +407,6 @@ class Room:
                 self.shop.update_variant(message)
             case protocol.ImportCatalogue():
                 reply(session, self.shop.import_catalogue(message))
-            self._comment_limits.pop(session.viewer_id, None)
-            self.playout.left(session.viewer_id)
                 return
             case protocol.GetOrders():
                 orders = self.shop.records.orders(max(1, min(message.limit, 10_000)))
@@ -457,10 +460,6 @@ class Room:
                     self.shop.review_approved()
             case protocol.GetModLog():
                 entries = self.moderation.records.mod_log(
-            case protocol.PlayoutReport():
-                self.playout.report(session.viewer_id, message.delay_ms)
-                if message.ref is not None:  # pages send none: no ack per viewer every 5 s
-                    reply(session, protocol.Ack(ref=message.ref))
                     max(1, min(message.limit, 10_000)), message.action, message.viewer_id
                 )
                 reply(session, protocol.ModLog(entries=entries, ref=ref))
@@ -650,6 +649,12 @@ class Room:
         for host in hosts:
             send(host.ws, data)
 
+    def _to_staff(self, message: protocol.ServerMessage) -> None:
+        data = protocol.frame([protocol.encode(message)])
+        for session in self._sessions.values():
+            if session.is_staff:
+                send(session.ws, data)
+
     def _tell_viewer(self, viewer_id: str, message: protocol.ServerMessage) -> None:
         data = protocol.frame([protocol.encode(message)])
         for session in self._sessions.values():
@@ -678,6 +683,10 @@ class Room:
             self.viewers.housekeeping()
         except Exception:
             log.exception("applying the retention table's time limits failed")
+        try:
+            self.playout.announce()
+        except Exception:
+            log.exception("telling staff the viewers' playout delay failed")
         if self._sessions:
             self._start_housekeeping()
 
@@ -753,12 +762,6 @@ class Room:
         self._coalescer.add(seq, encoded, audience)
         if self._flush_handle is None:
             loop = asyncio.get_running_loop()
-    def _to_staff(self, message: protocol.ServerMessage) -> None:
-        data = protocol.frame([protocol.encode(message)])
-        for session in self._sessions.values():
-            if session.is_staff:
-                send(session.ws, data)
-
             at = self._frame_clock.due(loop.time(), self.tick)
             self._flush_handle = loop.call_at(at, self.flush)
 
@@ -787,10 +790,6 @@ class Room:
         here, so they are identical for everyone; each write is a whole frame, in order
         with the protocol's own writes. A tick with staff-only or private events has a
         few frames, each framed once too.
-        try:
-            self.playout.announce()
-        except Exception:
-            log.exception("telling staff the viewers' playout delay failed")
 
         The loop walks the sessions themselves: a list of 10,000 fresh (connection,
         session) pairs, alive for the whole loop, outlived the collections their own
