@@ -5,6 +5,7 @@
 
 import { el, elUser, randomId, storage, userText } from "./dom.js";
 import { createModeration } from "./moderation.js";
+import { createPlayout } from "./playout.js";
 import { createPrivacy } from "./privacy.js";
 import { createShop } from "./shop.js";
 
@@ -630,6 +631,7 @@ import { createShop } from "./shop.js";
     if (pc || !connected) return;
     const peer = new RTCPeerConnection({ iceServers: [] });
     pc = peer;
+    playout.start(peer);
     showOverlay("Starting the video…", "Just a moment.");
     peer.addTransceiver("video", { direction: "recvonly" });
     peer.addTransceiver("audio", { direction: "recvonly" });
@@ -661,6 +663,7 @@ import { createShop } from "./shop.js";
 
   function stopStream() {
     if (pc) {
+      playout.stop();
       pc.close();
       pc = null;
     }
@@ -714,6 +717,9 @@ import { createShop } from "./shop.js";
   });
 
   const privacy = createPrivacy({ send, isConnected: () => connected });
+
+  // What this viewer sees of the show's delay, reported to the host (playout.js).
+  const playout = createPlayout({ send });
 
   // ------------------------------------------------------------------ start
 
