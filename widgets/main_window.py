@@ -427,6 +427,9 @@ class MainWindow(QMainWindow):
                             self._spawn(self._load_orders())
                 case protocol.Viewers():
                     self._set_viewers(message.count)
+                case protocol.Playout():
+                    if self.stream is not None:
+                        self.stream.set_playout(message)
                 case _ if self.team.route(message):
                     notice = self.team.notice(message) or notice
                 case protocol.Error():

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console import protocol
 from console.errors import ShopcastError
 from media.recorder import Recorder, RecordingError, recording_path
 from media.webrtc import Broadcast
@@ -59,7 +60,11 @@ HEALTH_HELP = (
     "with the one before. A few are harmless; a count that keeps rising means: choose a "
     "lower resolution in Stream settings.\n"
     "on video: viewers whose browsers receive the video now (WebRTC). The header's "
-    '"watching" also counts pages that only chat or are still connecting.'
+    '"watching" also counts pages that only chat or are still connecting.\n'
+    "viewers see: how long after you the viewers see and hear you, as their pages report "
+    "it every 5 s (the video's jitter buffer plus half the round trip): the median viewer, "
+    "and the p95 (95 of 100 viewers are at least this soon). Say a deal's last seconds "
+    "that much early."
 )
 
 
@@ -98,6 +103,8 @@ class StreamControls(QWidget):
         self._tasks: set[asyncio.Task[Any]] = set()
         #: The "End the show?" question while it is open.
         self.end_question: QMessageBox | None = None
+        #: The delay viewers report seeing (the hub's ``playout``); none reported yet.
+        self._playout = protocol.Playout()
 
         self.live_action = QAction("&Go live", self)
         self.live_action.setShortcut(QKeySequence("Ctrl+L"))
@@ -315,6 +322,16 @@ class StreamControls(QWidget):
             self.recording.setText("")
             self.recording.setToolTip("")
 
+    def set_playout(self, playout: protocol.Playout) -> None:
+        """The hub's latest figure of the delay viewers see; shown at the next refresh."""
+        self._playout = playout
+
+    def _playout_health(self) -> str:
+        playout = self._playout
+        if not playout.viewers or playout.median_ms is None or playout.p95_ms is None:
+            return ""
+        return f" · viewers see ≈ {playout.median_ms} ms (p95 {playout.p95_ms} ms)"
+
     def _outputs_health(self) -> str:
         parts = []
         for output in self._broadcast.outputs:
@@ -356,6 +373,7 @@ class StreamControls(QWidget):
         text = (
             f"{fps:.0f} fps · {kbps / 1000:.1f} Mb/s · encoder {load:.0f}% · "
             f"{stats.dropped} dropped · {broadcast.viewer_count} on video"
+            f"{self._playout_health()}"
         )
         target = encoder.preset.fps
         if fps < 0.85 * target or load > 85 or dropped > target // 10:
