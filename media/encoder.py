@@ -6,6 +6,10 @@ browser decodes it, phones in hardware, and libx264 (ultrafast, zerolatency) enc
 in Stream settings (``Preset.at_bitrate``). Audio is Opus at 48 kHz, 20 ms per packet. Both run on
 threads of their own and hand finished ``av.Packet``s to a callback; the WebRTC senders
 only cut them into RTP packets.
+
+Video frames are stamped on the stream's frame clock (one tick per 1/fps s), not with
+the moment the encoder got them: those moments wobbled by 19-74 ms, two frames could get
+the same millisecond in a recording, and ffmpeg found non-monotonic DTS in every file.
 """
 
 from __future__ import annotations
@@ -106,6 +110,20 @@ class _EncoderThread:
         raise NotImplementedError
 
 
+def frame_tick(previous: int, due: int) -> int | None:
+    """The frame clock tick for a frame that the wall clock puts at tick ``due``.
+
+    The next tick after ``previous`` when the frame is within a tick of it (a source's
+    jitter stays on the clock); ``due`` itself when frames were skipped, so sound and
+    picture stay together; None when it comes more than a tick early (a source
+    faster than the stream's rate), so it is left out.
+    """
+    following = previous + 1
+    if due < following - 1:
+        return None
+    return following if due <= following + 1 else due
+
+
 class VideoEncoder(_EncoderThread):
     """Encodes each new captured frame on its own thread, paced by the source.
 
@@ -156,6 +174,8 @@ class VideoEncoder(_EncoderThread):
         started = time.monotonic()
         seen = self._capture.frames_captured
         since_key = self.keyframe_interval
+        fps = self.preset.fps
+        tick = -1
         while not self._stop.is_set():
             frame = self._capture.wait_newer(seen, timeout=0.5)
             if frame is None:
@@ -164,10 +184,14 @@ class VideoEncoder(_EncoderThread):
             # Frames captured while the last one was being encoded are skipped, not queued.
             self.stats.dropped += max(0, count - seen - 1)
             seen = count
+            on_clock = frame_tick(tick, round((time.monotonic() - started) * fps))
+            if on_clock is None:
+                continue
+            tick = on_clock
             video = av.VideoFrame.from_ndarray(frame.image, format="rgb24").reformat(
                 self.preset.width, self.preset.height, format="yuv420p"
             )
-            video.pts = int((time.monotonic() - started) * 90_000)
+            video.pts = round(tick * 90_000 / fps)
             video.time_base = VIDEO_TIME_BASE
             if self._keyframe_wanted.is_set() or since_key >= self.keyframe_interval:
                 self._keyframe_wanted.clear()
@@ -177,6 +201,8 @@ class VideoEncoder(_EncoderThread):
             self.stats.busy += time.perf_counter() - began
             for packet in packets:
                 packet.time_base = VIDEO_TIME_BASE
+                # One tick: players and muxers need no guess for the last frame's length.
+                packet.duration = round(90_000 / fps)
                 self.stats.frames += 1
                 self.stats.bytes += packet.size
                 if packet.is_keyframe:

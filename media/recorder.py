@@ -4,6 +4,10 @@ Matroska (``.mkv``) is the default and the safest: it holds H.264 and Opus nativ
 a file cut short by a crash or a full disk still plays up to that point. MP4 (``.mp4``)
 is written fragmented for the same reason; browsers, VLC and mpv play Opus in MP4, but
 Apple's QuickTime does not (record ``.mkv`` and remux it if QuickTime must open it).
+Both are written in pieces of at most half a second (Matroska clusters, MP4 fragments),
+each handed to the system as soon as it is complete, so a crash (``kill -9``, a power
+cut aside) loses at most about that: with a cluster per keyframe and FFmpeg's buffer,
+one lost its last 4 s, and an MP4 ended in a corrupt fragment.
 
 Muxing runs on a thread of its own behind a bounded queue, so a slow disk never holds
 up the encoders or the event loop: when the queue is full the recording skips to the
@@ -34,10 +38,19 @@ from media.outputs import MediaKind
 
 log = logging.getLogger(__name__)
 
-#: Container format and muxer options by file suffix.
+#: Container format and muxer options by file suffix. ``flush_packets`` hands FFmpeg's
+#: buffer to the system after each write; the limits close a piece every half second
+#: (``cluster_time_limit`` in ms, ``frag_duration`` in µs) instead of once per keyframe.
 FORMATS: dict[str, tuple[str, dict[str, str]]] = {
-    ".mkv": ("matroska", {}),
-    ".mp4": ("mp4", {"movflags": "+frag_keyframe+empty_moov+default_base_moof"}),
+    ".mkv": ("matroska", {"cluster_time_limit": "500", "flush_packets": "1"}),
+    ".mp4": (
+        "mp4",
+        {
+            "movflags": "+frag_keyframe+empty_moov+default_base_moof",
+            "frag_duration": "500000",
+            "flush_packets": "1",
+        },
+    ),
 }
 #: Packets waiting for the disk: about 4 s of video and audio.
 MAX_QUEUED = 300

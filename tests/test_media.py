@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 
@@ -11,7 +12,14 @@ import pytest
 
 from console.errors import SourceError
 from media.capture import Capture
-from media.encoder import MAX_BITRATE, MIN_BITRATE, PRESETS, BitrateError, VideoEncoder
+from media.encoder import (
+    MAX_BITRATE,
+    MIN_BITRATE,
+    PRESETS,
+    BitrateError,
+    VideoEncoder,
+    frame_tick,
+)
 from media.source import open_source
 from media.testpattern import TestPattern, decode_stamp
 
@@ -127,3 +135,32 @@ def test_a_preset_keeps_its_own_bitrate_unless_one_is_chosen() -> None:
     assert PRESETS["720p"].bitrate == 2_500_000
     assert PRESETS["720p"].at_bitrate(3_000_000).bitrate == 3_000_000
     assert PRESETS["720p"].at_bitrate(3_000_000).width == 1280
+
+
+def test_the_frame_clock_keeps_jitter_on_its_ticks_and_follows_real_gaps() -> None:
+    assert frame_tick(-1, 0) == 0
+    assert frame_tick(4, 5) == 5
+    assert frame_tick(4, 6) == 5, "a frame a tick late stays on the clock"
+    assert frame_tick(4, 4) == 5, "so does one a tick early"
+    assert frame_tick(4, 9) == 9, "frames skipped: the clock follows, sound stays in step"
+    assert frame_tick(4, 3) is None, "faster than the stream's rate: the frame is left out"
+
+
+def test_the_shared_encoder_stamps_frames_on_the_streams_frame_clock() -> None:
+    """Every frame 1/30 s (3000 ticks of 90 kHz) after another, or whole frames later."""
+    capture = Capture("test")
+    capture.start()
+    packets: list[av.Packet] = []
+    encoder = VideoEncoder(capture, PRESETS["360p"], packets.append)
+    try:
+        encoder.start()
+        deadline = time.monotonic() + 30
+        while len(packets) < 60:
+            assert time.monotonic() < deadline, "the encoder made no video"
+            time.sleep(0.1)
+    finally:
+        encoder.stop()
+        capture.stop()
+    assert all(p.pts % 3000 == 0 for p in packets), [p.pts for p in packets]
+    assert all(b.pts > a.pts for a, b in itertools.pairwise(packets))
+    assert all(p.dts == p.pts and p.duration == 3000 for p in packets)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import subprocess
@@ -302,3 +303,79 @@ def test_a_recording_nobody_stopped_is_finished_when_python_exits(tmp_path: Path
     info = probe(path)
     assert info["frames"] == 30
     assert abs(info["duration"] - 1.0) < 0.1, info
+
+
+#: A show recorded in a process of its own; it prints each video packet that reaches the
+#: recorder (seconds, keyframe or not), so the test knows what a crash may lose.
+RECORDING_SHOW = """
+import asyncio, sys
+from pathlib import Path
+from media.capture import Capture
+from media.encoder import PRESETS
+from media.recorder import Recorder
+from media.webrtc import Broadcast
+
+class Tell:
+    name = "tell"
+    def push(self, kind, packet):
+        if kind == "video":
+            print(float(packet.pts * packet.time_base), int(packet.is_keyframe), flush=True)
+    async def close(self):
+        pass
+
+async def show():
+    capture = Capture("test")
+    capture.start()
+    broadcast = Broadcast(capture, PRESETS["360p"])
+    broadcast.start()
+    recorder = Recorder(Path(sys.argv[1]))
+    recorder.start()
+    broadcast.add_output(recorder)
+    broadcast.add_output(Tell())
+    await asyncio.Event().wait()
+
+asyncio.run(show())
+"""
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_a_recording_cut_by_a_crash_loses_at_most_a_second(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"crash{suffix}"
+    root = Path(__file__).resolve().parent.parent
+    show = subprocess.Popen(
+        [sys.executable, "-c", RECORDING_SHOW, str(path)],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert show.stdout is not None
+    pushed: list[tuple[float, bool]] = []
+    try:
+        # The recording starts at the first keyframe; crash it 4 s of stream later.
+        while not pushed or not pushed[0][1] or pushed[-1][0] - pushed[0][0] < 4.0:
+            line = show.stdout.readline()
+            assert line, "the show ended by itself"
+            seconds, keyframe = line.split()
+            if pushed or keyframe == "1":
+                pushed.append((float(seconds), keyframe == "1"))
+    finally:
+        show.kill()  # SIGKILL: nothing runs after it, no atexit, no finally
+        show.wait(10)
+    # What reached the recorder before the kill, the pipe's last lines included.
+    pushed += [(float(line.split()[0]), False) for line in show.stdout.read().splitlines()]
+    recorded = pushed[-1][0] - pushed[0][0]
+
+    with av.open(str(path)) as container:
+        video = [p for p in container.demux(video=0) if p.dts is not None and p.size]
+        frame_time = float(video[0].time_base)
+        times = [p.dts * frame_time for p in video]
+    with av.open(str(path)) as container:
+        decoded = sum(1 for _ in container.decode(video=0))
+    in_file = times[-1] - times[0]
+    assert recorded - in_file <= 1.0, f"{recorded:.2f} s recorded, {in_file:.2f} s in the file"
+    assert decoded == len(video), "every frame in the file decodes: no torn last piece"
+    gaps = [(b - a) * 30 for a, b in itertools.pairwise(times)]
+    assert all(gap >= 0.97 for gap in gaps), "DTS rise by at least a frame"
+    # On the frame clock: whole frames apart (to the container's millisecond), never
+    # the wall clock's 19-74 ms.
+    assert all(abs(gap - round(gap)) <= 0.03 for gap in gaps), sorted(set(gaps))
