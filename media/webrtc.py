@@ -4,7 +4,9 @@ Each viewer's tracks hold a short queue of shared ``av.Packet``s; aiortc's sende
 packs them into RTP. A viewer that falls behind loses its queue and waits for the next
 keyframe (which it asks the shared encoder for), so a slow viewer never slows the others
 or grows memory. Keyframe requests from viewers (PLI/FIR) are routed to the shared
-encoder, since aiortc only honours them when it encodes itself.
+encoder, since aiortc only honours them when it encodes itself. A stopped track (a viewer
+gone, a WHIP session ended) takes no more packets, so it never asks for keyframes either:
+a dead one once did, every half second, for the rest of the show.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 
 import av
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.exceptions import OperationError
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from console.errors import ShopcastError
@@ -49,7 +52,7 @@ class PacketTrack(MediaStreamTrack):
         self._sending = False
 
     def push(self, packet: av.Packet) -> None:
-        if not self._sending:
+        if not self._sending or self.readyState != "live":
             return
         if self._needs_keyframe and not packet.is_keyframe:
             return
@@ -212,16 +215,17 @@ class Broadcast:
                 RTCSessionDescription(without_mdns_candidates(offer_sdp), "offer")
             )
             await pc.setLocalDescription(await pc.createAnswer())
+        except OperationError:
+            # No codec in common: aiortc says only "Failed to set remote ... parameters".
+            await pc.close()
+            raise SignallingError(_cannot_play(lacking_codec(offer_sdp))) from None
         except (ValueError, AssertionError) as exc:
             await pc.close()
             raise SignallingError(f"The browser's offer could not be used: {exc}.") from exc
         answer = pc.localDescription.sdp
         if "H264/90000" not in first_codec_line(answer, "video"):
             await pc.close()
-            raise SignallingError(
-                "The browser cannot play H.264 (constrained baseline); "
-                "use an up-to-date Chrome, Edge, Firefox or Safari."
-            )
+            raise SignallingError(_cannot_play("video"))
         viewer = Viewer(pc, video, audio)
         self._viewers[key] = viewer
 
@@ -239,6 +243,11 @@ class Broadcast:
         viewer.video.stop()
         viewer.audio.stop()
         await viewer.pc.close()
+
+
+def _cannot_play(kind: MediaKind) -> str:
+    codec = "H.264 (constrained baseline)" if kind == "video" else "Opus audio"
+    return f"The browser cannot play {codec}; use an up-to-date Chrome, Edge, Firefox or Safari."
 
 
 def preferred_codecs(kind: str) -> list:
@@ -271,18 +280,32 @@ def without_mdns_candidates(sdp: str) -> str:
     return "\r\n".join(kept)
 
 
-def first_codec_line(sdp: str, kind: str) -> str:
-    """The rtpmap line of the first payload type of the first ``kind`` section."""
+def lacking_codec(sdp: str) -> MediaKind:
+    """Which shared encoder's codec a peer's ``sdp`` cannot take when no codec matched.
+
+    "audio" when it has an audio section that names no Opus; otherwise "video" (no
+    H.264, or not the constrained baseline profile in packetization mode 1 that the
+    encoder makes).
+    """
+    audio = _section(sdp, "audio")
+    has_opus = any(" opus/48000" in line.lower() for line in audio)
+    return "audio" if audio and not has_opus else "video"
+
+
+def _section(sdp: str, kind: str) -> list[str]:
+    """The lines of the first ``kind`` media section, its ``m=`` line first; [] if none."""
     lines = sdp.splitlines()
     for index, line in enumerate(lines):
         if line.startswith(f"m={kind} "):
-            parts = line.split()
-            if len(parts) < 4:
-                return ""
-            payload = parts[3]
-            for following in lines[index + 1 :]:
-                if following.startswith("m="):
-                    break
-                if following.startswith(f"a=rtpmap:{payload} "):
-                    return following
-    return ""
+            ends = [n for n, other in enumerate(lines) if n > index and other.startswith("m=")]
+            return lines[index : ends[0] if ends else len(lines)]
+    return []
+
+
+def first_codec_line(sdp: str, kind: str) -> str:
+    """The rtpmap line of the first payload type of the first ``kind`` section."""
+    section = _section(sdp, kind)
+    parts = section[0].split() if section else []
+    if len(parts) < 4:
+        return ""
+    return next((line for line in section if line.startswith(f"a=rtpmap:{parts[3]} ")), "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from aiortc import RTCPeerConnection, RTCRtpReceiver
 
 from console.errors import SourceError
 from media.capture import Capture
@@ -22,6 +24,8 @@ from media.encoder import (
 )
 from media.source import open_source
 from media.testpattern import TestPattern, decode_stamp
+from media.webrtc import MAX_QUEUED, Broadcast, PacketTrack, SignallingError
+from tests.test_recorder import encoded_stream
 
 
 @pytest.mark.parametrize(("width", "height"), [(640, 360), (1280, 720)])
@@ -164,3 +168,40 @@ def test_the_shared_encoder_stamps_frames_on_the_streams_frame_clock() -> None:
     assert all(p.pts % 3000 == 0 for p in packets), [p.pts for p in packets]
     assert all(b.pts > a.pts for a, b in itertools.pairwise(packets))
     assert all(p.dts == p.pts and p.duration == 3000 for p in packets)
+
+
+async def test_a_stopped_track_takes_no_packets_and_asks_for_no_keyframes() -> None:
+    asked: list[str] = []
+    track = PacketTrack("video", lambda: asked.append("keyframe"))
+    receiving = asyncio.ensure_future(track.recv())
+    await asyncio.sleep(0)
+    assert asked == ["keyframe"], "the connection is up: a keyframe lets it start"
+    video = [packet for kind, packet in encoded_stream(2.0) if kind == "video"]
+    track.push(video[0])
+    assert (await receiving).is_keyframe
+    track.stop()  # the viewer left, or the WHIP session ended
+    for packet in video:
+        track.push(packet)
+    assert len(video) > MAX_QUEUED
+    assert asked == ["keyframe"], "a stopped track asked the shared encoder for keyframes"
+
+
+async def test_a_browser_without_h264_is_told_so_instead_of_a_traceback() -> None:
+    capture = Capture("test")
+    capture.start()
+    live = Broadcast(capture, PRESETS["360p"])
+    live.start()
+    browser = RTCPeerConnection()
+    try:
+        video = browser.addTransceiver("video", direction="recvonly")
+        codecs = RTCRtpReceiver.getCapabilities("video").codecs
+        video.setCodecPreferences([c for c in codecs if c.mimeType == "video/VP8"])
+        browser.addTransceiver("audio", direction="recvonly")
+        await browser.setLocalDescription(await browser.createOffer())
+        with pytest.raises(SignallingError, match=r"cannot play H\.264 \(constrained baseline\)"):
+            await live.answer("viewer-1", browser.localDescription.sdp)
+        assert live.viewer_count == 0
+    finally:
+        await browser.close()
+        await live.stop()
+        capture.stop()
