@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -21,6 +22,11 @@ from console.errors import ShopcastError
 #: Replies larger than this are not SDP answers or error pages; refuse them.
 MAX_BODY = 1 << 20
 MAX_HEADERS = 100
+#: RFC 8288: a link's target, then its parameters (a token, or a quoted string).
+_LINK_TARGET = re.compile(r"\s*,?\s*<([^>]*)>")
+_LINK_PARAM = re.compile(
+    r"""\s*;\s*([!#$%&'*+.^_`|~\w-]+)\s*(?:=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;,"]*)))?"""
+)
 
 
 class HttpError(ShopcastError):
@@ -40,6 +46,30 @@ class Response:
         wanted = name.lower()
         values = [value for key, value in self.headers if key == wanted]
         return values[-1] if values else None
+
+    def links(self) -> list[tuple[str, dict[str, str]]]:
+        """Every ``Link`` (RFC 8288) as its target and parameters (names lower-cased).
+
+        A header may repeat and may hold several links, comma-separated. A malformed part
+        ends the reading of its header; the links before it are kept.
+        """
+        return [
+            link for key, value in self.headers if key == "link" for link in _parse_links(value)
+        ]
+
+
+def _parse_links(value: str) -> Iterator[tuple[str, dict[str, str]]]:
+    position = 0
+    while target := _LINK_TARGET.match(value, position):
+        position = target.end()
+        params: dict[str, str] = {}
+        while param := _LINK_PARAM.match(value, position):
+            position = param.end()
+            quoted, token = param.group(2), param.group(3)
+            text = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else token or ""
+            # RFC 8288 §3: only a parameter's first occurrence counts.
+            params.setdefault(param.group(1).lower(), text)
+        yield target.group(1), params
 
 
 def host_and_port(url: str) -> tuple[str, int]:

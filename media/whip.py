@@ -8,52 +8,106 @@ viewer's does, so publishing costs no second encode.
 
 ICE candidates are gathered before the POST (no trickle): aiortc gathers them all when
 the offer is set, and servers accept a complete offer. No STUN or TURN server is used
-unless configured. The ``Location`` is resolved against the endpoint's address, since
-servers (Janus's simple-whip-server among them) send it relative.
+unless configured or handed out by the server (``Link: rel="ice-server"`` on the 201).
+aiortc cannot take new servers once its offer is made, so those serve from the next
+session on: the one after a session fails to connect, or after the server ends it. The
+``Location`` is resolved against the endpoint's address, since servers (Janus's
+simple-whip-server among them) send it relative.
+
+A show outlives its sessions. When the server ends one (its DELETE, a restart) or the
+network loses it, the session is detached from the stream at once (no packets, no
+keyframe requests: a dead one asked the shared encoder for one every half second) and
+the output publishes again after 1, 2, 4 … up to 30 s, from 1 s again once it is back;
+so does a first attempt that fails for a reason that may pass (the server down, busy or
+out of reach). A refusal that needs the host (a bad token, a wrong address, a server
+without H.264) is not retried. Every outcome goes to the log, for headless runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import html
 import logging
+import os
 import re
+import socket
 import ssl
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urljoin
 
 import av
-from aiortc import RTCBundlePolicy, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCBundlePolicy, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.exceptions import OperationError
 
 from console.errors import ShopcastError
 from media.httpclient import HttpError, Response, host_and_port, request
-from media.ice import rtc_configuration
+from media.ice import ice_servers_from_links, rtc_configuration
 from media.outputs import MediaKind
-from media.webrtc import PacketTrack, first_codec_line, preferred_codecs
+from media.webrtc import PacketTrack, first_codec_line, lacking_codec, preferred_codecs
 
 log = logging.getLogger(__name__)
 
-WhipState = Literal["idle", "connecting", "publishing", "closed", "failed"]
+WhipState = Literal["idle", "connecting", "publishing", "retrying", "closed", "failed"]
 
 #: Seconds for the POST (the server may gather its own candidates first) and the DELETE.
 POST_TIMEOUT = 10.0
 DELETE_TIMEOUT = 1.0
 #: How much of a server's error page a message quotes.
 QUOTE_CHARS = 160
+#: Seconds before the first retry, and the most between two.
+FIRST_RETRY = 1.0
+LONGEST_RETRY = 30.0
+#: Statuses after which the same request may succeed later (RFC 9110: timeout, too many).
+PASSING_STATUSES = frozenset({408, 429})
 
 
 class WhipError(ShopcastError):
-    """Publishing to the WHIP server failed; ``status`` is the HTTP status if one came."""
+    """Publishing to the WHIP server failed; ``status`` is the HTTP status if one came.
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    ``passing`` says whether the same attempt may work later (the server is down, busy
+    or out of reach), so that trying again is worth it.
+    """
+
+    def __init__(self, message: str, status: int | None = None, passing: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        self.passing = passing
+
+
+class Backoff:
+    """Seconds to wait before each retry: 1, 2, 4 … at most 30; ``reset`` after a success."""
+
+    def __init__(self) -> None:
+        self._next = FIRST_RETRY
+
+    def next(self) -> float:
+        delay = self._next
+        self._next = min(delay * 2, LONGEST_RETRY)
+        return delay
+
+    def reset(self) -> None:
+        self._next = FIRST_RETRY
+
+
+@dataclass(eq=False)
+class _Session:
+    """One peer connection and the session the server made for it."""
+
+    pc: RTCPeerConnection
+    video: PacketTrack
+    audio: PacketTrack
+    #: The session's address on the server (from ``Location``), for the DELETE.
+    resource_url: str | None = None
+    #: Detached from the stream; it takes no packets and asks for no keyframes again.
+    ended: bool = False
 
 
 class WhipOutput:
-    """One WHIP session: ``start`` publishes, ``push`` feeds it (an ``Output``), ``close`` ends.
+    """Publishing by WHIP: ``start`` publishes, ``push`` feeds it (an ``Output``), ``close`` ends.
 
     ``state`` and ``status`` say how it goes, for the stream's health line; ``on_state``
     hears every change (on the event loop).
@@ -69,63 +123,122 @@ class WhipOutput:
         ice_servers: Sequence[str] = (),
         on_state: Callable[[WhipState, str], None] = lambda state, text: None,
     ) -> None:
-        host_and_port(url)  # a bad address fails here, not when going live
+        host, port = host_and_port(url)  # a bad address fails here, not when going live
         self.url = url
+        self._where = f"{host}:{port}"
         self._token = token
         self._request_keyframe = request_keyframe
         self._ice_servers = tuple(ice_servers)
+        #: What the server's last 201 handed out (``Link: rel="ice-server"``).
+        self._offered: tuple[RTCIceServer, ...] = ()
         self._on_state = on_state
         self.state: WhipState = "idle"
         self.status = ""
-        #: The session's address on the server (from ``Location``), for the DELETE.
-        self.resource_url: str | None = None
-        self._video = PacketTrack("video", request_keyframe)
-        self._audio = PacketTrack("audio", request_keyframe)
-        self._pc: RTCPeerConnection | None = None
+        self._session: _Session | None = None
+        self._backoff = Backoff()
+        self._retry: asyncio.Task[None] | None = None
+        self._endings: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    @property
+    def resource_url(self) -> str | None:
+        """The current session's address on the server, if one is up."""
+        return self._session.resource_url if self._session is not None else None
 
     def push(self, kind: MediaKind, packet: av.Packet) -> None:
-        if self.state in ("closed", "failed"):
-            return
-        (self._video if kind == "video" else self._audio).push(packet)
+        session = self._session
+        if session is not None:
+            (session.video if kind == "video" else session.audio).push(packet)
 
     async def start(self) -> None:
-        """Offer, POST, take the answer; raises ``WhipError`` (and shows it) if that fails."""
-        host, port = host_and_port(self.url)
-        self._set_state("connecting", f"connecting to {host}:{port}")
+        """Publish; raises ``WhipError`` (and shows it) if this first attempt fails.
+
+        From then on the stream stays published until ``close``: ended or lost sessions,
+        and failures that may pass (``WhipError.passing``), are tried again.
+        """
         try:
-            await self._publish()
+            await self._attempt()
         except WhipError as exc:
-            self._set_state("failed", str(exc))
-            await self._end()
+            self._failed(exc)
             raise
 
     async def close(self) -> None:
-        """End the session: DELETE it on the server (briefly), close the connection."""
-        await self._end()
+        """End publishing: DELETE the session on the server (briefly), close the connection."""
+        self._closed = True
+        retry, self._retry = self._retry, None
+        if retry is not None:
+            retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retry
+        if self._session is not None:
+            await self._end(self._session, delete=True)
+        if self._endings:
+            await asyncio.gather(*self._endings, return_exceptions=True)
         if self.state != "failed":
             self._set_state("closed", "ended")
 
-    async def _publish(self) -> None:
-        configuration = rtc_configuration(self._ice_servers)
+    async def _attempt(self) -> None:
+        self._set_state("connecting", f"connecting to {self._where}")
+        session = self._session = self._new_session()
+        try:
+            await self._publish(session)
+        except asyncio.CancelledError:
+            await self._end(session, delete=True)
+            raise
+        except Exception:
+            await self._end(session, delete=True)
+            if self._closed:
+                return  # closed meanwhile: nothing to report
+            raise
+        if self._closed and session.ended:
+            # Closed while the POST was on its way: the session it made must go too.
+            await self._end(session, delete=True)
+
+    def _new_session(self) -> _Session:
+        configuration = rtc_configuration(self._ice_servers, self._offered)
         # One transport for audio and video: what WHIP servers expect.
         configuration.bundlePolicy = RTCBundlePolicy.MAX_BUNDLE
-        pc = self._pc = RTCPeerConnection(configuration)
-        for track in (self._video, self._audio):
+        pc = RTCPeerConnection(configuration)
+
+        def request_keyframe() -> None:
+            # Only while attached: a PLI racing the end of a session must not count.
+            if not session.ended:
+                self._request_keyframe()
+
+        session = _Session(
+            pc, PacketTrack("video", request_keyframe), PacketTrack("audio", request_keyframe)
+        )
+        for track in (session.video, session.audio):
             transceiver = pc.addTransceiver(track, direction="sendonly")
             transceiver.setCodecPreferences(preferred_codecs(track.kind))
             if track.kind == "video":
                 # The server's PLI/FIR must reach the shared encoder (see media.webrtc).
-                transceiver.sender._send_keyframe = self._request_keyframe  # type: ignore[method-assign]
+                transceiver.sender._send_keyframe = request_keyframe  # type: ignore[method-assign]
+
+        where = self._where
 
         @pc.on("connectionstatechange")
         def _connection() -> None:
-            if pc is not self._pc or self.state in ("closed", "failed"):
-                return
-            if pc.connectionState == "connected":
+            if session is not self._session:
+                return  # ours to close, or closed already
+            state = pc.connectionState
+            if state == "connected":
+                self._backoff.reset()
                 self._set_state("publishing", "publishing")
-            elif pc.connectionState == "failed":
-                self._set_state("failed", "the connection to the WHIP server was lost")
+                log.info(
+                    "WHIP: publishing to %s; the session is %s", self.url, session.resource_url
+                )
+            elif state == "failed":
+                # The server may still hold the session: DELETE it.
+                self._lost(session, f"The connection to the WHIP server at {where} was lost.", True)
+            elif state == "closed":
+                # It sent the DTLS close (its DELETE, a restart): nothing left to delete.
+                self._lost(session, f"The WHIP server at {where} ended the session.", False)
 
+        return session
+
+    async def _publish(self, session: _Session) -> None:
+        pc = session.pc
         await pc.setLocalDescription(await pc.createOffer())
         headers = {"Content-Type": "application/sdp", **self._auth()}
         response = await self._http(
@@ -135,11 +248,14 @@ class WhipOutput:
             raise _status_error(self.url, response)
         location = response.header("location")
         if location:
-            self.resource_url = urljoin(self.url, location)
+            session.resource_url = urljoin(self.url, location)
         else:
             log.warning(
                 "the WHIP server at %s sent no Location; it cannot be told the end", self.url
             )
+        self._take_ice_servers(response)
+        if session.ended:
+            return
         answer = response.body.decode("utf-8", "replace")
         if not answer.lstrip().startswith("v=0"):
             raise WhipError(
@@ -149,29 +265,73 @@ class WhipOutput:
             )
         try:
             await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        except OperationError:
+            # No codec in common (a VP8-only room): aiortc's words name no codec.
+            raise _codec_error(lacking_codec(answer)) from None
         except (ValueError, AssertionError) as exc:
             raise WhipError(f"The WHIP server's answer could not be used: {exc}.", 201) from exc
         if "H264/90000" not in first_codec_line(answer, "video"):
-            raise WhipError(
-                "The WHIP server did not accept H.264 video, which Shopcast sends; "
-                "enable H.264 on the server.",
-                201,
-            )
+            raise _codec_error("video")
 
-    async def _end(self) -> None:
-        resource, self.resource_url = self.resource_url, None
-        if resource is not None:
+    def _take_ice_servers(self, response: Response) -> None:
+        """Keep the STUN/TURN servers the 201 hands out, for the sessions that follow."""
+        offered = tuple(ice_servers_from_links(response.links()))
+        if offered and offered != self._offered:
+            log.info(
+                "WHIP: the server at %s offers ICE servers %s; the next session uses them",
+                self._where,
+                ", ".join(str(server.urls) for server in offered),
+            )
+        self._offered = offered
+
+    def _lost(self, session: _Session, reason: str, delete: bool) -> None:
+        """A live session died: detach it now, end it, and publish again after a while."""
+        session.ended = True
+        self._session = None
+        task = asyncio.get_running_loop().create_task(self._end(session, delete))
+        self._endings.add(task)
+        task.add_done_callback(self._endings.discard)
+        self._retry_later(reason)
+
+    def _failed(self, exc: WhipError) -> None:
+        if self._closed:
+            return
+        if exc.passing:
+            self._retry_later(str(exc))
+        else:
+            self._set_state("failed", str(exc))
+            log.warning("WHIP: %s", exc)
+
+    def _retry_later(self, reason: str) -> None:
+        delay = self._backoff.next()
+        status = f"{reason} Publishing again in {delay:g} s."
+        self._set_state("retrying", status)
+        log.warning("WHIP: %s", status)
+        self._retry = asyncio.get_running_loop().create_task(self._retry_after(delay))
+
+    async def _retry_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        try:
+            await self._attempt()
+        except WhipError as exc:
+            self._failed(exc)
+
+    async def _end(self, session: _Session, delete: bool) -> None:
+        """Detach ``session`` from the stream, DELETE it on the server if asked, close it."""
+        session.ended = True
+        if self._session is session:
+            self._session = None
+        session.video.stop()
+        session.audio.stop()
+        resource, session.resource_url = session.resource_url, None
+        if delete and resource is not None:
             try:
                 response = await self._http("DELETE", resource, self._auth(), b"", DELETE_TIMEOUT)
                 if response.status >= 400:
                     log.warning("WHIP DELETE %s: %d %s", resource, response.status, response.reason)
             except WhipError as exc:
                 log.warning("WHIP DELETE %s: %s", resource, exc)
-        self._video.stop()
-        self._audio.stop()
-        pc, self._pc = self._pc, None
-        if pc is not None:
-            await pc.close()
+        await session.pc.close()
 
     async def _http(
         self, method: str, url: str, headers: dict[str, str], body: bytes, timeout: float
@@ -183,12 +343,14 @@ class WhipOutput:
         except TimeoutError:
             raise WhipError(
                 f"The WHIP server at {host}:{port} did not answer within {timeout:g} s; "
-                "try again or check the server."
+                "check the server.",
+                passing=True,
             ) from None
         except ConnectionRefusedError:
             raise WhipError(
                 f"Cannot reach the WHIP server at {host}:{port}: connection refused. "
-                "Check the WHIP URL (--whip) and that the server is running."
+                "Check the WHIP URL (--whip) and that the server is running.",
+                passing=True,
             ) from None
         except ssl.SSLError as exc:
             raise WhipError(
@@ -197,11 +359,14 @@ class WhipOutput:
             ) from None
         except OSError as exc:
             raise WhipError(
-                f"Cannot reach the WHIP server at {host}:{port}: {exc.strerror or exc}. "
-                "Check the WHIP URL (--whip) and the network."
+                f"Cannot reach the WHIP server at {host}:{port}: {_os_reason(exc)}. "
+                "Check the WHIP URL (--whip) and the network.",
+                passing=True,
             ) from None
         except (HttpError, asyncio.IncompleteReadError) as exc:
-            raise WhipError(f"The WHIP server at {host}:{port} sent a bad reply: {exc}") from None
+            raise WhipError(
+                f"The WHIP server at {host}:{port} sent a bad reply: {exc}", passing=True
+            ) from None
 
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token}"} if self._token else {}
@@ -210,6 +375,29 @@ class WhipOutput:
         self.state, self.status = state, status
         with contextlib.suppress(Exception):
             self._on_state(state, status)
+
+
+def _os_reason(exc: OSError) -> str:
+    """What the system said, in its words: asyncio's own text ("Connect call failed
+    ('192.0.2.9', 443)") hides the reason (no route to host) in the error number."""
+    if isinstance(exc, socket.gaierror):
+        return exc.strerror or str(exc)  # "Name or service not known"
+    number = exc.errno
+    if number is None:
+        # Several addresses tried ("Multiple exceptions: [Errno 113] Connect call …").
+        found = re.search(r"\[Errno (\d+)\]", str(exc))
+        number = int(found.group(1)) if found else None
+    if number in errno.errorcode:
+        return os.strerror(number)
+    return exc.strerror or str(exc)
+
+
+def _codec_error(kind: MediaKind) -> WhipError:
+    if kind == "video":
+        text = "did not accept H.264 video, which Shopcast sends; enable H.264 on the server."
+    else:
+        text = "did not accept Opus audio, which Shopcast sends; enable Opus on the server."
+    return WhipError(f"The WHIP server {text}", 201)
 
 
 def _status_error(url: str, response: Response) -> WhipError:
@@ -225,10 +413,10 @@ def _status_error(url: str, response: Response) -> WhipError:
     elif status == 404:
         text = f"The WHIP server has no endpoint at {url} ({code}): check the WHIP URL (--whip)."
     elif status >= 500:
-        text = f"The WHIP server failed ({code}); try again or check the server."
+        text = f"The WHIP server failed ({code}); check the server."
     else:
         text = f"The WHIP server refused the stream ({code})."
-    return WhipError(text, status)
+    return WhipError(text, status, passing=status >= 500 or status in PASSING_STATUSES)
 
 
 def _quote(response: Response) -> str:

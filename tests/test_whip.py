@@ -8,6 +8,8 @@ the tests see what a server would: the offer, the token, the DELETE.
 from __future__ import annotations
 
 import asyncio
+import errno
+import logging
 import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -17,6 +19,7 @@ from typing import Any, TypeVar
 
 import av
 import pytest
+from aioice import stun
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 from PySide6.QtCore import QSettings
@@ -24,11 +27,13 @@ from PySide6.QtWidgets import QLineEdit, QMainWindow
 
 from media.capture import Capture
 from media.encoder import PRESETS
-from media.ice import configure_ice_hosts
-from media.webrtc import Broadcast
-from media.whip import WhipError, WhipOutput
+from media.httpclient import Response
+from media.ice import configure_ice_hosts, ice_servers_from_links
+from media.webrtc import MAX_QUEUED, Broadcast
+from media.whip import Backoff, WhipError, WhipOutput
 from tests.support.stream import controls_on_air, end_show, until
 from tests.test_process import start, stop
+from tests.test_recorder import encoded_stream
 from widgets.stream_settings import StreamSettingsDialog, whip_target
 
 TOKEN = "s3cret-token"
@@ -48,6 +53,8 @@ class Reply:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    #: ``Link`` header values, one header each (a dict cannot repeat a name).
+    links: tuple[str, ...] = ()
 
 
 Handler = Callable[[Request], Awaitable[Reply]]
@@ -85,16 +92,22 @@ class HttpServer:
         reply = await self.handler(request)
         head = [f"HTTP/1.1 {reply.status} Whatever", f"Content-Length: {len(reply.body)}"]
         head += [f"{name}: {value}" for name, value in reply.headers.items()]
+        head += [f"Link: {link}" for link in reply.links]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + reply.body)
         await writer.drain()
         writer.close()
 
 
 class WhipEndpoint:
-    """A WHIP server's media side: one aiortc peer per POST, receiving the tracks."""
+    """A WHIP server's media side: one aiortc peer per POST, receiving the tracks.
 
-    def __init__(self, location: str = "/whip/resource/abc") -> None:
+    ``tracks`` and ``got_tracks`` are the latest session's; ``location`` may number the
+    sessions (``{n}``: 1, 2 …); ``links`` are ``Link`` header values for each 201.
+    """
+
+    def __init__(self, location: str = "/whip/resource/abc", links: tuple[str, ...] = ()) -> None:
         self.location = location
+        self.links = links
         self.peers: list[RTCPeerConnection] = []
         self.tracks: dict[str, MediaStreamTrack] = {}
         self.got_tracks = asyncio.Event()
@@ -106,20 +119,29 @@ class WhipEndpoint:
             return Reply(401, body=b"bad token")
         pc = RTCPeerConnection()
         self.peers.append(pc)
+        tracks: dict[str, MediaStreamTrack] = {}
+        self.tracks = tracks
+        self.got_tracks.clear()
 
         @pc.on("track")
         def _track(track: MediaStreamTrack) -> None:
-            self.tracks[track.kind] = track
-            if len(self.tracks) == 2:
+            tracks[track.kind] = track
+            if len(tracks) == 2 and tracks is self.tracks:
                 self.got_tracks.set()
 
         await pc.setRemoteDescription(RTCSessionDescription(request.body.decode(), "offer"))
         await pc.setLocalDescription(await pc.createAnswer())
+        location = self.location.format(n=len(self.peers))
         return Reply(
             201,
-            {"Content-Type": "application/sdp", "Location": self.location},
+            {"Content-Type": "application/sdp", "Location": location},
             pc.localDescription.sdp.encode(),
+            self.links,
         )
+
+    async def end_session(self) -> None:
+        """End the latest session from the server's side, as Janus does on its DELETE."""
+        await self.peers[-1].close()
 
     async def close(self) -> None:
         for pc in self.peers:
@@ -218,28 +240,34 @@ def refuse(status: int, body: bytes, content_type: str = "text/plain") -> Handle
     return handle
 
 
-async def test_a_refused_token_names_the_status_and_the_flag() -> None:
+async def test_a_refused_token_names_the_status_and_the_flag(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     endpoint = WhipEndpoint()
     async with HttpServer(endpoint.handle) as server:
         whip = WhipOutput(f"{server.url}/whip/endpoint/live", "wrong-token")
         with pytest.raises(WhipError, match=r"refused the token \(401: bad token\)") as raised:
             await whip.start()
-    assert raised.value.status == 401
+    assert raised.value.status == 401 and not raised.value.passing
     assert "--whip-token" in str(raised.value)
-    assert whip.state == "failed" and "401" in whip.status
+    assert whip.state == "failed" and "401" in whip.status, "the host must act: no retry"
     assert [r.method for r in server.requests] == ["POST"], "no Location, so no DELETE"
+    assert whip_log(caplog) == [f"WHIP: {raised.value}"]
 
 
 async def test_a_failing_server_gives_the_status_and_its_message() -> None:
     page = b"<html><head><title>Error</title></head><body><h1>Janus is down</h1></body></html>"
     async with HttpServer(refuse(503, page, "text/html")) as server:
         whip = WhipOutput(f"{server.url}/whip/endpoint/live", TOKEN)
-        with pytest.raises(WhipError) as raised:
-            await whip.start()
-    assert raised.value.status == 503
+        try:
+            with pytest.raises(WhipError) as raised:
+                await whip.start()
+        finally:
+            await whip.close()
+    assert raised.value.status == 503 and raised.value.passing, "a server's failure may pass"
     message = str(raised.value)
     assert "503" in message and "Janus is down" in message and "<h1>" not in message
-    assert "try again or check the server" in message
+    assert "check the server" in message
 
 
 async def test_a_missing_endpoint_says_404_and_the_url() -> None:
@@ -254,8 +282,12 @@ async def test_a_server_that_is_not_running_names_host_and_port() -> None:
     async with HttpServer(refuse(500, b"")) as server:
         url = server.url
     port = url.rsplit(":", 1)[1]
-    with pytest.raises(WhipError, match=rf"127\.0\.0\.1:{port}: connection refused"):
-        await WhipOutput(f"{url}/whip", TOKEN).start()
+    whip = WhipOutput(f"{url}/whip", TOKEN)
+    try:
+        with pytest.raises(WhipError, match=rf"127\.0\.0\.1:{port}: connection refused"):
+            await whip.start()
+    finally:
+        await whip.close()
 
 
 @pytest.mark.qasync
@@ -324,12 +356,18 @@ def test_whip_on_the_command_line_publishes_and_deletes_at_exit(tmp_path: Path) 
             assert isinstance(frame, av.VideoFrame) and frame.width == 640
         finally:
             code, took = stop(process, signal.SIGTERM)
-        assert code == 0, process.stderr.read() if process.stderr else ""
+        terminal = process.stderr.read() if process.stderr else ""
+        assert code == 0, terminal
         assert took < 5.0
         assert [(r.method, r.path) for r in server.requests] == [
             ("POST", "/whip/endpoint/live"),
             ("DELETE", "/whip/resource/abc"),
         ]
+        # A headless run leaves a trace of where the show went.
+        assert (
+            f"WHIP: publishing to {server.url}/whip/endpoint/live; "
+            f"the session is {server.url}/whip/resource/abc"
+        ) in terminal
     finally:
         call(endpoint.close())
         call(server.__aexit__(None, None, None))
@@ -356,3 +394,287 @@ def test_stream_settings_remember_the_whip_endpoint_with_the_token_masked(
     dialog.accept()
     reopened = QSettings(file, QSettings.Format.IniFormat)
     assert whip_target(reopened) == ("https://sfu.example/whip/live", TOKEN)
+
+
+def whip_log(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What a headless run's terminal shows of WHIP."""
+    return [r.getMessage() for r in caplog.records if r.name == "media.whip"]
+
+
+def failing_first(times: int, then: Handler) -> Handler:
+    """A server that answers 503 to the first ``times`` POSTs, as one restarting does."""
+    posts = 0
+
+    async def handle(request: Request) -> Reply:
+        nonlocal posts
+        if request.method == "POST":
+            posts += 1
+            if posts <= times:
+                return Reply(503, body=b"restarting")
+        return await then(request)
+
+    return handle
+
+
+@pytest.mark.qasync
+async def test_when_the_server_ends_the_session_the_console_says_so_and_publishes_again_in_5_s(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, "media.whip")
+    configure_ice_hosts(["127.0.0.1"])
+    endpoint = WhipEndpoint("/whip/resource/{n}")
+    try:
+        async with HttpServer(endpoint.handle) as server, controls_on_air() as (controls, live):
+            controls.whip_target = lambda: (f"{server.url}/whip/endpoint/live", TOKEN)
+            controls.button.click()
+            await until(lambda: "WHIP publishing" in controls.health.text(), timeout=10)
+            window = controls.window()
+            assert isinstance(window, QMainWindow)
+
+            await endpoint.end_session()
+            ended = (
+                f"The WHIP server at 127.0.0.1:{server.url.rsplit(':', 1)[1]} ended the session."
+            )
+            await until(lambda: ended in window.statusBar().currentMessage(), timeout=5)
+            assert controls.problem.text() == f"⚠ WHIP: {ended} Publishing again in 1 s."
+            await until(lambda: f"⚠ WHIP: {ended}" in controls.health.text(), timeout=5)
+
+            await until(lambda: "WHIP publishing" in controls.health.text(), timeout=5)
+            assert len(endpoint.peers) == 2
+            async with asyncio.timeout(5):
+                await endpoint.got_tracks.wait()
+            frame = await first_frame(endpoint.tracks["video"], av.VideoFrame)
+            assert isinstance(frame, av.VideoFrame), "the second session carries the show"
+            assert controls.problem.text() == "", "published again: the problem is put right"
+            await end_show(controls)
+            await until(lambda: not live.live and controls.button.isEnabled())
+            await endpoint.close()
+        assert [(r.method, r.path) for r in server.requests] == [
+            ("POST", "/whip/endpoint/live"),
+            ("POST", "/whip/endpoint/live"),
+            ("DELETE", "/whip/resource/2"),
+        ], "the session the server ended is not deleted again"
+        lines = whip_log(caplog)
+        assert f"WHIP: {ended} Publishing again in 1 s." in lines
+        published = [line for line in lines if line.startswith("WHIP: publishing to")]
+        assert published == [
+            f"WHIP: publishing to {server.url}/whip/endpoint/live; "
+            f"the session is {server.url}/whip/resource/{n}"
+            for n in (1, 2)
+        ]
+    finally:
+        configure_ice_hosts([])
+
+
+async def test_a_session_the_server_ended_asks_the_encoder_for_no_more_keyframes(
+    broadcast: Broadcast,
+) -> None:
+    endpoint = WhipEndpoint()
+    asked: list[str] = []
+
+    def request_keyframe() -> None:
+        asked.append("keyframe")
+        broadcast.request_keyframe()
+
+    # After the end, the server refuses again and again: the output waits, detached.
+    async with HttpServer(failing_first(0, endpoint.handle)) as server:
+        whip = WhipOutput(f"{server.url}/whip/endpoint/live", TOKEN, request_keyframe)
+        broadcast.add_output(whip)
+        try:
+            await whip.start()
+            async with asyncio.timeout(10):
+                await endpoint.got_tracks.wait()
+            await first_frame(endpoint.tracks["video"], av.VideoFrame)
+            server.handler = refuse(503, b"no more sessions")
+            await endpoint.end_session()
+            await until(lambda: whip.state == "retrying", timeout=5)
+            before = len(asked)
+            # More than a session's queue holds: a live one would ask for a keyframe.
+            packets = [p for kind, p in encoded_stream(2.0) if kind == "video"]
+            for packet in packets:
+                whip.push("video", packet)
+            assert len(packets) > MAX_QUEUED
+            assert len(asked) == before, "a detached session asked for a keyframe"
+        finally:
+            await broadcast.remove_output(whip)
+            await endpoint.close()
+
+
+def test_retries_wait_twice_as_long_each_time_up_to_30_s() -> None:
+    backoff = Backoff()
+    assert [backoff.next() for _ in range(8)] == [1, 2, 4, 8, 16, 30, 30, 30]
+    backoff.reset()
+    assert backoff.next() == 1
+
+
+async def test_a_server_that_is_back_is_published_to_and_the_wait_starts_again_from_1_s(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, "media.whip")
+    endpoint = WhipEndpoint()
+    statuses: list[str] = []
+    async with HttpServer(failing_first(2, endpoint.handle)) as server:
+        whip = WhipOutput(
+            f"{server.url}/whip/endpoint/live",
+            TOKEN,
+            on_state=lambda state, text: statuses.append(f"{state}: {text}"),
+        )
+        try:
+            with pytest.raises(WhipError, match=r"failed \(503: restarting\)"):
+                await whip.start()
+            await until(lambda: whip.state == "publishing", timeout=10)
+            await endpoint.end_session()
+            await until(lambda: len(endpoint.peers) == 2 and whip.state == "publishing", 10)
+        finally:
+            await whip.close()
+            await endpoint.close()
+    retries = [s.rsplit(". ", 1)[-1] for s in statuses if s.startswith("retrying")]
+    assert retries == [
+        "Publishing again in 1 s.",
+        "Publishing again in 2 s.",
+        "Publishing again in 1 s.",
+    ]
+    assert f"WHIP: {statuses[1].removeprefix('retrying: ')}" in whip_log(caplog)
+
+
+def answer_without(codec: str) -> Handler:
+    """A server whose answer offers another codec instead of ``codec`` (a VP8-only room)."""
+    endpoint = WhipEndpoint()
+
+    async def handle(request: Request) -> Reply:
+        reply = await endpoint.handle(request)
+        if request.method == "POST":
+            sdp = reply.body.decode()
+            if codec == "H264":
+                sdp = sdp.replace("H264/90000", "VP8/90000")
+                lines = [line for line in sdp.split("\r\n") if "profile-level-id" not in line]
+                sdp = "\r\n".join(lines)
+            else:
+                sdp = sdp.replace("opus/48000/2", "PCMU/8000")
+            reply.body = sdp.encode()
+            await endpoint.close()
+        return reply
+
+    return handle
+
+
+@pytest.mark.parametrize(
+    ("codec", "words"),
+    [("H264", "did not accept H.264 video"), ("opus", "did not accept Opus audio")],
+)
+async def test_a_server_without_h264_or_opus_is_named_instead_of_connecting_forever(
+    codec: str, words: str
+) -> None:
+    async with HttpServer(answer_without(codec)) as server:
+        whip = WhipOutput(f"{server.url}/whip/endpoint/live", TOKEN)
+        try:
+            with pytest.raises(WhipError, match=words):
+                await whip.start()
+            assert whip.state == "failed" and words in whip.status
+        finally:
+            await whip.close()
+    assert [r.method for r in server.requests] == ["POST", "DELETE"], "no retry: host must act"
+
+
+async def test_an_unreachable_server_keeps_the_reason_the_system_gave(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def no_route(host: str, port: int, **kwargs: object) -> None:
+        # What asyncio raises for a host behind a missing route: the reason is the errno.
+        raise OSError(errno.EHOSTUNREACH, f"Connect call failed ({host!r}, {port})")
+
+    monkeypatch.setattr(asyncio, "open_connection", no_route)
+    whip = WhipOutput("http://203.0.113.9/whip/endpoint/live", TOKEN)
+    try:
+        with pytest.raises(WhipError) as raised:
+            await whip.start()
+    finally:
+        await whip.close()
+    assert "203.0.113.9:80: No route to host." in str(raised.value)
+    assert raised.value.passing
+    assert f"WHIP: {raised.value} Publishing again in 1 s." in whip_log(caplog)
+
+
+def test_ice_servers_in_link_headers_are_read_as_rfc_9725_writes_them() -> None:
+    turn = (
+        'rel="ice-server"; username="user"; credential="my\\"Pass,word"; credential-type="password"'
+    )
+    response = Response(
+        201,
+        "Created",
+        (
+            ("link", '<stun:stun.example.net>; rel="ice-server"'),
+            (
+                "link",
+                # Two links in one header: the comma in the quoted credential is no end.
+                f"<turn:turn.example.net?transport=udp>; {turn}, "
+                f"<turns:turn.example.net?transport=tcp>; {turn}",
+            ),
+            (
+                "link",
+                '<urn:ietf:params:whip:ext:example:x>; rel="urn:ietf:params:whip:ext:example"',
+            ),
+            ("link", '<http://not-ice.example>; rel="ice-server"'),
+        ),
+        b"",
+    )
+    servers = ice_servers_from_links(response.links())
+    assert [(s.urls, s.username, s.credential) for s in servers] == [
+        ("stun:stun.example.net", None, None),
+        ("turn:turn.example.net?transport=udp", "user", 'my"Pass,word'),
+        ("turns:turn.example.net?transport=tcp", "user", 'my"Pass,word'),
+    ]
+
+
+class StunServer(asyncio.DatagramProtocol):
+    """A STUN server on 127.0.0.1 that answers Binding requests and counts them."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.DatagramTransport)
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        request = stun.parse_message(data)
+        if request.message_class != stun.Class.REQUEST:
+            return
+        self.requests += 1
+        response = stun.Message(
+            stun.Method.BINDING, stun.Class.RESPONSE, transaction_id=request.transaction_id
+        )
+        response.attributes["XOR-MAPPED-ADDRESS"] = addr
+        response.add_fingerprint()
+        assert self.transport is not None
+        self.transport.sendto(bytes(response), addr)
+
+
+async def test_the_stun_server_a_whip_server_hands_out_serves_the_next_session(
+    broadcast: Broadcast, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "media.whip")
+    loop = asyncio.get_running_loop()
+    transport, stun_server = await loop.create_datagram_endpoint(
+        StunServer, local_addr=("127.0.0.1", 0)
+    )
+    port = transport.get_extra_info("sockname")[1]
+    endpoint = WhipEndpoint(links=(f'<stun:127.0.0.1:{port}>; rel="ice-server"',))
+    try:
+        async with HttpServer(endpoint.handle) as server:
+            whip = WhipOutput(f"{server.url}/whip/endpoint/live", TOKEN)
+            try:
+                await whip.start()
+                await until(lambda: whip.state == "publishing", timeout=10)
+                # aiortc gathers before the POST: the first session cannot have used it.
+                assert stun_server.requests == 0
+                await endpoint.end_session()
+                await until(lambda: len(endpoint.peers) == 2 and whip.state == "publishing", 10)
+                assert stun_server.requests > 0, "the second session asked the STUN server"
+            finally:
+                await whip.close()
+                await endpoint.close()
+    finally:
+        transport.close()
+    assert any(f"stun:127.0.0.1:{port}; the next session uses them" in m for m in whip_log(caplog))

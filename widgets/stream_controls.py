@@ -259,8 +259,10 @@ class StreamControls(QWidget):
         self._spawn(whip.start())
 
     def _whip(self, state: WhipState, text: str) -> None:
-        if state == "failed":
+        if state in ("failed", "retrying"):
             self.output_failed.emit(f"WHIP: {text}")
+        elif state == "publishing" and self.problem.text().startswith("⚠ WHIP:"):
+            self._show_problem("")  # published again: the problem is put right
 
     def _show_problem(self, text: str) -> None:
         """Say ``text`` in the strip until it is put right (empty: it was) and for a while
@@ -336,7 +338,7 @@ class StreamControls(QWidget):
         parts = []
         for output in self._broadcast.outputs:
             if isinstance(output, WhipOutput):
-                if output.state == "failed":
+                if output.state in ("failed", "retrying"):
                     parts.append(f"⚠ WHIP: {output.status}")
                 else:
                     parts.append(f"WHIP {output.status}")
