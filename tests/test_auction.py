@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -33,6 +34,11 @@ from console.domain.money import Money
 from console.errors import ShopcastError
 
 T0 = 1_800_000_000.0
+
+
+def through_the_log(event):
+    """An event as the room's log would keep it (JSON, with its type beside it) and read it."""
+    return msgspec.convert(msgspec.json.decode(msgspec.json.encode(event)), type(event))
 
 
 def eur(amount: int) -> Money:
@@ -296,3 +302,4 @@ def test_concurrent_bids_give_exactly_one_winner_the_highest_valid_bid_ties_to_t
         Checkout(earliest[2], eur(expected), auction.ends + 300)
     ]
     assert replay(log) == decision.auction
+    assert replay([through_the_log(e) for e in log]) == decision.auction

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -52,6 +53,11 @@ from console.errors import ShopcastError
 
 T0 = 1_800_000_000.0
 TABLE = Path(__file__).parent / "data" / "claims.tsv"
+
+
+def through_the_log(event):
+    """An event as the room's log would keep it (JSON, with its type beside it) and read it."""
+    return msgspec.convert(msgspec.json.decode(msgspec.json.encode(event)), type(event))
 
 
 def product(product_id: str, options: tuple[str, ...], rows: list[tuple[str, str]]) -> Product:
@@ -486,6 +492,7 @@ def test_claims_expiries_restocks_and_buys_never_oversell_and_serve_the_line_in_
                 assert shelf.free(sku) == 0, "a unit was free while somebody waited"
         assert all(c.expires > now for c in shelf.claims.values()), "a claim outlived its time"
     assert replay(log, stocked(S=2, M=1)) == shelf
+    assert replay([through_the_log(e) for e in log], stocked(S=2, M=1)) == shelf
 
 
 @settings(max_examples=100, deadline=None)

@@ -7,6 +7,7 @@ import json
 import random
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -38,6 +39,11 @@ from tests.support.browser import chromium, requires_chromium
 T0 = 1_800_000_000.0
 SEED = bytes(range(SEED_BYTES))
 ANYONE = {"commented": False, "bought": False, "banned": False}
+
+
+def through_the_log(event):
+    """An event as the room's log would keep it (JSON, with its type beside it) and read it."""
+    return msgspec.convert(msgspec.json.decode(msgspec.json.encode(event)), type(event))
 
 
 def started(eligibility: str = "everyone", keyword: str | None = None) -> Giveaway:
@@ -244,6 +250,7 @@ def test_the_winner_is_reproducible_from_the_revealed_seed_and_the_entries(seed,
     rnd.shuffle(shuffled)
     assert winner_of(revealed, shuffled) == drawn.winner
     assert replay(log) == decision.giveaway
+    assert replay([through_the_log(e) for e in log]) == decision.giveaway
 
 
 # ---------------------------------------------------------------- the page's check
