@@ -128,15 +128,31 @@ _CLAUSE: Final = re.compile(r"([.!;,:\n…]+)")
 _MENTION: Final = re.compile(r"@\w+")
 
 
-def _plain(text: str) -> str:
+#: Every link :func:`has_link` finds has a scheme's colon, a dot, an ideographic full
+#: stop or a spelt "dot" in it; most chat has none, so most comments skip the look-up
+#: word by word (the room pulse reads every comment of a show several times).
+_MAY_LINK: Final = re.compile("[.:\u3002]|dot")
+
+
+def plain_text(text: str) -> str:
     """Simplified text without @mentions and links, which never say what is asked."""
-    words = _MENTION.sub(" ", simplify(text)).split()
+    simplified = _MENTION.sub(" ", simplify(text))
+    words = simplified.split()
+    if not _MAY_LINK.search(simplified):
+        return " ".join(words)
     return " ".join(word for word in words if not has_link(word))
 
 
-def _words(text: str) -> list[str]:
-    """Plain words, apostrophes dropped so "what's" and "whats" read alike."""
-    return re.findall(r"\w+", _plain(text).replace("'", "").replace("\u2019", ""))
+def split_words(plain: str) -> list[str]:
+    """The words of text already read by :func:`plain_text`, apostrophes dropped so
+    "what's" and "whats" read alike."""
+    return re.findall(r"\w+", plain.replace("'", "").replace("\u2019", ""))
+
+
+def plain_words(text: str) -> list[str]:
+    """Plain words: the reading every chat-text rule shares (topics here, blocker groups
+    in :mod:`console.domain.insight.blockers`): simplified, no @mentions, no links."""
+    return split_words(plain_text(text))
 
 
 def _clause_asks(words: list[str]) -> bool:
@@ -165,7 +181,7 @@ def is_question(text: str) -> bool:
     or asks in a shopping phrase ("ship to canada", "how much", "price pls") counts,
     unless the clause ends in "!" ("how cute!"). Links alone, "lol" and "I love it" do not.
     """
-    plain = _plain(text)
+    plain = plain_text(text)
     if "?" in plain or "¿" in plain:
         return True
     pieces = _CLAUSE.split(plain)
@@ -181,7 +197,7 @@ def is_question(text: str) -> bool:
 
 def topic(text: str) -> Topic:
     """The subject of a question, from the keyword families of :data:`TOPIC_KEYWORDS`."""
-    joined = f" {' '.join(_words(text))} "
+    joined = f" {' '.join(plain_words(text))} "
     best: Topic = "other"
     best_score = 0.0
     for name, keywords in TOPIC_KEYWORDS.items():
@@ -200,7 +216,7 @@ def stem(word: str) -> str:
 
 def content_words(text: str) -> list[str]:
     """The words that say what a comment is about, stemmed, in order, stopwords gone."""
-    return [stem(word) for word in _words(text) if word not in STOPWORDS]
+    return [stem(word) for word in plain_words(text) if word not in STOPWORDS]
 
 
 def group_key(text: str) -> str:
@@ -212,7 +228,7 @@ def group_key(text: str) -> str:
     found = topic(text)
     if found != "other":
         return found
-    words = content_words(text) or _words(text)
+    words = content_words(text) or plain_words(text)
     return " ".join(sorted(set(words)))
 
 
