@@ -19,7 +19,7 @@ from console.domain.insight.events import (
     Unpinned,
 )
 from console.domain.insight.funnel import STEPS, FunnelBoard
-from console.domain.profile import CONSENTS
+from console.domain.profile import CONSENTS, Consent
 
 
 def board(*events: Event) -> FunnelBoard:
@@ -179,13 +179,13 @@ EVENTS = st.one_of(
 )
 @settings(max_examples=300, deadline=None)
 def test_no_named_row_of_a_viewer_without_consent_and_everyone_counted(
-    events: list[Event], consent: dict[str, str]
+    events: list[Event], consent: dict[str, Consent]
 ) -> None:
     folded = board(*events)
     for funnel in folded.funnels(now=1):
         steps = [funnel.count(step) for step in STEPS]
         assert steps == sorted(steps, reverse=True), "a step is more than the one before"
-        dropped = folded.dropped(funnel.product, consent, {})  # type: ignore[arg-type]
+        dropped = folded.dropped(funnel.product, consent, {})
         assert all(consent.get(person.viewer) == "remember" for person, _ in dropped.rows)
         assert len(dropped.rows) + dropped.others == sum(funnel.drops.values())
         assert sum(funnel.drops.values()) == funnel.count("checkout") - funnel.count("paid")

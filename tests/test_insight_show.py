@@ -38,9 +38,10 @@ from console.domain.insight.events import (
 )
 from console.domain.insight.funnel import STEPS, DroppedBuyers
 from console.domain.insight.pulse import RoomPulse
+from console.domain.profile import Consent
 
 TITLES = {"scarf": "Silk scarf", "boots": "Chelsea boots"}
-CONSENT = {"v3": "remember", "v4": "session", "v1": "remember"}
+CONSENT: dict[str, Consent] = {"v3": "remember", "v4": "session", "v1": "remember"}
 NAMES = {f"v{i}": f"Viewer {i}" for i in range(1, 14)} | {"v3": "Cleo"}
 
 #: (ts, viewer, text) of the chat, and the comments the team answered.
@@ -111,7 +112,7 @@ def test_while_the_scarf_is_pinned_its_funnel_drops_and_worst_metric_are_exact()
     pulse = RoomPulse(TITLES)
     pulse.add_all(events_until(90))
 
-    now = pulse.snapshot(90, CONSENT, NAMES)  # type: ignore[arg-type]
+    now = pulse.snapshot(90, CONSENT, NAMES)
 
     # Viewers: v1-v12 at the pin, v13 joined while pinned. Opened: v1-v6, v13, and v8
     # who went straight to the checkout. Checkout: v1-v4, v8. Paid: v1, v2 (o1 once).
@@ -148,7 +149,7 @@ def test_at_the_end_the_funnels_blockers_alerts_and_worst_metric_are_exact() -> 
     pulse = RoomPulse(TITLES)
     pulse.add_all(events_until(1000))
 
-    end = pulse.snapshot(1000, CONSENT, NAMES)  # type: ignore[arg-type]
+    end = pulse.snapshot(1000, CONSENT, NAMES)
 
     scarf, boots = end.funnels
     # Pinned 20-100 and 400-1000; at its pins v1-v12, then v1-v13. v3 paid after the
@@ -188,7 +189,7 @@ def test_at_the_end_the_funnels_blockers_alerts_and_worst_metric_are_exact() -> 
         ("stock", 1, 1, 0, 1, "steady", "sold out already 😭"),
         ("trust", 1, 1, 1, 0, "steady", "is this legit?"),
     ]
-    assert pulse.blockers.comments("price", CONSENT)[:2] == [  # type: ignore[arg-type]
+    assert pulse.blockers.comments("price", CONSENT)[:2] == [
         BlockerComment(950, 950, "still too expensive", Person("v1", "Viewer 1")),
         BlockerComment(830, 830, "price is crazy", None),
     ]
@@ -231,8 +232,8 @@ def test_the_live_fold_and_a_replay_of_the_stored_events_give_the_same_pulse() -
     live = RoomPulse(TITLES)
     for event in events_until(1000):
         live.add(event)
-        live.snapshot(event.ts, CONSENT, NAMES)  # type: ignore[arg-type]
+        live.snapshot(event.ts, CONSENT, NAMES)
     replayed = RoomPulse(TITLES)
     replayed.add_all(events_until(1000))
 
-    assert live.snapshot(1000, CONSENT, NAMES) == replayed.snapshot(1000, CONSENT, NAMES)  # type: ignore[arg-type]
+    assert live.snapshot(1000, CONSENT, NAMES) == replayed.snapshot(1000, CONSENT, NAMES)
