@@ -237,7 +237,7 @@ _BUDGET: Final = re.compile(
     r"\b\d+\s?max\b|\bmax\s?[$€£]?\d|\bif (?:it|they) (?:was|were) [$€£]?\d"
 )
 #: Heights and weights ("5'4", "130lbs") are sizing talk.
-_BODY: Final = re.compile(r"\b\d'\s?\d|\b\d+\s?(?:lbs?|kg|cm)\b")
+_BODY: Final = re.compile(r"\b\d['\u2019]\s?\d|\b\d+\s?(?:lbs?|kg|cm)\b")
 
 #: A clause asks when the queue's rule says so, and also when it requests ("size chart
 #: pls") or opens with a verb that asks ("does shipping cost extra", "is pay in 4

@@ -106,7 +106,8 @@ class Paid:
 
 @dataclass(frozen=True, slots=True)
 class Commented:
-    """A comment in the chat; ``id`` is its event seq, which is also its question id."""
+    """A viewer's comment (the team's own are not fed); ``id`` is its event seq, which is
+    also its question id."""
 
     ts: float
     viewer: str
