@@ -13,6 +13,7 @@ import statistics
 from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Final, Literal, get_args
 
 from console.domain.moderation import format_wait, has_link, simplify
@@ -134,8 +135,13 @@ _MENTION: Final = re.compile(r"@\w+")
 _MAY_LINK: Final = re.compile("[.:\u3002]|dot")
 
 
+@lru_cache(maxsize=1_024)
 def plain_text(text: str) -> str:
-    """Simplified text without @mentions and links, which never say what is asked."""
+    """Simplified text without @mentions and links, which never say what is asked.
+
+    Cached: the rules ask it of the same comment several times in a row (is it a
+    question, its topic, its words, its blocker groups).
+    """
     simplified = _MENTION.sub(" ", simplify(text))
     words = simplified.split()
     if not _MAY_LINK.search(simplified):

@@ -236,6 +236,7 @@ _AMOUNT: Final = re.compile(
 _BUDGET: Final = re.compile(
     r"\b\d+\s?max\b|\bmax\s?[$€£]?\d|\bif (?:it|they) (?:was|were) [$€£]?\d"
 )
+_DIGIT: Final = re.compile(r"\d")
 #: Heights and weights ("5'4", "130lbs") are sizing talk.
 _BODY: Final = re.compile(r"\b\d['\u2019]\s?\d|\b\d+\s?(?:lbs?|kg|cm)\b")
 
@@ -277,7 +278,11 @@ def _cue_table() -> dict[tuple[str, ...], _Cue]:
 
 
 _TABLE: Final = _cue_table()
-_LONGEST: Final = max(len(words) for words in _TABLE)
+#: The lengths of the cues each word starts, longest first: most words start none.
+_LENGTHS: Final[Mapping[str, tuple[int, ...]]] = {
+    first: tuple(sorted({len(w) for w in _TABLE if w[0] == first}, reverse=True))
+    for first in {words[0] for words in _TABLE}
+}
 _KNOWN: Final = frozenset(word for words in _TABLE for word in words) | TROUBLE | NEGATORS
 
 
@@ -328,7 +333,7 @@ def _matches(words: list[str]) -> list[_Match]:
     found: list[_Match] = []
     index = 0
     while index < len(words):
-        for length in range(min(_LONGEST, len(words) - index), 0, -1):
+        for length in _LENGTHS.get(words[index], ()):
             cue = _TABLE.get(tuple(words[index : index + length]))
             if cue is not None:
                 found.append(_Match(cue, index))
@@ -346,7 +351,7 @@ class _Sentence:
     def __init__(self, text: str, ending: str) -> None:
         self.text = text
         self._asks: bool | None = True if "?" in ending else None
-        self.sour = any(ch in TROUBLE_EMOJI for ch in text + ending)
+        self.sour = not TROUBLE_EMOJI.isdisjoint(text + ending)
 
     def asks(self, clause: str) -> bool:
         if self._asks is None:
@@ -365,12 +370,13 @@ def _clause_groups(clause: str, sentence: _Sentence) -> set[Group]:
     words = [_as_cue(word) for word in split_words(clause)]
     matches = _matches(words)
     extra: list[tuple[Group, CueKind]] = []
-    if _AMOUNT.search(clause):
-        extra.append(("price", "qualifier"))
-    if _BUDGET.search(clause):
-        extra.append(("price", "problem"))
-    if _BODY.search(clause):
-        extra.append(("size", "subject"))
+    if _DIGIT.search(clause):
+        if _AMOUNT.search(clause):
+            extra.append(("price", "qualifier"))
+        if _BUDGET.search(clause):
+            extra.append(("price", "problem"))
+        if _BODY.search(clause):
+            extra.append(("size", "subject"))
     extra += [(group, "problem") for emoji, group in EMOJI_PROBLEMS.items() if emoji in clause]
     cues = [(m.cue.group, m.cue.kind, m.start) for m in matches] + [
         (group, kind, -1) for group, kind in extra
