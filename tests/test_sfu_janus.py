@@ -1,0 +1,390 @@
+"""A big show's SFU: the generated configuration, then a real Janus the console publishes to.
+
+The configuration tests need no Janus: they read the generated text as Janus would. The
+end-to-end test runs ``python -m console.sfu`` (Janus and simple-whip-server, as
+``tools/sfu/setup.sh`` installs them) and the console with the test pattern, live, in a
+network namespace of its own (tests/support/netns.py), and asks Janus itself, over its
+API and its admin API, what it receives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from console.sfu.config import (
+    JanusInstall,
+    SfuConfigError,
+    SfuSecrets,
+    SfuSettings,
+    check,
+    janus_files,
+    publish_url,
+    whip_endpoint,
+    whip_server_config,
+)
+from console.sfu.janus import JanusError, room_participants, videoroom_handles
+from console.sfu.run import DEFAULT_WHIP_SERVER, WHIP_SERVER_ENV
+from media.httpclient import request
+from tests.support.netns import Namespace, network_namespace
+from tests.support.system import missing_package
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRETS = SfuSecrets("api-s3cret", "admin-s3cret", "room-s3cret", "whip-t0ken")
+INSTALL = JanusInstall(
+    "/usr/lib/x86_64-linux-gnu/janus",
+    plugins=("libjanus_echotest.so", "libjanus_streaming.so", "libjanus_videoroom.so"),
+    transports=("libjanus_http.so", "libjanus_websockets.so"),
+    loggers=("libjanus_jsonlog.so",),
+)
+#: How long the end-to-end test waits for Janus to see what it waits for: a wait, not
+#: a measure (on this machine the publisher is there within about a second).
+PATIENCE = 60.0
+T = TypeVar("T")
+
+
+def jcfg(text: str) -> dict[str, dict[str, str]]:
+    """Janus's libconfig text as sections of raw values (strings unquoted)."""
+    sections: dict[str, dict[str, str]] = {}
+    current: dict[str, str] = {}
+    for line in text.splitlines():
+        if match := re.fullmatch(r"([\w-]+): \{", line):
+            current = sections.setdefault(match.group(1), {})
+        elif match := re.fullmatch(r"\t(\w+) = (.*)", line):
+            raw = match.group(2)
+            current[match.group(1)] = json.loads(raw) if raw.startswith('"') else raw
+        else:
+            assert line == "}", f"not libconfig as Janus writes it: {line!r}"
+    return sections
+
+
+def show(**changes: Any) -> SfuSettings:
+    return SfuSettings(**{"media_address": "203.0.113.7", "secrets": SECRETS, **changes})
+
+
+def test_the_shows_room_takes_h264_and_opus_behind_its_secret() -> None:
+    files = janus_files(show(room=777, title='Ann\'s "big" sale \\ today'), INSTALL, "/srv/sfu")
+    videoroom = jcfg(files["janus.plugin.videoroom.jcfg"])
+    room = videoroom["room-777"]
+    assert (room["videocodec"], room["audiocodec"]) == ("h264", "opus")
+    assert room["secret"] == "room-s3cret"
+    assert videoroom["general"]["admin_key"] == "room-s3cret"
+    assert room["description"] == 'Ann\'s "big" sale \\ today'
+
+
+def test_janus_offers_media_on_the_show_address_only_and_its_api_stays_on_this_machine() -> None:
+    files = janus_files(show(rtp_ports=(30000, 30999)), INSTALL, "/srv/sfu")
+    janus = jcfg(files["janus.jcfg"])
+    assert janus["nat"]["ice_enforce_list"] == "203.0.113.7"
+    assert janus["general"]["interface"] == "203.0.113.7"
+    assert "stun_server" not in janus["nat"]
+    assert "nat_1_1_mapping" not in janus["nat"]
+    assert janus["media"]["rtp_port_range"] == "30000-30999"
+    assert janus["general"]["configs_folder"] == "/srv/sfu"
+    assert janus["general"]["api_secret"] == "api-s3cret"
+    assert janus["general"]["admin_secret"] == "admin-s3cret"
+    websockets = jcfg(files["janus.transport.websockets.jcfg"])
+    assert websockets["general"]["ws_ip"] == websockets["admin"]["admin_ws_ip"] == "127.0.0.1"
+    assert websockets["admin"]["admin_ws"] == "true"
+
+
+def test_janus_loads_the_videoroom_and_websockets_only() -> None:
+    janus = jcfg(janus_files(show(), INSTALL, "/srv/sfu")["janus.jcfg"])
+    assert janus["plugins"]["disable"] == "libjanus_echotest.so,libjanus_streaming.so"
+    assert janus["transports"]["disable"] == "libjanus_http.so"
+    assert janus["loggers"]["disable"] == "libjanus_jsonlog.so"
+    assert janus["general"]["plugins_folder"] == "/usr/lib/x86_64-linux-gnu/janus/plugins"
+
+
+def test_behind_a_cloud_nat_the_public_address_is_in_the_candidates_and_the_whip_url() -> None:
+    settings = show(media_address="10.0.0.5", public_address="198.51.100.9", whip_port=7443)
+    janus = jcfg(janus_files(settings, INSTALL, "/srv/sfu")["janus.jcfg"])
+    assert janus["nat"]["nat_1_1_mapping"] == "198.51.100.9"
+    assert janus["nat"]["ice_enforce_list"] == "10.0.0.5"
+    assert publish_url(settings) == "http://198.51.100.9:7443/whip/endpoint/show"
+
+
+def test_the_whip_server_speaks_to_janus_with_its_secret_and_takes_the_shows_token() -> None:
+    text = whip_server_config(show(janus_port=9001, whip_port=7091))
+    config = json.loads(text.removeprefix("module.exports = ").removesuffix(";\n"))
+    assert config["janus"] == {"address": "ws://127.0.0.1:9001", "apiSecret": "api-s3cret"}
+    assert config["port"] == 7091
+    endpoint = whip_endpoint(show(room=777))
+    assert (endpoint["room"], endpoint["token"], endpoint["secret"]) == (
+        777,
+        "whip-t0ken",
+        "room-s3cret",
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"rtp_ports": (40000, 20000)}, "RTP port range 40000-20000"),
+        ({"rtp_ports": (80, 90)}, "unprivileged"),
+        ({"whip_port": 8288}, "three different ports"),
+        ({"media_address": ""}, "--ice-hosts"),
+        ({"secrets": SfuSecrets("", "a", "b", "c")}, "secret"),
+    ],
+)
+def test_settings_janus_cannot_run_with_are_refused_in_words(
+    changes: dict[str, Any], says: str
+) -> None:
+    with pytest.raises(SfuConfigError, match=re.escape(says)):
+        check(show(**changes))
+
+
+# The end-to-end test: a real Janus, the console live, in a namespace.
+
+
+def whip_server_folder() -> Path:
+    return Path(os.environ.get(WHIP_SERVER_ENV, DEFAULT_WHIP_SERVER))
+
+
+def require_sfu() -> None:
+    installed = (
+        shutil.which("janus")
+        and shutil.which("node")
+        and (whip_server_folder() / "src" / "server.js").exists()
+    )
+    if not installed:
+        pytest.skip(
+            missing_package("Janus or simple-whip-server", "janus; then sudo tools/sfu/setup.sh")
+        )
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text("utf-8", "replace").splitlines()[-lines:])
+    except OSError:
+        return "(none)"
+
+
+class Show:
+    """The SFU and the console, running in ``namespace``; their logs in ``folder``."""
+
+    def __init__(self, namespace: Namespace, folder: Path) -> None:
+        self.namespace = namespace
+        self.folder = folder
+        self.sfu_folder = folder / "hub" / "sfu"
+        self.processes: list[subprocess.Popen[str]] = []
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.name}\n{tail(path)}"
+            for path in (
+                self.folder / "sfu.err",
+                self.sfu_folder / "janus.log",
+                self.sfu_folder / "whip-server.log",
+                self.folder / "console.log",
+            )
+        )
+
+    def start_sfu(self) -> dict[str, str]:
+        """``python -m console.sfu`` for the namespace's server address; what it says."""
+        argv = self.namespace.argv(
+            sys.executable, "-m", "console.sfu", "--ice-hosts", self.namespace.server,
+            "--data-dir", str(self.folder / "hub"), "--rtp-ports", "20000-20099",
+            "--whip-server", str(whip_server_folder()), "--print-token",
+        )  # fmt: skip
+        with (self.folder / "sfu.err").open("w") as errors:
+            sfu = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=errors, text=True)
+        self.processes.append(sfu)
+        self.sfu = sfu
+        assert sfu.stdout is not None
+        said: dict[str, str] = {}
+        while "Janus API" not in said:
+            line = sfu.stdout.readline()
+            assert line, f"the SFU stopped before it was ready:\n{self.logs()}"
+            name, _, value = line.partition(": ")
+            said[name] = value.strip()
+        return said
+
+    def start_console(self, whip_url: str, token: str) -> subprocess.Popen[str]:
+        env = {
+            **os.environ,
+            "QT_QPA_PLATFORM": "offscreen",
+            "PYTHONUNBUFFERED": "1",
+            "XDG_CONFIG_HOME": str(self.folder / "config"),
+            "SHOPCAST_WHIP_TOKEN": token,
+        }
+        env.pop("SHOPCAST_ICE_HOSTS", None)
+        argv = self.namespace.argv(
+            sys.executable, "-m", "console", "--live", "--source", "test", "--audio", "tone",
+            "--whip", whip_url, "--ice-hosts", self.namespace.client, "--port", "0",
+            "--data-dir", str(self.folder / "console"),
+        )  # fmt: skip
+        with (self.folder / "console.log").open("w") as output:
+            console = subprocess.Popen(
+                argv, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, text=True
+            )
+        self.processes.append(console)
+        return console
+
+    def ask(self, question: Callable[[], Any]) -> Any:
+        """Run ``question`` (a coroutine function) in the namespace, where Janus listens."""
+        with self.namespace.inside():
+            return asyncio.run(question())
+
+    def wait_for(self, what: str, probe: Callable[[], T | None]) -> T:
+        deadline = time.monotonic() + PATIENCE
+        while (found := probe()) is None:
+            for process in self.processes:
+                assert process.poll() is None, f"{process.args[4:7]} stopped:\n{self.logs()}"
+            assert time.monotonic() < deadline, f"never saw {what}:\n{self.logs()}"
+            time.sleep(0.2)
+        return found
+
+    def program(self, name: str) -> int | None:
+        """The pid of the program called ``name`` (``janus``, ``node``) in the namespace."""
+        listed = subprocess.run(
+            ["ip", "netns", "pids", self.namespace.name], capture_output=True, text=True
+        )
+        for pid in map(int, listed.stdout.split()):
+            with contextlib.suppress(OSError):
+                if Path(f"/proc/{pid}/comm").read_text().strip() == name:
+                    return pid
+        return None
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(5)
+
+
+@pytest.fixture
+def show_in_namespace(tmp_path: Path) -> Iterator[Show]:
+    require_sfu()
+    with network_namespace() as namespace:
+        running = Show(namespace, tmp_path)
+        try:
+            yield running
+        finally:
+            running.stop()
+
+
+def publisher_media(info: dict[str, Any]) -> dict[str, Any] | None:
+    """What Janus's admin API says of a publisher's handle: ICE, DTLS, codecs, packets."""
+    plugin = info.get("plugin_specific", {})
+    if plugin.get("type") != "publisher":
+        return None
+    webrtc = info.get("webrtc", {})
+    # Janus 1.x lists media by mid, each with its type.
+    media = {medium.get("type"): medium for medium in webrtc.get("media", {}).values()}
+    return {
+        "ice": webrtc.get("ice", {}).get("state"),
+        "dtls": webrtc.get("dtls", {}).get("dtls-state"),
+        "codecs": sorted(stream.get("codec") for stream in plugin.get("streams", [])),
+        "received": sorted(str(medium.get("codecs", {}).get("codec")) for medium in media.values()),
+        "packets": {
+            kind: media.get(kind, {}).get("stats", {}).get("in", {}).get("packets", 0)
+            for kind in ("video", "audio")
+        },
+    }
+
+
+def test_the_console_live_publishes_h264_and_opus_to_janus_by_whip(
+    show_in_namespace: Show,
+) -> None:
+    running = show_in_namespace
+    said = running.start_sfu()
+    assert said["WHIP endpoint"] == f"http://{running.namespace.server}:7090/whip/endpoint/show"
+    secrets = json.loads((running.sfu_folder / "secrets.json").read_text())
+    assert said["WHIP token"] == secrets["whip_token"]
+    console = running.start_console(said["WHIP endpoint"], said["WHIP token"])
+
+    def publishers() -> list[dict[str, Any]]:
+        return [
+            person
+            for person in running.ask(
+                lambda: room_participants(said["Janus API"].split()[0], secrets["api_secret"], 4321)
+            )
+            if person.get("publisher")
+        ]
+
+    def media() -> dict[str, Any] | None:
+        handles = running.ask(
+            lambda: videoroom_handles("ws://127.0.0.1:7288", secrets["admin_secret"])
+        )
+        found = [m for m in map(publisher_media, handles) if m is not None]
+        return found[0] if found else None
+
+    def receiving() -> dict[str, Any] | None:
+        found = media()
+        return found if found and all(found["packets"].values()) else None
+
+    running.wait_for("a publisher in the show's room", lambda: publishers() or None)
+    first = running.wait_for("the publisher's video and audio", receiving)
+    assert first["dtls"] == "connected"
+    assert first["ice"] == "ready"
+    assert first["codecs"] == first["received"] == ["h264", "opus"]
+    later = running.wait_for(
+        "more video and audio packets",
+        lambda: (
+            m
+            if (m := media()) and all(m["packets"][k] > first["packets"][k] for k in m["packets"])
+            else None
+        ),
+    )
+    assert later["packets"]["video"] > 0
+
+    console.send_signal(signal.SIGTERM)
+    assert console.wait(15) == 0, running.logs()
+    running.processes.remove(console)
+    running.wait_for("the publisher leave", lambda: True if not publishers() else None)
+
+    running.sfu.send_signal(signal.SIGTERM)
+    assert running.sfu.wait(15) == 0, running.logs()
+    left = subprocess.run(
+        ["ip", "netns", "pids", running.namespace.name], capture_output=True, text=True
+    )
+    assert left.stdout.split() == [], "the SFU left Janus or the WHIP server running"
+
+
+def test_janus_or_the_whip_server_stopping_is_started_again_with_the_room_and_endpoint(
+    show_in_namespace: Show,
+) -> None:
+    running = show_in_namespace
+    said = running.start_sfu()
+    secrets = json.loads((running.sfu_folder / "secrets.json").read_text())
+
+    async def room_and_endpoint() -> bool:
+        await room_participants(said["Janus API"].split()[0], secrets["api_secret"], 4321)
+        endpoints = await request("GET", "http://127.0.0.1:7090/whip/endpoints")
+        return "show" in [endpoint["id"] for endpoint in json.loads(endpoints.body)]
+
+    def ready() -> bool | None:
+        try:
+            return running.ask(room_and_endpoint) or None
+        except (JanusError, OSError, ValueError):
+            return None
+
+    for name in ("janus", "node"):
+        first = running.program(name)
+        assert first is not None, f"no {name} runs:\n{running.logs()}"
+        os.kill(first, signal.SIGKILL)
+        running.wait_for(
+            f"{name} started again",
+            lambda name=name, first=first: (
+                pid if (pid := running.program(name)) not in (None, first) else None
+            ),
+        )
+        running.wait_for(f"the room and the endpoint after {name} stopped", ready)
