@@ -64,6 +64,9 @@ class ErrorCode:
     CONFLICT: Final = "conflict"
     #: A pin would end the running flash deal; pin again with ``end_deal`` to end it.
     DEAL_RUNNING: Final = "deal_running"
+    #: Too many new viewer ids came from the client's network in the last minute; the
+    #: hub closes the connection, and the page tries again after ``retry_after``.
+    TOO_MANY_NEW_VIEWERS: Final = "too_many_new_viewers"
     # Why the chat refused a comment (moderation).
     BANNED: Final = "banned"
     TIMED_OUT: Final = "timed_out"
@@ -372,6 +375,9 @@ class SetModes(_Msg, tag="set_modes"):
     buyers_only: bool = False
     emoji_only: bool = False
     paused: bool = False
+    #: Hold the comments of viewer ids the hub has known for less than this many
+    #: minutes (0 to 1,440; 0 is off).
+    hold_new_minutes: int = 0
     ref: str | None = None
 
 
@@ -954,6 +960,7 @@ class Modes(_Msg, tag="modes"):
     buyers_only: bool = False
     emoji_only: bool = False
     paused: bool = False
+    hold_new_minutes: int = 0
 
 
 class Standing(_Msg, tag="standing"):
@@ -982,7 +989,7 @@ class ModEntry(_Msg, tag="mod"):
 
 
 class Held(_Msg, tag="held"):
-    """A comment held for review: to staff, and to its author only."""
+    """A comment or an owner's review held for review: to staff, and to its author only."""
 
     seq: int
     held_id: int

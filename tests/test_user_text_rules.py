@@ -59,6 +59,7 @@ CASES: dict[str, Case] = {
     "link": Case(VIEWER, "spamword at spam.example", ChatPolicy),
     "repeat": Case(VIEWER, "Ann", lambda: ChatPolicy(repeat_limit=1), ("Ann",)),
     "flood": Case(VIEWER, "Ann", lambda: ChatPolicy(flood_limit=2), ("one", "two")),
+    "new_chatter": Case(VIEWER, "Ann", lambda: ChatPolicy(modes=RoomModes(hold_new_minutes=10))),
 }
 
 PUBLISH = ("publish", "")
@@ -80,6 +81,7 @@ EXPECTED: dict[str, tuple[tuple[str, str], ...]] = {
     "link": (("hold", "link"), ("hold", "link"), ("refuse", "link"), ("refuse", "link")),
     "repeat": (("refuse", "repeat"), PUBLISH, PUBLISH, PUBLISH),
     "flood": (("refuse", "flood"), PUBLISH, PUBLISH, PUBLISH),
+    "new_chatter": (("hold", "new_chatter"), PUBLISH, PUBLISH, PUBLISH),
 }
 
 
@@ -111,6 +113,7 @@ def test_the_table_covers_every_rule_of_the_policy() -> None:
         "link",
         "repeat",
         "flood",
+        "new_chatter",
     }
 
 

@@ -45,11 +45,14 @@ Rule = Literal[
     "link",
     "repeat",
     "flood",
+    "new_chatter",
 ]
 
 MAX_TERM_CHARS: Final = 200
 MAX_TERMS: Final = 1_000
 MAX_SLOW_SECONDS: Final = 3_600
+#: Longest "new chatters are held" age: a day.
+MAX_HOLD_NEW_MINUTES: Final = 24 * 60
 MIN_TIMEOUT: Final = 1.0
 MAX_TIMEOUT: Final = 14 * 86_400.0
 MAX_REASON_CHARS: Final = 200
@@ -62,8 +65,15 @@ TIMEOUT_PRESETS: dict[str, float] = {"1 min": 60, "10 min": 600, "1 h": 3600, "2
 #: limit cannot post more than this in the repeat window at the default settings.
 HISTORY_PER_VIEWER: Final = 100
 #: Viewers remembered at once; past this the least recently active is forgotten first,
-#: so a show with a huge audience cannot grow the policy without bound.
+#: so a show with a huge audience cannot grow the policy without bound. The same bounds
+#: the addresses and, in slow mode, the room's recent texts.
 MAX_TRACKED_VIEWERS: Final = 100_000
+#: One network address chats as much as this many viewers under slow mode, the repeat
+#: rule and the flood rule: a family, a shared flat, a small office or strangers on one
+#: phone network's address chat side by side, and a script that makes a new viewer id
+#: for every message gets no more than they do.
+ADDRESS_SHARE: Final = 5
+MAX_ADDRESS_SHARE: Final = 100
 
 
 class ModerationRuleError(ValueError):
@@ -83,6 +93,9 @@ class RoomModes:
     buyers_only: bool = False
     emoji_only: bool = False
     paused: bool = False
+    #: "New chatters are held": comments of viewer ids the hub has known for less than
+    #: this many minutes wait in the Held queue; 0 is off.
+    hold_new_minutes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +106,12 @@ class Author:
     banned: bool = False
     #: When the viewer's timeout ends (same clock as ``now``); ``None`` when not timed out.
     muted_until: float | None = None
+    #: The network address the author writes from (see :mod:`console.domain.limits`);
+    #: "" when unknown, and then nothing is counted per address.
+    address: str = ""
+    #: When the hub first knew this viewer id (same clock as ``now``); ``None`` for an
+    #: id it meets only now. The "new chatters are held" mode reads it.
+    first_seen: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,6 +525,12 @@ def check_modes(modes: RoomModes) -> RoomModes:
     for name in ("buyers_only", "emoji_only", "paused"):
         if not isinstance(getattr(modes, name), bool):
             raise ModerationRuleError(f"{name} must be on or off (true or false).")
+    hold = modes.hold_new_minutes
+    if not isinstance(hold, int) or isinstance(hold, bool) or not 0 <= hold <= MAX_HOLD_NEW_MINUTES:
+        raise ModerationRuleError(
+            f"Holding new chatters lasts 1 to {MAX_HOLD_NEW_MINUTES} minutes (a day), or 0 "
+            f"for off; got {hold!r}."
+        )
     return modes
 
 
@@ -642,19 +667,42 @@ def is_emoji_only(text: str) -> bool:
 
 @dataclass(slots=True)
 class _Viewer:
-    """What the policy remembers about one viewer's recent accepted posts."""
+    """What the policy remembers about one viewer's, or one address's, recent accepted
+    posts."""
 
     posts: deque[tuple[float, str]]
     last_post: float
+
+
+def _said(history: _Viewer | None, folded: str, now: float, window: float) -> int:
+    if history is None:
+        return 0
+    return sum(1 for ts, key in history.posts if key == folded and now - ts < window)
+
+
+def _wait_for(history: _Viewer | None, limit: int, window: float, now: float) -> float:
+    """Seconds until ``history`` has fewer than ``limit`` posts in the last ``window``."""
+    if history is None:
+        return 0.0
+    recent = sorted(ts for ts, _ in history.posts if now - ts < window)
+    if len(recent) < limit:
+        return 0.0
+    return max(0.0, recent[len(recent) - limit] + window - now)
 
 
 class ChatPolicy:
     """Decides what happens to each comment; the hub applies the :class:`Verdict`.
 
     Rules apply in this order, the first that objects decides: banned, timeout, paused,
-    buyers only, slow mode, emoji only, blocked term, link, repeat, flood. Staff always
-    publish. Only "publish" and "hold" count as posts for slow mode, repeat and flood,
-    so a refused comment never makes the wait longer.
+    buyers only, slow mode, emoji only, blocked term, link, repeat, flood, new chatter.
+    Staff always publish. Only "publish" and "hold" count as posts for slow mode, repeat
+    and flood, so a refused comment never makes the wait longer.
+
+    Slow mode, the repeat rule and the flood rule count each viewer id and also each
+    author's address, which gets ``address_share`` viewers' allowance: a script that
+    makes a new viewer id for every message still waits as its address waits. In slow
+    mode the same text from anyone counts as one author's repeats, so copies sent under
+    many ids and addresses are refused too.
     """
 
     def __init__(
@@ -667,6 +715,7 @@ class ChatPolicy:
         repeat_window: float = 60.0,
         flood_limit: int = 8,
         flood_window: float = 10.0,
+        address_share: int = ADDRESS_SHARE,
     ) -> None:
         for name, count in (("repeat_limit", repeat_limit), ("flood_limit", flood_limit)):
             if not 1 <= count <= HISTORY_PER_VIEWER:
@@ -674,6 +723,8 @@ class ChatPolicy:
         for name, window in (("repeat_window", repeat_window), ("flood_window", flood_window)):
             if not 0 < window <= 86_400:
                 raise ModerationRuleError(f"{name} must be more than 0 and at most a day.")
+        if not 1 <= address_share <= MAX_ADDRESS_SHARE:
+            raise ModerationRuleError(f"address_share must be 1 to {MAX_ADDRESS_SHARE}.")
         self._matcher = TermMatcher(terms)
         self._modes = check_modes(modes)
         self._block_links = block_links
@@ -681,7 +732,11 @@ class ChatPolicy:
         self._repeat_window = repeat_window
         self._flood_limit = flood_limit
         self._flood_window = flood_window
+        self._share = address_share
         self._viewers: OrderedDict[str, _Viewer] = OrderedDict()
+        self._addresses: OrderedDict[str, _Viewer] = OrderedDict()
+        #: In slow mode, when each text was last posted (by anyone), oldest first.
+        self._texts: OrderedDict[str, deque[float]] = OrderedDict()
 
     @property
     def terms(self) -> tuple[BlockedTerm, ...]:
@@ -690,6 +745,11 @@ class ChatPolicy:
     @property
     def modes(self) -> RoomModes:
         return self._modes
+
+    @property
+    def address_share(self) -> int:
+        """How many viewers' allowance one address has (see :data:`ADDRESS_SHARE`)."""
+        return self._share
 
     @property
     def block_links(self) -> bool:
@@ -708,20 +768,38 @@ class ChatPolicy:
         self._modes = check_modes(modes)
 
     def forget(self, viewer_id: str) -> None:
-        """Drop what the policy remembers about a viewer (they left, or were unbanned)."""
+        """Drop what the policy remembers about a viewer (they left, or were unbanned).
+
+        Their address keeps its count: a fresh start for one viewer is not one for the
+        network they write from.
+        """
         self._viewers.pop(viewer_id, None)
 
     def tracked_viewers(self) -> int:
         """How many viewers the policy remembers; for tests and the hub's health page."""
         return len(self._viewers)
 
-    def slow_wait(self, viewer_id: str, now: float) -> float:
-        """Seconds before the viewer may post under slow mode (0 when they may)."""
+    def tracked_addresses(self) -> int:
+        """How many addresses the policy remembers; for tests."""
+        return len(self._addresses)
+
+    def slow_wait(self, viewer_id: str, now: float, address: str = "") -> float:
+        """Seconds before the viewer may post under slow mode (0 when they may): the
+        longer of their own wait and their address's."""
+        return max(self._own_slow_wait(viewer_id, now), self._address_slow_wait(address, now))
+
+    def _own_slow_wait(self, viewer_id: str, now: float) -> float:
         slow = self._modes.slow_seconds
         viewer = self._viewers.get(viewer_id)
         if not slow or viewer is None:
             return 0.0
         return min(float(slow), max(0.0, viewer.last_post + slow - now))
+
+    def _address_slow_wait(self, address: str, now: float) -> float:
+        slow = self._modes.slow_seconds
+        if not slow or not address:
+            return 0.0
+        return _wait_for(self._addresses.get(address), self._share, slow, now)
 
     def judge(self, author: Author, text: str, now: float, kind: TextKind = "comment") -> Verdict:
         """Decide what happens to ``text`` of ``kind`` from ``author`` at time ``now``.
@@ -729,9 +807,9 @@ class ChatPolicy:
         This is the one judge of viewer text: comments, reviews and display names all
         come here, and :data:`RULES` says which rules each kind passes. ``rule`` names
         the rule that decided ("banned", "timeout", "paused", "buyers_only", "slow",
-        "emoji_only", "term", "link", "repeat", "flood"), or is "" when the text is
-        published. A name cannot wait in the Held queue, so where a comment would be
-        held, a name is refused and its author asked for another.
+        "emoji_only", "term", "link", "repeat", "flood", "new_chatter"), or is "" when
+        the text is published. A name cannot wait in the Held queue, so where a comment
+        would be held, a name is refused and its author asked for another.
         """
         if author.is_staff:
             return PUBLISH
@@ -742,7 +820,7 @@ class ChatPolicy:
         if kind in ("name", "buyer_name") and verdict.action == "hold":
             verdict = Verdict("refuse", verdict.reason, verdict.rule, term=verdict.term)
         if kind == "comment" and verdict.action != "refuse":
-            self._record(author.viewer_id, folded, now)
+            self._record(author, folded, now)
         return verdict
 
     def _first_objection(
@@ -775,15 +853,10 @@ class ChatPolicy:
                 "Only buyers can chat right now; buy from the show to join in.",
                 "buyers_only",
             )
-        wait = self.slow_wait(author.viewer_id, now) if "slow" in rules else 0.0
-        if wait > 0:
-            return Verdict(
-                "refuse",
-                f"Slow mode is on: one message every {format_wait(modes.slow_seconds)}; "
-                f"you can post again in {format_wait(wait)}.",
-                "slow",
-                retry_after=wait,
-            )
+        if "slow" in rules:
+            slow = self._slow_objection(author, now)
+            if slow is not None:
+                return slow
         if "emoji_only" in rules and modes.emoji_only and not is_emoji_only(text):
             return Verdict("refuse", "Emoji-only mode is on: send emoji only.", "emoji_only")
         term = self._matcher._match_folded(folded) if "term" in rules else None
@@ -812,49 +885,118 @@ class ChatPolicy:
             return Verdict("hold", reason, "link")
         if not chat:
             return PUBLISH
-        return self._rate_objection(author.viewer_id, folded, now)
+        return self._rate_objection(author, folded, now) or self._new_chatter(author, now)
 
-    def _rate_objection(self, viewer_id: str, folded: str, now: float) -> Verdict:
-        viewer = self._viewers.get(viewer_id)
-        if viewer is None:
-            return PUBLISH
-        said = sum(
-            1 for ts, key in viewer.posts if key == folded and now - ts < self._repeat_window
-        )
-        if said >= self._repeat_limit:
-            return Verdict("refuse", "You already said that; say something new.", "repeat")
-        recent = sorted(ts for ts, _ in viewer.posts if now - ts < self._flood_window)
-        if len(recent) >= self._flood_limit:
-            wait = recent[len(recent) - self._flood_limit] + self._flood_window - now
-            return Verdict(
-                "refuse",
-                f"You're sending messages too fast; wait {format_wait(wait)}.",
-                "flood",
-                retry_after=wait,
-            )
-        return PUBLISH
-
-    def _record(self, viewer_id: str, folded: str, now: float) -> None:
-        viewer = self._viewers.get(viewer_id)
-        if viewer is None:
-            cap = max(HISTORY_PER_VIEWER, self._repeat_limit, self._flood_limit)
-            viewer = self._viewers[viewer_id] = _Viewer(deque(maxlen=cap), now)
-            if len(self._viewers) > MAX_TRACKED_VIEWERS:
-                self._viewers.popitem(last=False)
+    def _slow_objection(self, author: Author, now: float) -> Verdict | None:
+        slow = self._modes.slow_seconds
+        own = self._own_slow_wait(author.viewer_id, now)
+        shared = self._address_slow_wait(author.address, now)
+        if own <= 0 and shared <= 0:
+            return None
+        if own >= shared:
+            why = f"one message every {format_wait(slow)}"
         else:
-            self._viewers.move_to_end(viewer_id)
-        viewer.posts.append((now, folded))
-        viewer.last_post = now
+            why = (
+                f"{self._share} messages every {format_wait(slow)} for everyone on your "
+                "network, and they were just sent"
+            )
+        wait = max(own, shared)
+        return Verdict(
+            "refuse",
+            f"Slow mode is on: {why}; you can post again in {format_wait(wait)}.",
+            "slow",
+            retry_after=wait,
+        )
+
+    def _rate_objection(self, author: Author, folded: str, now: float) -> Verdict | None:
+        viewer = self._viewers.get(author.viewer_id)
+        address = self._addresses.get(author.address) if author.address else None
+        window = self._repeat_window
+        if _said(viewer, folded, now, window) >= self._repeat_limit:
+            return Verdict("refuse", "You already said that; say something new.", "repeat")
+        if _said(address, folded, now, window) >= self._repeat_limit * self._share:
+            return Verdict(
+                "refuse", "That was just said from your network; say something new.", "repeat"
+            )
+        if self._modes.slow_seconds and self._said_by_anyone(folded, now) >= self._repeat_limit:
+            return Verdict("refuse", "Someone just said that; say something new.", "repeat")
+        for history, limit, who in (
+            (viewer, self._flood_limit, "You're"),
+            (address, self._flood_limit * self._share, "Your network is"),
+        ):
+            wait = _wait_for(history, limit, self._flood_window, now)
+            if wait > 0:
+                return Verdict(
+                    "refuse",
+                    f"{who} sending messages too fast; wait {format_wait(wait)}.",
+                    "flood",
+                    retry_after=wait,
+                )
+        return None
+
+    def _said_by_anyone(self, folded: str, now: float) -> int:
+        times = self._texts.get(folded)
+        return 0 if times is None else sum(1 for ts in times if now - ts < self._repeat_window)
+
+    def _new_chatter(self, author: Author, now: float) -> Verdict:
+        minutes = self._modes.hold_new_minutes
+        if not minutes:
+            return PUBLISH
+        known = 0.0 if author.first_seen is None else now - author.first_seen
+        if known >= minutes * 60:
+            return PUBLISH
+        return Verdict(
+            "hold",
+            "Your message is waiting for a moderator: new chatters' messages are checked "
+            f"for their first {format_wait(minutes * 60)}.",
+            "new_chatter",
+        )
+
+    def _record(self, author: Author, folded: str, now: float) -> None:
+        cap = max(HISTORY_PER_VIEWER, self._repeat_limit, self._flood_limit)
+        _remember(self._viewers, author.viewer_id, cap, folded, now)
+        if author.address:
+            _remember(self._addresses, author.address, cap * self._share, folded, now)
+        if self._modes.slow_seconds:
+            times = self._texts.get(folded)
+            if times is None:
+                times = self._texts[folded] = deque(maxlen=self._repeat_limit)
+                if len(self._texts) > MAX_TRACKED_VIEWERS:
+                    self._texts.popitem(last=False)
+            else:
+                self._texts.move_to_end(folded)
+            times.append(now)
 
     def _prune(self, now: float) -> None:
-        """Forget viewers whose last post is older than every window that could use it.
+        """Forget viewers and addresses whose last post is older than every window that
+        could use it, and texts older than the repeat window.
 
-        Viewers are kept in order of their last post, so this stops at the first one
-        still needed: the work is proportional to what it drops.
+        Each is kept in order of its last post, so this stops at the first one still
+        needed: the work is proportional to what it drops.
         """
         horizon = max(self._repeat_window, self._flood_window, self._modes.slow_seconds)
-        while self._viewers:
-            viewer_id, viewer = next(iter(self._viewers.items()))
-            if now - viewer.last_post <= horizon:
+        for remembered in (self._viewers, self._addresses):
+            while remembered:
+                key, history = next(iter(remembered.items()))
+                if now - history.last_post <= horizon:
+                    break
+                del remembered[key]
+        while self._texts:
+            text, times = next(iter(self._texts.items()))
+            if now - times[-1] <= self._repeat_window:
                 break
-            del self._viewers[viewer_id]
+            del self._texts[text]
+
+
+def _remember(
+    remembered: OrderedDict[str, _Viewer], key: str, cap: int, folded: str, now: float
+) -> None:
+    history = remembered.get(key)
+    if history is None:
+        history = remembered[key] = _Viewer(deque(maxlen=cap), now)
+        if len(remembered) > MAX_TRACKED_VIEWERS:
+            remembered.popitem(last=False)
+    else:
+        remembered.move_to_end(key)
+    history.posts.append((now, folded))
+    history.last_post = now

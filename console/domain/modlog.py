@@ -48,6 +48,8 @@ class ChatModes(Protocol):
     def emoji_only(self) -> bool: ...
     @property
     def paused(self) -> bool: ...
+    @property
+    def hold_new_minutes(self) -> int: ...
 
 
 def describe_modes(modes: ChatModes) -> str:
@@ -61,6 +63,8 @@ def describe_modes(modes: ChatModes) -> str:
         parts.append("buyers only")
     if modes.emoji_only:
         parts.append("emoji only")
+    if modes.hold_new_minutes:
+        parts.append(f"new chatters held {modes.hold_new_minutes} min")
     return ", ".join(parts) or "open chat"
 
 

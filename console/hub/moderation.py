@@ -75,9 +75,18 @@ class Moderation:
     # ------------------------------------------------------------ judging comments
 
     def judge(
-        self, viewer_id: str, is_staff: bool, text: str, kind: TextKind = "comment"
+        self,
+        viewer_id: str,
+        is_staff: bool,
+        text: str,
+        kind: TextKind = "comment",
+        *,
+        address: str = "",
+        first_seen: float | None = None,
     ) -> Verdict:
-        """The policy's verdict on a viewer's comment, review or name (see ``RULES``)."""
+        """The policy's verdict on a viewer's comment, review or name (see ``RULES``);
+        a comment's ``address`` and ``first_seen`` feed the rules that rotating viewer
+        ids must not walk around, and the "new chatters are held" mode."""
         now = self._clock()
         sanction = self._sanctions.get(viewer_id)
         author = Author(
@@ -86,6 +95,8 @@ class Moderation:
             is_buyer=(not is_staff and self.policy.modes.buyers_only and self._is_buyer(viewer_id)),
             banned=sanction is not None and sanction.banned,
             muted_until=sanction.muted_until if sanction else None,
+            address=address,
+            first_seen=first_seen,
         )
         return self.policy.judge(author, text, now, kind)
 
@@ -148,6 +159,7 @@ class Moderation:
             buyers_only=modes.buyers_only,
             emoji_only=modes.emoji_only,
             paused=modes.paused,
+            hold_new_minutes=modes.hold_new_minutes,
         )
 
     # ------------------------------------------------------------ staff actions
@@ -288,6 +300,7 @@ def _modes(message: protocol.SetModes) -> RoomModes:
         buyers_only=message.buyers_only,
         emoji_only=message.emoji_only,
         paused=message.paused,
+        hold_new_minutes=message.hold_new_minutes,
     )
 
 
