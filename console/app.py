@@ -176,7 +176,12 @@ async def _serve(settings: Settings) -> int:
         audio = AudioCapture(chosen.audio, on_error=report, on_source=name_sources)
         broadcast = Broadcast(capture, chosen.stream_preset(), audio=audio)
         media = LiveMedia(capture, audio, broadcast)
-        hub = Hub(store, stream=broadcast, allowed_origins=settings.allowed_origins)
+        hub = Hub(
+            store,
+            stream=broadcast,
+            allowed_origins=settings.allowed_origins,
+            trusted_proxies=settings.trusted_proxies,
+        )
         try:
             await hub.start(settings.bind, settings.port)
         except ShopcastError as exc:

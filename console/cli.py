@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from console.ctl import add_parser as add_ctl_parser
 from console.ctl import run_ctl
 from console.desktop import check_desktop
+from console.domain.limits import LimitRuleError, parse_trusted_proxy
 from console.errors import ShopcastError
 from console.hub.auth import host_token
 from console.settings import DEFAULT_BIND, DEFAULT_PORT, Settings, default_data_dir
@@ -47,12 +48,30 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "hub's own page always may); repeat for several",
     )
     parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        type=_trusted_proxy,
+        metavar="ADDR",
+        help="a reverse proxy in front of the hub (an address or network, e.g. 127.0.0.1 "
+        "for nginx on this machine): its X-Forwarded-For names the viewer whose address "
+        "the chat's limits count; never believed from anyone else; repeat for several",
+    )
+    parser.add_argument(
         "--print-token",
         action="store_true",
         help="print the host token at start (otherwise: File → Staff access, or "
         "'python -m console token')",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+
+
+def _trusted_proxy(text: str) -> str:
+    try:
+        parse_trusted_proxy(text)
+    except LimitRuleError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,6 +182,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         whip_token=getattr(args, "whip_token", ""),
         connect=getattr(args, "connect", ""),
         allowed_origins=tuple(args.allow_origin),
+        trusted_proxies=tuple(args.trusted_proxy),
         token=getattr(args, "token", ""),
         print_token=args.print_token,
     )

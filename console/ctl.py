@@ -106,6 +106,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     modes.add_argument("--buyers-only", action="store_true")
     modes.add_argument("--emoji-only", action="store_true")
     modes.add_argument("--pause", action="store_true")
+    modes.add_argument(
+        "--hold-new",
+        type=int,
+        default=0,
+        metavar="MINUTES",
+        help="hold the comments of viewers the hub has known for less than MINUTES",
+    )
     terms = commands.add_parser("terms", help="list, add or remove the chat's blocked terms")
     terms_do = terms.add_subparsers(dest="terms_command", metavar="ACTION", required=True)
     terms_do.add_parser("list", help="print the blocked terms (action, kind, term) and links")
@@ -299,6 +306,7 @@ async def _team_command(session: _Session, args: argparse.Namespace) -> str:
                 buyers_only=args.buyers_only,
                 emoji_only=args.emoji_only,
                 paused=args.pause,
+                hold_new_minutes=args.hold_new,
             )
             await session.request(modes)
             return "Chat modes: " + describe_modes(modes) + "."

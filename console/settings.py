@@ -51,3 +51,5 @@ class Settings:
     print_token: bool = False
     #: Other sites whose pages may open ``/ws`` (the hub's own page always may).
     allowed_origins: tuple[str, ...] = ()
+    #: Reverse proxies whose X-Forwarded-For names the client (``--trusted-proxy``).
+    trusted_proxies: tuple[str, ...] = ()

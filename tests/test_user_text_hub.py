@@ -115,6 +115,7 @@ async def test_a_display_name_passes_the_blocked_terms_and_the_link_filter(
 ) -> None:
     await ok(team.host, {"t": "set_terms", "terms": [{"pattern": "spamword"}]})
     ann = await RawClient.viewer(team.url, "Ann", viewer_id="ann-name-01")
+    await ok(ann, {"t": "comment", "text": "hello"})  # she acts: the store keeps her name
     refused = await ask(ann, {"t": "set_name", "name": name})
     assert refused["code"] == "invalid" and "choose another" in refused["message"]
     async with connect(team.url, compression=None) as ws:

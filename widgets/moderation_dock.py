@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from console import protocol
+from console.domain.moderation import MAX_HOLD_NEW_MINUTES
 from console.domain.modlog import ACTION_LABELS, describe_modes, matches
 from console.domain.reviews import stars
 
@@ -41,7 +42,13 @@ from console.domain.reviews import stars
 LOG_ROWS = 2000
 TERM_KINDS = ("word", "wildcard", "regex")
 #: Why a comment was held, in a moderator's words (the rule names of the chat policy).
-RULE_LABELS = {"term": "blocked term", "link": "link", "repeat": "repeated", "flood": "flood"}
+RULE_LABELS = {
+    "term": "blocked term",
+    "link": "link",
+    "repeat": "repeated",
+    "flood": "flood",
+    "new_chatter": "new chatter",
+}
 TERM_ACTIONS = ("hold", "delete")
 
 
@@ -226,6 +233,17 @@ class ModerationDock(QDockWidget):
         self.slow.setSpecialValueText("Off")
         self.slow.setAccessibleName("Slow mode: seconds between a viewer's comments")
         form.addRow("&Slow mode:", self.slow)
+        self.hold_new = QSpinBox(page)
+        self.hold_new.setRange(0, MAX_HOLD_NEW_MINUTES)
+        self.hold_new.setSuffix(" min")
+        self.hold_new.setSpecialValueText("Off")
+        self.hold_new.setAccessibleName(
+            "Hold new chatters: minutes a new viewer's comments wait for a moderator"
+        )
+        self.hold_new.setToolTip(
+            "Comments of viewers the hub has known for less than this go to the Held queue"
+        )
+        form.addRow("Hold &new chatters:", self.hold_new)
         self.buyers_only = QCheckBox("Only &buyers may chat", page)
         self.emoji_only = QCheckBox("&Emoji only", page)
         self.paused = QCheckBox("&Pause the chat", page)
@@ -241,6 +259,7 @@ class ModerationDock(QDockWidget):
 
     def set_modes(self, modes: protocol.Modes) -> None:
         self.slow.setValue(modes.slow_seconds)
+        self.hold_new.setValue(modes.hold_new_minutes)
         self.buyers_only.setChecked(modes.buyers_only)
         self.emoji_only.setChecked(modes.emoji_only)
         self.paused.setChecked(modes.paused)
@@ -253,6 +272,7 @@ class ModerationDock(QDockWidget):
                 buyers_only=self.buyers_only.isChecked(),
                 emoji_only=self.emoji_only.isChecked(),
                 paused=self.paused.isChecked(),
+                hold_new_minutes=self.hold_new.value(),
             )
         )
 

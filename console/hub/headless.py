@@ -23,7 +23,11 @@ async def serve_headless(settings: Settings) -> int:
     store = Store.open(settings.data_dir)
     try:
         seed_demo_catalogue(store)
-        hub = Hub(store, allowed_origins=settings.allowed_origins)
+        hub = Hub(
+            store,
+            allowed_origins=settings.allowed_origins,
+            trusted_proxies=settings.trusted_proxies,
+        )
         token = hub.host_token()
         await hub.start(settings.bind, settings.port)
         tune_collector()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import socket
 import struct
 import time
@@ -23,6 +24,7 @@ from websockets.protocol import State
 
 from console import protocol
 from console.domain.chat import ChatRuleError, RateLimiter, clean_comment, clean_name
+from console.domain.limits import NEW_IDS_PER_MINUTE, NewIdGate
 from console.domain.profile import DELETED_NAME
 from console.errors import ProtocolError
 from console.hub.auth import (
@@ -93,6 +95,9 @@ class Limits:
     viewer_message_burst: float = 60.0
     staff_messages_per_s: float = 200.0
     staff_message_burst: float = 400.0
+    #: New viewer ids one network address may bring in any minute (see
+    #: ``console.domain.limits``); viewers the store knows never count.
+    new_viewer_ids_per_minute: int = NEW_IDS_PER_MINUTE
 
 
 @dataclass(eq=False, slots=True)
@@ -122,6 +127,15 @@ class Session:
     catching_up: int = 0
     #: Unsent bytes past which the client is dropped (see ``MAX_CLIENT_BUFFER``).
     max_backlog: int = MAX_CLIENT_BUFFER
+    #: Where the client connects from (``console.domain.limits.client_address``): the
+    #: chat's slow mode, repeat and flood rules count per address too.
+    address: str = ""
+    #: The page's key, stored with the viewer when they first act (see ``keep_viewer``).
+    key: str | None = None
+    #: When the hub first knew this viewer id, for "new chatters are held".
+    first_seen: float = 0.0
+    #: The store keeps this viewer, and this page proved it with the stored key.
+    kept: bool = False
 
     @property
     def is_staff(self) -> bool:
@@ -163,7 +177,11 @@ class Room:
         self._coalescer = Coalescer(store.last_seq)
         self._sessions: dict[ServerConnection, Session] = {}
         self._presence: Counter[str] = Counter()
+        #: Comment buckets of the viewers present (and of staff), freed when they leave.
         self._comment_limits: dict[str, RateLimiter] = {}
+        self._new_ids = NewIdGate(self._limits.new_viewer_ids_per_minute)
+        #: Viewer ids the store keeps: they acted, now or before (see ``keep_viewer``).
+        self._kept: set[str] = set()
         self._flush_handle: asyncio.TimerHandle | None = None
         self._frame_clock = FrameClock(min_gap=tick)
         self._presence_handle: asyncio.TimerHandle | None = None
@@ -184,8 +202,13 @@ class Room:
     def viewer_count(self) -> int:
         return len(self._presence)
 
-    def join(self, ws: ServerConnection, hello: protocol.Hello) -> Session:
-        """Admit a client: check who it is, send welcome and history, subscribe it."""
+    def join(self, ws: ServerConnection, hello: protocol.Hello, address: str = "") -> Session:
+        """Admit a client: check who it is, send welcome and history, subscribe it.
+
+        ``address`` is where it connects from. A viewer id the store does not know is
+        admitted within the new-ids limit of that address, and nothing about it is
+        stored until the viewer acts (:meth:`keep_viewer`).
+        """
         if hello.v != protocol.VERSION:
             raise ProtocolError(
                 ErrorCode.UNSUPPORTED_VERSION,
@@ -208,17 +231,34 @@ class Room:
                 raise ProtocolError(
                     ErrorCode.INVALID, "key must be 16 to 128 letters, digits, '-' or '_'."
                 )
-            proof = self.viewers.records.prove(viewer_id, hello.key, now)
+            first_seen = self._known_since(viewer_id, now)
+            if first_seen is None:
+                # Nothing stored, so no key to compare: the page's key is kept with the
+                # viewer once they act.
+                proof = None if hello.key is None else True
+            else:
+                proof = self.viewers.records.prove(viewer_id, hello.key, now)
             if proof is False:
-                raise ProtocolError(
-                    ErrorCode.BAD_TOKEN,
-                    "This viewer id belongs to another browser. Reload the page: it will "
-                    "make an id of its own.",
-                )
+                raise ProtocolError(ErrorCode.BAD_TOKEN, _ANOTHER_BROWSER)
             name = self._judged_name(viewer_id, hello.name) if hello.name is not None else None
-            name = self._store.touch_viewer(viewer_id, name, now)
+            if first_seen is None:
+                self._admit_new_id(address, viewer_id, now)
+                first_seen = now
+            else:
+                name = self._store.touch_viewer(viewer_id, name, now)
+                self._kept.add(viewer_id)
             session = Session(
-                ws, "viewer", viewer_id, name, limiter, joined=now, proven=proof is True
+                ws,
+                "viewer",
+                viewer_id,
+                name,
+                limiter,
+                joined=now,
+                proven=proof is True,
+                address=address,
+                key=hello.key,
+                first_seen=first_seen,
+                kept=viewer_id in self._kept,
             )
             _cap_send_buffer(ws)
         else:
@@ -268,7 +308,12 @@ class Room:
             standing = self.moderation.standing(session.viewer_id)
             if standing is not None:
                 state.append(protocol.encode(standing))
-            state.append(protocol.encode(self.viewers.joined(session.viewer_id)))
+            consent = (
+                self.viewers.joined(session.viewer_id)
+                if session.viewer_id in self._kept
+                else self.viewers.consent_state(session.viewer_id)
+            )
+            state.append(protocol.encode(consent))
         first = protocol.frame([protocol.encode(welcome_msg), *history, *state])
         session.catching_up = len(first)
         session.max_backlog = (
@@ -280,6 +325,58 @@ class Room:
         if session.is_staff:
             self._staff_changed()  # after the welcome: it is always a client's first word
         return session
+
+    def _known_since(self, viewer_id: str, now: float) -> float | None:
+        """When the store first knew the viewer; ``now`` for one it knows without a first
+        visit (only a consent answer or a key), None for an id it does not know."""
+        stored = self._store.profile(viewer_id, last_comments=0)
+        if stored is not None:
+            return stored.first_seen
+        records = self.viewers.records
+        key_stored = records.prove(viewer_id, None, now) is False  # read only, without a key
+        if viewer_id in self._kept or key_stored or records.consent(viewer_id) != "unknown":
+            return now
+        return None
+
+    def _admit_new_id(self, address: str, viewer_id: str, now: float) -> None:
+        wait = self._new_ids.admit(address, viewer_id, now)
+        if wait:
+            raise ProtocolError(
+                ErrorCode.TOO_MANY_NEW_VIEWERS,
+                "Too many new viewers joined from your network in the last minute; this "
+                f"page joins by itself in {max(1, math.ceil(wait))} s.",
+                retry_after=wait,
+            )
+
+    def keep_viewer(self, session: Session) -> None:
+        """The viewer acts (comments, buys, opens a checkout, answers the consent card,
+        reviews): from now on the store keeps them, their page's key and their presence.
+
+        Until then a page that only watches writes nothing durable, so fresh viewer ids
+        cannot grow the store: one address once made 17,800 viewer, key and presence
+        rows in 25 s by connecting, without a word.
+        """
+        if session.is_staff or session.forgotten or session.kept:
+            return
+        now = self._clock()
+        # Another page may have acted with this id since this one said hello.
+        if self.viewers.records.prove(session.viewer_id, session.key, now) is False:
+            raise ProtocolError(ErrorCode.BAD_TOKEN, _ANOTHER_BROWSER)
+        if session.viewer_id not in self._kept:
+            session.name = self._store.touch_viewer(session.viewer_id, session.name, now)
+            self.viewers.joined(session.viewer_id)
+            self._kept.add(session.viewer_id)
+        session.kept = True
+
+    def _keep_present(self, viewer_id: str) -> None:
+        """A moderator acts on a viewer who is watching but never acted (a name in the
+        viewer list): the store keeps them now, so the sanction has someone to name."""
+        for session in list(self._sessions.values()):
+            if viewer_id in self._kept:
+                return
+            if session.viewer_id == viewer_id and not session.is_staff:
+                with contextlib.suppress(ProtocolError):  # a page that cannot prove the id
+                    self.keep_viewer(session)
 
     def _history(self, since: int | None, audience: str | None) -> tuple[bool, list[bytes]]:
         """Events the client has not seen (and may see), up to the last flushed one.
@@ -300,11 +397,12 @@ class Room:
         if session.is_staff:
             self._staff_changed()
             return
-        if not session.forgotten:
+        if not session.forgotten and session.kept:
             self.viewers.left(session.viewer_id, max(0.0, self._clock() - session.joined))
         self._presence[session.viewer_id] -= 1
         if self._presence[session.viewer_id] <= 0:
             del self._presence[session.viewer_id]
+            self._comment_limits.pop(session.viewer_id, None)
             self.playout.left(session.viewer_id)
         self._presence_changed()
 
@@ -328,11 +426,11 @@ class Room:
             case protocol.SendComment():
                 self._comment(session, message)
             case protocol.SetName():
-                session.name = self._store.touch_viewer(
-                    session.viewer_id,
-                    self._judged_name(session.viewer_id, message.name),
-                    self._clock(),
-                )
+                name = self._judged_name(session.viewer_id, message.name)
+                if session.is_staff or session.viewer_id in self._kept:
+                    session.name = self._store.touch_viewer(session.viewer_id, name, self._clock())
+                else:
+                    session.name = name  # stored when they act (keep_viewer)
                 reply(session, protocol.Ack(ref=message.ref))
             case protocol.GetProfile():
                 profile = self.viewers.profile(
@@ -368,11 +466,13 @@ class Room:
                 if not session.is_staff:
                     variant = self.shop.records.variant(message.sku)
                     if variant is not None:
+                        self.keep_viewer(session)
                         self.viewers.checkout_started(
                             session.viewer_id, variant.product_id, message.sku
                         )
                 reply(session, quote)
             case protocol.SetConsent():
+                self.keep_viewer(session)
                 state = self.viewers.set_consent(session.viewer_id, message.consent)
                 state.ref = message.ref
                 reply(session, state)
@@ -380,6 +480,7 @@ class Room:
             case protocol.ExportData() | protocol.DeleteData():
                 self._viewer_data(session, message)
             case protocol.SubmitReview():
+                self.keep_viewer(session)
                 held = self.shop.review(session.viewer_id, session.name, message, self.moderation)
                 reply(session, protocol.Ack(ref=message.ref, held=held))
             case protocol.Buy():
@@ -392,7 +493,8 @@ class Room:
             case protocol.Pin():
                 self.shop.pin(message.product, message.end_deal)
                 if self.shop.pinned_id is not None:
-                    self.viewers.pinned(self.shop.pinned_id, list(self._presence))
+                    kept = [v for v in self._presence if v in self._kept]
+                    self.viewers.pinned(self.shop.pinned_id, kept)
             case protocol.Unpin():
                 self.shop.unpin()
             case protocol.SetShelf():
@@ -438,6 +540,7 @@ class Room:
                 self.shop.withdraw_comment(message.seq)
                 self.questions.withdraw(message.seq)
             case protocol.TimeoutViewer() | protocol.BanViewer() | protocol.UnbanViewer():
+                self._keep_present(message.viewer_id)
                 sanction = self.moderation.sanction(actor, message)
                 standing = protocol.Standing(
                     banned=sanction.banned, muted_until=sanction.muted_until, reason=sanction.reason
@@ -543,6 +646,7 @@ class Room:
         self.shop.refresh_after_deletion()
         self.questions.erase(deletion.comment_seqs, DELETED_NAME)
         self.moderation.policy.forget(viewer_id)
+        self._kept.discard(viewer_id)
         reply(session, protocol.Ack(ref=message.ref))
         # The viewer's open pages must not bring a record back (a watch time on leaving,
         # a comment): they are closed, after the answer, and start over with a new id.
@@ -699,7 +803,13 @@ class Room:
             text = clean_comment(message.text)
         except ChatRuleError as exc:
             raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
-        verdict = self.moderation.judge(session.viewer_id, session.is_staff, text)
+        verdict = self.moderation.judge(
+            session.viewer_id,
+            session.is_staff,
+            text,
+            address=session.address,
+            first_seen=session.first_seen,
+        )
         if verdict.action == "refuse":
             raise self.moderation.refuse(verdict, session.viewer_id, session.name, text)
         now = self._clock()
@@ -719,6 +829,7 @@ class Room:
                 f"Slow down: you can post again in {max(1, round(wait))} s.",
                 retry_after=wait,
             )
+        self.keep_viewer(session)
         if verdict.action == "hold":
             self.moderation.hold(verdict, session.viewer_id, session.name, session.role, text)
             reply(session, protocol.Ack(ref=message.ref, held=True))
@@ -853,6 +964,11 @@ class Room:
                 handle.cancel()
         self.flush()
         self._presence_handle = self._housekeeping_handle = None
+
+
+_ANOTHER_BROWSER = (
+    "This viewer id belongs to another browser. Reload the page: it will make an id of its own."
+)
 
 
 def text_frame(payload: bytes) -> bytes:

@@ -24,6 +24,7 @@ from websockets.http11 import Request, Response
 
 from console import protocol
 from console.domain.catalogue import catalogue_to_dict, parse_catalogue
+from console.domain.limits import client_address, parse_trusted_proxy, sent_through_proxy
 from console.errors import ListenError, ProtocolError, ShopcastError, StoreError
 from console.hub.auth import host_token, issue_token
 from console.hub.payments import PaymentProvider
@@ -87,10 +88,15 @@ class Hub:
         payments: PaymentProvider | None = None,
         clock: Callable[[], float] = time.time,
         allowed_origins: tuple[str, ...] = (),
+        trusted_proxies: tuple[str, ...] = (),
     ) -> None:
         self.store = store
         #: Pages on other sites that may open ``/ws`` (the hub's own page always may).
         self.allowed_origins = frozenset(o.rstrip("/").lower() for o in allowed_origins)
+        #: Reverse proxies (addresses or networks) whose ``X-Forwarded-For`` names the
+        #: client; from anyone else the header is never believed.
+        self.trusted_proxies = tuple(parse_trusted_proxy(p) for p in trusted_proxies)
+        self._warned_proxy = False
         self.room = Room(
             store,
             title=title,
@@ -222,7 +228,7 @@ class Hub:
                                 ErrorCode.HELLO_REQUIRED,
                                 "Send hello first, with your role and protocol version.",
                             )
-                        session = self.room.join(ws, message)
+                        session = self.room.join(ws, message, self._client_address(ws))
                     elif isinstance(message, protocol.WebRTCOffer) and self._stream is not None:
                         check_permission(session.role, message)
                         await self._answer(ws, session, message)
@@ -235,6 +241,8 @@ class Hub:
                     send(ws, _error_frame(exc.code, exc.message, ref, exc.retry_after, exc.fields))
                     if exc.code in (ErrorCode.UNSUPPORTED_VERSION, ErrorCode.BAD_TOKEN):
                         await ws.close(1008, exc.code)
+                    elif exc.code == ErrorCode.TOO_MANY_NEW_VIEWERS:
+                        await ws.close(1013, "try again later")
                 except StoreError as exc:
                     log.error("store failure: %s", exc)
                     send(ws, _error_frame(ErrorCode.UNAVAILABLE, str(exc), ref))
@@ -255,6 +263,24 @@ class Hub:
             if session is not None and self._stream is not None:
                 await self._stream.close_viewer(_stream_key(session, ws))
 
+    def _client_address(self, ws: ServerConnection) -> str:
+        """The client's address as the limits count it: the socket's peer, or behind a
+        trusted proxy the client it forwards for (see ``console.domain.limits``)."""
+        remote = ws.remote_address
+        peer = str(remote[0]) if isinstance(remote, tuple) and remote else ""
+        request = ws.request
+        forwarded = request.headers.get_all("X-Forwarded-For") if request is not None else []
+        if not self._warned_proxy and sent_through_proxy(peer, forwarded, self.trusted_proxies):
+            self._warned_proxy = True
+            log.warning(
+                "a client at %s sent X-Forwarded-For; if it is your reverse proxy, start "
+                "the hub with --trusted-proxy %s, or every viewer behind it counts as one "
+                "address for the chat's limits",
+                peer,
+                peer,
+            )
+        return client_address(peer, forwarded, self.trusted_proxies)
+
     def set_live(self, live: bool) -> None:
         """Tell every client the show went live or ended (the caller runs the stream)."""
         self.room.set_live(live)
@@ -263,6 +289,7 @@ class Hub:
         self.room.check_rate(session)
         if session.name is None:
             raise ProtocolError(ErrorCode.NAME_REQUIRED, "Choose a display name before buying.")
+        self.room.keep_viewer(session)
         # Everyone sees the sale: a banned buyer's goes out without their name.
         announced = self.room.moderation.announced_name(session.viewer_id, session.name)
         confirmed = await self.room.shop.buy(session.viewer_id, announced, message)

@@ -98,6 +98,9 @@ import { createShop } from "./shop.js";
   let attempt = 0;
   let retryTimer = null;
   let countdownTimer = null;
+  // The hub said when to come back (too many new viewers from this network) and why.
+  let retryAfterS = 0;
+  let waitReason = "";
   let lastSeq = null;
   let refCounter = 0;
   let helloName = null;
@@ -167,12 +170,16 @@ import { createShop } from "./shop.js";
 
   function scheduleReconnect() {
     const base = Math.min(BACKOFF_MAX_S, BACKOFF_MIN_S * 2 ** attempt);
-    const delay = Math.max(BACKOFF_MIN_S, base * (0.5 + Math.random() * 0.5));
+    const delay = Math.max(BACKOFF_MIN_S, base * (0.5 + Math.random() * 0.5), retryAfterS);
+    const reason = waitReason;
+    retryAfterS = 0;
+    waitReason = "";
     attempt += 1;
     const due = Date.now() + delay * 1000;
     const tick = () => {
       const left = Math.max(1, Math.ceil((due - Date.now()) / 1000));
-      setStatus(`Reconnecting in ${left} s…`, "reconnecting");
+      const text = reason ? `${reason} Joining in ${left} s…` : `Reconnecting in ${left} s…`;
+      setStatus(text, "reconnecting");
     };
     tick();
     countdownTimer = setInterval(tick, 250);
@@ -318,6 +325,13 @@ import { createShop } from "./shop.js";
     if (msg.ref === "stream") {
       stopStream();
       if (msg.code !== "not_live") showOverlay("The video could not start", String(msg.message));
+      return;
+    }
+    if (msg.code === "too_many_new_viewers" && !connected) {
+      // The hub admits only so many new viewers from one network a minute and closes
+      // this socket: wait as long as it says, then join by ourselves.
+      retryAfterS = typeof msg.retry_after === "number" ? msg.retry_after : BACKOFF_MAX_S;
+      waitReason = "Many new viewers are joining from your network.";
       return;
     }
     if (msg.code === "bad_token" && !connected) {
