@@ -7,7 +7,10 @@ both clocks are this machine's wall clock. Media flows over 127.0.0.1 only.
 
     python tests/bench/latency.py [--seconds 60] [--preset 720p]
 
-Prints one JSON object: frames measured, decoded frame rate, latency p50/p95/max (ms).
+Prints one JSON object: frames measured, decoded frame rate, latency p50/p95/max (ms),
+and beside it the delay the page itself reported to the hub meanwhile (``playout``
+messages: jitter buffer plus half the round trip, what the host's health line shows),
+so the two can be compared.
 """
 
 from __future__ import annotations
@@ -23,9 +26,22 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from console import protocol
 from media.testpattern import STAMP_BITS, stamp_height
 from tests.support.browser import chromium
 from tests.support.live import LiveHub
+
+# Runs in the page before its own scripts: keeps the delays the page reports to the hub.
+CAPTURE_REPORTS_JS = """
+window.__playout = [];
+const nativeSend = WebSocket.prototype.send;
+WebSocket.prototype.send = function (data) {
+  if (typeof data === 'string' && data.includes('"playout"')) {
+    window.__playout.push(JSON.parse(data).delay_ms);
+  }
+  return nativeSend.call(this, data);
+};
+"""
 
 # Runs in the page: one sample per presented frame, until told to stop.
 MEASURE_JS = """([bits, stripRows]) => {
@@ -67,7 +83,10 @@ def main() -> int:
     live = LiveHub(work / "data", args.preset)
     try:
         with chromium(work / "profiles") as browsers:
-            page = browsers.page(live.hub.viewer_url)
+            context = browsers.profile()
+            context.add_init_script(CAPTURE_REPORTS_JS)
+            page = context.pages[0] if context.pages else context.new_page()
+            page.goto(live.hub.viewer_url)
             deadline = time.monotonic() + 15
             while page.evaluate("document.querySelector('[data-testid=stream]').videoWidth") == 0:
                 if time.monotonic() > deadline:
@@ -76,9 +95,12 @@ def main() -> int:
             time.sleep(1.0)  # past the first keyframe's start-up
             strip = stamp_height(live.broadcast.preset.height)
             page.evaluate(MEASURE_JS, [STAMP_BITS, strip])
+            reports_before = page.evaluate("window.__playout.length")
             print(f"measuring for {args.seconds:.0f} s…", file=sys.stderr)
             time.sleep(args.seconds)
             samples = page.evaluate("window.__measuring = false, window.__latency")
+            reports = page.evaluate("window.__playout")[reports_before:]
+            hub_figure = live.call(_hub_figure(live))
             width = page.evaluate("document.querySelector('[data-testid=stream]').videoWidth")
             height = page.evaluate("document.querySelector('[data-testid=stream]').videoHeight")
     finally:
@@ -101,9 +123,21 @@ def main() -> int:
             "max": round(float(sane.max()), 1),
         },
         "target_ms": {"p50": 150, "p95": 250, "goal_p50": 100},
+        "reported_playout_ms": {
+            "reports": len(reports),
+            "p50": round(float(np.percentile(reports, 50)), 1) if reports else None,
+            "p95": round(float(np.percentile(reports, 95)), 1) if reports else None,
+            "hub_median": hub_figure.median_ms,
+            "hub_p95": hub_figure.p95_ms,
+        },
     }
     print(json.dumps(result))
     return 0
+
+
+async def _hub_figure(live: LiveHub) -> protocol.Playout:
+    """What the host's console would show now (read on the hub's own loop)."""
+    return live.hub.room.playout.snapshot()
 
 
 if __name__ == "__main__":
