@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from console.sfu.config import (
     JanusInstall,
@@ -39,6 +40,7 @@ from console.sfu.config import (
 from console.sfu.janus import JanusError, room_participants, videoroom_handles
 from console.sfu.run import DEFAULT_WHIP_SERVER, WHIP_SERVER_ENV
 from media.httpclient import request
+from tests.support.browser import CHROMIUM, strict_chromium
 from tests.support.netns import Namespace, network_namespace
 from tests.support.system import missing_package
 
@@ -54,6 +56,63 @@ INSTALL = JanusInstall(
 #: a measure (on this machine the publisher is there within about a second).
 PATIENCE = 60.0
 T = TypeVar("T")
+#: Debian's janus.js and adapter.js (libjs-janus-gateway, libjs-webrtc-adapter).
+JAVASCRIPT = Path("/usr/share/javascript")
+#: The test's viewer page, served on loopback in the namespace.
+VIEWER_PORT = "8099"
+VIEWER = f"http://127.0.0.1:{VIEWER_PORT}/"
+#: A page that watches the show through Janus's VideoRoom with Debian's janus.js: it
+#: joins as a subscriber of the publisher, answers Janus's offer (Janus always offers to
+#: subscribers), and plays what comes; ``inbound`` reads the receiver's statistics.
+VIEWER_PAGE = """<!doctype html>
+<video id="video" autoplay muted playsinline></video>
+<script src="adapter.js"></script>
+<script src="janus.js"></script>
+<script>
+let handle = null;
+window.watch = (server, apisecret, room, feed) => new Promise((resolve, reject) => {
+  const dependencies = Janus.useDefaultDependencies({adapter});
+  Janus.init({debug: false, dependencies, callback: () => {
+    const janus = new Janus({server, apisecret, error: reject, success: () => {
+      janus.attach({
+        plugin: "janus.plugin.videoroom",
+        error: reject,
+        success: (attached) => {
+          handle = attached;
+          handle.send({message: {request: "join", room, ptype: "subscriber", streams: [{feed}]}});
+        },
+        onmessage: (message, jsep) => {
+          if (message.error) reject(new Error(message.error));
+          if (!jsep) return;
+          handle.createAnswer({jsep, tracks: [], error: reject, success: (answer) => {
+            handle.send({message: {request: "start", room}, jsep: answer});
+            resolve();
+          }});
+        },
+        onremotetrack: (track, mid, added) => {
+          if (added && track.kind === "video") {
+            document.getElementById("video").srcObject = new MediaStream([track]);
+          }
+        },
+      });
+    }});
+  }});
+});
+window.inbound = async () => {
+  const found = {};
+  if (!handle || !handle.webrtcStuff.pc) return found;
+  (await handle.webrtcStuff.pc.getStats()).forEach((report) => {
+    if (report.type !== "inbound-rtp") return;
+    found[report.kind] = {
+      frames: report.framesDecoded || 0, width: report.frameWidth || 0,
+      height: report.frameHeight || 0, packets: report.packetsReceived || 0,
+      at: report.timestamp,
+    };
+  });
+  return found;
+};
+</script>
+"""
 
 
 def jcfg(text: str) -> dict[str, dict[str, str]]:
@@ -388,3 +447,87 @@ def test_janus_or_the_whip_server_stopping_is_started_again_with_the_room_and_en
             ),
         )
         running.wait_for(f"the room and the endpoint after {name} stopped", ready)
+
+
+def require_janus_js() -> None:
+    if not CHROMIUM.exists():
+        pytest.skip(missing_package(f"Debian's Chromium ({CHROMIUM})", "chromium"))
+    if not (JAVASCRIPT / "janus-gateway" / "janus.js").exists():
+        pytest.skip(
+            missing_package("Debian's janus.js", "libjs-janus-gateway libjs-webrtc-adapter")
+        )
+
+
+@pytest.mark.browser
+def test_a_viewer_watching_through_janus_decodes_the_720p_show_at_full_rate_with_audio(
+    show_in_namespace: Show, tmp_path: Path
+) -> None:
+    require_janus_js()
+    running = show_in_namespace
+    said = running.start_sfu()
+    secrets = json.loads((running.sfu_folder / "secrets.json").read_text())
+    running.start_console(said["WHIP endpoint"], said["WHIP token"])
+    api = said["Janus API"].split()[0]
+    publisher = running.wait_for(
+        "a publisher in the show's room",
+        lambda: next(
+            (
+                person
+                for person in running.ask(
+                    lambda: room_participants(api, secrets["api_secret"], 4321)
+                )
+                if person.get("publisher")
+            ),
+            None,
+        ),
+    )
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text(VIEWER_PAGE)
+    (site / "janus.js").symlink_to(JAVASCRIPT / "janus-gateway" / "janus.js")
+    (site / "adapter.js").symlink_to(JAVASCRIPT / "webrtc-adapter" / "adapter.js")
+    # Served for real, on loopback: a page Playwright makes up has no address, and
+    # Chromium blocks its WebSocket to loopback (ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS).
+    server = subprocess.Popen(
+        running.namespace.argv(
+            sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory",
+            str(site), VIEWER_PORT,
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    running.processes.append(server)
+    with contextlib.ExitStack() as stack:
+        # Playwright's driver, and the Chromium it starts, in the namespace: Janus's
+        # media is offered on the namespace's address only.
+        with running.namespace.inside():
+            browsers = stack.enter_context(strict_chromium(tmp_path / "profiles"))
+        context = browsers.profile()
+        page = context.pages[0] if context.pages else context.new_page()
+
+        def opened() -> bool | None:
+            try:
+                page.goto(VIEWER)
+            except PlaywrightError:
+                return None  # the page's server is not listening yet
+            return True
+
+        running.wait_for("the viewer page", opened)
+        page.evaluate(
+            "([server, secret, room, feed]) => watch(server, secret, room, feed)",
+            [api, secrets["api_secret"], 4321, publisher["id"]],
+        )
+
+        def decoding() -> dict[str, Any] | None:
+            found = page.evaluate("inbound()")
+            video = found.get("video", {})
+            return found if video.get("frames", 0) > 0 and "audio" in found else None
+
+        first = running.wait_for("the viewer decode video", decoding)
+        page.wait_for_timeout(3000)
+        later = page.evaluate("inbound()")
+    video, audio = later["video"], later["audio"]
+    assert (video["width"], video["height"]) == (1280, 720)
+    rate = (video["frames"] - first["video"]["frames"]) / (video["at"] - first["video"]["at"])
+    assert rate * 1000 >= 24, f"the viewer decoded {rate * 1000:.1f} frames/s"
+    assert audio["packets"] > first["audio"]["packets"]
