@@ -27,6 +27,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from console.sfu.config import (
+    DEFAULT_JANUS_ADMIN_PORT,
     JanusInstall,
     SfuConfigError,
     SfuSecrets,
@@ -56,6 +57,8 @@ INSTALL = JanusInstall(
 #: a measure (on this machine the publisher is there within about a second).
 PATIENCE = 60.0
 T = TypeVar("T")
+#: Janus's admin API as console.sfu sets it up (on this machine, where the test steps in).
+ADMIN_API = f"ws://127.0.0.1:{DEFAULT_JANUS_ADMIN_PORT}"
 #: Debian's janus.js and adapter.js (libjs-janus-gateway, libjs-webrtc-adapter).
 JAVASCRIPT = Path("/usr/share/javascript")
 #: The test's viewer page, served on loopback in the namespace.
@@ -380,9 +383,7 @@ def test_the_console_live_publishes_h264_and_opus_to_janus_by_whip(
         ]
 
     def media() -> dict[str, Any] | None:
-        handles = running.ask(
-            lambda: videoroom_handles("ws://127.0.0.1:7288", secrets["admin_secret"])
-        )
+        handles = running.ask(lambda: videoroom_handles(ADMIN_API, secrets["admin_secret"]))
         found = [m for m in map(publisher_media, handles) if m is not None]
         return found[0] if found else None
 

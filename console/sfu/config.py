@@ -180,11 +180,6 @@ def janus_api_url(settings: SfuSettings) -> str:
     return f"ws://{_host(settings.api_address)}:{settings.janus_port}"
 
 
-def janus_admin_url(settings: SfuSettings) -> str:
-    """Janus's admin API over WebSocket (sessions, handles, ICE and DTLS state)."""
-    return f"ws://{_host(settings.api_address)}:{settings.janus_admin_port}"
-
-
 def _janus(settings: SfuSettings, install: JanusInstall, folder: str) -> str:
     base = install.modules_folder.rstrip("/")
     nat: dict[str, object] = {

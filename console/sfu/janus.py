@@ -3,8 +3,8 @@
 The starter asks it whether Janus is up with the show's room; the hub will broker
 viewers' subscriptions through it; the admin API says what a publisher's handle does
 (ICE, DTLS, codecs, packets). One connection, one reader task: a reply is matched to
-its request by ``transaction``, an ``ack`` is skipped for the answer that follows it,
-and everything else (plugin events, hang-ups) waits in ``events``.
+its request by ``transaction``, and an ``ack`` is skipped for the answer that follows
+it. What Janus sends unasked (plugin events, hang-ups) is not used yet, and dropped.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any, Self
 
@@ -20,6 +21,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from console.errors import ShopcastError
+
+log = logging.getLogger(__name__)
 
 API_PROTOCOL = "janus-protocol"
 ADMIN_PROTOCOL = "janus-admin-protocol"
@@ -47,8 +50,6 @@ class JanusConnection:
         self._secret = {"admin_secret" if admin else "apisecret": secret}
         self._numbers = itertools.count(1)
         self._pending: dict[str, asyncio.Future[JsonObject]] = {}
-        #: What Janus sends unasked: plugin events, ``webrtcup``, ``hangup``, ``media``.
-        self.events: asyncio.Queue[JsonObject] = asyncio.Queue()
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
@@ -120,7 +121,7 @@ class JanusConnection:
                     continue
                 answer = self._pending.get(str(reply.get("transaction")))
                 if answer is None or answer.done():
-                    await self.events.put(reply)
+                    log.debug("Janus, unasked: %s", reply.get("janus"))
                 elif reply.get("janus") != "ack":
                     answer.set_result(reply)
         except (ConnectionClosed, json.JSONDecodeError):
