@@ -55,6 +55,7 @@ from widgets.orders_window import OrdersWindow
 from widgets.preview import VideoPreview
 from widgets.products_dock import ProductsDock
 from widgets.profile_dock import ProfileController, ProfileDock
+from widgets.pulse_dock import PulseDock, select_question_group
 from widgets.sales_dock import SalesDock
 from widgets.show_dock import ShowDock
 from widgets.stream_controls import StreamControls
@@ -197,6 +198,8 @@ class MainWindow(QMainWindow):
         self.profiles = ProfileController(self)
         for tall in (self.team.questions, self.profile):
             _scrolls_when_short(tall)
+        self.pulse = PulseDock(self)
+        self._connect_pulse()
         self._build_menus()
         #: Shown instead of the docks until the hub first welcomes a remote console.
         self.waiting: QLabel | None = None
@@ -445,6 +448,7 @@ class MainWindow(QMainWindow):
         if notice and not replayed:
             self.statusBar().showMessage(notice, 8000)
         self.profiles.follow(messages)
+        self.pulse.add_messages(messages)
 
     def on_connection_state(self, state: State, text: str) -> None:
         """Show the session's state; it is called from the session's task, so no dialog
@@ -493,6 +497,7 @@ class MainWindow(QMainWindow):
             self.team.moderation,
             self.team.questions,
             self.profiles.viewer_list,
+            self.pulse,
         )
 
     def _set_viewers(self, count: int) -> None:
@@ -529,6 +534,7 @@ class MainWindow(QMainWindow):
         reply = await self.client.request(protocol.GetCatalogue())
         if isinstance(reply, protocol.Catalogue):
             self.products.set_products(reply.products)
+            self.pulse.set_products(reply.products)
             self._catalogue_loaded = True
 
     async def _load_orders(self) -> None:
@@ -559,6 +565,37 @@ class MainWindow(QMainWindow):
             lambda: self.command(protocol.Feature(), "Featured item cleared.")
         )
         dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+
+    def _connect_pulse(self) -> None:
+        """The Room pulse sits behind Sales and comes to the front with an alert."""
+        pulse = self.pulse
+        pulse.setMinimumWidth(300)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, pulse)
+        self.tabifyDockWidget(self.sales, pulse)
+        pulse.pin_requested.connect(self.pin)
+        pulse.answer_requested.connect(self.select_top_question)
+        pulse.deal_requested.connect(self._set_up_deal)
+        pulse.alert_raised.connect(self._pulse_alert)
+
+    def _pulse_alert(self, text: str) -> None:
+        if self.pulse.toggleViewAction().isChecked():  # shown for the role, maybe behind a tab
+            self.pulse.raise_()
+        self.statusBar().showMessage(text, 30000)
+
+    def select_top_question(self, key: str) -> None:
+        """The alert's "answer the top question": that question, selected for an agent."""
+        questions = self.team.questions
+        questions.show()
+        questions.raise_()
+        if not select_question_group(questions, key):
+            self.statusBar().showMessage(
+                "That question is no longer waiting: refresh the Questions dock.", 6000
+            )
+
+    def _set_up_deal(self, product_id: str) -> None:
+        self.show_dock.show()
+        self.show_dock.raise_()
+        self.statusBar().showMessage("Set the deal's price and time in On stream.", 6000)
 
     def pin(self, product_id: str) -> None:
         product = self.products.model.product_by_id(product_id)

@@ -38,8 +38,9 @@ ROLE_DOCKS: dict[str, tuple[str, ...]] = {
         "watching",
         "moderation",
         "questions",
+        "pulse",
     ),
-    "agent": ("questions", "profile", "watching", "chat"),
+    "agent": ("questions", "profile", "watching", "chat", "pulse"),
     "moderator": ("chat", "moderation", "profile", "watching"),
 }
 #: The dock brought to the front for each role.
@@ -119,6 +120,7 @@ class TeamConsole(QObject):
             "moderation": self.moderation,
             "questions": self.questions,
             "watching": self.window.profiles.viewer_list,
+            "pulse": self.window.pulse,
         }
         wanted = ROLE_DOCKS.get(role, ROLE_DOCKS["host"])
         for name, dock in docks.items():
@@ -149,6 +151,7 @@ class TeamConsole(QObject):
             w.addDockWidget(right, w.profile)
             w.splitDockWidget(w.profile, w.chat, Qt.Orientation.Vertical)
             w.tabifyDockWidget(w.profile, w.profiles.viewer_list)
+            w.tabifyDockWidget(w.profiles.viewer_list, w.pulse)
             w.resizeDocks([self.questions, w.profile], [640, 560], Qt.Orientation.Horizontal)
 
     def route(self, message: protocol.ServerMessage) -> bool:

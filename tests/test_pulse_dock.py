@@ -1,0 +1,199 @@
+"""The Room pulse dock, fed the messages a staff console receives (issue 18, point 1).
+
+Each show here is a short sequence of hub messages on a hand-held clock; the figures the
+tests expect are worked out by hand in their comments, not taken from the rules.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QTreeWidgetItem
+
+from console import protocol
+from tests.test_window import until
+from widgets.main_window import MainWindow
+from widgets.pulse_dock import PulseDock
+
+T0 = 1_764_700_000.0
+SCARF = protocol.Product(id="scarf", title="Silk scarf", currency="EUR", variants=[])
+BOOTS = protocol.Product(id="boots", title="Leather boots", currency="EUR", variants=[])
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def comment(seq: int, viewer: str, text: str, ts: float) -> protocol.Comment:
+    return protocol.Comment(
+        seq=seq, id=seq, viewer_id=viewer, name=viewer.title(), text=text, ts=ts
+    )
+
+
+def order(seq: int, product: str, ts: float) -> protocol.OrderPlaced:
+    return protocol.OrderPlaced(
+        seq=seq,
+        order_id=f"o{seq}",
+        product_id=product,
+        sku=f"{product}-1",
+        title=product,
+        quantity=1,
+        total=3900,
+        currency="EUR",
+        name="Someone",
+        ts=ts,
+    )
+
+
+def play_show(feed: Any, clock: Clock) -> None:
+    """20 watch, the scarf is pinned, 5 more join, 2 orders, blockers, then 10 leave.
+
+    By hand: viewers when pinned 20 + 5 = 25; paid 2, so 2/25 = 8.0 % converted. Price
+    is raised by 3 comments (a, b, c) in the last five minutes and none before: rising;
+    shipping by 2: steady. Viewers peaked at 25 and are 15 now: 10/25 = 40 % fewer, more
+    than a fifth, within two minutes of the peak: the alert. Three viewers asked about
+    the boots (not pinned): the suggestion is to pin them.
+    """
+    clock.now = T0
+    feed([protocol.Viewers(count=20)])
+    clock.now = T0 + 10
+    feed([protocol.ShowState(seq=1, pinned=SCARF, shelf=[BOOTS])])
+    clock.now = T0 + 20
+    feed([protocol.Viewers(count=25)])
+    clock.now = T0 + 30
+    feed(
+        [
+            comment(2, "ann", "too expensive for me", T0 + 30),
+            comment(3, "bob", "that is way too expensive", T0 + 31),
+            comment(4, "cat", "too expensive tbh", T0 + 32),
+            comment(5, "dan", "do you ship to Canada?", T0 + 33),
+            comment(6, "eve", "do you ship to Canada?", T0 + 34),
+            order(7, "scarf", T0 + 35),
+            order(8, "scarf", T0 + 36),
+            comment(9, "fay", "are the boots waterproof?", T0 + 40),
+            comment(10, "gus", "are the boots waterproof?", T0 + 41),
+            comment(11, "hal", "are the boots waterproof?", T0 + 42),
+        ]
+    )
+    clock.now = T0 + 60
+    feed([protocol.Viewers(count=15)])
+    clock.now = T0 + 100
+
+
+def rows(item: QTreeWidgetItem) -> list[tuple[str, ...]]:
+    return [tuple(item.child(i).text(c) for c in range(3)) for i in range(item.childCount())]
+
+
+def test_a_known_show_shows_its_funnel_blockers_worst_metric_and_alert(qtbot) -> None:
+    clock = Clock()
+    dock = PulseDock(clock=clock)
+    qtbot.addWidget(dock)
+    raised: list[str] = []
+    dock.alert_raised.connect(raised.append)
+    play_show(dock.add_messages, clock)
+    dock.show()
+    dock.refresh()
+
+    top = dock.funnel.topLevelItem(0)
+    assert (top.text(0), top.text(1), top.text(2)) == (
+        "Silk scarf (pinned now)",
+        "2 paid",
+        "8.0% converted",
+    )
+    steps = rows(top)
+    assert steps[0] == ("Viewers when pinned", "25", "")
+    assert steps[3] == ("Paid", "2", "8% of viewers")
+    # The hub does not send opens or failed checkouts to the console: no invented figure.
+    assert steps[1][1] == steps[2][1] == "—"
+
+    blockers = [
+        tuple(dock.blockers.topLevelItem(i).text(c) for c in range(4))
+        for i in range(dock.blockers.topLevelItemCount())
+    ]
+    assert blockers == [
+        ("Price", "3", "▲ rising", "too expensive tbh"),
+        ("Shipping and delivery", "2", "→ steady", "do you ship to Canada?"),
+    ]
+
+    assert dock.worst.text() == (
+        "Worst now: 15 viewers, 40% fewer than two minutes ago, since Silk scarf was pinned."
+    )
+    assert "#e53935" in dock.worst.styleSheet()
+    assert dock.banner.isVisible()
+    assert dock.alert_text.text() == (
+        "Viewers fell from 25 to 15 in two minutes.\n"
+        "Pin Leather boots: 3 questions about it in the last 10 minutes."
+    )
+    assert dock.act.isVisible() and dock.act.text() == "Pin it"
+    assert raised == [
+        "Viewers fell from 25 to 15 in two minutes. "
+        "Pin Leather boots: 3 questions about it in the last 10 minutes."
+    ]
+    dock.refresh()
+    assert len(raised) == 1, "an alert still showing is not announced again"
+
+
+def test_the_comments_behind_a_blocker_name_only_viewers_who_chose_remember_me(qtbot) -> None:
+    clock = Clock()
+    dock = PulseDock(clock=clock)
+    qtbot.addWidget(dock)
+    play_show(dock.add_messages, clock)
+    dock.feed.consent.update({"ann": "remember", "bob": "session"})  # cat never chose
+    dock.show()
+    dock.refresh()
+
+    price = dock.blockers.topLevelItem(0)
+    assert price.text(0) == "Price"
+    rect = dock.blockers.visualItemRect(price)
+    qtbot.mouseClick(dock.blockers.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    listed = [dock.comments.item(i).text() for i in range(dock.comments.count())]
+    assert listed == [
+        "A viewer: too expensive tbh",
+        "A viewer: that is way too expensive",
+        "Ann: too expensive for me",
+    ]
+    dock.refresh()
+    assert dock.comments.count() == 3, "the list stays while its group is selected"
+
+
+class FakeClient:
+    """A staff session that records the window's commands and answers nothing."""
+
+    url = "ws://127.0.0.1:9/ws"
+
+    def __init__(self) -> None:
+        self.sent: list[protocol.ClientMessage] = []
+
+    async def request(self, message: protocol.ClientMessage, timeout: float = 10) -> None:
+        self.sent.append(message)
+
+
+@pytest.mark.qasync
+async def test_the_alerts_pin_button_pins_the_product_most_asked_about(
+    tmp_path: Path, qtbot
+) -> None:
+    client = FakeClient()
+    settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(client, None, "http://127.0.0.1:9/", settings, None, None)  # type: ignore[arg-type]
+    qtbot.addWidget(window)
+    window.on_messages(
+        [protocol.Welcome(v=1, role="host", seq=0, viewers=0, room_title="Show", now=T0)]
+    )
+    window.show()
+    clock = Clock()
+    window.pulse.clock = clock
+    play_show(window.on_messages, clock)
+    window.pulse.refresh()
+    assert window.pulse.isVisible(), "the alert brings the dock to the front"
+    assert "Viewers fell from 25 to 15" in window.statusBar().currentMessage()
+
+    qtbot.mouseClick(window.pulse.act, Qt.MouseButton.LeftButton)
+    await until(lambda: protocol.Pin(product="boots") in client.sent)
+    window.close()
