@@ -175,18 +175,23 @@ class FakeClient:
         self.sent.append(message)
 
 
+def host_window(tmp_path: Path, qtbot: Any, client: FakeClient, role: str) -> MainWindow:
+    settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(client, None, "http://127.0.0.1:9/", settings, None, None)  # type: ignore[arg-type]
+    qtbot.addWidget(window)
+    window.on_messages(
+        [protocol.Welcome(v=1, role=role, seq=0, viewers=0, room_title="Show", now=T0)]  # type: ignore[arg-type]
+    )
+    window.show()
+    return window
+
+
 @pytest.mark.qasync
 async def test_the_alerts_pin_button_pins_the_product_most_asked_about(
     tmp_path: Path, qtbot
 ) -> None:
     client = FakeClient()
-    settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(client, None, "http://127.0.0.1:9/", settings, None, None)  # type: ignore[arg-type]
-    qtbot.addWidget(window)
-    window.on_messages(
-        [protocol.Welcome(v=1, role="host", seq=0, viewers=0, room_title="Show", now=T0)]
-    )
-    window.show()
+    window = host_window(tmp_path, qtbot, client, "host")
     clock = Clock()
     window.pulse.clock = clock
     play_show(window.on_messages, clock)
@@ -196,4 +201,54 @@ async def test_the_alerts_pin_button_pins_the_product_most_asked_about(
 
     qtbot.mouseClick(window.pulse.act, Qt.MouseButton.LeftButton)
     await until(lambda: protocol.Pin(product="boots") in client.sent)
+    window.close()
+
+
+@pytest.mark.qasync
+async def test_when_the_chat_stalls_the_button_selects_the_top_question_for_an_agent(
+    tmp_path: Path, qtbot
+) -> None:
+    """Six comments a minute for five minutes, then a silent minute: stalled (by hand:
+    0 in the last minute is at most a quarter of 6). Two viewers asked the same thing,
+    unanswered: the suggestion is to answer it, and the button selects it."""
+    client = FakeClient()
+    window = host_window(tmp_path, qtbot, client, "agent")
+    assert window.pulse.toggleViewAction().isChecked(), "agents see the Room pulse"
+    clock = Clock()
+    window.pulse.clock = clock
+    texts = ["love it", "so pretty", "hi from Lyon"]
+    chat = [comment(10 + i, f"v{i % 7}", texts[i % 3], T0 + 10 * i) for i in range(30)]
+    chat[5] = comment(15, "ann", "what is the fabric?", T0 + 50)
+    chat[9] = comment(19, "bob", "what fabric is it?", T0 + 90)
+    clock.now = T0 + 300
+    window.on_messages(chat)
+    questions = [
+        protocol.QuestionState(
+            seq=c.seq,
+            id=c.seq,
+            viewer_id=c.viewer_id,
+            name=c.name,
+            text=c.text,
+            ts=c.ts,
+            group="material",
+        )
+        for c in (chat[5], chat[9])
+    ]
+    window.team.questions.show_snapshot(
+        protocol.Questions(
+            questions=questions,
+            groups=[protocol.QuestionGroupInfo(key="material", label="Fabric", questions=[15, 19])],
+            stats=protocol.QueueStats(length=2, unanswered=2),
+        ),
+        T0 + 300,
+    )
+    clock.now = T0 + 361
+    window.pulse.refresh()
+    assert window.pulse.alert_text.text().startswith("The chat went quiet: 0 comments")
+    assert window.pulse.act.text() == "Select the question"
+    assert window.team.questions.current_question() is None
+
+    qtbot.mouseClick(window.pulse.act, Qt.MouseButton.LeftButton)
+    assert window.team.questions.current_question() == 15
+    assert window.team.questions.isVisible()
     window.close()
