@@ -1,0 +1,67 @@
+"""The post-show report (issue 18): HTML, PNG charts and CSV exports of one stored show.
+
+:func:`write_report` reads the show from the data folder (read-only, so the hub may keep
+running), computes its figures (:mod:`.summary`), draws the charts (:mod:`.charts`,
+matplotlib) and writes ``report.html`` beside the PNGs and CSVs. Kept out of
+``console.domain`` because it does I/O and imports matplotlib.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from console.errors import StoreError
+from console.report import charts, exports
+from console.report.page import render
+from console.report.summary import PAST_SHOWS, summarize
+from console.store.showlog import ShowReader
+
+
+def default_out(data_dir: Path, show_id: int) -> Path:
+    return data_dir / "reports" / f"show-{show_id}"
+
+
+def write_report(data_dir: Path, show_id: int | None = None, out: Path | None = None) -> list[Path]:
+    """Write the report of show ``show_id`` (the latest by default); return the files."""
+    with ShowReader(data_dir) as reader:
+        span = reader.show(show_id)
+        log = reader.read(span)
+        earlier = [s for s in reader.shows() if s.id < span.id][-PAST_SHOWS:]
+        past = [reader.read(s) for s in earlier]
+    report = summarize(log, past)
+    folder = out if out is not None else default_out(data_dir, span.id)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"Cannot create the report folder {folder} ({exc.strerror}); choose another with --out."
+        ) from exc
+    pictures = {
+        "timeline": charts.timeline(report),
+        "products": charts.products(report),
+        "funnel": charts.funnel(report),
+        "blockers": charts.blockers(report),
+        "trends": charts.trends(report),
+    }
+    tables = {
+        "chat.csv": exports.chat(log),
+        "questions.csv": exports.questions(log),
+        "orders.csv": exports.orders(log),
+        "funnel.csv": exports.funnel(report),
+    }
+    written: list[Path] = []
+    try:
+        for name, png in pictures.items():
+            if png is not None:
+                path = folder / f"{name}.png"
+                path.write_bytes(png)
+                written.append(path)
+        for name, text in tables.items():
+            path = folder / name
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+        page = folder / "report.html"
+        page.write_text(render(report, pictures, list(tables)), encoding="utf-8")
+    except OSError as exc:
+        raise StoreError(f"Cannot write the report in {folder} ({exc.strerror}).") from exc
+    return [page, *written]

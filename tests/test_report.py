@@ -1,0 +1,268 @@
+"""The post-show report (issue 18 point 2): a show written through the store's API, its
+report's figures, its consent rule, and the page in headless Chromium."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from console import protocol
+from console.report import write_report
+from console.report.__main__ import main
+from console.store import Store
+from console.store.commerce import Commerce, NewOrder
+from console.store.profiles import Profiles
+from console.store.team import TeamRecords
+from tests.support.browser import strict_chromium
+
+T0 = 1_700_000_000.0
+PRICES = {"scarf": 4900, "mug": 1500}
+TITLES = {"scarf": "Silk scarf", "mug": "Clay mug"}
+
+
+def _product(pid: str) -> protocol.Product:
+    return protocol.Product(
+        id=pid,
+        title=TITLES[pid],
+        currency="EUR",
+        variants=[protocol.Variant(sku=f"{pid}-1", options={}, price=PRICES[pid], stock=1000)],
+    )
+
+
+def _buy(store: Store, viewer: str, name: str, pid: str, quantity: int, now: float) -> None:
+    commerce = Commerce(store)
+    order_id = f"o-{pid}-{now:.0f}"
+    total = PRICES[pid] * quantity
+    commerce.reserve(
+        NewOrder(
+            order_id=order_id,
+            key=order_id,
+            viewer_id=viewer,
+            name=f"{name} Checkout",
+            email=f"{viewer}@example.com",
+            address={"line1": "1 Main St"},
+            country="BE",
+            product_id=pid,
+            sku=f"{pid}-1",
+            title=TITLES[pid],
+            quantity=quantity,
+            unit_price=PRICES[pid],
+            shipping=0,
+            total=total,
+            currency="EUR",
+            deal=False,
+        ),
+        now,
+    )
+    commerce.complete(order_id, "pay", name, now)
+
+
+def _pin(store: Store, pid: str | None, now: float, deal: bool = False) -> None:
+    product = _product(pid) if pid else None
+    info = (
+        protocol.DealInfo(product_id=pid, price=1000, currency="EUR", ends=now + 120)
+        if deal and pid
+        else None
+    )
+    Commerce(store).save_show(protocol.ShowState(seq=0, pinned=product, deal=info), now)
+
+
+def _past_show(store: Store, profiles: Profiles, start: float) -> None:
+    """An earlier, busier show: four scarves sold in ten minutes."""
+    store.append_stream_state(True, start)
+    profiles.stream_started(start)
+    _pin(store, "scarf", start + 10)
+    for i in range(4):
+        store.append_comment(f"past{i}", f"Past {i}", "viewer", "love it", start + 20 + i)
+        _buy(store, f"past{i}", f"Past {i}", "scarf", 1, start + 60 + i)
+    store.append_stream_state(False, start + 600)
+    profiles.stream_ended(start + 600)
+
+
+def simulated_show(data_dir: Path) -> None:
+    """Show 2: Alice chose "Remember me", Bob "Only this show", Carol never chose.
+
+    Scarf pinned at +60 s with Alice watching (her join is stored), Bob and Carol comment
+    (so they count as watching); Alice opens the checkout and buys two, Bob one; at
+    +300 s a deal on the mug, which Carol buys. Carol asks about shipping (answered after
+    120 s), Bob about sizes (never answered), Bob finds it too expensive. The show is
+    still open when the report is made, so nothing has been forgotten yet: the report
+    itself must keep Bob and Carol out of its rows.
+    """
+    store = Store.open(data_dir)
+    try:
+        store.replace_catalogue([_product("scarf"), _product("mug")])
+        profiles = Profiles(store)
+        team = TeamRecords(store)
+        _past_show(store, profiles, T0 - 86_400)
+        profiles.record_consent("alice", "remember", T0 - 100)
+        profiles.record_consent("bob", "session", T0 - 100)
+        store.append_stream_state(True, T0)
+        profiles.stream_started(T0)
+        store.touch_viewer("alice", "Alice Remembered", T0 + 10)
+        profiles.viewer_joined("alice", T0 + 10)
+        _pin(store, "scarf", T0 + 60)
+        store.append_comment("alice", "Alice Remembered", "viewer", "Hi everyone!", T0 + 70)
+        for viewer, name in (("bob", "Bob Onlythisshow"), ("carol", "Carol Neverchose")):
+            store.touch_viewer(viewer, name, T0 + 75)
+        store.append_comment("bob", "Bob Onlythisshow", "viewer", "too expensive :(", T0 + 80)
+        shipping, _ = store.append_comment(
+            "carol", "Carol Neverchose", "viewer", "Does the scarf ship to Canada?", T0 + 90
+        )
+        team.add_question(shipping, "ship canada scarf")
+        sizes, _ = store.append_comment(
+            "bob", "Bob Onlythisshow", "viewer", "What sizes does the scarf come in?", T0 + 95
+        )
+        team.add_question(sizes, "sizes scarf")
+        profiles.checkout_started("alice", "scarf", "scarf-1", T0 + 100)
+        _buy(store, "alice", "Alice Remembered", "scarf", 2, T0 + 120)
+        _buy(store, "bob", "Bob Onlythisshow", "scarf", 1, T0 + 130)
+        team.update_question(
+            shipping.seq,
+            T0 + 210,
+            claimed_by=None,
+            claimed_at=None,
+            answered_at=T0 + 210,
+            done=True,
+        )
+        _pin(store, "mug", T0 + 300, deal=True)
+        _buy(store, "carol", "Carol Neverchose", "mug", 1, T0 + 320)
+        _pin(store, "mug", T0 + 420)
+        store.append_comment("alice", "Alice Remembered", "viewer", "bye!", T0 + 590)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def report_files(data_dir: Path, tmp_path: Path) -> dict[str, Path]:
+    simulated_show(data_dir)
+    files = write_report(data_dir, out=tmp_path / "report")
+    return {path.name: path for path in files}
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+def test_the_report_writes_a_page_charts_and_four_exports(report_files: dict[str, Path]) -> None:
+    assert set(report_files) == {
+        "report.html",
+        "timeline.png",
+        "products.png",
+        "funnel.png",
+        "blockers.png",
+        "trends.png",
+        "chat.csv",
+        "questions.csv",
+        "orders.csv",
+        "funnel.csv",
+    }
+    for name, path in report_files.items():
+        if name.endswith(".png"):
+            assert path.read_bytes().startswith(b"\x89PNG")
+    html = report_files["report.html"].read_text(encoding="utf-8")
+    assert "<script" not in html
+    assert "http://" not in html and "https://" not in html
+
+
+def test_the_exports_hold_the_shows_chat_questions_orders_and_funnel(
+    report_files: dict[str, Path],
+) -> None:
+    chat = _rows(report_files["chat.csv"])
+    assert [r["text"] for r in chat] == [
+        "Hi everyone!",
+        "too expensive :(",
+        "Does the scarf ship to Canada?",
+        "What sizes does the scarf come in?",
+        "bye!",
+    ]
+    questions = _rows(report_files["questions.csv"])
+    assert [(q["text"], q["seconds_to_answer"]) for q in questions] == [
+        ("Does the scarf ship to Canada?", "120"),
+        ("What sizes does the scarf come in?", ""),
+    ]
+    orders = _rows(report_files["orders.csv"])
+    assert [(o["product"], o["quantity"], o["total"]) for o in orders] == [
+        ("scarf", "2", "98.00"),
+        ("scarf", "1", "49.00"),
+        ("mug", "1", "15.00"),
+    ]
+    funnel = {r["product"]: r for r in _rows(report_files["funnel.csv"])}
+    # Scarf: Alice was watching, Bob and Carol commented while it was pinned; Alice
+    # opened the checkout; Alice and Bob paid. Mug: all three watching, Carol paid.
+    assert [funnel["scarf"][s] for s in ("viewers", "opened", "checkout", "paid")] == [
+        "3",
+        "2",
+        "2",
+        "2",
+    ]
+    assert [funnel["mug"][s] for s in ("viewers", "opened", "checkout", "paid")] == [
+        "3",
+        "1",
+        "1",
+        "1",
+    ]
+
+
+def test_no_row_names_a_viewer_who_did_not_choose_remember_me(
+    report_files: dict[str, Path],
+) -> None:
+    for name, path in report_files.items():
+        if name.endswith(".png"):
+            continue
+        text = re.sub(r"data:image/png;base64,[^\"]+", "", path.read_text(encoding="utf-8"))
+        for secret in ("bob", "Bob Onlythisshow", "carol", "Carol Neverchose"):
+            assert secret not in text, f"{secret!r} is in {name}"
+    assert "Alice Remembered" in report_files["report.html"].read_text(encoding="utf-8")
+    buyers = [o["buyer"] for o in _rows(report_files["orders.csv"])]
+    assert buyers == ["Alice Remembered Checkout", "a viewer", "a viewer"]
+
+
+@pytest.mark.browser
+def test_the_report_opens_in_chromium_with_the_stores_figures(
+    report_files: dict[str, Path], tmp_path: Path
+) -> None:
+    with strict_chromium(tmp_path / "chromium") as browsers:
+        page = browsers.page(report_files["report.html"].as_uri())
+        cards = page.locator(".card").all_inner_texts()
+        assert "Revenue\n€162.00" in cards
+        assert "Orders\n3" in cards
+        assert "Units\n4" in cards
+        assert "Average order\n€54.00" in cards
+        assert "New buyers\n3" in cards
+        products = page.locator("#products tr").all_inner_texts()
+        assert products[1].split("\t") == ["Silk scarf", "€147.00", "2", "3", "€73.50", "67%"]
+        assert products[2].split("\t") == ["Clay mug", "€15.00", "1", "1", "€15.00", "33%"]
+        tips = page.locator("#try-next li").all_inner_texts()
+        assert any(t.startswith("Open with Silk scarf") for t in tips)
+        assert any("What sizes does the scarf come in?" in t for t in tips)
+        assert page.locator("#metrics tr.bad").count() == 3
+        images = page.locator("img")
+        assert images.count() == 5
+        for i in range(images.count()):
+            assert images.nth(i).evaluate("img => img.naturalWidth") > 0
+        Path("/tmp/shots").mkdir(exist_ok=True)
+        page.screenshot(path="/tmp/shots/report.png", full_page=True)
+
+
+def test_python_m_console_report_prints_the_files_it_wrote(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulated_show(data_dir)
+    out = tmp_path / "out"
+    assert main(["--data-dir", str(data_dir), "--out", str(out), "1"]) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed[0] == str(out / "report.html")
+    assert all(Path(p).exists() for p in printed)
+
+
+def test_a_report_of_a_show_that_does_not_exist_says_which_exist(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    simulated_show(data_dir)
+    assert main(["--data-dir", str(data_dir), "7"]) == 2
+    assert "There is no show 7; the shows are 1 to 2." in capsys.readouterr().err
