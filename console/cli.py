@@ -17,7 +17,10 @@ from console.desktop import check_desktop
 from console.domain.limits import LimitRuleError, parse_trusted_proxy
 from console.errors import ShopcastError
 from console.hub.auth import host_token
+from console.hub.sfu import SfuOptions
 from console.settings import DEFAULT_BIND, DEFAULT_PORT, Settings, default_data_dir
+from console.sfu.config import DEFAULT_ROOM
+from console.sfu.run import read_api_secret
 from console.store import Store
 
 
@@ -145,6 +148,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{hub,ctl,token}")
     hub = sub.add_parser("hub", help="run the hub headless (no window, no Qt)")
     _common(hub)
+    hub.add_argument(
+        "--sfu",
+        default="",
+        metavar="URL",
+        help="viewers watch through this Janus (its WebSocket API, e.g. ws://127.0.0.1:8188, "
+        "as 'python -m console.sfu' prints it); the show is live while the console "
+        "publishes to it by WHIP",
+    )
+    hub.add_argument(
+        "--sfu-secret",
+        default=os.environ.get("SHOPCAST_SFU_SECRET", ""),
+        metavar="SECRET",
+        help="Janus's API secret (default: the one 'python -m console.sfu' keeps in the "
+        "data folder; SHOPCAST_SFU_SECRET sets it too)",
+    )
+    hub.add_argument(
+        "--sfu-room",
+        type=int,
+        default=DEFAULT_ROOM,
+        metavar="ROOM",
+        help=f"the show's VideoRoom (default {DEFAULT_ROOM})",
+    )
     token = sub.add_parser(
         "token",
         help="print the data folder's host token (made if there is none yet); replace it "
@@ -188,6 +213,14 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def _sfu_options(args: argparse.Namespace, data_dir: Path) -> SfuOptions | None:
+    """``--sfu``'s Janus, with the secret given or the one console.sfu keeps."""
+    if not args.sfu:
+        return None
+    secret = args.sfu_secret or read_api_secret(data_dir / "sfu")
+    return SfuOptions(args.sfu, secret, args.sfu_room)
+
+
 def _print_host_token(data_dir: Path) -> int:
     """The same token a console or hub on ``data_dir`` uses (its file, checked against
     the store), so a headless hub's operator can read it without a window."""
@@ -224,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "hub":
             from console.hub.headless import serve_headless
 
-            return asyncio.run(serve_headless(settings))
+            return asyncio.run(serve_headless(settings, _sfu_options(args, settings.data_dir)))
         # Before Qt is imported: a missing system library would abort the process in Qt.
         check_desktop()
         from console.app import run_console

@@ -130,6 +130,22 @@ class WebRTCOffer(_Msg, tag="webrtc_offer"):
     ref: str | None = None
 
 
+class Watch(_Msg, tag="watch"):
+    """A viewer page asks for the video on a hub whose viewers watch through the SFU
+    (``welcome.stream_flow`` "server_offer"): the hub replies ``watch_offer`` (the SFU
+    offers), or ``not_live``. Asking again replaces the page's subscription."""
+
+    ref: str | None = None
+
+
+class WatchAnswer(_Msg, tag="watch_answer"):
+    """The page's SDP answer to ``watch_offer``, ICE candidates included (no trickle);
+    ``ack`` once the SFU took it."""
+
+    sdp: str
+    ref: str | None = None
+
+
 class PlayoutReport(_Msg, tag="playout"):
     """The delay this page's viewer sees (``console.domain.playout``), every few seconds:
     the video's jitter buffer delay over the last period plus half the round trip, in ms.
@@ -467,6 +483,8 @@ ClientMessage = (
     | GetProfile
     | GetCatalogue
     | WebRTCOffer
+    | Watch
+    | WatchAnswer
     | PlayoutReport
     | Pin
     | Unpin
@@ -524,6 +542,10 @@ class Welcome(_Msg, tag="welcome"):
     name: str | None = None
     staff_name: str | None = None
     live: bool = False
+    #: How a viewer page gets the video: "client_offer", it sends ``webrtc_offer`` (the
+    #: console's embedded stream); "server_offer", it sends ``watch`` and answers the
+    #: SFU's ``watch_offer`` (``python -m console hub --sfu``).
+    stream_flow: Literal["client_offer", "server_offer"] = "client_offer"
     #: The hub's clock when it sent this; countdowns use it so every viewer sees the same.
     now: float = 0.0
     #: True when the client asked to resume from a seq older than the hub keeps; it then
@@ -552,6 +574,14 @@ class StreamState(_Msg, tag="stream"):
 
 
 class WebRTCAnswer(_Msg, tag="webrtc_answer"):
+    sdp: str
+    ref: str | None = None
+
+
+class WatchOffer(_Msg, tag="watch_offer"):
+    """The SFU's SDP offer for this page's subscription (reply to ``watch``); the page
+    answers with ``watch_answer``."""
+
     sdp: str
     ref: str | None = None
 
@@ -1183,6 +1213,7 @@ ServerMessage = (
     | Profile
     | Catalogue
     | WebRTCAnswer
+    | WatchOffer
     | ShowState
     | DealEnded
     | Stock

@@ -1,10 +1,11 @@
 """A big show's SFU: the generated configuration, then a real Janus the console publishes to.
 
 The configuration tests need no Janus: they read the generated text as Janus would. The
-end-to-end test runs ``python -m console.sfu`` (Janus and simple-whip-server, as
+end-to-end tests run ``python -m console.sfu`` (Janus and simple-whip-server, as
 ``tools/sfu/setup.sh`` installs them) and the console with the test pattern, live, in a
-network namespace of its own (tests/support/netns.py), and asks Janus itself, over its
-API and its admin API, what it receives.
+network namespace of its own (tests/support/netns.py), and ask Janus itself, over its
+API and its admin API, what it receives; the last one runs the headless hub with
+``--sfu`` too, and the hub's own viewer page watches through it.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from console.sfu.janus import JanusError, room_participants, videoroom_handles
 from console.sfu.run import DEFAULT_WHIP_SERVER, WHIP_SERVER_ENV
 from media.httpclient import request
 from tests.support.browser import CHROMIUM, strict_chromium
+from tests.support.live import CAPTURE_PEERS_JS
 from tests.support.netns import Namespace, network_namespace
 from tests.support.system import missing_package
 
@@ -252,6 +254,7 @@ class Show:
                 self.sfu_folder / "janus.log",
                 self.sfu_folder / "whip-server.log",
                 self.folder / "console.log",
+                self.folder / "hub.log",
             )
         )
 
@@ -274,6 +277,22 @@ class Show:
             name, _, value = line.partition(": ")
             said[name] = value.strip()
         return said
+
+    def start_hub(self, janus_api: str) -> str:
+        """``python -m console hub --sfu`` on the SFU's data folder; its viewer page."""
+        argv = self.namespace.argv(
+            sys.executable, "-m", "console", "hub", "--sfu", janus_api,
+            "--data-dir", str(self.folder / "hub"), "--port", "0",
+        )  # fmt: skip
+        with (self.folder / "hub.log").open("w") as errors:
+            hub = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=errors, text=True)
+        self.processes.append(hub)
+        assert hub.stdout is not None
+        while True:
+            line = hub.stdout.readline()
+            assert line, f"the hub stopped before it was ready:\n{self.logs()}"
+            if line.startswith("Viewer page: "):
+                return line.removeprefix("Viewer page: ").strip()
 
     def start_console(self, whip_url: str, token: str) -> subprocess.Popen[str]:
         env = {
@@ -532,3 +551,59 @@ def test_a_viewer_watching_through_janus_decodes_the_720p_show_at_full_rate_with
     rate = (video["frames"] - first["video"]["frames"]) / (video["at"] - first["video"]["at"])
     assert rate * 1000 >= 24, f"the viewer decoded {rate * 1000:.1f} frames/s"
     assert audio["packets"] > first["audio"]["packets"]
+
+
+#: The hub's viewer page's video: its size, frames decoded and audio packets received.
+PAGE_STATS_JS = """async () => {
+  const video = document.querySelector('[data-testid=stream]');
+  const out = {width: video.videoWidth, height: video.videoHeight, frames: 0, audio: 0, at: 0};
+  const pc = window.__peers[window.__peers.length - 1];
+  if (!pc) return out;
+  (await pc.getStats()).forEach((r) => {
+    if (r.type !== 'inbound-rtp') return;
+    if (r.kind === 'video') { out.frames = r.framesDecoded || 0; out.at = r.timestamp; }
+    if (r.kind === 'audio') out.audio = r.packetsReceived || 0;
+  });
+  return out;
+}"""
+
+
+@pytest.mark.browser
+def test_the_hubs_viewer_page_watches_the_show_through_janus_brokered_by_the_hub(
+    show_in_namespace: Show, tmp_path: Path
+) -> None:
+    require_janus_js()
+    running = show_in_namespace
+    said = running.start_sfu()
+    viewer_page = running.start_hub(said["Janus API"].split()[0])
+    console = running.start_console(said["WHIP endpoint"], said["WHIP token"])
+    with contextlib.ExitStack() as stack:
+        with running.namespace.inside():
+            browsers = stack.enter_context(strict_chromium(tmp_path / "profiles"))
+        context = browsers.profile()
+        context.add_init_script(CAPTURE_PEERS_JS)
+        page = context.pages[0] if context.pages else context.new_page()
+        page.goto(viewer_page)
+
+        def decoding() -> dict[str, Any] | None:
+            found: dict[str, Any] = page.evaluate(PAGE_STATS_JS)
+            return found if found["frames"] > 0 and found["audio"] > 0 else None
+
+        first = running.wait_for("the hub's viewer page decode video through Janus", decoding)
+        page.wait_for_timeout(3000)
+        later = page.evaluate(PAGE_STATS_JS)
+        assert (later["width"], later["height"]) == (1280, 720)
+        rate = (later["frames"] - first["frames"]) / (later["at"] - first["at"]) * 1000
+        assert rate >= 24, f"the viewer decoded {rate:.1f} frames/s"
+        assert later["audio"] > first["audio"], "audio packets keep arriving"
+        state = page.get_by_test_id("stream-state")
+        assert state.is_hidden()
+
+        # The console stops publishing: Janus's room has no publisher, the show ended.
+        console.send_signal(signal.SIGTERM)
+        assert console.wait(15) == 0, running.logs()
+        running.processes.remove(console)
+        running.wait_for(
+            "the page say the show ended",
+            lambda: True if state.is_visible() and "ended" in state.inner_text() else None,
+        )

@@ -105,6 +105,8 @@ EXAMPLES: dict[type, dict[str, Any]] = {
     protocol.GetProfile: {"t": "profile", "viewer_id": "matrix-viewer-1"},
     protocol.GetCatalogue: {"t": "catalogue"},
     protocol.WebRTCOffer: {"t": "webrtc_offer", "sdp": "v=0"},
+    protocol.Watch: {"t": "watch"},
+    protocol.WatchAnswer: {"t": "watch_answer", "sdp": "v=0"},
     protocol.PlayoutReport: {"t": "playout", "delay_ms": 120},
     protocol.Pin: {"t": "pin", "product": "logo-tee"},
     protocol.Unpin: {"t": "unpin"},

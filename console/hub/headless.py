@@ -12,14 +12,18 @@ import signal
 from console.gc_tuning import tune_collector
 from console.hub.auth import host_token_line
 from console.hub.server import Hub, seed_demo_catalogue
+from console.hub.sfu import SfuBroker, SfuOptions
 from console.settings import Settings
 from console.store import Store
 
 log = logging.getLogger(__name__)
 
 
-async def serve_headless(settings: Settings) -> int:
-    """Serve until SIGINT or SIGTERM, then close connections and the store; return 0."""
+async def serve_headless(settings: Settings, sfu: SfuOptions | None = None) -> int:
+    """Serve until SIGINT or SIGTERM, then close connections and the store; return 0.
+
+    With ``sfu``, viewers watch through that Janus, and the show is live while its
+    room has a publisher (the console publishing by WHIP)."""
     store = Store.open(settings.data_dir)
     try:
         seed_demo_catalogue(store)
@@ -27,6 +31,11 @@ async def serve_headless(settings: Settings) -> int:
             store,
             allowed_origins=settings.allowed_origins,
             trusted_proxies=settings.trusted_proxies,
+            sfu=(
+                None
+                if sfu is None
+                else lambda on_live: SfuBroker(sfu.url, sfu.secret, sfu.room, on_live)
+            ),
         )
         token = hub.host_token()
         await hub.start(settings.bind, settings.port)
@@ -35,6 +44,8 @@ async def serve_headless(settings: Settings) -> int:
         line = host_token_line(token, settings.data_dir, shown=settings.print_token, window=False)
         print(line, flush=True)
         print(f"Data: {store.path}", flush=True)
+        if sfu is not None:
+            print(f"Video: through Janus at {sfu.url}, room {sfu.room}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

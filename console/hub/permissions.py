@@ -32,6 +32,9 @@ PERMISSIONS: Final[dict[type, frozenset[str]]] = {
     protocol.GetProfile: _STAFF,
     protocol.GetCatalogue: _ALL,
     protocol.WebRTCOffer: _ALL,
+    # Watching through the SFU: the hub brokers the page's subscription.
+    protocol.Watch: _ALL,
+    protocol.WatchAnswer: _ALL,
     # Only a page that plays the video reports what its viewer sees.
     protocol.PlayoutReport: _VIEWER,
     protocol.GetQuote: _ALL,

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from websockets.asyncio.connection import broadcast
 from websockets.asyncio.server import ServerConnection
@@ -188,6 +189,9 @@ class Room:
         self._housekeeping_handle: asyncio.TimerHandle | None = None
         self._announced_count = -1
         self.live = False
+        #: How pages get the video (``welcome.stream_flow``): "server_offer" when the
+        #: hub brokers viewers to an SFU.
+        self.stream_flow: Literal["client_offer", "server_offer"] = "client_offer"
         self.shop = Shop(store, self._publish, payments=payments, clock=clock)
         self.moderation = Moderation(store, self._publish_all, clock, self.shop.records.is_buyer)
         self.questions = QuestionDesk(
@@ -295,6 +299,7 @@ class Room:
             name=session.name,
             staff_name=session.staff_name,
             live=self.live,
+            stream_flow=self.stream_flow,
             now=now,
             history_truncated=welcome,
         )
@@ -455,7 +460,7 @@ class Room:
                 reply(session, catalogue)
             case protocol.Hello():
                 raise ProtocolError(ErrorCode.INVALID, "Already said hello on this connection.")
-            case protocol.WebRTCOffer():
+            case protocol.WebRTCOffer() | protocol.Watch() | protocol.WatchAnswer():
                 raise ProtocolError(ErrorCode.NOT_LIVE, "This hub has no live stream.")
             case protocol.PlayoutReport():
                 self.playout.report(session.viewer_id, message.delay_ms)

@@ -30,6 +30,7 @@ from console.hub.auth import host_token, issue_token
 from console.hub.payments import PaymentProvider
 from console.hub.permissions import check_permission
 from console.hub.room import MAX_CLIENT_BUFFER, Limits, Room, Session, reply, send
+from console.hub.sfu import NO_PUBLISHER, SfuBroker, SfuUnavailable
 from console.hub.static import StaticFiles
 from console.hub.stream import StreamGateway
 from console.protocol import ErrorCode
@@ -89,7 +90,10 @@ class Hub:
         clock: Callable[[], float] = time.time,
         allowed_origins: tuple[str, ...] = (),
         trusted_proxies: tuple[str, ...] = (),
+        sfu: Callable[[Callable[[bool], None]], SfuBroker] | None = None,
     ) -> None:
+        """``sfu`` makes the broker viewers watch through (``console.hub.sfu``), given
+        the callback that marks the show live; then ``stream`` is not used."""
         self.store = store
         #: Pages on other sites that may open ``/ws`` (the hub's own page always may).
         self.allowed_origins = frozenset(o.rstrip("/").lower() for o in allowed_origins)
@@ -107,6 +111,9 @@ class Hub:
             payments=payments,
         )
         self._stream = stream
+        self._sfu = sfu(self.set_live) if sfu is not None else None
+        if self._sfu is not None:
+            self.room.stream_flow = "server_offer"
         self._static = StaticFiles()
         self._server: Server | None = None
         self.host = "127.0.0.1"
@@ -164,9 +171,13 @@ class Hub:
         sockname = next(iter(self._server.sockets)).getsockname()
         self.host, self.port = bind, sockname[1]
         log.info("hub listening on %s", self.viewer_url)
+        if self._sfu is not None:
+            self._sfu.start()
 
     async def stop(self, grace: float = 1.0) -> None:
         """Flush queued events, close every connection, stop listening."""
+        if self._sfu is not None:
+            await self._sfu.stop()
         self.room.close()
         server, self._server = self._server, None
         if server is None:
@@ -232,6 +243,12 @@ class Hub:
                     elif isinstance(message, protocol.WebRTCOffer) and self._stream is not None:
                         check_permission(session.role, message)
                         await self._answer(ws, session, message)
+                    elif (
+                        isinstance(message, protocol.Watch | protocol.WatchAnswer)
+                        and self._sfu is not None
+                    ):
+                        check_permission(session.role, message)
+                        await self._watch(ws, session, message)
                     elif isinstance(message, protocol.Buy):
                         check_permission(session.role, message)
                         await self._buy(session, message)
@@ -262,6 +279,8 @@ class Hub:
             self.room.leave(ws)
             if session is not None and self._stream is not None:
                 await self._stream.close_viewer(_stream_key(session, ws))
+            if session is not None and self._sfu is not None:
+                await self._sfu.close_viewer(_stream_key(session, ws))
 
     def _client_address(self, ws: ServerConnection) -> str:
         """The client's address as the limits count it: the socket's peer, or behind a
@@ -311,3 +330,27 @@ class Hub:
         except ShopcastError as exc:
             raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
         send(ws, protocol.frame([protocol.encode(protocol.WebRTCAnswer(sdp=sdp, ref=offer.ref))]))
+
+    async def _watch(
+        self,
+        ws: ServerConnection,
+        session: Session,
+        message: protocol.Watch | protocol.WatchAnswer,
+    ) -> None:
+        """Broker the page's subscription: Janus's offer to it, its answer to Janus."""
+        assert self._sfu is not None
+        key = _stream_key(session, ws)
+        try:
+            if isinstance(message, protocol.Watch):
+                if not self.room.live:
+                    raise SfuUnavailable(NO_PUBLISHER)
+                sdp = await self._sfu.subscribe(key)
+                answer: protocol.ServerMessage = protocol.WatchOffer(sdp=sdp, ref=message.ref)
+            else:
+                await self._sfu.answer(key, message.sdp)
+                answer = protocol.Ack(ref=message.ref)
+        except SfuUnavailable as exc:
+            raise ProtocolError(ErrorCode.NOT_LIVE, str(exc)) from None
+        except ShopcastError as exc:
+            raise ProtocolError(ErrorCode.UNAVAILABLE, str(exc)) from None
+        send(ws, protocol.frame([protocol.encode(answer)]))

@@ -1,10 +1,11 @@
 """Janus's API over its WebSocket transport: requests answered by transaction.
 
-The starter asks it whether Janus is up with the show's room; the hub will broker
-viewers' subscriptions through it; the admin API says what a publisher's handle does
-(ICE, DTLS, codecs, packets). One connection, one reader task: a reply is matched to
-its request by ``transaction``, and an ``ack`` is skipped for the answer that follows
-it. What Janus sends unasked (plugin events, hang-ups) is not used yet, and dropped.
+The starter asks it whether Janus is up with the show's room; the hub brokers viewers'
+subscriptions through it (``console.hub.sfu``); the admin API says what a publisher's
+handle does (ICE, DTLS, codecs, packets). One connection, one reader task: a reply is
+matched to its request by ``transaction``, and an ``ack`` is skipped for the answer that
+follows it (except for a keep-alive, which Janus answers with the ack alone). What Janus
+sends unasked (plugin events, hang-ups) is dropped: the hub polls what it needs.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class JanusConnection:
         self._secret = {"admin_secret" if admin else "apisecret": secret}
         self._numbers = itertools.count(1)
         self._pending: dict[str, asyncio.Future[JsonObject]] = {}
+        #: Requests whose ``ack`` is the whole answer (``keepalive``).
+        self._ack_answers: set[str] = set()
         self._reader = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
@@ -70,6 +73,11 @@ class JanusConnection:
         with contextlib.suppress(asyncio.CancelledError):
             await self._reader
 
+    @property
+    def closed(self) -> bool:
+        """Janus closed the connection (it stopped or restarts), or ``close`` was called."""
+        return self._reader.done()
+
     async def __aenter__(self) -> Self:
         return self
 
@@ -82,6 +90,8 @@ class JanusConnection:
         transaction = str(next(self._numbers))
         answer: asyncio.Future[JsonObject] = asyncio.get_running_loop().create_future()
         self._pending[transaction] = answer
+        if message.get("janus") == "keepalive":
+            self._ack_answers.add(transaction)
         try:
             await self._ws.send(json.dumps({**message, **self._secret, "transaction": transaction}))
             reply = await asyncio.wait_for(answer, REQUEST_TIMEOUT)
@@ -91,6 +101,7 @@ class JanusConnection:
             raise JanusError(f"Janus did not answer {message.get('janus')!r}.") from None
         finally:
             self._pending.pop(transaction, None)
+            self._ack_answers.discard(transaction)
         error = _error(reply)
         if error is not None:
             code, reason = error
@@ -107,11 +118,38 @@ class JanusConnection:
 
     async def message(self, session: int, handle: int, body: Mapping[str, Any]) -> JsonObject:
         """A plugin request; returns the plugin's data (``plugindata.data``)."""
-        reply = await self.request(
-            {"janus": "message", "session_id": session, "handle_id": handle, "body": dict(body)}
-        )
-        data: JsonObject = reply.get("plugindata", {}).get("data", {})
+        data, _ = await self.negotiate(session, handle, body)
         return data
+
+    async def negotiate(
+        self,
+        session: int,
+        handle: int,
+        body: Mapping[str, Any],
+        jsep: Mapping[str, Any] | None = None,
+    ) -> tuple[JsonObject, JsonObject | None]:
+        """A plugin request with an SDP (``jsep``) or one that returns one: the plugin's
+        data and Janus's ``jsep`` (a subscriber's ``join`` returns Janus's offer)."""
+        message: JsonObject = {
+            "janus": "message",
+            "session_id": session,
+            "handle_id": handle,
+            "body": dict(body),
+        }
+        if jsep is not None:
+            message["jsep"] = dict(jsep)
+        reply = await self.request(message)
+        data: JsonObject = reply.get("plugindata", {}).get("data", {})
+        answer = reply.get("jsep")
+        return data, answer if isinstance(answer, dict) else None
+
+    async def detach(self, session: int, handle: int) -> None:
+        """End a handle: Janus hangs up its peer connection."""
+        await self.request({"janus": "detach", "session_id": session, "handle_id": handle})
+
+    async def keepalive(self, session: int) -> None:
+        """Tell Janus the session is in use (it ends one idle for ``session_timeout`` s)."""
+        await self.request({"janus": "keepalive", "session_id": session})
 
     async def _read(self) -> None:
         try:
@@ -119,10 +157,11 @@ class JanusConnection:
                 reply = json.loads(text)
                 if not isinstance(reply, dict):
                     continue
-                answer = self._pending.get(str(reply.get("transaction")))
+                transaction = str(reply.get("transaction"))
+                answer = self._pending.get(transaction)
                 if answer is None or answer.done():
                     log.debug("Janus, unasked: %s", reply.get("janus"))
-                elif reply.get("janus") != "ack":
+                elif reply.get("janus") != "ack" or transaction in self._ack_answers:
                     answer.set_result(reply)
         except (ConnectionClosed, json.JSONDecodeError):
             pass

@@ -111,6 +111,21 @@ def load_secrets(folder: Path) -> SfuSecrets:
     return made
 
 
+def read_api_secret(folder: Path) -> str:
+    """Janus's API secret that ``python -m console.sfu`` made in ``folder``, for a hub on
+    the same data folder (``python -m console hub --sfu``) to use without retyping it."""
+    path = folder / "secrets.json"
+    try:
+        return str(json.loads(path.read_text())["api_secret"])
+    except FileNotFoundError:
+        raise SfuError(
+            f"No SFU secrets in {path}: start 'python -m console.sfu' with this --data-dir "
+            "first, or give Janus's API secret with --sfu-secret (or SHOPCAST_SFU_SECRET)."
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SfuError(f"Cannot read Janus's API secret from {path} ({exc}).") from None
+
+
 @dataclass
 class _Program:
     """One program the SFU runs: how to start it, when it is ready, its log."""

@@ -240,6 +240,9 @@ import { createShop } from "./shop.js";
         case "webrtc_answer":
           onAnswer(msg);
           break;
+        case "watch_offer":
+          onWatchOffer(msg);
+          break;
         case "ack":
           if (shop.owns(msg.ref)) shop.onReply(msg);
           else if (privacy.owns(msg.ref)) privacy.onReply(msg);
@@ -293,6 +296,7 @@ import { createShop } from "./shop.js";
     setStatus("Live chat connected", "connected");
     // The hub closes a page's peer connection with its socket: offer again.
     stopStream();
+    serverOffer = msg.stream_flow === "server_offer";
     setLive(Boolean(msg.live), false);
     if (!myName) {
       if (els.nameForm.hidden) showNameForm("");
@@ -607,9 +611,12 @@ import { createShop } from "./shop.js";
   // ------------------------------------------------------------------ stream
 
   // The hub answers one receive-only offer per page; candidates travel inside the SDP
-  // (no trickle), so one round trip over the chat socket sets up the stream.
+  // (no trickle), so one round trip over the chat socket sets up the stream. On a hub
+  // whose viewers watch through an SFU (welcome.stream_flow "server_offer") the SFU
+  // offers instead: the page asks with "watch" and answers the "watch_offer".
   let pc = null;
   let live = false;
+  let serverOffer = false;
 
   function showOverlay(title, hint) {
     els.overlayTitle.textContent = title;
@@ -647,8 +654,10 @@ import { createShop } from "./shop.js";
     pc = peer;
     playout.start(peer);
     showOverlay("Starting the video…", "Just a moment.");
-    peer.addTransceiver("video", { direction: "recvonly" });
-    peer.addTransceiver("audio", { direction: "recvonly" });
+    if (!serverOffer) {
+      peer.addTransceiver("video", { direction: "recvonly" });
+      peer.addTransceiver("audio", { direction: "recvonly" });
+    }
     const media = new MediaStream();
     peer.addEventListener("track", (event) => {
       media.addTrack(event.track);
@@ -662,10 +671,29 @@ import { createShop } from "./shop.js";
         if (live) setTimeout(startStream, 1000);
       }
     });
+    if (serverOffer) {
+      send({ t: "watch", ref: "stream" });
+      return;
+    }
     await peer.setLocalDescription(await peer.createOffer());
     await iceGathered(peer, 2000);
     if (pc !== peer) return;
     send({ t: "webrtc_offer", sdp: peer.localDescription.sdp, ref: "stream" });
+  }
+
+  async function onWatchOffer(msg) {
+    const peer = pc;
+    if (!peer || typeof msg.sdp !== "string") return;
+    try {
+      await peer.setRemoteDescription({ type: "offer", sdp: msg.sdp });
+      await peer.setLocalDescription(await peer.createAnswer());
+      await iceGathered(peer, 2000);
+    } catch {
+      if (pc === peer) stopStream();
+      return;
+    }
+    if (pc !== peer) return;
+    send({ t: "watch_answer", sdp: peer.localDescription.sdp, ref: "stream" });
   }
 
   function onAnswer(msg) {

@@ -1,0 +1,231 @@
+"""The hub's broker to Janus: each viewer watches through the SFU, the page talks to the hub.
+
+A big show's video goes from the console to Janus by WHIP, and from Janus to every
+viewer; the viewer page still speaks only to the hub (one socket, its auth and its bans),
+and the hub speaks to Janus's VideoRoom for it. Janus offers to subscribers (its
+VideoRoom takes no subscriber's offer), so for each page the hub makes a subscriber
+handle on the show's publisher, relays Janus's offer to the page and the page's answer
+back (candidates inside the SDP, no trickle), and detaches the handle when the page
+leaves or asks again. The show is live while the room has a publisher: the broker asks
+Janus once a second (which also keeps its session alive) and tells the hub when that
+changes. When Janus stops or restarts, the show is not live until a publisher is back,
+and the broker connects again by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from console.errors import ShopcastError
+from console.sfu.janus import JanusConnection, JanusError
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two looks at the room (who publishes); Janus answers in milliseconds.
+POLL = 1.0
+#: Seconds before connecting to a Janus that was unreachable or closed, doubled up to
+#: ``MAX_RETRY`` while it stays away.
+RETRY = 1.0
+MAX_RETRY = 10.0
+NOT_READY = "The show's video server (Janus) is not reachable; the hub keeps trying."
+NO_PUBLISHER = "The show is not live yet; the video starts when it is."
+
+
+class SfuUnavailable(ShopcastError):
+    """Janus is away, or the room has no publisher: a viewer cannot subscribe now."""
+
+
+# ------------------------------------------------------------------ pure decisions
+
+
+def publisher_ids(participants: Iterable[Mapping[str, Any]]) -> list[int]:
+    """The feeds that publish, in Janus's order (``listparticipants``)."""
+    return [int(p["id"]) for p in participants if p.get("publisher") and "id" in p]
+
+
+def choose_feed(publishers: list[int], current: int | None, seen: frozenset[int]) -> int | None:
+    """The feed new viewers subscribe to. A publisher that just appeared wins: when the
+    console publishes again (a new WHIP session), the old one lingers in the room until
+    Janus notices it is gone, and new viewers must get the live one. Otherwise the
+    current feed while it publishes, else the first publisher, else none."""
+    fresh = [feed for feed in publishers if feed not in seen]
+    if fresh:
+        return fresh[-1]
+    if current in publishers:
+        return current
+    return publishers[0] if publishers else None
+
+
+@dataclass(frozen=True, slots=True)
+class SfuOptions:
+    """Where a headless hub's viewers watch (``--sfu``): Janus's WebSocket API, its API
+    secret, and the show's VideoRoom."""
+
+    url: str
+    secret: str
+    room: int
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One page's subscriber handle on ``feed``."""
+
+    handle: int
+    feed: int
+
+
+# ------------------------------------------------------------------ the broker
+
+
+class SfuBroker:
+    """Subscriptions to the show's room ``room`` on the Janus at ``url`` (its WebSocket
+    API, with ``secret``), one per viewer page; ``on_live`` hears when the room gains or
+    loses its publisher."""
+
+    def __init__(self, url: str, secret: str, room: int, on_live: Callable[[bool], None]) -> None:
+        self.url = url
+        self._secret = secret
+        self.room = room
+        self._on_live = on_live
+        self._janus: JanusConnection | None = None
+        self._session = 0
+        self._monitor = 0
+        self._feed: int | None = None
+        self._seen: frozenset[int] = frozenset()
+        self._viewers: dict[str, Subscription] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.live = False
+
+    @property
+    def watching(self) -> int:
+        """Pages that hold a subscription now."""
+        return len(self._viewers)
+
+    def start(self) -> None:
+        """Connect, and keep connected, in the background (Janus may start later)."""
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._disconnect()
+
+    async def subscribe(self, key: str) -> str:
+        """Janus's offer for a new subscription of page ``key`` to the show's publisher
+        (a page that asks again gets a new one: its old handle is detached first)."""
+        await self.close_viewer(key)
+        janus, feed = self._janus, self._feed
+        if janus is None or janus.closed:
+            raise SfuUnavailable(NOT_READY)
+        if feed is None or not self.live:
+            raise SfuUnavailable(NO_PUBLISHER)
+        handle = await janus.attach(self._session)
+        body = {
+            "request": "join",
+            "room": self.room,
+            "ptype": "subscriber",
+            "streams": [{"feed": feed}],
+        }
+        try:
+            _, offer = await janus.negotiate(self._session, handle, body)
+        except JanusError:
+            await self._detach(handle)
+            raise
+        if offer is None or offer.get("type") != "offer":
+            await self._detach(handle)
+            raise JanusError("Janus joined the viewer to the show without an offer.")
+        self._viewers[key] = Subscription(handle, feed)
+        return str(offer.get("sdp", ""))
+
+    async def answer(self, key: str, sdp: str) -> None:
+        """The page's answer to Janus's offer: Janus starts sending to it."""
+        subscription = self._viewers.get(key)
+        janus = self._janus
+        if subscription is None or janus is None:
+            raise SfuUnavailable("Ask for the video first (watch); this answer has no offer.")
+        jsep = {"type": "answer", "sdp": sdp, "trickle": False}
+        await janus.negotiate(
+            self._session, subscription.handle, {"request": "start", "room": self.room}, jsep
+        )
+
+    async def close_viewer(self, key: str) -> None:
+        """Page ``key`` left or asks again: Janus stops sending to it."""
+        subscription = self._viewers.pop(key, None)
+        if subscription is not None:
+            await self._detach(subscription.handle)
+
+    async def _detach(self, handle: int) -> None:
+        janus = self._janus
+        if janus is None or janus.closed:
+            return
+        try:
+            await janus.detach(self._session, handle)
+        except JanusError as exc:
+            log.debug("Janus did not detach a viewer's handle: %s", exc)
+
+    async def _run(self) -> None:
+        wait = RETRY
+        while True:
+            try:
+                await self._connect()
+                wait = RETRY
+                while True:
+                    await self._look()
+                    await asyncio.sleep(POLL)
+            except JanusError as exc:
+                log.warning("SFU: %s; trying again in %g s", exc, wait)
+            await self._disconnect()
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, MAX_RETRY)
+
+    async def _connect(self) -> None:
+        janus = await JanusConnection.open(self.url, self._secret)
+        self._janus = janus
+        self._session = await janus.session()
+        self._monitor = await janus.attach(self._session)
+        exists = await janus.message(
+            self._session, self._monitor, {"request": "exists", "room": self.room}
+        )
+        if not exists.get("exists"):
+            raise JanusError(
+                f"Janus has no room {self.room} (start it with python -m console.sfu)."
+            )
+        log.info("SFU: watching room %d on %s", self.room, self.url)
+
+    async def _look(self) -> None:
+        """Who publishes: the feed to subscribe to, and whether the show is live."""
+        assert self._janus is not None
+        data = await self._janus.message(
+            self._session, self._monitor, {"request": "listparticipants", "room": self.room}
+        )
+        publishers = publisher_ids(data.get("participants", []))
+        self._feed = choose_feed(publishers, self._feed, self._seen)
+        self._seen = frozenset(publishers)
+        self._set_live(self._feed is not None)
+
+    async def _disconnect(self) -> None:
+        """Forget Janus's session: its handles (every viewer's) end with it."""
+        janus, self._janus = self._janus, None
+        self._viewers.clear()
+        self._feed = None
+        self._seen = frozenset()
+        self._set_live(False)
+        if janus is not None:
+            with contextlib.suppress(JanusError):
+                if not janus.closed:
+                    await janus.request({"janus": "destroy", "session_id": self._session})
+            await janus.close()
+
+    def _set_live(self, live: bool) -> None:
+        if live != self.live:
+            self.live = live
+            log.info("SFU: %s", "the show's publisher is in the room" if live else "no publisher")
+            self._on_live(live)
