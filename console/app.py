@@ -194,6 +194,16 @@ async def _serve(settings: Settings) -> int:
         line = host_token_line(token, settings.data_dir, shown=settings.print_token, window=True)
         print(line, flush=True)
 
+        reports: set[asyncio.Task[None]] = set()
+
+        async def report_show() -> None:
+            """Imported here, so matplotlib costs nothing until a show ends."""
+            from console.report import report_ended_show
+
+            files = await report_ended_show(settings.data_dir)
+            if files:
+                print(f"Show report: {files[0]}", flush=True)
+
         async def set_live(live: bool) -> None:
             if live:
                 broadcast.start()
@@ -202,6 +212,9 @@ async def _serve(settings: Settings) -> int:
                     window.stream.start_outputs()
             else:
                 hub.set_live(False)
+                task = asyncio.create_task(report_show())
+                reports.add(task)
+                task.add_done_callback(reports.discard)
                 await broadcast.stop()
 
         client = StaffClient(

@@ -6,11 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from pathlib import Path
 
 import pytest
 
-from console import protocol
+from console import protocol, report
 from console.report import write_report
 from console.report.__main__ import main
 from console.store import Store
@@ -266,3 +267,29 @@ def test_a_report_of_a_show_that_does_not_exist_says_which_exist(
     simulated_show(data_dir)
     assert main(["--data-dir", str(data_dir), "7"]) == 2
     assert "There is no show 7; the shows are 1 to 2." in capsys.readouterr().err
+
+
+async def test_ending_a_show_writes_its_report_in_a_worker_thread(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    simulated_show(data_dir)
+    threads: list[str] = []
+    real = report.write_report
+
+    def spy(*args: object) -> list[Path]:
+        threads.append(threading.current_thread().name)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(report, "write_report", spy)
+    files = await report.report_ended_show(data_dir)
+    assert files is not None
+    assert files[0] == data_dir / "reports" / "show-2" / "report.html"
+    assert files[0].exists()
+    assert threads and threads[0] != threading.main_thread().name
+
+
+async def test_a_report_that_cannot_be_written_is_logged_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert await report.report_ended_show(tmp_path / "nowhere") is None
+    assert "There is no Shopcast data file" in caplog.text

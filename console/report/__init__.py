@@ -8,13 +8,17 @@ matplotlib) and writes ``report.html`` beside the PNGs and CSVs. Kept out of
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 
-from console.errors import StoreError
+from console.errors import ShopcastError, StoreError
 from console.report import charts, exports
 from console.report.page import render
 from console.report.summary import PAST_SHOWS, summarize
 from console.store.showlog import ShowReader
+
+log = logging.getLogger(__name__)
 
 
 def default_out(data_dir: Path, show_id: int) -> Path:
@@ -65,3 +69,16 @@ def write_report(data_dir: Path, show_id: int | None = None, out: Path | None = 
     except OSError as exc:
         raise StoreError(f"Cannot write the report in {folder} ({exc.strerror}).") from exc
     return [page, *written]
+
+
+async def report_ended_show(data_dir: Path) -> list[Path] | None:
+    """The console's hook when the host ends a show: the latest show's report, written in
+    a worker thread so the window stays responsive; a failure is logged, not raised (the
+    show has ended well, and ``python -m console.report`` can write it again)."""
+    try:
+        files = await asyncio.to_thread(write_report, data_dir)
+    except ShopcastError as exc:
+        log.warning("The show's report could not be written: %s", exc)
+        return None
+    log.info("The show's report: %s", files[0])
+    return files
