@@ -10,6 +10,10 @@ only cut them into RTP packets.
 Video frames are stamped on the stream's frame clock (one tick per 1/fps s), not with
 the moment the encoder got them: those moments wobbled by 19-74 ms, two frames could get
 the same millisecond in a recording, and ffmpeg found non-monotonic DTS in every file.
+
+A browser without H.264 (Debian's Firefox ESR ships OpenH264 disabled) gets VP8 from a
+second encoder of the same kind (libvpx realtime, same frames and preset), run only
+while such a viewer watches: a 720p frame costs it about 5 ms of CPU, libx264 3 ms.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Literal
 
 import av
 import numpy as np
@@ -35,6 +40,10 @@ log = logging.getLogger(__name__)
 VIDEO_TIME_BASE = Fraction(1, 90_000)
 
 PacketSink = Callable[[av.Packet], None]
+
+#: The video codecs the shared encoders make: H.264 for every browser that plays it, VP8
+#: for those that do not.
+VideoCodec = Literal["h264", "vp8"]
 
 #: The video bitrates a host may choose, in bits per second. Below 0.3 Mb/s even 360p
 #: smears into blocks whenever the host moves; above 12 Mb/s is more than 1080p30 H.264
@@ -131,10 +140,13 @@ class VideoEncoder(_EncoderThread):
     instead of falling behind; each skip is counted in ``stats.dropped``.
     """
 
-    def __init__(self, capture: Capture, preset: Preset, sink: PacketSink) -> None:
-        super().__init__("video-encoder")
+    def __init__(
+        self, capture: Capture, preset: Preset, sink: PacketSink, codec: VideoCodec = "h264"
+    ) -> None:
+        super().__init__(f"video-encoder-{codec}")
         self._capture = capture
         self.preset = preset
+        self.codec: VideoCodec = codec
         self._sink = sink
         self.stats = EncoderStats()
         #: Keyframes at most every 2 s unless a viewer asks (a join or a PLI).
@@ -151,7 +163,7 @@ class VideoEncoder(_EncoderThread):
 
     def _context(self) -> av.VideoCodecContext:
         keyint = self.keyframe_interval
-        context = av.CodecContext.create("libx264", "w")
+        context = av.CodecContext.create("libx264" if self.codec == "h264" else "libvpx", "w")
         assert isinstance(context, av.VideoCodecContext)
         context.width, context.height = self.preset.width, self.preset.height
         context.pix_fmt = "yuv420p"
@@ -159,6 +171,12 @@ class VideoEncoder(_EncoderThread):
         context.framerate = Fraction(self.preset.fps, 1)
         context.bit_rate = self.preset.bitrate
         context.gop_size = self.keyframe_interval
+        if self.codec == "vp8":
+            # One thread: libvpx's own threads cost two to seven times the CPU per frame on
+            # a busy two-core machine (they wait on each other), one does 720p at ~7 ms.
+            context.thread_count = 1
+            context.options = _vp8_options(self.preset.bitrate)
+            return context
         context.options = {
             "preset": "ultrafast",
             "tune": "zerolatency",
@@ -211,6 +229,27 @@ class VideoEncoder(_EncoderThread):
                 else:
                     since_key += 1
                 self._sink(packet)
+
+
+def _vp8_options(bitrate: int) -> dict[str, str]:
+    """libvpx realtime with no look-ahead, held near ``bitrate`` (aiortc's VP8 settings).
+
+    No frame waits for a later one (lag-in-frames 0), and the rate stays near the preset's
+    so a VP8 viewer's link carries what an H.264 viewer's does. No denoiser (aiortc's
+    noise-sensitivity 4): it doubled the time per frame, and the H.264 encode has none.
+    """
+    return {
+        "deadline": "realtime",
+        "cpu-used": "-6",
+        "lag-in-frames": "0",
+        "bufsize": str(bitrate),
+        "minrate": str(bitrate),
+        "maxrate": str(bitrate),
+        "overshoot-pct": "15",
+        "undershoot-pct": "100",
+        "static-thresh": "1",
+        "partitions": "0",
+    }
 
 
 class AudioEncoder(_EncoderThread):

@@ -7,6 +7,11 @@ or grows memory. Keyframe requests from viewers (PLI/FIR) are routed to the shar
 encoder, since aiortc only honours them when it encodes itself. A stopped track (a viewer
 gone, a WHIP session ended) takes no more packets, so it never asks for keyframes either:
 a dead one once did, every half second, for the rest of the show.
+
+A browser that cannot play H.264 (Debian's Firefox ESR offers VP8, VP9 and AV1 only)
+gets VP8 from a second shared encoder: it starts with the first such viewer, stops when
+the last one leaves, and takes those viewers' keyframe requests. H.264 viewers, outputs
+and recordings never see its packets.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ import av
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.exceptions import OperationError
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcpeerconnection import is_codec_compatible
+from aiortc.sdp import SessionDescription
 
 from console.errors import ShopcastError
 from media.audio import AudioCapture
 from media.capture import Capture
-from media.encoder import PRESETS, AudioEncoder, Preset, VideoEncoder
+from media.encoder import PRESETS, AudioEncoder, Preset, VideoCodec, VideoEncoder
 from media.ice import rtc_configuration
 from media.outputs import MediaKind, Output
 
@@ -34,6 +41,8 @@ log = logging.getLogger(__name__)
 #: Packets a viewer may have waiting; about half a second of video.
 MAX_QUEUED = 15
 H264_PROFILE = "42e01f"
+#: The codecs' rtpmap names, in the order a viewer's offer is matched against them.
+RTPMAP: dict[VideoCodec, str] = {"h264": "H264/90000", "vp8": "VP8/90000"}
 
 
 class SignallingError(ShopcastError):
@@ -91,6 +100,7 @@ class Viewer:
     pc: RTCPeerConnection
     video: PacketTrack
     audio: PacketTrack
+    codec: VideoCodec
 
 
 class Broadcast:
@@ -114,6 +124,7 @@ class Broadcast:
         self._viewers: dict[str, Viewer] = {}
         self._outputs: list[Output] = []
         self._video: VideoEncoder | None = None
+        self._vp8: VideoEncoder | None = None
         self._audio: AudioEncoder | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.started_at: float | None = None
@@ -129,6 +140,11 @@ class Broadcast:
     @property
     def video_encoder(self) -> VideoEncoder | None:
         return self._video
+
+    @property
+    def vp8_encoder(self) -> VideoEncoder | None:
+        """The VP8 encoder, running only while a viewer without H.264 watches."""
+        return self._vp8
 
     @property
     def outputs(self) -> tuple[Output, ...]:
@@ -174,10 +190,10 @@ class Broadcast:
         Outputs close last, so a recording keeps the final packets the encoders made.
         """
         await asyncio.gather(*(self.close_viewer(key) for key in list(self._viewers)))
-        for encoder in (self._video, self._audio):
+        for encoder in (self._video, self._vp8, self._audio):
             if encoder is not None:
                 await asyncio.to_thread(encoder.stop)
-        self._video = self._audio = None
+        self._video = self._vp8 = self._audio = None
         self.started_at = None
         outputs, self._outputs = self._outputs, []
         results = await asyncio.gather(*(o.close() for o in outputs), return_exceptions=True)
@@ -187,29 +203,71 @@ class Broadcast:
 
     def _fan_out(self, kind: MediaKind, packet: av.Packet) -> None:
         for viewer in self._viewers.values():
-            (viewer.video if kind == "video" else viewer.audio).push(packet)
+            if kind == "audio":
+                viewer.audio.push(packet)
+            elif viewer.codec == "h264":
+                viewer.video.push(packet)
         for output in self._outputs:
             output.push(kind, packet)
+
+    def _fan_out_vp8(self, packet: av.Packet) -> None:
+        for viewer in self._viewers.values():
+            if viewer.codec == "vp8":
+                viewer.video.push(packet)
 
     def request_keyframe(self) -> None:
         """Ask the shared encoder for a keyframe (a viewer joined, lost packets, or an output)."""
         if self._video is not None:
             self._video.request_keyframe()
 
+    def request_vp8_keyframe(self) -> None:
+        """Ask the VP8 encoder for a keyframe (a VP8 viewer joined or lost packets)."""
+        if self._vp8 is not None:
+            self._vp8.request_keyframe()
+
+    def _start_vp8(self) -> None:
+        if self._vp8 is not None:
+            return
+        loop = asyncio.get_running_loop()
+        self._vp8 = VideoEncoder(
+            self._capture,
+            self.preset,
+            lambda packet: loop.call_soon_threadsafe(self._fan_out_vp8, packet),
+            codec="vp8",
+        )
+        self._vp8.start()
+        log.info("a viewer without H.264 watches: VP8 encoder started")
+
+    async def _stop_vp8_if_unwatched(self) -> None:
+        """Stop the VP8 encoder once no viewer plays VP8: a tenth of a core spent on nobody."""
+        encoder = self._vp8
+        if encoder is None or any(v.codec == "vp8" for v in self._viewers.values()):
+            return
+        self._vp8 = None
+        await asyncio.to_thread(encoder.stop)
+        log.info("the last viewer without H.264 left: VP8 encoder stopped")
+
     async def answer(self, key: str, offer_sdp: str) -> str:
         """Answer a viewer's offer; the viewer then receives the shared stream."""
         if not self.live:
             raise SignallingError("The show is not live yet; the video starts when it is.")
         await self.close_viewer(key)
+        try:
+            codec = offered_video_codec(offer_sdp)
+        except (ValueError, AssertionError, IndexError) as exc:
+            raise SignallingError(f"The browser's offer could not be used: {exc}.") from exc
+        if codec is None:
+            raise SignallingError(_cannot_play("video"))
+        keyframe = self.request_keyframe if codec == "h264" else self.request_vp8_keyframe
         pc = RTCPeerConnection(rtc_configuration(self._ice_servers))
-        video = PacketTrack("video", self.request_keyframe)
-        audio = PacketTrack("audio", self.request_keyframe)
+        video = PacketTrack("video", keyframe)
+        audio = PacketTrack("audio", keyframe)
         video_sender = pc.addTrack(video)
         pc.addTrack(audio)
-        # A viewer's PLI/FIR must reach the shared encoder, not aiortc's unused flag.
-        video_sender._send_keyframe = self.request_keyframe  # type: ignore[method-assign]
+        # A viewer's PLI/FIR must reach its shared encoder, not aiortc's unused flag.
+        video_sender._send_keyframe = keyframe  # type: ignore[method-assign]
         for transceiver in pc.getTransceivers():
-            transceiver.setCodecPreferences(preferred_codecs(transceiver.kind))
+            transceiver.setCodecPreferences(preferred_codecs(transceiver.kind, codec))
         try:
             await pc.setRemoteDescription(
                 RTCSessionDescription(without_mdns_candidates(offer_sdp), "offer")
@@ -223,11 +281,16 @@ class Broadcast:
             await pc.close()
             raise SignallingError(f"The browser's offer could not be used: {exc}.") from exc
         answer = pc.localDescription.sdp
-        if "H264/90000" not in first_codec_line(answer, "video"):
+        if RTPMAP[codec] not in first_codec_line(answer, "video"):
             await pc.close()
             raise SignallingError(_cannot_play("video"))
-        viewer = Viewer(pc, video, audio)
+        if not self.live:
+            await pc.close()
+            raise SignallingError("The show has ended.")
+        viewer = Viewer(pc, video, audio, codec)
         self._viewers[key] = viewer
+        if codec == "vp8":
+            self._start_vp8()
 
         @pc.on("connectionstatechange")
         async def _state() -> None:
@@ -243,16 +306,20 @@ class Broadcast:
         viewer.video.stop()
         viewer.audio.stop()
         await viewer.pc.close()
+        if viewer.codec == "vp8":
+            await self._stop_vp8_if_unwatched()
 
 
 def _cannot_play(kind: MediaKind) -> str:
-    codec = "H.264 (constrained baseline)" if kind == "video" else "Opus audio"
+    codec = "H.264 (constrained baseline) or VP8 video" if kind == "video" else "Opus audio"
     return f"The browser cannot play {codec}; use an up-to-date Chrome, Edge, Firefox or Safari."
 
 
-def preferred_codecs(kind: str) -> list:
-    """Only what the shared encoders make: sending packets of another codec plays nothing."""
+def preferred_codecs(kind: str, video: VideoCodec = "h264") -> list:
+    """Only what one shared encoder makes: sending packets of another codec plays nothing."""
     codecs = RTCRtpSender.getCapabilities(kind).codecs
+    if kind == "video" and video == "vp8":
+        return [c for c in codecs if c.mimeType in ("video/VP8", "video/rtx")]
     if kind == "video":
         return [
             c
@@ -262,6 +329,23 @@ def preferred_codecs(kind: str) -> list:
             and str(c.parameters.get("packetization-mode")) == "1"
         ] + [c for c in codecs if c.mimeType == "video/rtx"]
     return [c for c in codecs if c.mimeType == "audio/opus"]
+
+
+def offered_video_codec(sdp: str) -> VideoCodec | None:
+    """The shared encoder whose video a viewer's offer takes: H.264 whenever it can, else VP8.
+
+    Matched as aiortc matches when it answers (H.264 by profile and packetization mode),
+    so the codec chosen here is the one negotiated. An offer without video gets "h264"
+    (the answer's check then refuses it); None when it takes neither codec.
+    """
+    media = next((m for m in SessionDescription.parse(sdp).media if m.kind == "video"), None)
+    if media is None:
+        return "h264"
+    for codec in RTPMAP:
+        ours = [c for c in preferred_codecs("video", codec) if c.mimeType != "video/rtx"]
+        if any(is_codec_compatible(a, b) for a in ours for b in media.rtp.codecs):
+            return codec
+    return None
 
 
 def without_mdns_candidates(sdp: str) -> str:
