@@ -252,3 +252,23 @@ async def test_when_the_chat_stalls_the_button_selects_the_top_question_for_an_a
     assert window.team.questions.current_question() == 15
     assert window.team.questions.isVisible()
     window.close()
+
+
+def test_a_funnel_the_host_opened_stays_open_across_redraws(qtbot) -> None:
+    clock = Clock()
+    dock = PulseDock(clock=clock)
+    qtbot.addWidget(dock)
+    dock.add_messages([protocol.Viewers(count=5), protocol.ShowState(seq=1, pinned=SCARF)])
+    clock.now = T0 + 30
+    dock.add_messages([protocol.ShowState(seq=2, pinned=BOOTS)])
+    dock.show()
+    dock.refresh()
+    boots, scarf = (dock.funnel.topLevelItem(i) for i in range(2))
+    assert (boots.text(0), boots.isExpanded()) == ("Leather boots (pinned now)", True)
+    assert (scarf.text(0), scarf.isExpanded()) == ("Silk scarf", False)
+
+    scarf.setExpanded(True)
+    boots.setExpanded(False)
+    dock.refresh()
+    boots, scarf = (dock.funnel.topLevelItem(i) for i in range(2))
+    assert (boots.isExpanded(), scarf.isExpanded()) == (False, True)

@@ -71,6 +71,8 @@ class PulseDock(QDockWidget):
         self._suggestion: Suggestion | None = None
         self._chart_items: list[pg.GraphicsObject] = []
         self._listed: tuple[Group, int] | None = None
+        #: Funnels the user opened or closed, kept so across redraws (else: the pinned one).
+        self._expanded: dict[str, bool] = {}
 
         body = QWidget(self)
         column = QVBoxLayout(body)
@@ -113,6 +115,8 @@ class PulseDock(QDockWidget):
         self.funnel.setAccessibleName("Funnel per pinned product")
         self.funnel.setHeaderLabels(("Step", "Viewers", "Of the step before"))
         self.funnel.setMinimumHeight(150)
+        self.funnel.itemExpanded.connect(lambda item: self._opened(item, True))
+        self.funnel.itemCollapsed.connect(lambda item: self._opened(item, False))
         column.addWidget(self.funnel)
 
         column.addWidget(QLabel("Blockers heard in the chat (click one for its comments)", body))
@@ -229,11 +233,13 @@ class PulseDock(QDockWidget):
             self._chart_items.append(item)
 
     def _show_funnels(self, pulse: Pulse) -> None:
+        self.funnel.blockSignals(True)
         self.funnel.clear()
         pinned = pulse.pinned.product if pulse.pinned is not None else None
         funnels = sorted(pulse.funnels, key=lambda f: f.product != pinned)
         for funnel in funnels:
             self._add_funnel(funnel, funnel.product == pinned)
+        self.funnel.blockSignals(False)
         self.funnel.resizeColumnToContents(0)
 
     def _add_funnel(self, funnel: Funnel, pinned: bool) -> None:
@@ -270,7 +276,13 @@ class PulseDock(QDockWidget):
             for drop in DROPS:
                 if funnel.drops[drop]:
                     QTreeWidgetItem(drops, (DROP_LABELS[drop], str(funnel.drops[drop]), ""))
-        top.setExpanded(pinned)
+        top.setData(0, _GROUP, funnel.product)
+        top.setExpanded(self._expanded.get(funnel.product, pinned))
+
+    def _opened(self, item: QTreeWidgetItem, expanded: bool) -> None:
+        product = item.data(0, _GROUP)
+        if product is not None:
+            self._expanded[product] = expanded
 
     def _show_blockers(self, pulse: Pulse) -> None:
         current = self.blockers.currentItem()
