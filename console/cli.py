@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TOKEN",
         help="bearer token for --whip (SHOPCAST_WHIP_TOKEN sets it too, out of sight of ps)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{hub,ctl,token}")
+    sub = parser.add_subparsers(dest="command", metavar="{hub,ctl,token,report}")
     hub = sub.add_parser("hub", help="run the hub headless (no window, no Qt)")
     _common(hub)
     hub.add_argument(
@@ -182,6 +182,26 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"the hub's data folder (default {default_data_dir()})",
     )
     add_ctl_parser(sub)
+    report = sub.add_parser(
+        "report",
+        help="write a past show's report (HTML, PNG charts, CSV exports) from the data folder "
+        "and print the files; reads the file read-only, so the hub may be running",
+    )
+    report.add_argument(
+        "show", nargs="?", type=int, default=None, help="the show's number (default: the latest)"
+    )
+    report.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"the hub's data folder (default {default_data_dir()})",
+    )
+    report.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for the files (default: reports/show-N in the data folder)",
+    )
     return parser
 
 
@@ -236,6 +256,20 @@ def _print_host_token(data_dir: Path) -> int:
     return 0
 
 
+def _write_report(data_dir: Path, show: int | None, out: Path | None) -> int:
+    """Imported here, so matplotlib costs nothing for the other commands."""
+    from console.report import write_report
+
+    try:
+        files = write_report(data_dir, show, out)
+    except ShopcastError as exc:
+        print(f"shopcast: {exc}", file=sys.stderr)
+        return 2
+    for path in files:
+        print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -249,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_ctl(args)
     if args.command == "token":
         return _print_host_token(args.data_dir or default_data_dir())
+    if args.command == "report":
+        return _write_report(args.data_dir or default_data_dir(), args.show, args.out)
     settings = _settings(args)
     if settings.connect and not settings.token:
         print("shopcast: --connect needs --token (the one in your invitation).", file=sys.stderr)

@@ -6,14 +6,16 @@ from __future__ import annotations
 import csv
 import io
 import re
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
 from console import protocol, report
+from console.cli import main
 from console.report import write_report
-from console.report.__main__ import main
 from console.store import Store
 from console.store.commerce import Commerce, NewOrder
 from console.store.profiles import Profiles
@@ -255,7 +257,7 @@ def test_python_m_console_report_prints_the_files_it_wrote(
 ) -> None:
     simulated_show(data_dir)
     out = tmp_path / "out"
-    assert main(["--data-dir", str(data_dir), "--out", str(out), "1"]) == 0
+    assert main(["report", "--data-dir", str(data_dir), "--out", str(out), "1"]) == 0
     printed = capsys.readouterr().out.split()
     assert printed[0] == str(out / "report.html")
     assert all(Path(p).exists() for p in printed)
@@ -265,7 +267,7 @@ def test_a_report_of_a_show_that_does_not_exist_says_which_exist(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     simulated_show(data_dir)
-    assert main(["--data-dir", str(data_dir), "7"]) == 2
+    assert main(["report", "--data-dir", str(data_dir), "7"]) == 2
     assert "There is no show 7; the shows are 1 to 2." in capsys.readouterr().err
 
 
@@ -293,3 +295,17 @@ async def test_a_report_that_cannot_be_written_is_logged_not_raised(
 ) -> None:
     assert await report.report_ended_show(tmp_path / "nowhere") is None
     assert "There is no Shopcast data file" in caplog.text
+
+
+def test_python_m_console_dot_report_is_the_same_command(data_dir: Path, tmp_path: Path) -> None:
+    simulated_show(data_dir)
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "console.report", "--data-dir", str(data_dir), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.split()[0] == str(out / "report.html")
+    assert "Show #2" in (out / "report.html").read_text(encoding="utf-8")
