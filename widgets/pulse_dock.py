@@ -106,6 +106,7 @@ class PulseDock(QDockWidget):
         self.chart.setMinimumHeight(150)
         self.chart.setMouseEnabled(x=False, y=False)
         self.chart.hideButtons()
+        self.chart.setBackground(None)  # the theme's, light or dark
         self.chart.showGrid(y=True, alpha=0.2)
         self.curve = self.chart.plot([], [], pen=pg.mkPen("#4fc3f7", width=2))
         column.addWidget(self.chart)
