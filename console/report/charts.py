@@ -15,7 +15,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
+from console.domain.insight.alerts import plural
 from console.domain.insight.funnel import STEP_LABELS, STEPS
 from console.report.summary import Report
 
@@ -46,6 +48,8 @@ def timeline(report: Report) -> bytes:
     orders.plot(minutes + width / 2, t.orders, color="#756bb1", marker="o", label="orders")
     bottom.set_ylabel("comments")
     orders.set_ylabel("orders")
+    for counts in (top, bottom, orders):
+        counts.yaxis.set_major_locator(MaxNLocator(integer=True))
     bottom.set_xlabel(f"minutes since going live ({t.bucket / 60:.0f}-minute buckets)")
     for axes in (top, bottom):
         for pin in t.pins:
@@ -89,7 +93,7 @@ def products(report: Report) -> bytes:
     axes.invert_yaxis()
     for bar, row in zip(bars, rows, strict=True):
         axes.annotate(
-            f" {row.orders} orders",
+            f" {plural(row.orders, 'order')}",
             (bar.get_width(), bar.get_y() + bar.get_height() / 2),
             va="center",
             fontsize=8,
@@ -114,7 +118,8 @@ def funnel(report: Report) -> bytes:
     axes.set_yticks(y + 0.4 - height / 2, [p.title for p in rows])
     axes.invert_yaxis()
     axes.set_xlabel("viewers")
-    axes.legend(fontsize=8, loc="lower right")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     axes.set_title("Funnel per pinned product")
     return _png(figure)
 
@@ -125,6 +130,7 @@ def blockers(report: Report) -> bytes:
     figure, axes = plt.subplots(figsize=(10, max(2.0, 0.45 * len(rows) + 1)))
     axes.barh([b.label for b in rows], [b.comments for b in rows], color="#de2d26")
     axes.invert_yaxis()
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("comments")
     axes.set_title("Blockers heard in the chat")
     return _png(figure)
