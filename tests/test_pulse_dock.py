@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QTreeWidgetItem
@@ -272,3 +273,30 @@ def test_a_funnel_the_host_opened_stays_open_across_redraws(qtbot) -> None:
     dock.refresh()
     boots, scarf = (dock.funnel.topLevelItem(i) for i in range(2))
     assert (boots.isExpanded(), scarf.isExpanded()) == (False, True)
+
+
+def test_the_viewers_chart_marks_each_pin_and_shades_each_deal(qtbot) -> None:
+    clock = Clock()
+    dock = PulseDock(clock=clock)
+    qtbot.addWidget(dock)
+    play_show(dock.add_messages, clock)
+    deal = protocol.DealInfo(product_id="scarf", price=2900, currency="EUR", ends=T0 + 200)
+    clock.now = T0 + 70
+    dock.add_messages([protocol.ShowState(seq=20, pinned=SCARF, deal=deal)])
+    clock.now = T0 + 90
+    dock.add_messages([protocol.DealEnded(seq=21, product_id="scarf", reason="host")])
+    clock.now = T0 + 100
+    dock.show()
+    dock.refresh()
+
+    xs, ys = dock.curve.getData()
+    assert list(zip(xs, ys, strict=True)) == [
+        (T0, 20),
+        (T0 + 20, 25),
+        (T0 + 60, 15),
+        (T0 + 100, 15),
+    ]
+    lines = [i for i in dock.chart.getPlotItem().items if isinstance(i, pg.InfiniteLine)]
+    assert [(line.value(), line.label.format) for line in lines] == [(T0 + 10, "Silk scarf")]
+    regions = [i for i in dock.chart.getPlotItem().items if isinstance(i, pg.LinearRegionItem)]
+    assert [region.getRegion() for region in regions] == [(T0 + 70, T0 + 90)]

@@ -100,7 +100,7 @@ class PulseDock(QDockWidget):
         self.banner.hide()
         column.addWidget(self.banner)
 
-        column.addWidget(QLabel("Viewers (pins as lines, deals shaded)", body))
+        column.addWidget(_caption("Viewers (pins as lines, deals shaded)", body))
         self.chart = pg.PlotWidget(body, axisItems={"bottom": pg.DateAxisItem()})
         self.chart.setAccessibleName("Viewers over time")
         self.chart.setMinimumHeight(150)
@@ -111,7 +111,7 @@ class PulseDock(QDockWidget):
         self.curve = self.chart.plot([], [], pen=pg.mkPen("#4fc3f7", width=2))
         column.addWidget(self.chart)
 
-        column.addWidget(QLabel("Funnel of each pinned product", body))
+        column.addWidget(_caption("Funnel of each pinned product", body))
         self.funnel = QTreeWidget(body)
         self.funnel.setAccessibleName("Funnel per pinned product")
         self.funnel.setHeaderLabels(("Step", "Viewers", "Of the step before"))
@@ -120,7 +120,7 @@ class PulseDock(QDockWidget):
         self.funnel.itemCollapsed.connect(lambda item: self._opened(item, False))
         column.addWidget(self.funnel)
 
-        column.addWidget(QLabel("Blockers heard in the chat (click one for its comments)", body))
+        column.addWidget(_caption("Blockers heard in the chat (click one for its comments)", body))
         self.blockers = QTreeWidget(body)
         self.blockers.setAccessibleName("Blockers")
         self.blockers.setRootIsDecorated(False)
@@ -208,7 +208,7 @@ class PulseDock(QDockWidget):
         counts = list(self.feed.counts)
         if counts:
             counts.append((now, counts[-1][1]))
-        self.curve.setData([ts for ts, _ in counts], [n for _, n in counts], stepMode="left")
+        self.curve.setData([ts for ts, _ in counts], [n for _, n in counts], stepMode="right")
         for item in self._chart_items:
             self.chart.removeItem(item)
         self._chart_items = []
@@ -325,6 +325,13 @@ class PulseDock(QDockWidget):
         for comment in self.feed.pulse.blockers.comments(group, self.feed.consent):
             who = comment.author.name if comment.author is not None else "A viewer"
             self.comments.addItem(f"{who}: {comment.text}")
+
+
+def _caption(text: str, parent: QWidget) -> QLabel:
+    """A section's title, wrapped: the dock stays narrow beside the On stream dock."""
+    label = QLabel(text, parent)
+    label.setWordWrap(True)
+    return label
 
 
 def _not_sent(item: QTreeWidgetItem) -> None:

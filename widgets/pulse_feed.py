@@ -76,7 +76,7 @@ class PulseFeed:
         self.pulse.set_titles(self.titles)
 
     def feed(self, messages: Iterable[protocol.ServerMessage], now: float) -> None:
-        """Fold one frame. ``now`` (the hub's clock) stamps what carries no time of its own."""
+        """Fold one frame. ``now`` stamps what carries no time of its own (counts, pins)."""
         for message in messages:
             for event in self._events(message, now):
                 self.pulse.add(event)
@@ -98,7 +98,7 @@ class PulseFeed:
             case protocol.QuestionState(answered_at=float() as at):
                 return [Answered(at, message.id)]
             case protocol.Welcome():
-                return self._viewers(message.viewers, message.now or now)
+                return self._viewers(message.viewers, now)
             case protocol.Viewers():
                 return self._viewers(message.count, now)
             case protocol.ShowState():
