@@ -63,6 +63,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     deal.add_argument("--seconds", type=float, required=True)
     deal.add_argument("--max", type=int, default=None, help="units at the deal price")
     commands.add_parser("end-deal", help="end the running deal now")
+    claims = commands.add_parser(
+        "claims", help='comments ("sold M") claim the pinned product, or no longer'
+    )
+    claims.add_argument("state", choices=("on", "off"))
+    claims.add_argument(
+        "--hold", type=float, metavar="MINUTES", help="how long a claim holds (default 10)"
+    )
     review = commands.add_parser("feature-review", help="show a review over the video")
     review.add_argument("review_id")
     comment = commands.add_parser("feature-comment", help="show a comment over the video")
@@ -228,6 +235,13 @@ async def _command(session: _Session, args: argparse.Namespace) -> str:
         case "end-deal":
             await session.request(protocol.EndDeal())
             return "Deal ended."
+        case "claims":
+            on = args.state == "on"
+            await session.request(protocol.SetClaims(on=on, hold_minutes=args.hold))
+            if not on:
+                return "Claims off: comments are only chat."
+            hold = f" for {args.hold:g} min" if args.hold is not None else ""
+            return f'Claims on: a comment such as "sold M" holds the pinned product{hold}.'
         case "feature-review":
             await session.request(protocol.Feature(review_id=args.review_id))
             return f"Featured review {args.review_id}."

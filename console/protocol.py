@@ -214,10 +214,14 @@ class BuyerDetails(msgspec.Struct, omit_defaults=True):
 
 
 class GetQuote(_Msg, tag="quote"):
-    """What a purchase would cost now, with the pay-later plan, before confirming."""
+    """What a purchase would cost now, with the pay-later plan, before confirming.
+
+    ``claim_id``: the viewer's open claim being paid; its held units count as in stock.
+    """
 
     sku: str
     quantity: int = 1
+    claim_id: str | None = None
     ref: str | None = None
 
 
@@ -238,6 +242,8 @@ class Buy(_Msg, tag="buy"):
     payment: str
     total: int | None = None
     plan: int = 1
+    #: The viewer's open claim this pays: its held units are the ones bought.
+    claim_id: str | None = None
     ref: str | None = None
 
 
@@ -397,6 +403,15 @@ class SetModes(_Msg, tag="set_modes"):
     ref: str | None = None
 
 
+class SetClaims(_Msg, tag="set_claims"):
+    """Comment to claim on the pinned product (on) or on none (off); ``hold_minutes``
+    is how long a claim holds its units (None keeps the current hold, 10 minutes at first)."""
+
+    on: bool
+    hold_minutes: float | None = None
+    ref: str | None = None
+
+
 class TermSpec(msgspec.Struct, omit_defaults=True):
     pattern: str
     kind: Literal["word", "wildcard", "regex"] = "word"
@@ -518,6 +533,7 @@ ClientMessage = (
     | GetQuestions
     | GetSuggestions
     | SetCanned
+    | SetClaims
     | SetConsent
     | ExportData
     | DeleteData
@@ -993,6 +1009,60 @@ class Modes(_Msg, tag="modes"):
     hold_new_minutes: int = 0
 
 
+class ClaimsMode(_Msg, tag="claims"):
+    """Whether comments claim the pinned product; ``seq`` 0 is the state after ``welcome``."""
+
+    seq: int
+    on: bool = False
+    product_id: str | None = None
+    hold_seconds: float = 600.0
+
+
+class ClaimCard(_Msg, tag="claim_card"):
+    """To the claimer (and staff): units held for them until ``expires`` (the hub's clock).
+
+    ``offered``: the units came back and went to them as the first in the waitlist.
+    ``seq`` 0 is an open claim restated after ``welcome``.
+    """
+
+    seq: int
+    claim_id: str
+    viewer_id: str
+    name: str
+    product_id: str
+    sku: str
+    title: str
+    label: str
+    quantity: int
+    unit_price: int
+    currency: str
+    expires: float
+    offered: bool = False
+    image: str | None = None
+
+
+class ClaimEnded(_Msg, tag="claim_end"):
+    """To the claimer (and staff): the claim is closed; ``why`` is ``checkout`` (it became
+    order ``order_id``, confirmed by ``order_confirmed``; a declined card puts its units
+    back on sale), ``expired``, ``released`` or ``declined``."""
+
+    seq: int
+    claim_id: str
+    viewer_id: str
+    why: str
+    order_id: str | None = None
+
+
+class ClaimAsk(_Msg, tag="claim_ask"):
+    """To one viewer only: their comment asked to claim but did not say what (ephemeral);
+    ``choices`` are the values or the comments to type. ``place`` is their place in the
+    waitlist when the variant is sold out."""
+
+    message: str
+    choices: list[str] = []
+    place: int | None = None
+
+
 class Standing(_Msg, tag="standing"):
     """To one viewer only: whether they may post, and until when (ephemeral)."""
 
@@ -1228,6 +1298,10 @@ ServerMessage = (
     | StaffList
     | CommentDeleted
     | Modes
+    | ClaimsMode
+    | ClaimCard
+    | ClaimEnded
+    | ClaimAsk
     | Standing
     | ModEntry
     | Held
@@ -1259,6 +1333,9 @@ RoomEvent = (
     | ReviewAdded
     | CommentDeleted
     | Modes
+    | ClaimsMode
+    | ClaimCard
+    | ClaimEnded
     | ModEntry
     | Held
     | HeldResolved

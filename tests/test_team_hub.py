@@ -147,6 +147,7 @@ EXAMPLES: dict[type, dict[str, Any]] = {
     protocol.GetQuestions: {"t": "questions"},
     protocol.GetSuggestions: {"t": "suggest", "question": 999},
     protocol.SetCanned: {"t": "set_canned", "replies": []},
+    protocol.SetClaims: {"t": "set_claims", "on": False},
     protocol.SetConsent: {"t": "consent", "consent": "session"},
     protocol.ExportData: {"t": "export", "viewer_id": "matrix-viewer-1"},
     protocol.AddNote: {"t": "add_note", "viewer_id": "matrix-viewer-1", "text": "Prefers M"},

@@ -409,6 +409,10 @@ class MainWindow(QMainWindow):
                         self.preview.set_stock(message.product_id, message.sku, message.stock)
                 case protocol.OrderPlaced():
                     orders.append(message)
+                case protocol.ClaimsMode():
+                    self.show_dock.set_claims(message)
+                case protocol.ClaimCard() | protocol.ClaimEnded():
+                    self.show_dock.claim_changed(message)
                 case protocol.DealEnded():
                     self.show_dock.deal_ended(message.product_id)
                     notice = _DEAL_END_TEXT.get(message.reason, "Deal ended.")
@@ -558,6 +562,12 @@ class MainWindow(QMainWindow):
             )
         )
         dock.end_deal_requested.connect(lambda: self.command(protocol.EndDeal(), "Deal ended."))
+        dock.claims_requested.connect(
+            lambda on, minutes: self.command(
+                protocol.SetClaims(on=on, hold_minutes=minutes),
+                f"Claims on: a claim holds for {minutes:.0f} min." if on else "Claims off.",
+            )
+        )
         dock.feature_review_requested.connect(
             lambda rid: self.command(protocol.Feature(review_id=rid), "Review featured.")
         )

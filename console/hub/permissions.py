@@ -48,6 +48,7 @@ PERMISSIONS: Final[dict[type, frozenset[str]]] = {
     protocol.EndDeal: _HOST,
     protocol.Feature: _HOST,
     protocol.UpdateVariant: _HOST,
+    protocol.SetClaims: _HOST,
     protocol.ImportCatalogue: _HOST,
     protocol.GetOrders: _ORDERS,
     # The team

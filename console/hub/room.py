@@ -36,13 +36,14 @@ from console.hub.auth import (
     staff_viewer_id,
 )
 from console.hub.cadence import FrameClock
+from console.hub.claims import ClaimDesk
 from console.hub.fanout import Coalescer, Frames, private_to
 from console.hub.moderation import Moderation
 from console.hub.payments import PaymentProvider
 from console.hub.permissions import check_permission
 from console.hub.playout import PlayoutDesk
 from console.hub.questions import QuestionDesk
-from console.hub.shop import Shop
+from console.hub.shop import Shop, domain_product
 from console.hub.viewers import ViewerData
 from console.protocol import ErrorCode
 from console.store import Store
@@ -193,6 +194,9 @@ class Room:
         #: hub brokers viewers to an SFU.
         self.stream_flow: Literal["client_offer", "server_offer"] = "client_offer"
         self.shop = Shop(store, self._publish, payments=payments, clock=clock)
+        self.claims = self.shop.claims = ClaimDesk(
+            self.shop.records, self.shop.publish, clock, domain_product
+        )
         self.moderation = Moderation(store, self._publish_all, clock, self.shop.records.is_buyer)
         self.questions = QuestionDesk(
             self.moderation.records, self._publish_all, clock, self.shop.pinned_product
@@ -303,7 +307,15 @@ class Room:
             now=now,
             history_truncated=welcome,
         )
-        state = [self.shop.snapshot(), protocol.encode(self.moderation.modes_event())]
+        state = [
+            self.shop.snapshot(),
+            protocol.encode(self.moderation.modes_event()),
+            protocol.encode(self.claims.mode()),
+            *(
+                protocol.encode(card)
+                for card in self.claims.open_cards(None if session.is_staff else session.viewer_id)
+            ),
+        ]
         if session.is_staff:
             state += [protocol.encode(h) for h in self.moderation.records.waiting()]
             playout = self.playout.snapshot()
@@ -467,7 +479,7 @@ class Room:
                 if message.ref is not None:  # pages send none: no ack per viewer every 5 s
                     reply(session, protocol.Ack(ref=message.ref))
             case protocol.GetQuote():
-                quote = self.shop.quote(message)
+                quote = self.shop.quote(message, session.viewer_id)
                 if not session.is_staff:
                     variant = self.shop.records.variant(message.sku)
                     if variant is not None:
@@ -512,6 +524,8 @@ class Room:
                 self.shop.feature(message)
             case protocol.UpdateVariant():
                 self.shop.update_variant(message)
+            case protocol.SetClaims():
+                self.claims.set_claims(message, self.shop.pinned_product())
             case protocol.ImportCatalogue():
                 reply(session, self.shop.import_catalogue(message))
                 return
@@ -789,6 +803,10 @@ class Room:
         except Exception:
             log.exception("releasing lapsed question claims failed")
         try:
+            self.claims.expire()
+        except Exception:
+            log.exception("releasing unpaid claims failed")
+        try:
             self.viewers.housekeeping()
         except Exception:
             log.exception("applying the retention table's time limits failed")
@@ -850,6 +868,10 @@ class Room:
         self._publish(comment.seq, encoded)
         reply(session, protocol.Ack(ref=message.ref, seq=comment.seq))
         self.questions.consider(comment)
+        if not session.is_staff:
+            ask = self.claims.consider(session.viewer_id, session.name, text, self.shop.pinned_id)
+            if ask is not None:
+                reply(session, ask)
 
     def set_live(self, live: bool) -> None:
         """Record and announce that the show went live or ended."""

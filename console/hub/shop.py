@@ -53,6 +53,7 @@ from console.domain.money import Money
 from console.domain.reviews import owner_review
 from console.domain.shopify_csv import parse_shopify_csv
 from console.errors import CatalogueError, ProtocolError
+from console.hub.claims import ClaimDesk
 from console.hub.moderation import Moderation
 from console.hub.payments import PaymentError, PaymentProvider, SandboxProvider
 from console.protocol import ErrorCode
@@ -68,10 +69,11 @@ MAX_PRICE: Final = 100_000_000
 MAX_STOCK: Final = 1_000_000
 _KEY_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
-Publish = Callable[[int, bytes], None]
+#: The room's: an event's seq, its encoding, and its audience (None: everyone).
+Publish = Callable[[int, bytes, str | None], None]
 
 
-def _domain_product(product: protocol.Product) -> Product:
+def domain_product(product: protocol.Product) -> Product:
     """The domain's view of a stored product, for the deal rules."""
     data = {"version": FORMAT_VERSION, "products": [msgspec.to_builtins(product)]}
     return next(iter(parse_catalogue(data)))
@@ -116,6 +118,8 @@ class Shop:
         self._owners: set[str] = set()
         self._deal_timer: asyncio.TimerHandle | None = None
         self._inflight: dict[tuple[str, str], asyncio.Future[protocol.OrderConfirmed]] = {}
+        #: Comment to claim; the room sets it up with the rest of the room.
+        self.claims: ClaimDesk | None = None
 
     @property
     def records(self) -> Commerce:
@@ -128,7 +132,7 @@ class Shop:
         now = self._clock()
         released = self._records.release_stale_reservations(now)
         for event, body in released:
-            self._publish(event.seq, body)
+            self.publish(event.seq, body)
         if released:
             log.warning("released %d reservations left by an interrupted payment", len(released))
         state = self._records.load_show()
@@ -171,9 +175,11 @@ class Shop:
             self._snapshot = protocol.encode(self._state(seq=0))
         return self._snapshot
 
-    def _publish(self, seq: int, body: bytes) -> None:
+    def publish(self, seq: int, body: bytes, audience: str | None = None) -> None:
+        """Publish a stored event; stock changes (a claim's too) change the pinned
+        product the snapshot carries, so it is built again."""
         self._snapshot = None
-        self._room_publish(seq, body)
+        self._room_publish(seq, body, audience)
 
     def _state(self, seq: int) -> protocol.ShowState:
         pinned = self._records.product(self._pinned) if self._pinned else None
@@ -200,7 +206,7 @@ class Shop:
 
     def _changed(self) -> None:
         event, body = self._records.save_show(self._state(seq=0), self._clock())
-        self._publish(event.seq, body)
+        self.publish(event.seq, body)
 
     @property
     def pinned_id(self) -> str | None:
@@ -296,7 +302,7 @@ class Shop:
         assert product is not None
         try:
             deal = start_deal(
-                _domain_product(product),
+                domain_product(product),
                 Money(message.price, product.currency),
                 message.seconds,
                 message.max_units,
@@ -332,7 +338,7 @@ class Shop:
         product_id = self._deal.product_id
         self._deal = None
         event, body = self._records.deal_ended(product_id, reason, self._clock())
-        self._publish(event.seq, body)
+        self.publish(event.seq, body)
         if announce:
             self._changed()
 
@@ -387,7 +393,7 @@ class Shop:
             message.sku, message.price, message.stock, self._clock()
         )
         if stock is not None:
-            self._publish(stock[0].seq, stock[1])
+            self.publish(stock[0].seq, stock[1])
         if message.price is not None and variant.product_id in (self._pinned, *self._shelf):
             self._changed()
 
@@ -425,22 +431,30 @@ class Shop:
 
     # ------------------------------------------------------------ viewers: quote and buy
 
-    def _quote(self, sku: str, quantity: object) -> tuple[Quote, int, bool]:
+    def _claim(self, viewer_id: str, claim_id: str | None) -> protocol.ClaimCard | None:
+        if claim_id is None or self.claims is None:
+            return None
+        return self.claims.held_for(viewer_id, claim_id)
+
+    def _quote(self, sku: str, quantity: object, held: int = 0) -> tuple[Quote, int, bool]:
+        """The price of ``quantity``; ``held`` units claimed by the buyer count as stock."""
         variant = self._records.variant(sku)
         if variant is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"No product variant {sku!r}.")
-        count = _checked_quantity(quantity, variant.stock)
+        count = _checked_quantity(quantity, variant.stock + held)
         regular = Money(variant.price, variant.currency)
         price = unit_price(self._deal, variant.product_id, regular, count, self._clock())
         result = quote(price, count, shipping_rule_for(variant.currency), regular)
-        return result, variant.stock, price != regular
+        return result, variant.stock + held, price != regular
 
     def _today(self, ts: float | None = None) -> datetime.date:
         when = self._clock() if ts is None else ts
         return datetime.datetime.fromtimestamp(when, datetime.UTC).date()
 
-    def quote(self, message: protocol.GetQuote) -> protocol.QuoteReply:
-        result, stock, deal = self._quote(message.sku, message.quantity)
+    def quote(self, message: protocol.GetQuote, viewer_id: str = "") -> protocol.QuoteReply:
+        card = self._claim(viewer_id, message.claim_id)
+        held = card.quantity if card is not None and card.sku == message.sku else 0
+        result, stock, deal = self._quote(message.sku, message.quantity, held)
         return protocol.QuoteReply(
             sku=message.sku,
             quantity=result.quantity,
@@ -478,7 +492,15 @@ class Shop:
         stock = self._records.stock(message.sku)
         if stock is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"No product variant {message.sku!r}.")
-        _checked_quantity(message.quantity, stock)
+        card = self._claim(viewer_id, message.claim_id)
+        if card is None:
+            _checked_quantity(message.quantity, stock)
+        elif (card.sku, card.quantity) != (message.sku, message.quantity):
+            raise ProtocolError(
+                ErrorCode.INVALID,
+                f"Claim {card.claim_id} holds {card.quantity} of {card.sku}; pay for that, "
+                "or comment again to claim another.",
+            )
         # Placed in this step, not in a task of its own: a task would start only after
         # every other buy that arrived with this one, so in a flash drop the winners
         # waited for all the refusals. A dropped connection does not cancel this
@@ -544,7 +566,9 @@ class Shop:
     ) -> protocol.OrderConfirmed:
         # Quoted again here: other purchases ran since the check in ``buy``, and the
         # quote and the reservation below must see the same stock and deal.
-        result, _, on_deal = self._quote(message.sku, message.quantity)
+        card = self._claim(viewer_id, message.claim_id)
+        held = card.quantity if card is not None else 0
+        result, _, on_deal = self._quote(message.sku, message.quantity, held)
         try:
             buyer = clean_buyer(msgspec.to_builtins(message.buyer))
         except CheckoutError as exc:
@@ -590,12 +614,16 @@ class Shop:
             deal=on_deal,
             plan=len(payments),
         )
-        try:
-            stock, body = self._records.reserve(order, now)
-        except OutOfStockError as exc:
-            code = ErrorCode.SOLD_OUT if exc.left == 0 else ErrorCode.INVALID
-            raise ProtocolError(code, str(exc), fields={"quantity": str(exc)}) from None
-        self._publish(stock.seq, body)
+        if card is not None and self.claims is not None:
+            # The claim's held units are the ones bought: no second reservation.
+            self.claims.check_out(card, order)
+        else:
+            try:
+                stock, body = self._records.reserve(order, now)
+            except OutOfStockError as exc:
+                code = ErrorCode.SOLD_OUT if exc.left == 0 else ErrorCode.INVALID
+                raise ProtocolError(code, str(exc), fields={"quantity": str(exc)}) from None
+            self.publish(stock.seq, body)
         deal_before = self._deal
         if on_deal and self._deal is not None:
             self._deal = record_sale(self._deal, order.quantity)
@@ -611,7 +639,9 @@ class Shop:
             if on_deal and self._deal is not None and deal_before is not None:
                 self._deal = record_sale(self._deal, -order.quantity)
             released, body = self._records.release(order.order_id, str(exc), self._clock())
-            self._publish(released.seq, body)
+            self.publish(released.seq, body)
+            if card is not None and self.claims is not None:
+                self.claims.came_back(order.sku, order.quantity, order.order_id)
             raise ProtocolError(ErrorCode.PAYMENT_DECLINED, str(exc)) from None
         placed, body = self._records.complete(
             order.order_id,
@@ -621,7 +651,7 @@ class Shop:
             payment_token=charge.token,
             payment_label=charge.label,
         )
-        self._publish(placed.seq, body)
+        self.publish(placed.seq, body)
         if order.product_id == self._pinned:
             self._owners.add(viewer_id)
         if on_deal and self._deal is not None:
@@ -667,7 +697,7 @@ class Shop:
         now = self._clock()
         review = owner_review("r-" + secrets.token_hex(6), author, message.rating, text, now)
         event, body = self._records.add_review(message.product_id, viewer_id, review, now)
-        self._publish(event.seq, body)
+        self.publish(event.seq, body)
         return False
 
     def review_approved(self) -> None:

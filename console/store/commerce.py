@@ -9,7 +9,7 @@ lock would serialise two writers anyway.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -59,6 +59,26 @@ class NewOrder:
     deal: bool
     #: How many payments the buyer chose (1: at once).
     plan: int = 1
+
+
+ClaimEvent = protocol.ClaimCard | protocol.ClaimEnded | protocol.ClaimsMode
+#: A stored event: its seq, its encoding and who may see it (see ``console.hub.fanout``).
+Published = tuple[int, bytes, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimMove:
+    """One change of comment-to-claim to store: ``units`` leave the free stock (a claim,
+    an offer: negative) or come back to it (an expiry, a release: positive), with the
+    event that says so to the claimer."""
+
+    product_id: str
+    sku: str
+    units: int
+    kind: str
+    viewer_id: str | None
+    make: Callable[[int], ClaimEvent]
+    audience: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,34 +192,55 @@ class Commerce:
                 raise OutOfStockError(
                     "Sold out." if left == 0 else f"Only {left} left; lower the quantity.", left
                 )
-            writer.db.execute(
-                "INSERT INTO orders (id, idempotency_key, viewer_id, name, email, address, "
-                "country, product_id, sku, title, quantity, unit_price, shipping, total, "
-                "currency, deal, plan, status, created, updated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'reserved', ?, ?)",
-                (
-                    order.order_id,
-                    order.key,
-                    order.viewer_id,
-                    order.name,
-                    order.email,
-                    json.dumps(order.address),
-                    order.country,
-                    order.product_id,
-                    order.sku,
-                    order.title,
-                    order.quantity,
-                    order.unit_price,
-                    order.shipping,
-                    order.total,
-                    order.currency,
-                    int(order.deal),
-                    order.plan,
-                    now,
-                    now,
-                ),
-            )
+            _insert_order(writer, order, now)
             return self._stock_event(writer, order.product_id, order.sku, now)
+
+    def record_claims(
+        self, moves: Sequence[ClaimMove], now: float, order: NewOrder | None = None
+    ) -> list[Published]:
+        """Take claimed units off the free stock, put released ones back, and log each
+        change, all in one transaction: if one claim finds too little stock (a pin-buy
+        took it meanwhile), nothing changes and :class:`OutOfStockError` says so.
+
+        ``order`` is the order of a claim being paid, recorded with the claim's end. Its
+        units left the stock when they were claimed: they are the ones bought, so the
+        stock does not change for it (a failed payment releases them as any order's).
+        """
+        published: list[Published] = []
+        with self._store.events() as writer:
+            if order is not None:
+                _insert_order(writer, order, now)
+            for move in moves:
+                if move.units < 0:
+                    cur = writer.db.execute(
+                        "UPDATE variants SET stock = stock - ? WHERE sku = ? AND stock >= ?",
+                        (-move.units, move.sku, -move.units),
+                    )
+                    if cur.rowcount != 1:
+                        left = self.stock(move.sku) or 0
+                        raise OutOfStockError(
+                            "Sold out." if left == 0 else f"Only {left} left.", left
+                        )
+                elif move.units > 0:
+                    writer.db.execute(
+                        "UPDATE variants SET stock = stock + ? WHERE sku = ?",
+                        (move.units, move.sku),
+                    )
+                event, body = writer.add(move.kind, move.viewer_id, now, move.make, move.audience)
+                published.append((event.seq, body, move.audience))
+                if move.units:
+                    stock, body = self._stock_event(writer, move.product_id, move.sku, now)
+                    published.append((stock.seq, body, None))
+        return published
+
+    def claim_log(self) -> list[ClaimEvent]:
+        """Every claim event in the log, oldest first: a restarted hub rebuilds its
+        open claims, their expiries and the claims mode from them."""
+        rows = self._db.execute(
+            "SELECT body FROM events WHERE type IN ('claims', 'claim_card', 'claim_end') "
+            "ORDER BY seq"
+        ).fetchall()
+        return [msgspec.json.decode(bytes(r[0]), type=ClaimEvent) for r in rows]
 
     def complete(
         self,
@@ -458,6 +499,37 @@ class Commerce:
                 now,
                 lambda seq: protocol.DealEnded(seq=seq, product_id=product_id, reason=reason),
             )
+
+
+def _insert_order(writer: EventWriter, order: NewOrder, now: float) -> None:
+    """The order row, reserved until its payment confirms or fails."""
+    writer.db.execute(
+        "INSERT INTO orders (id, idempotency_key, viewer_id, name, email, address, "
+        "country, product_id, sku, title, quantity, unit_price, shipping, total, "
+        "currency, deal, plan, status, created, updated) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'reserved', ?, ?)",
+        (
+            order.order_id,
+            order.key,
+            order.viewer_id,
+            order.name,
+            order.email,
+            json.dumps(order.address),
+            order.country,
+            order.product_id,
+            order.sku,
+            order.title,
+            order.quantity,
+            order.unit_price,
+            order.shipping,
+            order.total,
+            order.currency,
+            int(order.deal),
+            order.plan,
+            now,
+            now,
+        ),
+    )
 
 
 def write_review(

@@ -192,7 +192,7 @@ function renderPlan(parts, instalments, currency, today) {
 // ------------------------------------------------------------------ the sheet
 
 export function createCheckout({ makeRef, send, isConnected, identity, hubNow, onPurchased, onSoldOut, onClosed }) {
-  let item = null; // { product, variant, quantity, label, image }
+  let item = null; // { product, variant, quantity, label, image, claimId? }
   let stock = null; // the item's stock as last heard
   let attempt = null; // { key, sku, quantity }: one purchase, kept across its retries
   let quote = null;
@@ -272,7 +272,14 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
     quote = null;
     quoteRef = makeRef("quote");
     renderQuote();
-    send({ t: "quote", sku: item.variant.sku, quantity: item.quantity, ref: quoteRef });
+    // A claim's held units are the viewer's: the hub counts them as in stock for it.
+    send({
+      t: "quote",
+      sku: item.variant.sku,
+      quantity: item.quantity,
+      claim_id: item.claimId,
+      ref: quoteRef,
+    });
   }
 
   function renderQuote() {
@@ -422,6 +429,7 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
         payment: usedSavedCard ? saved.token : card,
         total: quote.total,
         plan,
+        claim_id: item.claimId,
       },
     };
     sendBuy();
@@ -608,6 +616,7 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
     stockChanged(sku, left) {
       // While our own order is in flight its reservation moves the stock: not news.
       if (!item || sku !== item.variant.sku || buying || !els.dialog.open || els.form.hidden) return;
+      if (item.claimId) return; // the claimed units are held for this viewer
       stock = left;
       if (left <= 0) {
         els.error.textContent = "Sold out: the last one just went; you were not charged.";

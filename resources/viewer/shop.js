@@ -537,6 +537,82 @@ export function createShop({ send, isConnected, identity }) {
     updateBuyButton();
   }
 
+  // -------------------------------------------------------------- claims ("sold M")
+
+  // The hub answers a claim comment to this viewer alone: a card for units held until
+  // its expiry (the hub's clock), or a question when the comment did not say which.
+  const claims = new Map(); // claim_id -> the hub's claim_card
+  let claimQuestion = "";
+  let claimTimer = null;
+  const claimList = el("div", "claims");
+  claimList.dataset.testid = "claims";
+  claimList.setAttribute("aria-live", "polite");
+  els.buyError.after(claimList);
+
+  function applyClaim(msg) {
+    if (msg.t === "claim_card") {
+      claims.set(msg.claim_id, msg);
+      claimQuestion = "";
+    } else if (msg.t === "claim_end") {
+      claims.delete(msg.claim_id);
+    } else {
+      claimQuestion = String(msg.message || "");
+    }
+    renderClaims();
+  }
+
+  function renderClaims() {
+    claimList.replaceChildren();
+    if (claimQuestion) {
+      const ask = el("p", "claim-ask", claimQuestion);
+      ask.dataset.testid = "claim-ask";
+      claimList.append(ask);
+    }
+    for (const card of claims.values()) {
+      const left = Math.max(0, Math.ceil(card.expires - hubNow()));
+      const box = el("div", "claim-card");
+      box.dataset.testid = "claim-card";
+      const what = card.label ? `${card.title} (${card.label})` : card.title;
+      box.append(
+        elUser("p", "claim-title", what),
+        el(
+          "p",
+          "claim-meta",
+          `Qty ${card.quantity} · ${formatMoney(card.unit_price * card.quantity, card.currency)}`
+        ),
+        el(
+          "p",
+          "claim-expiry",
+          `${card.offered ? "Back in stock for you" : "Held for you"}: ` +
+            `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left to pay`
+        )
+      );
+      const pay = el("button", "button claim-pay", "Pay");
+      pay.type = "button";
+      pay.dataset.testid = "claim-pay";
+      pay.disabled = left <= 0;
+      pay.addEventListener("click", () => payClaim(card));
+      box.append(pay);
+      claimList.append(box);
+    }
+    clearTimeout(claimTimer);
+    if (claims.size) claimTimer = setTimeout(renderClaims, 1000);
+  }
+
+  function payClaim(card) {
+    const product = pinned && pinned.id === card.product_id ? pinned : null;
+    const variant = product && product.variants.find((v) => v.sku === card.sku);
+    checkout.open({
+      product: product || { id: card.product_id, title: card.title },
+      // The held units are this viewer's, whatever the shelf has left for others.
+      variant: { ...(variant || { sku: card.sku, options: {} }), stock: card.quantity },
+      quantity: card.quantity,
+      label: card.label,
+      image: imageUrl(card.image || (product && product.image)),
+      claimId: card.claim_id,
+    });
+  }
+
   // -------------------------------------------------------------- shelf
 
   function renderShelf() {
@@ -703,6 +779,13 @@ export function createShop({ send, isConnected, identity }) {
           return true;
         case "order":
           showProof(msg);
+          return true;
+        case "claim_card":
+        case "claim_end":
+        case "claim_ask":
+          applyClaim(msg);
+          return true;
+        case "claims":
           return true;
         case "quote":
         case "order_confirmed":
