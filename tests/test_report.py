@@ -86,15 +86,15 @@ def _past_show(store: Store, profiles: Profiles, start: float) -> None:
     profiles.stream_ended(start + 600)
 
 
-def simulated_show(data_dir: Path) -> None:
+def simulated_show(data_dir: Path, ended: bool = False) -> None:
     """Show 2: Alice chose "Remember me", Bob "Only this show", Carol never chose.
 
     Scarf pinned at +60 s with Alice watching (her join is stored), Bob and Carol comment
     (so they count as watching); Alice opens the checkout and buys two, Bob one; at
     +300 s a deal on the mug, which Carol buys. Carol asks about shipping (answered after
     120 s), Bob about sizes (never answered), Bob finds it too expensive. The show is
-    still open when the report is made, so nothing has been forgotten yet: the report
-    itself must keep Bob and Carol out of its rows.
+    still open when the report is made (unless ``ended``), so nothing has been forgotten
+    yet: the report itself must keep Bob and Carol out of its rows.
     """
     store = Store.open(data_dir)
     try:
@@ -136,6 +136,9 @@ def simulated_show(data_dir: Path) -> None:
         _buy(store, "carol", "Carol Neverchose", "mug", 1, T0 + 320)
         _pin(store, "mug", T0 + 420)
         store.append_comment("alice", "Alice Remembered", "viewer", "bye!", T0 + 590)
+        if ended:
+            store.append_stream_state(False, T0 + 600)
+            profiles.stream_ended(T0 + 600)
     finally:
         store.close()
 
@@ -309,3 +312,22 @@ def test_python_m_console_dot_report_is_the_same_command(data_dir: Path, tmp_pat
     )
     assert done.stdout.split()[0] == str(out / "report.html")
     assert "Show #2" in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_the_report_of_an_ended_show_counts_every_order_and_names_only_alice(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    simulated_show(data_dir, ended=True)
+    files = {p.name: p for p in write_report(data_dir, out=tmp_path / "ended")}
+    orders = _rows(files["orders.csv"])
+    assert [o["total"] for o in orders] == ["98.00", "49.00", "15.00"]
+    assert [r["name"] for r in _rows(files["chat.csv"])] == [
+        "Alice Remembered",
+        "a viewer",
+        "a viewer",
+        "a viewer",
+        "Alice Remembered",
+    ]
+    html = re.sub(r"data:image/png;base64,[^\"]+", "", files["report.html"].read_text("utf-8"))
+    assert "€162.00" in html
+    assert "Bob" not in html and "Carol" not in html

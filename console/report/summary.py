@@ -200,7 +200,8 @@ def _timeline(log: ShowLog, end: float) -> Timeline:
     for row in log.chat:
         if row.role == "viewer":
             comments[index(row.ts)] += 1
-            active[index(row.ts)].add(row.viewer_id or f"#{row.seq}")
+            if row.viewer_id:
+                active[index(row.ts)].add(row.viewer_id)
     for order in log.orders:
         orders[index(order.ts)] += 1
         active[index(order.ts)].add(order.viewer_id)
@@ -263,6 +264,10 @@ _METRIC_LABELS: Final = {
 }
 
 
+def _bucket_name(seconds: float) -> str:
+    return "minute" if seconds <= 60 else f"{seconds / 60:.0f} minutes"
+
+
 def _try_next(
     products: list[ProductRow], timeline: Timeline, questions: list[QuestionGroup]
 ) -> list[str]:
@@ -277,9 +282,11 @@ def _try_next(
     elif products and any(p.orders for p in products):
         best = max(products, key=lambda p: p.revenue)
         tips.append(f"Open with {best.title}: it sold the most ({best.orders} orders).")
-    active = timeline.active
-    if len(active) >= 2:
-        falls = [(active[i - 1] - active[i], i) for i in range(1, len(active))]
+    # The chat, not the active viewers: once a show has ended, the comments of viewers
+    # who did not choose "Remember me" carry no viewer id, but every comment still counts.
+    chat = timeline.comments
+    if len(chat) >= 2:
+        falls = [(chat[i - 1] - chat[i], i) for i in range(1, len(chat))]
         fall, at = max(falls)
         if fall > 0:
             ts = timeline.start + at * timeline.bucket
@@ -287,8 +294,9 @@ def _try_next(
             on_stage = next((s.label for s in timeline.pins if s.start <= ts < s.end), None)
             where = f" while {on_stage} was pinned" if on_stage else " with nothing pinned"
             tips.append(
-                f"The audience left at minute {minute}{where}: active viewers fell from "
-                f"{active[at - 1]} to {active[at]}. Change the pace before that point."
+                f"The audience left at minute {minute}{where}: the chat fell from "
+                f"{chat[at - 1]} to {chat[at]} comments per {_bucket_name(timeline.bucket)}. "
+                "Change the pace before that point."
             )
     asked = [q for q in questions if q.askers >= 2] or questions
     if asked:
