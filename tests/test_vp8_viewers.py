@@ -162,3 +162,26 @@ async def test_a_browser_with_neither_h264_nor_vp8_is_told_what_to_use(live: Bro
         await live.answer("old-browser", offer)
     assert live.viewer_count == 0
     assert live.vp8_encoder is None
+
+
+async def test_a_vp8_viewers_picture_loss_asks_the_vp8_encoder_for_a_keyframe(
+    live: Broadcast,
+) -> None:
+    firefox = await watch(live, "firefox-esr", "video/VP8")
+    try:
+        await firefox.wait_for_frames()
+        vp8, h264 = live.vp8_encoder, live.video_encoder
+        assert vp8 is not None and h264 is not None
+        asked: list[str] = []
+        vp8.request_keyframe = lambda *_: asked.append("vp8")  # type: ignore[method-assign]
+        h264.request_keyframe = lambda *_: asked.append("h264")  # type: ignore[method-assign]
+        receiver = next(t.receiver for t in firefox.pc.getTransceivers() if t.kind == "video")
+        viewer = live._viewers["firefox-esr"]
+        sender = next(t.sender for t in viewer.pc.getTransceivers() if t.kind == "video")
+        await receiver._send_rtcp_pli(sender._ssrc)  # what a browser sends on picture loss
+        async with asyncio.timeout(10):
+            while not asked:
+                await asyncio.sleep(0.02)
+        assert asked == ["vp8"]
+    finally:
+        await firefox.close()
