@@ -226,12 +226,13 @@ class Broadcast:
             self._vp8.request_keyframe()
 
     def _start_vp8(self) -> None:
-        if self._vp8 is not None:
+        """Start the VP8 encoder at the show's preset (``preset`` may already be the next's)."""
+        if self._vp8 is not None or self._video is None:
             return
         loop = asyncio.get_running_loop()
         self._vp8 = VideoEncoder(
             self._capture,
-            self.preset,
+            self._video.preset,
             lambda packet: loop.call_soon_threadsafe(self._fan_out_vp8, packet),
             codec="vp8",
         )

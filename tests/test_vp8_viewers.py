@@ -109,6 +109,18 @@ async def test_a_browser_that_offers_only_vp8_sees_the_show(live: Broadcast) -> 
         await firefox.close()
 
 
+async def test_a_vp8_viewer_gets_the_shows_preset_after_the_host_chose_the_next(
+    live: Broadcast,
+) -> None:
+    live.preset = PRESETS["720p"]  # Stream settings while live: it applies at the next go-live
+    firefox = await watch(live, "firefox-esr", "video/VP8")
+    try:
+        await firefox.wait_for_frames()
+        assert firefox.sizes == {(640, 360)}
+    finally:
+        await firefox.close()
+
+
 async def test_the_vp8_encoder_stops_when_the_last_vp8_viewer_leaves(live: Broadcast) -> None:
     first = await watch(live, "firefox-1", "video/VP8")
     second = await watch(live, "firefox-2", "video/VP8")
