@@ -243,6 +243,10 @@ def test_the_report_opens_in_chromium_with_the_stores_figures(
         products = page.locator("#products tr").all_inner_texts()
         assert products[1].split("\t") == ["Silk scarf", "€147.00", "2", "3", "€73.50", "67%"]
         assert products[2].split("\t") == ["Clay mug", "€15.00", "1", "1", "€15.00", "33%"]
+        blockers = page.locator("#blockers tr").all_inner_texts()
+        assert "Price\t1\t1\ttoo expensive :(" in blockers
+        funnel = page.locator("#funnel tr").all_inner_texts()
+        assert funnel[1].split("\t")[:5] == ["Silk scarf", "3", "2", "2", "2"]
         tips = page.locator("#try-next li").all_inner_texts()
         assert any(t.startswith("Open with Silk scarf") for t in tips)
         assert any("What sizes does the scarf come in?" in t for t in tips)
