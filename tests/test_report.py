@@ -16,9 +16,11 @@ import pytest
 from console import protocol, report
 from console.cli import main
 from console.report import write_report
+from console.report.summary import summarize
 from console.store import Store
 from console.store.commerce import Commerce, NewOrder
 from console.store.profiles import Profiles
+from console.store.showlog import ShowReader
 from console.store.team import TeamRecords
 from tests.support.browser import strict_chromium
 
@@ -335,3 +337,23 @@ def test_the_report_of_an_ended_show_counts_every_order_and_names_only_alice(
     html = re.sub(r"data:image/png;base64,[^\"]+", "", files["report.html"].read_text("utf-8"))
     assert "€162.00" in html
     assert "Bob" not in html and "Carol" not in html
+
+
+def test_the_timeline_counts_comments_orders_and_remembered_viewers_per_minute(
+    data_dir: Path,
+) -> None:
+    simulated_show(data_dir)
+    with ShowReader(data_dir) as reader:
+        shows = reader.shows()
+        logs = [reader.read(s) for s in shows]
+    timeline = summarize(logs[1], logs[:1]).timeline
+    assert timeline.bucket == 60
+    assert timeline.comments == [0, 4, 0, 0, 0, 0, 0, 0, 0, 1]
+    assert timeline.orders == [0, 0, 2, 0, 0, 1, 0, 0, 0, 0]
+    # Only Alice's join is stored (she chose "Remember me"), and she is still watching.
+    assert timeline.remembered == [1] * 10
+    assert [(p.start - T0, p.end - T0, p.label) for p in timeline.pins] == [
+        (60, 300, "Silk scarf"),
+        (300, 590, "Clay mug"),
+    ]
+    assert [(d.start - T0, d.end - T0, d.label) for d in timeline.deals] == [(300, 420, "Clay mug")]

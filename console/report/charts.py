@@ -42,6 +42,13 @@ def timeline(report: Report) -> bytes:
     top.plot(
         minutes, t.active, color="#31a354", marker=".", label="viewers who commented or bought"
     )
+    top.plot(
+        minutes,
+        t.remembered,
+        color="#636363",
+        marker=".",
+        label='viewers watching who chose "Remember me"',
+    )
     top.set_ylabel("viewers")
     bottom.bar(minutes, t.comments, width=width, align="edge", color="#6baed6", label="comments")
     orders = bottom.twinx()

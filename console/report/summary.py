@@ -55,6 +55,8 @@ class Timeline:
     orders: list[int]
     #: Viewers who commented or bought in the bucket (viewer counts are not stored).
     active: list[int]
+    #: Viewers who chose "Remember me" watching in the bucket (their joins are stored).
+    remembered: list[int]
     pins: list[Span]
     deals: list[Span]
 
@@ -208,8 +210,14 @@ def _timeline(log: ShowLog, end: float) -> Timeline:
     for order in log.orders:
         orders[index(order.ts)] += 1
         active[index(order.ts)].add(order.viewer_id)
+    remembered = [0] * count
+    for first, last in log.watched:
+        for i in range(index(first), index(end if last is None else last) + 1):
+            remembered[i] += 1
     pins, deals = _spans(log, end)
-    return Timeline(start, bucket, comments, orders, [len(a) for a in active], pins, deals)
+    return Timeline(
+        start, bucket, comments, orders, [len(a) for a in active], remembered, pins, deals
+    )
 
 
 def _questions(log: ShowLog) -> list[QuestionGroup]:

@@ -110,6 +110,9 @@ class ShowLog:
     orders: list[OrderRow]
     consent: dict[str, Consent]
     buyers: dict[str, BuyerHistory]
+    #: When each viewer who chose "Remember me" was first and last seen in the show
+    #: (``None`` last: still watching, the show has not ended).
+    watched: list[tuple[float, float | None]]
 
 
 _DECODER = msgspec.json.Decoder(protocol.RoomEvent)
@@ -185,12 +188,16 @@ class ShowReader:
                 seen.add(viewer)
                 events.append((ts, order, Joined(ts, viewer)))
 
+        watched: list[tuple[float, float | None]] = []
         for viewer, first, last in db.execute(
             "SELECT viewer_id, first_ts, last_ts FROM presence WHERE stream_id = ?", (span.id,)
         ):
             join(first, viewer, -1)
             if span.ended is not None and last < span.ended:
                 events.append((last, span.end_seq + 1, Left(last, viewer)))
+                watched.append((first, last))
+            else:
+                watched.append((first, None))
 
         chat: list[ChatRow] = []
         pinned: str | None = None
@@ -298,4 +305,5 @@ class ShowReader:
             orders=orders,
             consent=consent,
             buyers=buyers,
+            watched=watched,
         )
