@@ -256,6 +256,19 @@ async def test_a_sold_out_claim_waits_in_line_and_gets_the_unit_that_comes_back(
     assert show.stock("TEE-S") == 0
 
 
+async def test_a_restock_goes_to_the_first_in_line_not_to_the_next_buyer(show: Show) -> None:
+    await show.claims_on()
+    ann, bob = await show.viewer("Ann"), await show.viewer("Bob")
+    await comment(ann, "sold S")
+    await ann.wait_for("claim_card")
+    await comment(bob, "sold S")
+    await bob.wait_for("claim_ask", place=1)
+    await show.ok({"t": "update_variant", "sku": "TEE-S", "stock": 1})
+    [offer] = await bob.wait_for("claim_card")
+    assert offer["offered"] is True
+    assert show.stock("TEE-S") == 0, "the restocked unit is held for Bob, not on sale"
+
+
 async def test_claims_are_for_the_host(show: Show) -> None:
     ann = await show.viewer("Ann")
     ref = "x-1"

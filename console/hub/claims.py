@@ -192,6 +192,13 @@ class ClaimDesk:
         decision = waitlist.restock(self._shelf, sku, quantity, now, order_id)
         self._commit(self._moves(decision), now, decision.shelf)
 
+    def stock_changed(self, sku: str) -> None:
+        """The host set ``sku``'s stock: units that came back go to the line first, before
+        a pin-buy can take them."""
+        if sku in self._shelf.units:
+            self.expire()
+            self._count(sku, self._clock())
+
     def expire(self) -> None:
         """The hub's timer: unpaid claims due by its clock go back on sale (or to the line)."""
         due = self._shelf.next_deadline()

@@ -394,6 +394,8 @@ class Shop:
         )
         if stock is not None:
             self.publish(stock[0].seq, stock[1])
+            if self.claims is not None:
+                self.claims.stock_changed(message.sku)
         if message.price is not None and variant.product_id in (self._pinned, *self._shelf):
             self._changed()
 
