@@ -252,7 +252,10 @@ def test_the_report_opens_in_chromium_with_the_stores_figures(
         tips = page.locator("#try-next li").all_inner_texts()
         assert any(t.startswith("Open with Silk scarf") for t in tips)
         assert any("What sizes does the scarf come in?" in t for t in tips)
-        assert page.locator("#metrics tr.bad").count() == 3
+        # Against show 1 (four orders in ten minutes): revenue and orders an hour fell.
+        worst = page.locator("#metrics tr.bad").all_inner_texts()
+        assert [w.split("\t")[0] for w in worst] == ["Revenue per hour", "Orders per hour"]
+        assert worst[0].split("\t")[1:] == ["€988.47", "€1,176.00"]
         images = page.locator("img")
         assert images.count() == 5
         for i in range(images.count()):

@@ -151,7 +151,9 @@ def trends(report: Report) -> bytes | None:
     shows = [*report.past_shows, report.show_id]
     for axes, metric in zip(grid[0], report.worst, strict=False):
         values = [*metric.past, metric.value]
-        points = [(i, v) for i, v in enumerate(values) if v is not None]
+        # Money is kept in minor units (cents); the chart reads in the currency's units.
+        scale = 100.0 if metric.name == "revenue_per_hour" else 1.0
+        points = [(i, v / scale) for i, v in enumerate(values) if v is not None]
         xs = np.array([p[0] for p in points], dtype=float)
         ys = np.array([p[1] for p in points], dtype=float)
         axes.plot(xs, ys, marker="o", color="#3182bd")
@@ -160,6 +162,7 @@ def trends(report: Report) -> bytes | None:
             slope, intercept = np.polyfit(xs, ys, 1)
             axes.plot(xs, slope * xs + intercept, linestyle="--", color="#636363", label="trend")
         axes.set_xticks(range(len(shows)), [f"#{s}" for s in shows])
-        axes.set_title(metric.label, fontsize=9)
+        unit = f" ({report.currency})" if scale != 1.0 else ""
+        axes.set_title(metric.label + unit, fontsize=9)
     figure.suptitle("The three worst metrics against the last shows (this show in red)")
     return _png(figure)

@@ -52,9 +52,11 @@ def _wait(seconds: float | None) -> str:
     return f"{seconds / 60:.1f} min"
 
 
-def _metric(metric: Metric, value: float | None) -> str:
+def _metric(report: Report, metric: Metric, value: float | None) -> str:
     if value is None:
         return NONE
+    if metric.name == "revenue_per_hour":
+        return report.money(round(value))
     if metric.name.endswith("_share"):
         return f"{value:.0%}"
     return f"{value:,.1f}"
@@ -118,8 +120,8 @@ def render(report: Report, charts: Mapping[str, bytes | None], exports: list[str
     )
     metrics = "".join(
         f"<tr{' class=bad' if m in report.worst else ''}><td>{escape(m.label)}</td>"
-        f"<td class=n>{_metric(m, m.value)}</td>"
-        f"<td class=n>{' · '.join(_metric(m, v) for v in m.past) or NONE}</td></tr>"
+        f"<td class=n>{_metric(report, m, m.value)}</td>"
+        f"<td class=n>{' · '.join(_metric(report, m, v) for v in m.past) or NONE}</td></tr>"
         for m in report.metrics
     )
     tips = "".join(f"<li>{escape(tip)}</li>" for tip in report.try_next) or "<li>\u2013</li>"

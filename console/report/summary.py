@@ -256,7 +256,7 @@ def _metrics(log: ShowLog, timeline: Timeline, end: float) -> dict[str, float | 
     answered = [q for q in log.questions if q.answered_at is not None]
     waits = [q.answered_at - q.ts for q in answered if q.answered_at is not None]
     return {
-        "revenue_per_hour": revenue / minutes * 60 / 100,
+        "revenue_per_hour": revenue / minutes * 60,
         "orders_per_hour": len(log.orders) / minutes * 60,
         "comments_per_minute": sum(timeline.comments) / minutes,
         "buyers_share": len(buyers) / len(active) if active else None,
@@ -384,8 +384,9 @@ def summarize(log: ShowLog, past: Sequence[ShowLog] = ()) -> Report:
         )
         for name, (label, better) in _METRIC_LABELS.items()
     ]
+    # Only metrics that fell: a metric as good as before is not a worst one.
     ranked = sorted(
-        (m for m in metrics if m.shortfall is not None), key=lambda m: -(m.shortfall or 0.0)
+        (m for m in metrics if (m.shortfall or 0.0) > 0), key=lambda m: -(m.shortfall or 0.0)
     )
     revenue = sum(o.total for o in log.orders if o.currency == currency)
     return Report(
