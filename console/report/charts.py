@@ -164,5 +164,5 @@ def trends(report: Report) -> bytes | None:
         axes.set_xticks(range(len(shows)), [f"#{s}" for s in shows])
         unit = f" ({report.currency})" if scale != 1.0 else ""
         axes.set_title(metric.label + unit, fontsize=9)
-    figure.suptitle("The three worst metrics against the last shows (this show in red)")
+    figure.suptitle("The metrics that fell most against the last shows (this show in red)")
     return _png(figure)

@@ -126,7 +126,8 @@ def render(report: Report, charts: Mapping[str, bytes | None], exports: list[str
     )
     tips = "".join(f"<li>{escape(tip)}</li>" for tip in report.try_next) or "<li>\u2013</li>"
     past = (
-        f"Compared with shows {', '.join(f'#{s}' for s in report.past_shows)}."
+        f"Compared with shows {', '.join(f'#{s}' for s in report.past_shows)}: in red, the "
+        f"{len(report.worst) or 'no'} that fell most (at most three)."
         if report.past_shows
         else "No earlier show to compare with yet."
     )
