@@ -360,3 +360,14 @@ def test_the_timeline_counts_comments_orders_and_remembered_viewers_per_minute(
         (300, 590, "Clay mug"),
     ]
     assert [(d.start - T0, d.end - T0, d.label) for d in timeline.deals] == [(300, 420, "Clay mug")]
+
+
+def test_the_first_shows_report_says_there_is_nothing_to_compare_with(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    simulated_show(data_dir)
+    files = {p.name: p for p in write_report(data_dir, 1, tmp_path / "first")}
+    assert "trends.png" not in files
+    html = files["report.html"].read_text(encoding="utf-8")
+    assert "No earlier show to compare with yet." in html
+    assert [o["buyer"] for o in _rows(files["orders.csv"])] == ["a viewer"] * 4
