@@ -1053,6 +1053,21 @@ class ClaimEnded(_Msg, tag="claim_end"):
     order_id: str | None = None
 
 
+class ClaimWaiting(_Msg, tag="claim_wait"):
+    """To the viewer (and staff): they are in ``sku``'s waitlist; the next unit back is
+    offered to them in turn as a ``claim_card`` with ``offered``. ``seq`` 0 restates it."""
+
+    seq: int
+    viewer_id: str
+    name: str
+    product_id: str
+    sku: str
+    title: str
+    label: str
+    quantity: int
+    at: float
+
+
 class ClaimAsk(_Msg, tag="claim_ask"):
     """To one viewer only: their comment asked to claim but did not say what (ephemeral);
     ``choices`` are the values or the comments to type. ``place`` is their place in the
@@ -1301,6 +1316,7 @@ ServerMessage = (
     | ClaimsMode
     | ClaimCard
     | ClaimEnded
+    | ClaimWaiting
     | ClaimAsk
     | Standing
     | ModEntry
@@ -1336,6 +1352,7 @@ RoomEvent = (
     | ClaimsMode
     | ClaimCard
     | ClaimEnded
+    | ClaimWaiting
     | ModEntry
     | Held
     | HeldResolved

@@ -92,3 +92,28 @@ def test_a_viewer_claims_by_comment_and_pays_the_claim_card(
     [shirt] = [p for p in stock if p["id"] == SHIRT]
     [variant] = [v for v in shirt["variants"] if v["sku"] == "LS-M-WHT"]
     assert variant["stock"] == 17, "the claimed unit is the one bought: 18 - 1, not 18 - 2"
+
+
+def test_a_sold_out_claim_waits_in_line_and_the_restocked_unit_is_held_for_the_viewer(
+    hub: HubProcess, browsers: Chromium, host: Host
+) -> None:
+    host.do({"t": "pin", "product": SHIRT})
+    host.do({"t": "set_claims", "on": True})
+    page = browsers.page(hub.url)
+    expect(page.get_by_test_id("status")).to_have_text("Live chat connected", timeout=10_000)
+    page.get_by_test_id("name-input").fill("Anna")
+    page.get_by_test_id("name-submit").click()
+
+    post(page, "sold XL sage")  # LS-XL-SAG is sold out in the demo catalogue
+    expect(page.get_by_test_id("claim-ask")).to_contain_text("number 1 in line")
+    expect(page.get_by_test_id("claim-wait")).to_have_text(
+        f"In line for {SHIRT_TITLE} (XL / Sage): if one comes back, it is held for you here."
+    )
+    page.reload()
+    expect(page.get_by_test_id("claim-wait")).to_contain_text("In line for")
+
+    host.do({"t": "update_variant", "sku": "LS-XL-SAG", "stock": 1})
+    card = page.get_by_test_id("claim-card")
+    expect(card).to_contain_text(f"{SHIRT_TITLE} (XL / Sage)")
+    expect(card).to_contain_text("Back in stock for you")
+    expect(page.get_by_test_id("claim-wait")).to_have_count(0)

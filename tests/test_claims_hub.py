@@ -248,6 +248,12 @@ async def test_a_sold_out_claim_waits_in_line_and_gets_the_unit_that_comes_back(
     [ask] = await bob.wait_for("claim_ask")
     assert ask["place"] == 1
     assert bob.of_type("claim_card") == []
+    [waiting] = await bob.wait_for("claim_wait")
+    assert (waiting["sku"], waiting["label"]) == ("TEE-S", "S")
+    assert ann.of_type("claim_wait") == []
+    # A page that comes back finds its place in line again.
+    again = await show.viewer("Bob", viewer_id=waiting["viewer_id"])
+    assert [m["sku"] for m in again.of_type("claim_wait") if m["seq"] == 0] == ["TEE-S"]
     show.clock.now = START + 61
     [ended] = await ann.wait_for("claim_end", claim_id=first["claim_id"])
     assert ended["why"] == "expired"
@@ -277,7 +283,7 @@ async def test_claims_are_for_the_host(show: Show) -> None:
     assert error["code"] == "forbidden"
 
 
-async def test_a_restarted_hub_keeps_open_claims_and_still_expires_them(data_dir: Path) -> None:
+async def test_a_restarted_hub_keeps_open_claims_and_the_waitlist_in_order(data_dir: Path) -> None:
     store = Store.open(data_dir)
     store.replace_catalogue([TEE])
     clock = FakeClock()
@@ -287,9 +293,13 @@ async def test_a_restarted_hub_keeps_open_claims_and_still_expires_them(data_dir
     show = Show(hub, clock, data_dir, host)
     await show.claims_on()
     ann = await show.viewer("Ann")
-    await comment(ann, "sold M")
+    await comment(ann, "sold S")
     [card] = await ann.wait_for("claim_card")
+    bob = await show.viewer("Bob")
+    await comment(bob, "sold S")
+    [waiting] = await bob.wait_for("claim_wait")
     await ann.close()
+    await bob.close()
     await host.close()
     await hub.stop()
     store.close()
@@ -304,11 +314,16 @@ async def test_a_restarted_hub_keeps_open_claims_and_still_expires_them(data_dir
             card["claim_id"]
         ]
         assert again.of_type("claims")[-1]["on"] is True
-        assert show.stock("TEE-M") == 4
+        assert show.stock("TEE-S") == 0
+        bob = await show.viewer("Bob", viewer_id=waiting["viewer_id"])
         clock.now = START + 601
         await again.wait_for("claim_end", claim_id=card["claim_id"], why="expired")
-        assert show.stock("TEE-M") == 5
+        # The line survived the restart: the unit that came back is Bob's.
+        [offer] = await bob.wait_for("claim_card")
+        assert offer["offered"] is True and offer["name"] == "Bob"
+        assert show.stock("TEE-S") == 0
         await again.close()
+        await bob.close()
     finally:
         await hub.stop()
         store.close()

@@ -29,6 +29,7 @@ from console.store.commerce import ClaimMove, Commerce, NewOrder, OutOfStockErro
 log = logging.getLogger(__name__)
 
 Publish = Callable[[int, bytes, str | None], None]
+_Private = protocol.ClaimCard | protocol.ClaimEnded | protocol.ClaimWaiting
 
 
 class ClaimDesk:
@@ -51,6 +52,8 @@ class ClaimDesk:
         #: The claims product as the domain reads comments against it (built once).
         self._product: Product | None = None
         self._cards: dict[str, protocol.ClaimCard] = {}
+        #: Places in line by (viewer, SKU), first come first.
+        self._waits: dict[tuple[str, str], protocol.ClaimWaiting] = {}
         #: Display names of viewers in line, for the card of an offer made to them.
         self._names: dict[str, str] = {}
 
@@ -59,6 +62,7 @@ class ClaimDesk:
     def resume(self) -> None:
         """Rebuild the claims mode and the open claims from the room's log."""
         cards: dict[str, protocol.ClaimCard] = {}
+        waits: dict[tuple[str, str], protocol.ClaimWaiting] = {}
         for event in self._records.claim_log():
             match event:
                 case protocol.ClaimsMode():
@@ -66,11 +70,15 @@ class ClaimDesk:
                     self._shelf = dataclasses.replace(self._shelf, hold_seconds=event.hold_seconds)
                 case protocol.ClaimCard():
                     cards[event.claim_id] = event
+                    if event.offered:
+                        waits.pop((event.viewer_id, event.sku), None)
                 case protocol.ClaimEnded():
                     cards.pop(event.claim_id, None)
+                case protocol.ClaimWaiting():
+                    waits[(event.viewer_id, event.sku)] = event
         now = self._clock()
         events: list[waitlist.ShelfEvent] = []
-        for sku in {c.sku for c in cards.values()}:
+        for sku in {c.sku for c in cards.values()} | {w.sku for w in waits.values()}:
             held = sum(c.quantity for c in cards.values() if c.sku == sku)
             events.append(waitlist.StockCounted(sku, (self._records.stock(sku) or 0) + held, now))
         for card in cards.values():
@@ -87,10 +95,18 @@ class ClaimDesk:
                     )
                 )
             )
+        for wait in waits.values():
+            events.append(
+                waitlist.Waitlisted(
+                    waitlist.Waiting(wait.viewer_id, wait.sku, wait.quantity, wait.at)
+                )
+            )
+            self._names[wait.viewer_id] = wait.name
         shelf = waitlist.replay(events, self._shelf)
         numbers = [int(c[1:]) for c in cards if c[1:].isdigit()]
         self._shelf = dataclasses.replace(shelf, next_claim=max(numbers, default=0) + 1)
         self._cards = cards
+        self._waits = waits
 
     def mode(self, seq: int = 0) -> protocol.ClaimsMode:
         return protocol.ClaimsMode(
@@ -100,11 +116,14 @@ class ClaimDesk:
             hold_seconds=self._shelf.hold_seconds,
         )
 
-    def open_cards(self, viewer_id: str | None = None) -> list[protocol.ClaimCard]:
-        """Open claims (of one viewer, or all for staff), restated with ``seq`` 0."""
+    def open_cards(
+        self, viewer_id: str | None = None
+    ) -> list[protocol.ClaimCard | protocol.ClaimWaiting]:
+        """Open claims and places in line (of one viewer, or all for staff), restated
+        with ``seq`` 0."""
         return [
             msgspec.structs.replace(c, seq=0)
-            for c in self._cards.values()
+            for c in (*self._cards.values(), *self._waits.values())
             if viewer_id is None or c.viewer_id == viewer_id
         ]
 
@@ -236,6 +255,8 @@ class ClaimDesk:
                 case waitlist.ClaimCheckedOut(claim_id=claim_id, order_id=order_id):
                     gone = claims.pop(claim_id)
                     moves.append(self._ended(gone, "checkout", order_id, 0))
+                case waitlist.Waitlisted(entry=entry):
+                    moves.append(self._waiting(entry))
         return moves
 
     def _held(self, new: waitlist.Claim) -> ClaimMove:
@@ -268,6 +289,30 @@ class ClaimDesk:
             private_to(new.viewer_id),
         )
 
+    def _waiting(self, entry: waitlist.Waiting) -> ClaimMove:
+        variant = self._records.variant(entry.sku)
+        assert variant is not None, "the shelf counts only variants of the store"
+        wait = protocol.ClaimWaiting(
+            seq=0,
+            viewer_id=entry.viewer_id,
+            name=self._names.get(entry.viewer_id, ""),
+            product_id=variant.product_id,
+            sku=entry.sku,
+            title=variant.title,
+            label=" / ".join(variant.options.values()),
+            quantity=entry.quantity,
+            at=entry.at,
+        )
+        return ClaimMove(
+            variant.product_id,
+            entry.sku,
+            0,
+            "claim_wait",
+            entry.viewer_id,
+            lambda seq: msgspec.structs.replace(wait, seq=seq),
+            private_to(entry.viewer_id),
+        )
+
     def _ended(self, gone: waitlist.Claim, why: str, order_id: str | None, units: int) -> ClaimMove:
         card = self._cards.get(gone.id)
         return ClaimMove(
@@ -298,9 +343,13 @@ class ClaimDesk:
             self._shelf = shelf
         for seq, body, audience in published:
             if audience is not None:
-                event = msgspec.json.decode(body, type=protocol.ClaimCard | protocol.ClaimEnded)
+                event = msgspec.json.decode(body, type=_Private)
                 if isinstance(event, protocol.ClaimCard):
                     self._cards[event.claim_id] = event
+                    if event.offered:
+                        self._waits.pop((event.viewer_id, event.sku), None)
+                elif isinstance(event, protocol.ClaimWaiting):
+                    self._waits[(event.viewer_id, event.sku)] = event
                 else:
                     self._cards.pop(event.claim_id, None)
             self._publish(seq, body, audience)

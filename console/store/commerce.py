@@ -61,7 +61,7 @@ class NewOrder:
     plan: int = 1
 
 
-ClaimEvent = protocol.ClaimCard | protocol.ClaimEnded | protocol.ClaimsMode
+ClaimEvent = protocol.ClaimCard | protocol.ClaimEnded | protocol.ClaimWaiting | protocol.ClaimsMode
 #: A stored event: its seq, its encoding and who may see it (see ``console.hub.fanout``).
 Published = tuple[int, bytes, str | None]
 
@@ -237,7 +237,8 @@ class Commerce:
         """Every claim event in the log, oldest first: a restarted hub rebuilds its
         open claims, their expiries and the claims mode from them."""
         rows = self._db.execute(
-            "SELECT body FROM events WHERE type IN ('claims', 'claim_card', 'claim_end') "
+            "SELECT body FROM events WHERE type IN "
+            "('claims', 'claim_card', 'claim_end', 'claim_wait') "
             "ORDER BY seq"
         ).fetchall()
         return [msgspec.json.decode(bytes(r[0]), type=ClaimEvent) for r in rows]

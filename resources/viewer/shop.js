@@ -542,6 +542,7 @@ export function createShop({ send, isConnected, identity }) {
   // The hub answers a claim comment to this viewer alone: a card for units held until
   // its expiry (the hub's clock), or a question when the comment did not say which.
   const claims = new Map(); // claim_id -> the hub's claim_card
+  const waits = new Map(); // sku -> the hub's claim_wait: this viewer's place in line
   let claimQuestion = "";
   let claimTimer = null;
   const claimList = el("div", "claims");
@@ -552,7 +553,10 @@ export function createShop({ send, isConnected, identity }) {
   function applyClaim(msg) {
     if (msg.t === "claim_card") {
       claims.set(msg.claim_id, msg);
+      if (msg.offered) waits.delete(msg.sku);
       claimQuestion = "";
+    } else if (msg.t === "claim_wait") {
+      waits.set(msg.sku, msg);
     } else if (msg.t === "claim_end") {
       claims.delete(msg.claim_id);
     } else {
@@ -567,6 +571,14 @@ export function createShop({ send, isConnected, identity }) {
       const ask = el("p", "claim-ask", claimQuestion);
       ask.dataset.testid = "claim-ask";
       claimList.append(ask);
+    }
+    for (const wait of waits.values()) {
+      const what = wait.label ? `${wait.title} (${wait.label})` : wait.title;
+      const line = elUser("p", "claim-wait", what);
+      line.dataset.testid = "claim-wait";
+      line.prepend("In line for ");
+      line.append(": if one comes back, it is held for you here.");
+      claimList.append(line);
     }
     for (const card of claims.values()) {
       const left = Math.max(0, Math.ceil(card.expires - hubNow()));
@@ -782,6 +794,7 @@ export function createShop({ send, isConnected, identity }) {
           return true;
         case "claim_card":
         case "claim_end":
+        case "claim_wait":
         case "claim_ask":
           applyClaim(msg);
           return true;
