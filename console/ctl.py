@@ -23,6 +23,7 @@ from console.domain.moderation import fold
 from console.domain.modlog import describe_modes, mod_log_csv
 from console.domain.money import Money, MoneyError, format_money, parse_decimal
 from console.domain.sales import orders_csv
+from console.domain.words import counted
 from console.errors import CatalogueError, ProtocolError, ShopcastError
 
 
@@ -390,8 +391,7 @@ async def _import(session: _Session, path: Path, upload: protocol.ImportCatalogu
     except ProtocolError as exc:
         raise CtlError(f"{path}: {exc.message}") from None
     assert isinstance(reply, protocol.ImportResult)
-    products = f"{reply.imported} product{'' if reply.imported == 1 else 's'}"
-    lines = [f"Imported {products} from {reply.rows} row{'' if reply.rows == 1 else 's'}."]
+    lines = [f"Imported {counted(reply.imported, 'product')} from {counted(reply.rows, 'row')}."]
     lines += [f"line {e.line} ({e.handle}): {e.message}" for e in reply.errors]
     lines += [f"line {e.line} ({e.handle}), warning: {e.message}" for e in reply.warnings]
     return "\n".join(lines)

@@ -251,6 +251,7 @@ async def test_an_imported_oversold_variant_is_reported_in_the_console(tmp_path:
         report = host.import_report
         assert report.isVisible()
         assert "imported with a warning" in report.text()
+        assert report.text().startswith("Imported 1 product from 2 rows of oversold.csv.")
         assert report.detailedText() == (
             "Line 3 (tee), warning: Variant Inventory Qty -3 is below 0 (oversold in Shopify); "
             "imported as 0, sold out: set the stock once the units are in"

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 from console import protocol
 from console.client import StaffClient, State, is_replay
 from console.domain.sales import orders_csv
+from console.domain.words import counted
 from console.errors import ShopcastError
 from media.capture import Capture
 from media.webrtc import Broadcast
@@ -673,14 +674,17 @@ class MainWindow(QMainWindow):
             return None
         assert isinstance(reply, protocol.ImportResult)
         await self._load_catalogue()
-        summary = f"Imported {reply.imported} products from {reply.rows} rows of {path.name}."
+        summary = (
+            f"Imported {counted(reply.imported, 'product')} from "
+            f"{counted(reply.rows, 'row')} of {path.name}."
+        )
         self.statusBar().showMessage(summary, 8000)
         if reply.errors or reply.warnings:
             self.import_report = QMessageBox(self)
             self.import_report.setIcon(QMessageBox.Icon.Warning)
             self.import_report.setWindowTitle("Import report")
             failed = (
-                f"\n{len(reply.errors)} rows failed; their products were not imported."
+                f"\n{counted(len(reply.errors), 'row')} failed; their products were not imported."
                 if reply.errors
                 else ""
             )

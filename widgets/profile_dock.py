@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
 from console import protocol
 from console.domain.money import Money, format_money
 from console.domain.retention import recorded
+from console.domain.words import counted
 from console.errors import ShopcastError
 from widgets.chat_dock import author_colour
 from widgets.viewer_list import ViewerListDock
@@ -748,7 +749,9 @@ class ProfileDock(QDockWidget):
                 f"{_money(profile.lifetime_value, profile.currency)} · average order {average}"
             )
         else:
-            self.order_summary.setText(f"{count} orders · nothing paid yet" if count else "")
+            self.order_summary.setText(
+                f"{counted(count, 'order')} · nothing paid yet" if count else ""
+            )
         self.order_summary.setVisible(bool(self.order_summary.text()))
 
     def _fill_checkouts(self, checkouts: Sequence[protocol.ProfileCheckout]) -> None:

@@ -30,6 +30,7 @@ from console import protocol
 from console.domain.money import Money, format_money
 from console.domain.profile import DELETED_NAME
 from console.domain.sales import SalesBoard
+from console.domain.words import counted
 
 TICKER_LENGTH = 30
 #: A ticker line's order: (order id, title, quantity, total, currency, time).
@@ -148,8 +149,3 @@ def _line(name: str, title: str, quantity: int, total: int, currency: str, ts: f
     when = time.strftime("%H:%M:%S", time.localtime(ts))
     money = format_money(Money(total, currency))
     return f"{when}  {name} — {quantity} x {title} — {money}"
-
-
-def counted(number: int, noun: str) -> str:
-    """ "1 order", "2 orders": the totals line is read aloud by screen readers too."""
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

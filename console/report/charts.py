@@ -17,8 +17,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from console.domain.insight.alerts import plural
 from console.domain.insight.funnel import STEP_LABELS, STEPS
+from console.domain.words import counted
 from console.report.summary import Report
 
 _PIN = "#9ecae1"
@@ -100,7 +100,7 @@ def products(report: Report) -> bytes:
     axes.invert_yaxis()
     for bar, row in zip(bars, rows, strict=True):
         axes.annotate(
-            f" {plural(row.orders, 'order')}",
+            f" {counted(row.orders, 'order')}",
             (bar.get_width(), bar.get_y() + bar.get_height() / 2),
             va="center",
             fontsize=8,

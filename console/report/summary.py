@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from console.domain.insight.alerts import plural
 from console.domain.insight.blockers import BlockerBoard, BlockerSummary
 from console.domain.insight.events import (
     Commented,
@@ -31,6 +30,7 @@ from console.domain.insight.events import (
 )
 from console.domain.insight.funnel import Funnel, FunnelBoard
 from console.domain.money import Money, format_money
+from console.domain.words import counted
 from console.store.showlog import ShowLog
 
 #: How many past shows the worst metrics are compared with.
@@ -313,7 +313,7 @@ def _try_next(
     if asked:
         top = next((q for q in asked if q.answered_after is None), asked[0])
         tips.append(
-            f"Answer on screen: \u201c{top.text}\u201d ({plural(top.askers, 'viewer')} asked"
+            f"Answer on screen: \u201c{top.text}\u201d ({counted(top.askers, 'viewer')} asked"
             + (", nobody answered it)." if top.answered_after is None else ").")
         )
     return tips

@@ -16,6 +16,7 @@ from typing import Final, Literal
 
 from console.domain.insight.funnel import DROP_LABELS, Drop, Funnel
 from console.domain.moderation import format_wait
+from console.domain.words import counted
 
 #: "Viewers drop by 20 % in two minutes" (issue 18): the count now against the highest
 #: count of the last two minutes.
@@ -103,11 +104,6 @@ class Metric:
     cause: str
 
 
-def plural(count: int, word: str) -> str:
-    """ "1 comment", "3 comments": the figures read as sentences on the dock."""
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
 def viewer_drop(counts: Sequence[tuple[float, int]], now: float) -> tuple[int, int] | None:
     """(peak, now) viewers over the last :data:`DROP_SECONDS`, or None without data.
 
@@ -189,9 +185,9 @@ def viewers_metric(
     drop = (peak - current) / peak
     return Metric(
         "viewers",
-        f"{plural(current, 'viewer')}, {drop:.0%} fewer than two minutes ago"
+        f"{counted(current, 'viewer')}, {drop:.0%} fewer than two minutes ago"
         if drop > 0
-        else plural(current, "viewer"),
+        else counted(current, "viewer"),
         max(0.0, drop / VIEWER_DROP),
         _cause(change, now, DROP_SECONDS),
     )
@@ -205,7 +201,7 @@ def comments_metric(
     ratio = (recent / (STALL_SECONDS / 60)) / per_minute
     return Metric(
         "comments",
-        f"{plural(recent, 'comment')} in the last minute (about {per_minute:.0f} a minute before)",
+        f"{counted(recent, 'comment')} in the last minute (about {per_minute:.0f} a minute before)",
         max(0.0, (1 - ratio) / (1 - STALL_RATIO)),
         _cause(change, now, STALL_SECONDS + STALL_BASELINE_SECONDS),
     )
@@ -236,7 +232,7 @@ def questions_metric(
 ) -> Metric | None:
     if oldest_wait is None:
         return None
-    cause = f"{plural(waiting, 'question')} waiting"
+    cause = f"{counted(waiting, 'question')} waiting"
     if top is not None:
         cause += f"; most asked: “{top.example}” ({top.viewers} viewers)"
     return Metric(

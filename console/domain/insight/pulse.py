@@ -34,6 +34,7 @@ from console.domain.insight.events import (
 from console.domain.insight.funnel import DroppedBuyers, Funnel, FunnelBoard
 from console.domain.profile import Consent
 from console.domain.questions import content_words, group_key, is_question
+from console.domain.words import counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +200,7 @@ class RoomPulse:
             found.append(
                 Alert(
                     "comments_stall",
-                    f"The chat went quiet: {alerts.plural(recent, 'comment')} in the last minute, "
+                    f"The chat went quiet: {counted(recent, 'comment')} in the last minute, "
                     f"about {per_minute:.0f} a minute before.",
                     alerts.suggest("comments_stall", asked, top, on_stage, self._deal),
                 )
