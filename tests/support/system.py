@@ -17,7 +17,14 @@ from contextlib import contextmanager
 import pytest
 
 #: What the suite needs beyond a desktop start (console.desktop.desktop_packages()).
-TEST_PACKAGES = ("chromium", "xvfb")
+TEST_PACKAGES = (
+    "chromium",
+    "xvfb",
+    # the SFU tests: a network namespace, and Debian's janus.js and adapter.js for a viewer
+    "iproute2",
+    "libjs-janus-gateway",
+    "libjs-webrtc-adapter",
+)
 
 _MISSING = re.compile(r"\(apt-get install [^()]+\)")
 
