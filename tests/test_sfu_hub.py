@@ -1,0 +1,244 @@
+"""The hub brokering viewers to an SFU, against a stand-in Janus that needs no install.
+
+The stand-in speaks Janus's WebSocket API as Janus 1.1 answers it (``ack`` then an
+``event`` for the VideoRoom's asynchronous requests, ``success`` for the rest) and
+records what the hub asked; the real Janus is in tests/test_sfu_janus.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.server import Server, ServerConnection, serve
+
+from console.hub.room import Limits
+from console.hub.server import Hub
+from console.hub.sfu import SfuBroker, choose_feed, publisher_ids
+from console.store import Store
+from tests.support.clients import RawClient
+
+ROOM = 4321
+SECRET = "api-s3cret"
+#: What the stand-in offers each subscriber: the hub relays it without reading it.
+OFFER = "v=0\r\no=janus 1 1 IN IP4 10.0.0.1\r\n"
+
+
+class StandInJanus:
+    """A VideoRoom with the publishers the test puts in it; what the hub asked, in order."""
+
+    def __init__(self) -> None:
+        self.publishers: list[int] = []
+        self.requests: list[dict[str, Any]] = []
+        self._ids = itertools.count(1000)
+        self.server: Server | None = None
+        self.connections: set[ServerConnection] = set()
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        port = next(iter(self.server.sockets)).getsockname()[1]
+        return f"ws://127.0.0.1:{port}"
+
+    def asked(self, request: str) -> list[dict[str, Any]]:
+        """The plugin messages with ``body.request`` == ``request``."""
+        return [r for r in self.requests if r.get("body", {}).get("request") == request]
+
+    async def handle(self, ws: ServerConnection) -> None:
+        self.connections.add(ws)
+        try:
+            async for text in ws:
+                for reply in self.answer(json.loads(text)):
+                    await ws.send(json.dumps(reply))
+        finally:
+            self.connections.discard(ws)
+
+    def answer(self, request: dict[str, Any]) -> list[dict[str, Any]]:
+        self.requests.append(request)
+        transaction = request["transaction"]
+        if request.get("apisecret") != SECRET:
+            error = {"code": 403, "reason": "Unauthorized request (wrong or missing secret)"}
+            return [{"janus": "error", "transaction": transaction, "error": error}]
+        kind = request["janus"]
+        if kind in ("create", "attach"):
+            made = {"id": next(self._ids)}
+            return [{"janus": "success", "transaction": transaction, "data": made}]
+        if kind != "message":
+            return [{"janus": "success", "transaction": transaction}]
+        body = request["body"]
+        plugin = {"plugin": "janus.plugin.videoroom"}
+        match body["request"]:
+            case "exists":
+                data = {"videoroom": "success", "room": ROOM, "exists": body["room"] == ROOM}
+            case "listparticipants":
+                people = [{"id": feed, "publisher": True} for feed in self.publishers]
+                data = {"videoroom": "participants", "room": ROOM, "participants": people}
+            case "join":
+                event = {"videoroom": "attached", "room": ROOM}
+                return [
+                    {"janus": "ack", "transaction": transaction},
+                    {
+                        "janus": "event",
+                        "transaction": transaction,
+                        "plugindata": {**plugin, "data": event},
+                        "jsep": {"type": "offer", "sdp": OFFER},
+                    },
+                ]
+            case "start":
+                return [
+                    {"janus": "ack", "transaction": transaction},
+                    {
+                        "janus": "event",
+                        "transaction": transaction,
+                        "plugindata": {**plugin, "data": {"videoroom": "event", "started": "ok"}},
+                    },
+                ]
+            case other:
+                data = {"videoroom": "event", "error_code": 422, "error": f"unknown {other}"}
+        answered = {**plugin, "data": data}
+        return [{"janus": "success", "transaction": transaction, "plugindata": answered}]
+
+
+@pytest.fixture
+async def janus() -> AsyncIterator[StandInJanus]:
+    stand_in = StandInJanus()
+    stand_in.server = await serve(
+        stand_in.handle, "127.0.0.1", 0, subprotocols=["janus-protocol"], compression=None
+    )
+    try:
+        yield stand_in
+    finally:
+        stand_in.server.close()
+        await stand_in.server.wait_closed()
+
+
+@pytest.fixture
+async def sfu_hub(data_dir: Path, janus: StandInJanus) -> AsyncIterator[Hub]:
+    store = Store.open(data_dir)
+    hub = Hub(
+        store,
+        tick=0.01,
+        limits=Limits(),
+        sfu=lambda on_live: SfuBroker(janus.url, SECRET, ROOM, on_live),
+    )
+    await hub.start("127.0.0.1", 0)
+    try:
+        yield hub
+    finally:
+        await hub.stop()
+        store.close()
+
+
+async def until(condition: Any, timeout: float = 10.0) -> None:
+    async def wait() -> None:
+        while not condition():
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(wait(), timeout)
+
+
+def test_a_republished_feed_wins_over_the_one_janus_has_not_yet_noticed_is_gone() -> None:
+    assert choose_feed([7], None, frozenset()) == 7
+    assert choose_feed([7, 9], 7, frozenset({7})) == 9
+    assert choose_feed([7, 9], 9, frozenset({7, 9})) == 9
+    assert choose_feed([9], 7, frozenset({7, 9})) == 9
+    assert choose_feed([], 7, frozenset({7})) is None
+    people = [{"id": 3, "publisher": False}, {"id": 5, "publisher": True}, {"display": "x"}]
+    assert publisher_ids(people) == [5]
+
+
+async def test_a_viewer_watches_through_the_sfu_the_hub_relaying_its_offer_and_answer(
+    sfu_hub: Hub, janus: StandInJanus
+) -> None:
+    ann = await RawClient.viewer(sfu_hub.local_ws_url, "Ann")
+    [welcome] = ann.of_type("welcome")
+    assert welcome["stream_flow"] == "server_offer"
+    assert not welcome.get("live")
+
+    await ann.send({"t": "watch", "ref": "stream"})
+    [refused] = await ann.wait_for("error", ref="stream")
+    assert refused["code"] == "not_live"
+
+    janus.publishers.append(77)
+    await ann.wait_for("stream", live=True)
+    await ann.send({"t": "watch", "ref": "stream"})
+    [offer] = await ann.wait_for("watch_offer", ref="stream")
+    assert offer["sdp"] == OFFER
+    [join] = janus.asked("join")
+    assert join["body"] == {
+        "request": "join",
+        "room": ROOM,
+        "ptype": "subscriber",
+        "streams": [{"feed": 77}],
+    }
+
+    await ann.send({"t": "watch_answer", "sdp": "v=0 answer", "ref": "stream"})
+    await ann.wait_for("ack", ref="stream")
+    [start] = janus.asked("start")
+    assert start["jsep"] == {"type": "answer", "sdp": "v=0 answer", "trickle": False}
+    assert start["handle_id"] == join["handle_id"]
+
+    await ann.close()
+    await until(lambda: any(r["janus"] == "detach" for r in janus.requests))
+    [detach] = [r for r in janus.requests if r["janus"] == "detach"]
+    assert detach["handle_id"] == join["handle_id"]
+
+
+async def test_a_page_asking_again_gets_a_new_subscription_and_its_old_one_ends(
+    sfu_hub: Hub, janus: StandInJanus
+) -> None:
+    janus.publishers.append(77)
+    ann = await RawClient.viewer(sfu_hub.local_ws_url, "Ann")
+    await ann.wait_for("stream", live=True)
+    for _ in range(2):
+        await ann.send({"t": "watch", "ref": "stream"})
+    await ann.wait_for("watch_offer", count=2)
+    first, second = janus.asked("join")
+    [detach] = [r for r in janus.requests if r["janus"] == "detach"]
+    assert detach["handle_id"] == first["handle_id"] != second["handle_id"]
+    await ann.close()
+
+
+async def test_the_show_ends_when_the_publisher_leaves_janus_and_a_late_answer_is_refused(
+    sfu_hub: Hub, janus: StandInJanus
+) -> None:
+    janus.publishers.append(77)
+    ann = await RawClient.viewer(sfu_hub.local_ws_url, "Ann")
+    await ann.wait_for("stream", live=True)
+    janus.publishers.clear()
+    await ann.wait_for("stream", live=False)
+    await ann.send({"t": "watch_answer", "sdp": "v=0", "ref": "stream"})
+    [refused] = await ann.wait_for("error", ref="stream")
+    assert refused["code"] == "not_live"
+    await ann.close()
+
+
+async def test_when_janus_goes_away_the_show_is_not_live_and_comes_back_with_it(
+    sfu_hub: Hub, janus: StandInJanus
+) -> None:
+    janus.publishers.append(77)
+    ann = await RawClient.viewer(sfu_hub.local_ws_url, "Ann")
+    await ann.wait_for("stream", live=True)
+    for connection in list(janus.connections):
+        await connection.close()
+    await ann.wait_for("stream", live=False)
+    await ann.wait_for("stream", count=2, live=True)
+    await ann.send({"t": "watch", "ref": "stream"})
+    await ann.wait_for("watch_offer", ref="stream")
+    assert len([r for r in janus.requests if r["janus"] == "create"]) == 2
+    await ann.close()
+
+
+async def test_a_hub_without_an_sfu_tells_pages_to_offer_and_refuses_watch(hub: Hub) -> None:
+    ann = await RawClient.viewer(hub.local_ws_url, "Ann")
+    [welcome] = ann.of_type("welcome")
+    assert welcome.get("stream_flow", "client_offer") == "client_offer"
+    await ann.send({"t": "watch", "ref": "stream"})
+    [refused] = await ann.wait_for("error", ref="stream")
+    assert refused["code"] == "not_live"
+    await ann.close()
