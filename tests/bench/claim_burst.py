@@ -108,34 +108,19 @@ async def gather_crowd(url: str, viewers: int) -> list[Viewer]:
 
     async def one(index: int) -> Viewer:
         async with gate:
-            address = f"10.{index // 65536 % 256}.{index // 256 % 256}.{index % 256 + 1}"
             ws = await connect(
                 url,
                 compression=None,
                 max_size=None,
                 ping_interval=None,
                 open_timeout=60,
-                additional_headers={"X-Forwarded-For": address},
+                additional_headers={"X-Forwarded-For": load.phone_address(index)},
             )
             viewer = Viewer(index, ws)
             await viewer.join()
             return viewer
 
     return list(await asyncio.gather(*(one(i) for i in range(viewers))))
-
-
-def start_hub(workdir: Path) -> load.Server:
-    data = workdir / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        sys.executable, "-m", "console", "hub", "--port", "0", "--data-dir", str(data),
-        "--trusted-proxy", "127.0.0.1", "--print-token",
-    ]  # fmt: skip
-    server, _ = load._start("shopcast", cmd, load.REPO, workdir)
-    page = load._wait_line(server, "Viewer page:")
-    server.port = int(page.rstrip("/").rsplit(":", 1)[1])
-    server.token = load._wait_line(server, "Host token:")
-    return server
 
 
 def store_view(data_dir: Path) -> dict[str, Any]:
@@ -151,7 +136,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     if fd_limit < args.viewers + 100:
         raise RuntimeError(f"open-file limit {fd_limit} is too low for {args.viewers} viewers")
     workdir = load.workdir("bench-claims-")
-    server = start_hub(workdir)
+    server = load.start_hub(workdir)
     assert server.token is not None
     report: dict[str, Any] = {"viewers": args.viewers, "units": args.units, "seconds": args.seconds}
     crowd: list[Viewer] = []

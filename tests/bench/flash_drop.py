@@ -149,7 +149,12 @@ async def gather_crowd(url: str, buyers: int) -> list[Buyer]:
     async def one(index: int) -> Buyer:
         async with gate:
             ws = await connect(
-                url, compression=None, max_size=None, ping_interval=None, open_timeout=60
+                url,
+                compression=None,
+                max_size=None,
+                ping_interval=None,
+                open_timeout=60,
+                additional_headers={"X-Forwarded-For": load.phone_address(index)},
             )
             buyer = Buyer(index, ws)
             await buyer.join()

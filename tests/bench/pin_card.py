@@ -73,7 +73,13 @@ class Listener:
 
 
 async def _viewer(url: str, index: int) -> Listener:
-    ws = await connect(url, compression=None, max_size=None, open_timeout=30)
+    ws = await connect(
+        url,
+        compression=None,
+        max_size=None,
+        open_timeout=30,
+        additional_headers={"X-Forwarded-For": load.phone_address(index)},
+    )
     hello = {"t": "hello", "v": 1, "role": "viewer", "viewer_id": f"pin-bench-{index:06d}"}
     await ws.send(json.dumps(hello))
     await ws.recv()
