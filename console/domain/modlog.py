@@ -8,7 +8,7 @@ import io
 from collections.abc import Iterable
 from typing import Protocol
 
-from console import protocol
+from console.domain.records import ModEntryFacts
 
 ACTION_LABELS: dict[str, str] = {
     "delete": "Deleted a comment",
@@ -74,7 +74,7 @@ def _utc(ts: float | None) -> str:
     return datetime.datetime.fromtimestamp(ts, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def matches(entry: protocol.ModEntry, action: str | None, text: str) -> bool:
+def matches(entry: ModEntryFacts, action: str | None, text: str) -> bool:
     """Whether ``entry`` passes the log's filters: one action, and words in any field."""
     if action and entry.action != action:
         return False
@@ -85,7 +85,7 @@ def matches(entry: protocol.ModEntry, action: str | None, text: str) -> bool:
     return needle in haystack.casefold()
 
 
-def mod_log_csv(entries: Iterable[protocol.ModEntry]) -> str:
+def mod_log_csv(entries: Iterable[ModEntryFacts]) -> str:
     """CSV with a header, oldest first, times in UTC (a spreadsheet-friendly record)."""
     out = io.StringIO()
     writer = csv.writer(out)

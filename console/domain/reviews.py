@@ -10,22 +10,25 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from console import protocol
+from console.domain.records import ReviewFacts
+
+_R = TypeVar("_R", bound=ReviewFacts)
 
 
 @dataclass(frozen=True, slots=True)
-class ReviewSummary:
+class ReviewSummary(Generic[_R]):
     count: int
     average: float | None
     #: Number of reviews per star rating, 5 down to 1 (every key present).
     distribution: dict[int, int]
     owners: int
-    latest: protocol.Review | None
-    most_critical: protocol.Review | None
+    latest: _R | None
+    most_critical: _R | None
 
 
-def summarise(reviews: Sequence[protocol.Review]) -> ReviewSummary:
+def summarise(reviews: Sequence[_R]) -> ReviewSummary[_R]:
     distribution = {stars: 0 for stars in range(5, 0, -1)}
     for review in reviews:
         distribution[review.rating] += 1
@@ -47,20 +50,10 @@ def stars(rating: int) -> str:
     return "★" * rating + "☆" * (5 - rating)
 
 
-def owner_review(
-    review_id: str, author: str, rating: int, text: str, now: float
-) -> protocol.Review:
-    """A buyer's review as the shop shows it: verified, dated by the day (UTC) it went up.
+def published_day(now: float) -> str:
+    """The date an owner's review carries: the day (UTC) it went up.
 
     Dated when it is published, so a review a moderator approved an hour later carries
     that day, the day viewers first saw it.
     """
-    created = datetime.datetime.fromtimestamp(now, datetime.UTC).date().isoformat()
-    return protocol.Review(
-        id=review_id,
-        author=author,
-        rating=rating,
-        text=text,
-        verified_owner=True,
-        created=created,
-    )
+    return datetime.datetime.fromtimestamp(now, datetime.UTC).date().isoformat()

@@ -13,8 +13,8 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from console import protocol
 from console.domain.money import Money, format_money
+from console.domain.records import OrderFacts, SaleFacts
 
 
 @dataclass(slots=True)
@@ -34,7 +34,7 @@ class SalesBoard:
     products: dict[str, ProductSales] = field(default_factory=dict)
     _seen: set[str] = field(default_factory=set)
 
-    def add(self, order: protocol.OrderPlaced | protocol.OrderRecord) -> bool:
+    def add(self, order: SaleFacts) -> bool:
         """Count an order once; False when it was already counted."""
         if order.order_id in self._seen:
             return False
@@ -49,7 +49,7 @@ class SalesBoard:
         line.revenue += order.total
         return True
 
-    def add_all(self, orders: Iterable[protocol.OrderPlaced | protocol.OrderRecord]) -> None:
+    def add_all(self, orders: Iterable[SaleFacts]) -> None:
         for order in orders:
             self.add(order)
 
@@ -108,7 +108,7 @@ def _decimal(amount: int, currency: str) -> str:
     return f"{sign}{whole}.{str(minor).zfill(exponent)}"
 
 
-def orders_csv(orders: Sequence[protocol.OrderRecord]) -> str:
+def orders_csv(orders: Sequence[OrderFacts]) -> str:
     """The orders as CSV (UTF-8, comma, a header row), amounts as decimal numbers."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from console import protocol
 from console.domain.money import Money, MoneyError, format_money
 from console.domain.questions import TOPIC_KEYWORDS, content_words, topic
+from console.domain.records import ProductFacts, ReviewFacts, VariantFacts
 
 Source = Literal["description", "variant", "review"]
 
@@ -53,7 +53,7 @@ def _price(amount: int, currency: str) -> str:
         return f"{amount} {currency} (minor units)"
 
 
-def variant_line(product: protocol.Product, variant: protocol.Variant) -> str:
+def variant_line(product: ProductFacts, variant: VariantFacts) -> str:
     """One line per variant: "Size M, Blue: €49.00, 3 in stock".
 
     A size code ("M", "XL", "42") gets its option name in front; "Blue" says what it is.
@@ -70,7 +70,7 @@ def variant_line(product: protocol.Product, variant: protocol.Variant) -> str:
     return f"{label}: {_price(variant.price, product.currency)}, {stock}"
 
 
-def _synonyms(question: str, product: protocol.Product | None) -> set[str]:
+def _synonyms(question: str, product: ProductFacts | None) -> set[str]:
     """The question's topic family as words, plus the size values when it is about size."""
     found = topic(question)
     if found == "other":
@@ -86,8 +86,8 @@ def _synonyms(question: str, product: protocol.Product | None) -> set[str]:
 
 def suggest(
     question: str,
-    product: protocol.Product | None,
-    reviews: Sequence[protocol.Review],
+    product: ProductFacts | None,
+    reviews: Sequence[ReviewFacts],
     limit: int = 5,
 ) -> list[Suggestion]:
     """Up to ``limit`` lines that may answer ``question``, best first.

@@ -50,7 +50,6 @@ from console.domain.deals import (
 )
 from console.domain.instalments import Instalment, InstalmentError, chosen_plan, offered_plan
 from console.domain.money import Money
-from console.domain.reviews import owner_review
 from console.domain.shopify_csv import parse_shopify_csv
 from console.errors import CatalogueError, ProtocolError
 from console.hub.claims import ClaimDesk
@@ -59,6 +58,7 @@ from console.hub.payments import PaymentError, PaymentProvider, SandboxProvider
 from console.protocol import ErrorCode
 from console.store import Store
 from console.store.commerce import Commerce, NewOrder, OutOfStockError, StoredOrder
+from console.store.team import owner_review
 
 log = logging.getLogger(__name__)
 
