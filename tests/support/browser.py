@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,8 +96,9 @@ def _pump(stream: object, lines: queue.Queue[str | None], keep: list[str]) -> No
     lines.put(None)
 
 
-def start_hub(data_dir: Path, port: int = 0) -> HubProcess:
-    """Start a hub on 127.0.0.1 (``port`` 0 picks a free one) and wait for its two lines."""
+def start_hub(data_dir: Path, port: int = 0, extra: Sequence[str] = ()) -> HubProcess:
+    """Start a hub on 127.0.0.1 (``port`` 0 picks a free one) and wait for its two lines;
+    ``extra`` are more of ``python -m console hub``'s options."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir.parent / f"{data_dir.name}-hub-{next(_runs)}.stderr"
     command = [
@@ -112,6 +113,7 @@ def start_hub(data_dir: Path, port: int = 0) -> HubProcess:
         "--data-dir",
         str(data_dir),
         "--print-token",
+        *extra,
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with log.open("w") as err:

@@ -24,6 +24,8 @@ TEST_PACKAGES = (
     "iproute2",
     "libjs-janus-gateway",
     "libjs-webrtc-adapter",
+    # nginx in front of several hubs (tests/test_cluster_nginx.py)
+    "nginx",
 )
 
 _MISSING = re.compile(r"\(apt-get install [^()]+\)")
