@@ -3,9 +3,12 @@
 Each test-pattern frame carries its capture time in a strip of black and white cells
 (``media/testpattern.py``). The page reads the strip of every presented frame through
 ``requestVideoFrameCallback`` and a canvas, and subtracts it from the presentation time;
-both clocks are this machine's wall clock. Media flows over 127.0.0.1 only.
+both clocks are this machine's wall clock. Media flows over 127.0.0.1 only (the default).
 
-    python tests/bench/latency.py [--seconds 60] [--preset 720p]
+    python tests/bench/latency.py [--seconds 60] [--preset 720p] [--via embedded|sfu]
+
+``--via sfu`` measures the same through a real Janus: the console publishes by WHIP, the
+headless hub brokers the page's subscription, all in a network namespace (run as root).
 
 Prints one JSON object: frames measured, decoded frame rate, latency p50/p95/max (ms),
 and beside it the delay the page itself reported to the hub meanwhile (``playout``
@@ -16,6 +19,7 @@ so the two can be compared.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -26,10 +30,22 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from playwright.sync_api import Page
+
 from console import protocol
+from media.encoder import PRESETS
 from media.testpattern import STAMP_BITS, stamp_height
-from tests.support.browser import chromium
+from tests.bench.sfu_show import sfu_show
+from tests.support.browser import Chromium, chromium
 from tests.support.live import LiveHub
+
+#: The issue's targets (issue 16 for the SFU) and how far the page's own figure may be.
+TARGETS = {
+    "embedded": {"p50": 150, "p95": 250, "goal_p50": 100},
+    "sfu": {"p50": 120, "p95": 200, "goal_p50": 100},
+}
+REPORTED_WITHIN_MS = 50
+START_TIMEOUT = 15.0
 
 # Runs in the page before its own scripts: keeps the delays the page reports to the hub.
 CAPTURE_REPORTS_JS = """
@@ -77,40 +93,27 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--preset", default="720p", choices=("360p", "540p", "720p", "1080p"))
+    parser.add_argument(
+        "--via",
+        default="embedded",
+        choices=("embedded", "sfu"),
+        help="embedded: the host's own fan-out in this process; sfu: the console publishes "
+        "by WHIP to a real Janus and the headless hub brokers the page (needs root)",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="shopcast-latency-"))
-    live = LiveHub(work / "data", args.preset)
-    try:
-        with chromium(work / "profiles") as browsers:
-            context = browsers.profile()
-            context.add_init_script(CAPTURE_REPORTS_JS)
-            page = context.pages[0] if context.pages else context.new_page()
-            page.goto(live.hub.viewer_url)
-            deadline = time.monotonic() + 15
-            while page.evaluate("document.querySelector('[data-testid=stream]').videoWidth") == 0:
-                if time.monotonic() > deadline:
-                    raise SystemExit("the video never started in the page")
-                time.sleep(0.05)
-            time.sleep(1.0)  # past the first keyframe's start-up
-            strip = stamp_height(live.broadcast.preset.height)
-            page.evaluate(MEASURE_JS, [STAMP_BITS, strip])
-            reports_before = page.evaluate("window.__playout.length")
-            print(f"measuring for {args.seconds:.0f} s…", file=sys.stderr)
-            time.sleep(args.seconds)
-            samples = page.evaluate("window.__measuring = false, window.__latency")
-            reports = page.evaluate("window.__playout")[reports_before:]
-            hub_figure = live.call(_hub_figure(live))
-            width = page.evaluate("document.querySelector('[data-testid=stream]').videoWidth")
-            height = page.evaluate("document.querySelector('[data-testid=stream]').videoHeight")
-    finally:
-        live.close()
+    measured = via_sfu(work, args) if args.via == "sfu" else embedded(work, args)
+    samples, reports, (width, height), hub_median, hub_p95 = measured
 
     values = np.array(samples, dtype=float)
     # A frame whose stamp was misread (a compression artefact) gives an absurd value.
     sane = values[(values > -50) & (values < 5000)]
+    p50 = float(np.percentile(sane, 50))
+    reported_p50 = float(np.percentile(reports, 50)) if reports else None
     result = {
         "bench": "latency",
+        "via": args.via,
         "preset": args.preset,
         "resolution": f"{width}x{height}",
         "seconds": args.seconds,
@@ -118,21 +121,90 @@ def main() -> int:
         "misread_stamps": int(values.size - sane.size),
         "presented_fps": round(values.size / args.seconds, 1),
         "latency_ms": {
-            "p50": round(float(np.percentile(sane, 50)), 1),
+            "p50": round(p50, 1),
             "p95": round(float(np.percentile(sane, 95)), 1),
             "max": round(float(sane.max()), 1),
         },
-        "target_ms": {"p50": 150, "p95": 250, "goal_p50": 100},
+        "target_ms": TARGETS[args.via],
         "reported_playout_ms": {
             "reports": len(reports),
-            "p50": round(float(np.percentile(reports, 50)), 1) if reports else None,
+            "p50": round(reported_p50, 1) if reported_p50 is not None else None,
             "p95": round(float(np.percentile(reports, 95)), 1) if reports else None,
-            "hub_median": hub_figure.median_ms,
-            "hub_p95": hub_figure.p95_ms,
+            "hub_median": hub_median,
+            "hub_p95": hub_p95,
         },
+        "glass_to_glass_minus_reported_p50_ms": (
+            round(p50 - reported_p50, 1) if reported_p50 is not None else None
+        ),
+        "reported_within_ms_target": REPORTED_WITHIN_MS,
     }
     print(json.dumps(result))
     return 0
+
+
+Measured = tuple[list[float], list[float], tuple[int, int], int | None, int | None]
+
+
+def embedded(work: Path, args: argparse.Namespace) -> Measured:
+    """The hub and its broadcast in this process, the page on 127.0.0.1."""
+    live = LiveHub(work / "data", args.preset)
+    try:
+        with chromium(work / "profiles") as browsers:
+            page = open_page(browsers, live.hub.viewer_url)
+            samples, reports, size = measure(page, PRESETS[args.preset].height, args.seconds)
+            hub_figure = live.call(_hub_figure(live))
+    finally:
+        live.close()
+    return samples, reports, size, hub_figure.median_ms, hub_figure.p95_ms
+
+
+def via_sfu(work: Path, args: argparse.Namespace) -> Measured:
+    """The console live by WHIP to Janus, the headless hub brokering the page: all in a
+    network namespace (tests/bench/sfu_show.py), Chromium too. The hub runs in its own
+    process, so its aggregate is not read here: the page's own reports are the figure."""
+    with sfu_show(work) as show, contextlib.ExitStack() as stack:
+        viewer_page = show.start_hub()
+        show.start_console(args.preset)
+        show.publisher()
+        # Playwright's driver and its Chromium in the namespace: Janus offers media there.
+        with show.namespace.inside():
+            browsers = stack.enter_context(chromium(work / "profiles"))
+        page = open_page(browsers, viewer_page)
+        samples, reports, size = measure(page, PRESETS[args.preset].height, args.seconds)
+    return samples, reports, size, None, None
+
+
+def open_page(browsers: Chromium, url: str) -> Page:
+    """The viewer page, playing, past its first keyframe's start-up."""
+    context = browsers.profile()
+    context.add_init_script(CAPTURE_REPORTS_JS)
+    page = context.pages[0] if context.pages else context.new_page()
+    page.goto(url)
+    deadline = time.monotonic() + START_TIMEOUT
+    while page.evaluate("document.querySelector('[data-testid=stream]').videoWidth") == 0:
+        if time.monotonic() > deadline:
+            raise SystemExit("the video never started in the page")
+        time.sleep(0.05)
+    time.sleep(1.0)
+    return page
+
+
+def measure(
+    page: Page, height: int, seconds: float
+) -> tuple[list[float], list[float], tuple[int, int]]:
+    """Glass-to-glass samples of every frame presented over ``seconds``, the delays the
+    page reported meanwhile, and the video's size."""
+    page.evaluate(MEASURE_JS, [STAMP_BITS, stamp_height(height)])
+    reports_before = page.evaluate("window.__playout.length")
+    print(f"measuring for {seconds:.0f} s…", file=sys.stderr)
+    time.sleep(seconds)
+    samples = page.evaluate("window.__measuring = false, window.__latency")
+    reports = page.evaluate("window.__playout")[reports_before:]
+    size = page.evaluate(
+        "(() => { const v = document.querySelector('[data-testid=stream]');"
+        " return [v.videoWidth, v.videoHeight]; })()"
+    )
+    return samples, reports, (int(size[0]), int(size[1]))
 
 
 async def _hub_figure(live: LiveHub) -> protocol.Playout:
