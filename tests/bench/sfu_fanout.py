@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import multiprocessing
 import sys
 import tempfile
@@ -223,13 +224,20 @@ def measure_sfu(counts: list[int], seconds: float, workers: int, folder: Path) -
         for count in counts:
             print(f"janus: {count} viewers…", file=sys.stderr)
             rows.append(measure_janus(show, pool, count, seconds))
-    slope, saturated = fanout.per_added_viewer(rows)
+    slope, saturated = per_added_viewer(rows)
     return {
         "publisher_only_cpu_percent": round(idle, 2),
         "runs": rows,
         "cpu_per_added_viewer": slope,
         "full_rate_lost_at_viewers": saturated,
     }
+
+
+def per_added_viewer(rows: list[dict[str, Any]]) -> tuple[float | None, int | None]:
+    """``fanout.per_added_viewer``, with no slope (JSON's null, not NaN) when fewer than two
+    runs kept the full rate."""
+    slope, saturated = fanout.per_added_viewer(rows)
+    return (None if math.isnan(slope) else slope), saturated
 
 
 def measure_embedded(counts: list[int], seconds: float) -> dict[str, Any]:
@@ -252,7 +260,7 @@ def measure_embedded(counts: list[int], seconds: float) -> dict[str, Any]:
     finally:
         parent.send(("quit", None))
         viewers.join(10)
-    slope, saturated = fanout.per_added_viewer(rows)
+    slope, saturated = per_added_viewer(rows)
     return {"runs": rows, "cpu_per_added_viewer": slope, "full_rate_lost_at_viewers": saturated}
 
 
@@ -283,7 +291,9 @@ def main() -> int:
         "janus": sfu,
         "embedded": embedded,
         "ratio_embedded_to_janus_per_viewer": (
-            round(embedded_slope / janus_slope, 1) if janus_slope > 0 else None
+            round(embedded_slope / janus_slope, 1)
+            if janus_slope and embedded_slope is not None and janus_slope > 0
+            else None
         ),
         "target": {
             "janus_per_viewer_max": TARGET_PER_VIEWER,
