@@ -18,9 +18,10 @@ from console.domain.limits import LimitRuleError, parse_trusted_proxy
 from console.errors import ShopcastError
 from console.hub.auth import host_token
 from console.hub.sfu import SfuOptions
+from console.protocol import WhipTarget
 from console.settings import DEFAULT_BIND, DEFAULT_PORT, Settings, default_data_dir
 from console.sfu.config import DEFAULT_ROOM
-from console.sfu.run import read_api_secret
+from console.sfu.run import read_api_secret, read_whip_token
 from console.store import Store
 
 
@@ -164,6 +165,21 @@ def build_parser() -> argparse.ArgumentParser:
         "data folder; SHOPCAST_SFU_SECRET sets it too)",
     )
     hub.add_argument(
+        "--sfu-whip",
+        type=_whip_url,
+        default="",
+        metavar="URL",
+        help="the WHIP endpoint the host's console publishes to (as 'python -m console.sfu' "
+        "prints it); the hub hands it, with its token, to host consoles joined by --connect",
+    )
+    hub.add_argument(
+        "--sfu-whip-token",
+        default=os.environ.get("SHOPCAST_SFU_WHIP_TOKEN", ""),
+        metavar="TOKEN",
+        help="--sfu-whip's bearer token (default: the one 'python -m console.sfu' keeps in "
+        "the data folder; SHOPCAST_SFU_WHIP_TOKEN sets it too)",
+    )
+    hub.add_argument(
         "--sfu-room",
         type=int,
         default=DEFAULT_ROOM,
@@ -241,6 +257,13 @@ def _sfu_options(args: argparse.Namespace, data_dir: Path) -> SfuOptions | None:
     return SfuOptions(args.sfu, secret, args.sfu_room)
 
 
+def _whip_target(args: argparse.Namespace, data_dir: Path) -> WhipTarget | None:
+    """``--sfu-whip``'s endpoint for the host's console, with the token console.sfu keeps."""
+    if not args.sfu_whip:
+        return None
+    return WhipTarget(args.sfu_whip, args.sfu_whip_token or read_whip_token(data_dir / "sfu"))
+
+
 def _print_host_token(data_dir: Path) -> int:
     """The same token a console or hub on ``data_dir`` uses (its file, checked against
     the store), so a headless hub's operator can read it without a window."""
@@ -293,7 +316,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "hub":
             from console.hub.headless import serve_headless
 
-            return asyncio.run(serve_headless(settings, _sfu_options(args, settings.data_dir)))
+            sfu = _sfu_options(args, settings.data_dir)
+            whip = _whip_target(args, settings.data_dir) if sfu is not None else None
+            return asyncio.run(serve_headless(settings, sfu, whip))
         # Before Qt is imported: a missing system library would abort the process in Qt.
         check_desktop()
         from console.app import run_console

@@ -548,6 +548,13 @@ ClientMessage = (
 # ---------------------------------------------------------------- hub -> client
 
 
+class WhipTarget(msgspec.Struct):
+    """Where a host console publishes the show by WHIP, and the bearer token to use."""
+
+    url: str
+    token: str = ""
+
+
 class Welcome(_Msg, tag="welcome"):
     v: int
     role: Role
@@ -562,6 +569,9 @@ class Welcome(_Msg, tag="welcome"):
     #: console's embedded stream); "server_offer", it sends ``watch`` and answers the
     #: SFU's ``watch_offer`` (``python -m console hub --sfu``).
     stream_flow: Literal["client_offer", "server_offer"] = "client_offer"
+    #: Host sessions only, on a hub whose viewers watch through an SFU: where the host's
+    #: console publishes by WHIP (``python -m console hub --sfu … --sfu-whip URL``).
+    whip: WhipTarget | None = None
     #: The hub's clock when it sent this; countdowns use it so every viewer sees the same.
     now: float = 0.0
     #: True when the client asked to resume from a seq older than the hub keeps; it then

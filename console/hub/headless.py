@@ -13,17 +13,21 @@ from console.gc_tuning import tune_collector
 from console.hub.auth import host_token_line
 from console.hub.server import Hub, seed_demo_catalogue
 from console.hub.sfu import SfuBroker, SfuOptions
+from console.protocol import WhipTarget
 from console.settings import Settings
 from console.store import Store
 
 log = logging.getLogger(__name__)
 
 
-async def serve_headless(settings: Settings, sfu: SfuOptions | None = None) -> int:
+async def serve_headless(
+    settings: Settings, sfu: SfuOptions | None = None, whip: WhipTarget | None = None
+) -> int:
     """Serve until SIGINT or SIGTERM, then close connections and the store; return 0.
 
     With ``sfu``, viewers watch through that Janus, and the show is live while its
-    room has a publisher (the console publishing by WHIP)."""
+    room has a publisher (the console publishing by WHIP); ``whip`` is where: host
+    consoles joined by ``--connect`` receive it in their welcome."""
     store = Store.open(settings.data_dir)
     try:
         seed_demo_catalogue(store)
@@ -37,6 +41,7 @@ async def serve_headless(settings: Settings, sfu: SfuOptions | None = None) -> i
                 else lambda on_live: SfuBroker(sfu.url, sfu.secret, sfu.room, on_live)
             ),
         )
+        hub.room.whip = whip
         token = hub.host_token()
         await hub.start(settings.bind, settings.port)
         tune_collector()
@@ -46,6 +51,8 @@ async def serve_headless(settings: Settings, sfu: SfuOptions | None = None) -> i
         print(f"Data: {store.path}", flush=True)
         if sfu is not None:
             print(f"Video: through Janus at {sfu.url}, room {sfu.room}", flush=True)
+        if whip is not None:
+            print(f"Host consoles publish to: {whip.url}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -193,6 +193,8 @@ class Room:
         #: How pages get the video (``welcome.stream_flow``): "server_offer" when the
         #: hub brokers viewers to an SFU.
         self.stream_flow: Literal["client_offer", "server_offer"] = "client_offer"
+        #: Where the host's console publishes by WHIP (``welcome.whip``, to hosts only).
+        self.whip: protocol.WhipTarget | None = None
         self.shop = Shop(store, self._publish, payments=payments, clock=clock)
         self.claims = self.shop.claims = ClaimDesk(
             self.shop.records, self.shop.publish, clock, domain_product
@@ -304,6 +306,7 @@ class Room:
             staff_name=session.staff_name,
             live=self.live,
             stream_flow=self.stream_flow,
+            whip=self.whip if session.role == "host" else None,
             now=now,
             history_truncated=welcome,
         )

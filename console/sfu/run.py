@@ -114,16 +114,30 @@ def load_secrets(folder: Path) -> SfuSecrets:
 def read_api_secret(folder: Path) -> str:
     """Janus's API secret that ``python -m console.sfu`` made in ``folder``, for a hub on
     the same data folder (``python -m console hub --sfu``) to use without retyping it."""
+    return _read_secret(
+        folder, "api_secret", "Janus's API secret", "--sfu-secret (or SHOPCAST_SFU_SECRET)"
+    )
+
+
+def read_whip_token(folder: Path) -> str:
+    """The WHIP endpoint's token that ``python -m console.sfu`` made in ``folder``: the
+    hub hands it to the host's console with the endpoint (``--sfu-whip``)."""
+    return _read_secret(
+        folder, "whip_token", "the WHIP token", "--sfu-whip-token (or SHOPCAST_SFU_WHIP_TOKEN)"
+    )
+
+
+def _read_secret(folder: Path, key: str, what: str, option: str) -> str:
     path = folder / "secrets.json"
     try:
-        return str(json.loads(path.read_text())["api_secret"])
+        return str(json.loads(path.read_text())[key])
     except FileNotFoundError:
         raise SfuError(
             f"No SFU secrets in {path}: start 'python -m console.sfu' with this --data-dir "
-            "first, or give Janus's API secret with --sfu-secret (or SHOPCAST_SFU_SECRET)."
+            f"first, or give {what} with {option}."
         ) from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SfuError(f"Cannot read Janus's API secret from {path} ({exc}).") from None
+        raise SfuError(f"Cannot read {what} from {path} ({exc}).") from None
 
 
 @dataclass
