@@ -1,7 +1,8 @@
-"""``python -m console.sfu``: see ``console.sfu.run``."""
+"""``python -m console.sfu``: run the SFU (``console.sfu.run``); ``python -m console.sfu
+service``: write its systemd units and the hub's (``console.sfu.service``)."""
 
 import sys
 
-from console.sfu.run import main
+from console.sfu import run, service
 
-sys.exit(main())
+sys.exit(service.main(sys.argv[2:]) if sys.argv[1:2] == ["service"] else run.main())

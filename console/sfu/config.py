@@ -24,8 +24,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from console.errors import ShopcastError
+from console.settings import DEFAULT_PORT
 
 #: Janus's plugin, transport and logger files that a show uses; every other one found in
 #: Janus's folders is disabled, so no demo room, SIP or HTTP API listens on the server.
@@ -302,3 +304,113 @@ def _host(address: str) -> str:
 
 def _secret_values(secrets: SfuSecrets) -> tuple[str, ...]:
     return (secrets.api_secret, secrets.admin_secret, secrets.room_secret, secrets.whip_token)
+
+
+#: The systemd units a big show's server runs: the SFU first, the hub beside it.
+SFU_UNIT = "shopcast-sfu.service"
+HUB_UNIT = "shopcast-hub.service"
+#: A server's data folder under systemd (its ``StateDirectory``).
+SERVICE_DATA_DIR = "/var/lib/shopcast"
+#: Each viewer's PeerConnection holds a socket in Janus, each page one in the hub:
+#: the default limit of 1,024 open files would cap a show near a thousand viewers.
+OPEN_FILES = 65536
+#: A unit that stops is started again after this many seconds.
+RESTART_SEC = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ShowService:
+    """How systemd runs a big show on this server: ``python -m console.sfu`` and the
+    headless hub with its viewers watching through that Janus, on one data folder (the
+    hub reads Janus's API secret from it)."""
+
+    #: The interpreter that has Shopcast's dependencies (the checkout's ``.venv``).
+    python: str
+    #: The checkout: the units run ``-m console…`` from it.
+    project: str
+    media_address: str
+    #: Where ``tools/sfu/setup.sh`` put simple-whip-server.
+    whip_server: str
+    public_address: str = ""
+    data_dir: str = SERVICE_DATA_DIR
+    rtp_ports: tuple[int, int] = DEFAULT_RTP_PORTS
+    janus_port: int = DEFAULT_JANUS_PORT
+    #: The hub's viewer page and /ws.
+    bind: str = "0.0.0.0"
+    port: int = DEFAULT_PORT
+    #: Reverse proxies in front of the hub (``--trusted-proxy``).
+    trusted_proxies: tuple[str, ...] = ()
+    #: The account both run as; empty: root.
+    user: str = ""
+
+
+def systemd_units(service: ShowService) -> dict[str, str]:
+    """The two unit files (name -> text) for ``/etc/systemd/system``. The hub wants the
+    SFU and starts after it; each is restarted on its own if it stops (the SFU already
+    restarts Janus and the WHIP server inside it, and the hub finds a restarted Janus)."""
+    low, high = service.rtp_ports
+    sfu = [
+        service.python, "-m", "console.sfu", "--ice-hosts", service.media_address,
+        "--data-dir", service.data_dir, "--rtp-ports", f"{low}-{high}",
+        "--janus-port", str(service.janus_port), "--whip-server", service.whip_server,
+    ]  # fmt: skip
+    if service.public_address:
+        sfu += ["--public-address", service.public_address]
+    janus = f"ws://127.0.0.1:{service.janus_port}"
+    hub = [
+        service.python, "-m", "console", "hub", "--sfu", janus, "--data-dir",
+        service.data_dir, "--bind", service.bind, "--port", str(service.port),
+    ]  # fmt: skip
+    for proxy in service.trusted_proxies:
+        hub += ["--trusted-proxy", proxy]
+    return {
+        SFU_UNIT: _unit(
+            service,
+            "Shopcast big show: Janus and simple-whip-server (python -m console.sfu)",
+            {"After": "network-online.target", "Wants": "network-online.target"},
+            sfu,
+        ),
+        HUB_UNIT: _unit(
+            service,
+            "Shopcast hub: the viewer page, its viewers watching through Janus",
+            {"After": f"network-online.target {SFU_UNIT}", "Wants": SFU_UNIT},
+            hub,
+        ),
+    }
+
+
+def _unit(service: ShowService, what: str, order: Mapping[str, str], argv: list[str]) -> str:
+    readme = quote(f"{service.project}/README.md").replace("%", "%%")
+    unit = {"Description": what, "Documentation": f"file://{readme}", **order}
+    run: dict[str, str] = {
+        "Type": "simple",
+        # systemd expands % in paths too.
+        "WorkingDirectory": service.project.replace("%", "%%"),
+        "ExecStart": " ".join(_systemd_word(word) for word in argv),
+        "Restart": "on-failure",
+        "RestartSec": str(RESTART_SEC),
+        # SIGTERM to the main process only: console.sfu stops Janus and the WHIP server.
+        "KillMode": "mixed",
+        "LimitNOFILE": str(OPEN_FILES),
+    }
+    if service.data_dir == SERVICE_DATA_DIR:
+        run["StateDirectory"] = "shopcast"
+        run["StateDirectoryMode"] = "0700"
+    if service.user:
+        run["User"] = service.user
+    sections = {"Unit": unit, "Service": run, "Install": {"WantedBy": "multi-user.target"}}
+    lines: list[str] = []
+    for name, values in sections.items():
+        lines.append(f"[{name}]")
+        lines.extend(f"{key}={value}" for key, value in values.items())
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _systemd_word(word: str) -> str:
+    """One word of an ``ExecStart`` line: ``%`` and ``$`` doubled (systemd expands them),
+    quoted when it holds a space, a quote or a backslash."""
+    word = word.replace("%", "%%").replace("$", "$$")
+    if word and not any(c.isspace() or c in "\"'\\;" for c in word):
+        return word
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -363,7 +363,8 @@ def _tail(path: Path) -> str:
     return "\n".join(lines[-QUOTE_LINES:]) or "(empty)"
 
 
-def _ports(text: str) -> tuple[int, int]:
+def ports(text: str) -> tuple[int, int]:
+    """An argument LOW-HIGH as a port range (the SFU's and its service's --rtp-ports)."""
     low, _, high = text.partition("-")
     try:
         return int(low), int(high)
@@ -399,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--rtp-ports",
-        type=_ports,
+        type=ports,
         default=DEFAULT_RTP_PORTS,
         metavar="LOW-HIGH",
         help="UDP ports for media, one per viewer (default {}-{}); open them in the "

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# A big show on this Debian server, in one command: Janus and simple-whip-server installed
+# (setup.sh) and configured from the show's settings (python -m console.sfu), and the
+# headless hub beside them, its viewers watching through Janus.
+#
+#   sudo tools/sfu/show.sh --ice-hosts ADDR [--public-address ADDR] [--data-dir DIR]
+#       [--bind ADDR] [--port N] [--trusted-proxy ADDR] [--install]
+#
+# Without --install both run here, in the foreground, until Ctrl+C (or either stops).
+# With --install they become the systemd units shopcast-sfu and shopcast-hub (written by
+# python -m console.sfu service), enabled and started: they start at boot and again after
+# a crash. The data folder is /var/lib/shopcast unless --data-dir says otherwise.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+project="$(cd "$here/../.." && pwd)"
+python="${PYTHON:-$project/.venv/bin/python}"
+[[ -x "$python" ]] || python="$(command -v python3)"
+
+ice="" public="" data="/var/lib/shopcast" bind="0.0.0.0" port="" install=0
+proxies=()
+usage() { sed -n '6,7p' "$0" | sed 's/^# *//' >&2; exit 2; }
+while (($#)); do
+    case "$1" in
+        --ice-hosts) ice="${2:?}"; shift 2 ;;
+        --public-address) public="${2:?}"; shift 2 ;;
+        --data-dir) data="${2:?}"; shift 2 ;;
+        --bind) bind="${2:?}"; shift 2 ;;
+        --port) port="${2:?}"; shift 2 ;;
+        --trusted-proxy) proxies+=("${2:?}"); shift 2 ;;
+        --install) install=1; shift ;;
+        *) echo "show: unknown argument $1" >&2; usage ;;
+    esac
+done
+[[ -n "$ice" ]] || { echo "show: give --ice-hosts, the address viewers reach this server at" >&2; usage; }
+
+"$here/setup.sh"
+cd "$project"
+
+if ((install)); then
+    args=(--ice-hosts "$ice" --data-dir "$data" --bind "$bind")
+    [[ -n "$public" ]] && args+=(--public-address "$public")
+    [[ -n "$port" ]] && args+=(--port "$port")
+    for proxy in "${proxies[@]}"; do args+=(--trusted-proxy "$proxy"); done
+    "$python" -m console.sfu service "${args[@]}"
+    systemctl daemon-reload
+    systemctl enable --now shopcast-sfu.service shopcast-hub.service
+    echo "show: running; 'journalctl -u shopcast-sfu -u shopcast-hub -f' follows them."
+    echo "show: the WHIP token is in $data/sfu/secrets.json; the host token:" \
+        "$python -m console token --data-dir $data"
+    exit 0
+fi
+
+sfu=(--ice-hosts "$ice" --data-dir "$data" --print-token)
+[[ -n "$public" ]] && sfu+=(--public-address "$public")
+# Janus's API on this machine, at console.sfu's port (one home: console/sfu/config.py).
+janus_port="$("$python" -c 'from console.sfu.config import DEFAULT_JANUS_PORT as p; print(p)')"
+janus="ws://127.0.0.1:$janus_port"
+hub=(hub --sfu "$janus" --data-dir "$data" --bind "$bind" --print-token)
+[[ -n "$port" ]] && hub+=(--port "$port")
+for proxy in "${proxies[@]}"; do hub+=(--trusted-proxy "$proxy"); done
+
+mkdir -p "$data" && chmod 700 "$data"
+"$python" -m console.sfu "${sfu[@]}" &
+sfu_pid=$!
+trap 'kill "$sfu_pid" 2>/dev/null; wait "$sfu_pid" 2>/dev/null || true' EXIT
+# The hub reads Janus's API secret, which the SFU makes as it starts.
+for _ in $(seq 100); do
+    [[ -f "$data/sfu/secrets.json" ]] && break
+    kill -0 "$sfu_pid" 2>/dev/null || { wait "$sfu_pid"; exit $?; }
+    sleep 0.1
+done
+"$python" -m console "${hub[@]}" &
+hub_pid=$!
+trap 'kill "$hub_pid" "$sfu_pid" 2>/dev/null; wait 2>/dev/null || true' EXIT
+trap 'exit 0' INT TERM
+wait -n "$sfu_pid" "$hub_pid"
