@@ -43,6 +43,10 @@ DEFAULT_JANUS_ADMIN_PORT = 7288
 DEFAULT_WHIP_PORT = 7090
 DEFAULT_ROOM = 4321
 DEFAULT_ENDPOINT = "show"
+#: Janus's threads for handles' media: by default it starts one per handle (a viewer),
+#: each waking for every packet; a fixed pool forwards to many viewers with fewer
+#: thread switches (Janus's ``event_loops``).
+EVENT_LOOPS = 2
 #: simple-whip-server's base path (its ``rest`` setting).
 WHIP_BASE = "/whip"
 #: A publisher whose WHIP session is replaced stays in the room until Janus notices it
@@ -85,6 +89,8 @@ class SfuSettings:
     whip_port: int = DEFAULT_WHIP_PORT
     room: int = DEFAULT_ROOM
     endpoint: str = DEFAULT_ENDPOINT
+    #: Janus's media threads (``EVENT_LOOPS``); 0: one per handle, Janus's default.
+    event_loops: int = EVENT_LOOPS
     title: str = "Shopcast show"
 
 
@@ -210,6 +216,7 @@ def _janus(settings: SfuSettings, install: JanusInstall, folder: str) -> str:
                 "admin_secret": settings.secrets.admin_secret,
                 # The show's API clients keep their sessions alive; a vanished one goes.
                 "session_timeout": 60,
+                "event_loops": settings.event_loops,
                 "hide_dependencies": True,
             },
             "media": {"rtp_port_range": f"{low}-{high}", "ipv6": False},
