@@ -222,6 +222,8 @@ class GetQuote(_Msg, tag="quote"):
     sku: str
     quantity: int = 1
     claim_id: str | None = None
+    #: The auction this viewer won and pays: the lot at the winning price.
+    auction_id: str | None = None
     ref: str | None = None
 
 
@@ -244,6 +246,8 @@ class Buy(_Msg, tag="buy"):
     plan: int = 1
     #: The viewer's open claim this pays: its held units are the ones bought.
     claim_id: str | None = None
+    #: The auction this viewer won: its lot, at the winning price.
+    auction_id: str | None = None
     ref: str | None = None
 
 
@@ -412,6 +416,38 @@ class SetClaims(_Msg, tag="set_claims"):
     ref: str | None = None
 
 
+class StartAuction(_Msg, tag="start_auction"):
+    """Auction one unit of ``sku`` (None: the pinned product's first variant in stock).
+
+    Amounts are in the product's minor units; ``anti_snipe`` None is sudden death, N
+    extends the end by N seconds for a bid in its last N; the winner has
+    ``checkout_seconds`` to pay before the runner-up gets the lot.
+    """
+
+    start_price: int
+    increment: int
+    seconds: float
+    sku: str | None = None
+    anti_snipe: int | None = None
+    checkout_seconds: int = 300
+    ref: str | None = None
+
+
+class CancelAuction(_Msg, tag="cancel_auction"):
+    """Call the running auction off while bidding is open; the lot goes back on sale."""
+
+    ref: str | None = None
+
+
+class PlaceBid(_Msg, tag="bid"):
+    """Bid up to ``maximum`` (minor units): the hub bids for the viewer one increment at
+    a time up to it (proxy bidding); the Bid button sends the next bid as the maximum."""
+
+    auction_id: str
+    maximum: int
+    ref: str | None = None
+
+
 class TermSpec(msgspec.Struct, omit_defaults=True):
     pattern: str
     kind: Literal["word", "wildcard", "regex"] = "word"
@@ -534,6 +570,9 @@ ClientMessage = (
     | GetSuggestions
     | SetCanned
     | SetClaims
+    | StartAuction
+    | CancelAuction
+    | PlaceBid
     | SetConsent
     | ExportData
     | DeleteData
@@ -1078,6 +1117,57 @@ class ClaimWaiting(_Msg, tag="claim_wait"):
     at: float
 
 
+class AuctionState(_Msg, tag="auction"):
+    """The auction as everyone sees it after a change (``why``: start, bid, close, lapse,
+    decline, paid, cancel, at ``at`` on the hub's clock); ``seq`` 0 restates it after
+    ``welcome``.
+
+    ``price`` is the current price (None before the first bid: ``next_bid`` is the start
+    price); ``ends`` moves with anti-snipe. After the close, ``winner_id`` may pay
+    ``price`` until ``checkout_until``; if they do not, the next bidder gets the chance.
+    Bidders' maximums are never in it.
+    """
+
+    seq: int
+    auction_id: str
+    product_id: str
+    sku: str
+    title: str
+    label: str
+    currency: str
+    start_price: int
+    increment: int
+    starts: float
+    ends: float
+    checkout_seconds: int
+    status: str
+    why: str
+    at: float
+    next_bid: int
+    anti_snipe: int | None = None
+    bids: int = 0
+    price: int | None = None
+    leader: str | None = None
+    leader_id: str | None = None
+    winner: str | None = None
+    winner_id: str | None = None
+    checkout_until: float | None = None
+    order_id: str | None = None
+    image: str | None = None
+
+
+class AuctionBid(_Msg, tag="auction_bid"):
+    """To the bidder (and staff): their bid was taken, up to ``maximum``; ``seq`` 0
+    restates their highest after ``welcome``."""
+
+    seq: int
+    auction_id: str
+    viewer_id: str
+    name: str
+    maximum: int
+    at: float
+
+
 class ClaimAsk(_Msg, tag="claim_ask"):
     """To one viewer only: their comment asked to claim but did not say what (ephemeral);
     ``choices`` are the values or the comments to type. ``place`` is their place in the
@@ -1327,6 +1417,8 @@ ServerMessage = (
     | ClaimCard
     | ClaimEnded
     | ClaimWaiting
+    | AuctionState
+    | AuctionBid
     | ClaimAsk
     | Standing
     | ModEntry
@@ -1363,6 +1455,8 @@ RoomEvent = (
     | ClaimCard
     | ClaimEnded
     | ClaimWaiting
+    | AuctionState
+    | AuctionBid
     | ModEntry
     | Held
     | HeldResolved

@@ -39,6 +39,7 @@ PERMISSIONS: Final[dict[type, frozenset[str]]] = {
     protocol.PlayoutReport: _VIEWER,
     protocol.GetQuote: _ALL,
     protocol.Buy: _VIEWER,
+    protocol.PlaceBid: _VIEWER,
     protocol.SubmitReview: _VIEWER,
     # Running the show
     protocol.Pin: _HOST,
@@ -49,6 +50,8 @@ PERMISSIONS: Final[dict[type, frozenset[str]]] = {
     protocol.Feature: _HOST,
     protocol.UpdateVariant: _HOST,
     protocol.SetClaims: _HOST,
+    protocol.StartAuction: _HOST,
+    protocol.CancelAuction: _HOST,
     protocol.ImportCatalogue: _HOST,
     protocol.GetOrders: _ORDERS,
     # The team

@@ -28,6 +28,7 @@ from console.domain.chat import ChatRuleError, RateLimiter, clean_comment, clean
 from console.domain.limits import NEW_IDS_PER_MINUTE, NewIdGate
 from console.domain.profile import DELETED_NAME
 from console.errors import ProtocolError
+from console.hub.auctions import AuctionDesk
 from console.hub.auth import (
     check_token,
     hash_token,
@@ -200,6 +201,9 @@ class Room:
             self.shop.records, self.shop.publish, clock, domain_product
         )
         self.moderation = Moderation(store, self._publish_all, clock, self.shop.records.is_buyer)
+        self.auctions = self.shop.auctions = AuctionDesk(
+            self.shop.records, self.shop.publish, clock, self._is_banned
+        )
         self.questions = QuestionDesk(
             self.moderation.records, self._publish_all, clock, self.shop.pinned_product
         )
@@ -318,6 +322,14 @@ class Room:
                 protocol.encode(card)
                 for card in self.claims.open_cards(None if session.is_staff else session.viewer_id)
             ),
+            *(
+                protocol.encode(event)
+                for event in (
+                    self.auctions.current(),
+                    None if session.is_staff else self.auctions.own_bid(session.viewer_id),
+                )
+                if event is not None
+            ),
         ]
         if session.is_staff:
             state += [protocol.encode(h) for h in self.moderation.records.waiting()]
@@ -367,6 +379,10 @@ class Room:
                 f"page joins by itself in {max(1, math.ceil(wait))} s.",
                 retry_after=wait,
             )
+
+    def _is_banned(self, viewer_id: str) -> bool:
+        standing = self.moderation.standing(viewer_id)
+        return standing is not None and standing.banned
 
     def keep_viewer(self, session: Session) -> None:
         """The viewer acts (comments, buys, opens a checkout, answers the consent card,
@@ -505,6 +521,14 @@ class Room:
                 reply(session, protocol.Ack(ref=message.ref, held=held))
             case protocol.Buy():
                 raise ProtocolError(ErrorCode.INVALID, "Purchases are handled by the hub shell.")
+            case protocol.PlaceBid():
+                if session.name is None:
+                    raise ProtocolError(
+                        ErrorCode.NAME_REQUIRED, "Choose a display name before you bid."
+                    )
+                self.keep_viewer(session)
+                self.auctions.bid(session.viewer_id, session.name, message)
+                reply(session, protocol.Ack(ref=message.ref))
             case _:
                 self._staff_command(session, message)
 
@@ -529,6 +553,10 @@ class Room:
                 self.shop.update_variant(message)
             case protocol.SetClaims():
                 self.claims.set_claims(message, self.shop.pinned_product())
+            case protocol.StartAuction():
+                self.auctions.start(message, self.shop.pinned_product())
+            case protocol.CancelAuction():
+                self.auctions.cancel()
             case protocol.ImportCatalogue():
                 reply(session, self.shop.import_catalogue(message))
                 return
@@ -810,6 +838,10 @@ class Room:
         except Exception:
             log.exception("releasing unpaid claims failed")
         try:
+            self.auctions.tick()
+        except Exception:
+            log.exception("closing the auction on the hub's clock failed")
+        try:
             self.viewers.housekeeping()
         except Exception:
             log.exception("applying the retention table's time limits failed")
@@ -989,6 +1021,7 @@ class Room:
     def close(self) -> None:
         """Send what is queued and stop the timers (the hub is shutting down)."""
         self.shop.close()
+        self.auctions.stop()
         for handle in (self._flush_handle, self._presence_handle, self._housekeeping_handle):
             if handle is not None:
                 handle.cancel()

@@ -52,6 +52,7 @@ from console.domain.instalments import Instalment, InstalmentError, chosen_plan,
 from console.domain.money import Money
 from console.domain.shopify_csv import parse_shopify_csv
 from console.errors import CatalogueError, ProtocolError
+from console.hub.auctions import AuctionDesk
 from console.hub.claims import ClaimDesk
 from console.hub.moderation import Moderation
 from console.hub.payments import PaymentError, PaymentProvider, SandboxProvider
@@ -120,6 +121,8 @@ class Shop:
         self._inflight: dict[tuple[str, str], asyncio.Future[protocol.OrderConfirmed]] = {}
         #: Comment to claim; the room sets it up with the rest of the room.
         self.claims: ClaimDesk | None = None
+        #: Live auctions; set up by the room as claims are.
+        self.auctions: AuctionDesk | None = None
 
     @property
     def records(self) -> Commerce:
@@ -438,14 +441,32 @@ class Shop:
             return None
         return self.claims.held_for(viewer_id, claim_id)
 
-    def _quote(self, sku: str, quantity: object, held: int = 0) -> tuple[Quote, int, bool]:
-        """The price of ``quantity``; ``held`` units claimed by the buyer count as stock."""
+    def _won(self, viewer_id: str, message: protocol.GetQuote | protocol.Buy) -> Money | None:
+        """The winning price of the auction lot the viewer pays, if it is one."""
+        if message.auction_id is None or self.auctions is None:
+            return None
+        won = self.auctions.checkout_for(viewer_id, message.auction_id)
+        if (message.sku, message.quantity) != (won.sku, 1) or won.price is None:
+            raise ProtocolError(
+                ErrorCode.INVALID, f"You won one {won.sku} in this auction; pay for that."
+            )
+        return Money(won.price, won.currency)
+
+    def _quote(
+        self, sku: str, quantity: object, held: int = 0, won: Money | None = None
+    ) -> tuple[Quote, int, bool]:
+        """The price of ``quantity``; ``held`` units claimed by the buyer count as stock;
+        ``won`` is the price of an auction lot the buyer won (no deal applies to it)."""
         variant = self._records.variant(sku)
         if variant is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"No product variant {sku!r}.")
         count = _checked_quantity(quantity, variant.stock + held)
-        regular = Money(variant.price, variant.currency)
-        price = unit_price(self._deal, variant.product_id, regular, count, self._clock())
+        regular = Money(variant.price, variant.currency) if won is None else won
+        price = (
+            won
+            if won is not None
+            else unit_price(self._deal, variant.product_id, regular, count, self._clock())
+        )
         result = quote(price, count, shipping_rule_for(variant.currency), regular)
         return result, variant.stock + held, price != regular
 
@@ -456,7 +477,10 @@ class Shop:
     def quote(self, message: protocol.GetQuote, viewer_id: str = "") -> protocol.QuoteReply:
         card = self._claim(viewer_id, message.claim_id)
         held = card.quantity if card is not None and card.sku == message.sku else 0
-        result, stock, deal = self._quote(message.sku, message.quantity, held)
+        won = self._won(viewer_id, message)
+        if won is not None:
+            held = 1  # the lot is the winner's, whatever the shelf has left
+        result, stock, deal = self._quote(message.sku, message.quantity, held, won)
         return protocol.QuoteReply(
             sku=message.sku,
             quantity=result.quantity,
@@ -495,7 +519,9 @@ class Shop:
         if stock is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"No product variant {message.sku!r}.")
         card = self._claim(viewer_id, message.claim_id)
-        if card is None:
+        if self._won(viewer_id, message) is not None:
+            card = None  # the lot left the stock when the auction started
+        elif card is None:
             _checked_quantity(message.quantity, stock)
         elif (card.sku, card.quantity) != (message.sku, message.quantity):
             raise ProtocolError(
@@ -570,7 +596,10 @@ class Shop:
         # quote and the reservation below must see the same stock and deal.
         card = self._claim(viewer_id, message.claim_id)
         held = card.quantity if card is not None else 0
-        result, _, on_deal = self._quote(message.sku, message.quantity, held)
+        won = self._won(viewer_id, message)
+        if won is not None:
+            held = 1
+        result, _, on_deal = self._quote(message.sku, message.quantity, held, won)
         try:
             buyer = clean_buyer(msgspec.to_builtins(message.buyer))
         except CheckoutError as exc:
@@ -619,6 +648,8 @@ class Shop:
         if card is not None and self.claims is not None:
             # The claim's held units are the ones bought: no second reservation.
             self.claims.check_out(card, order)
+        elif won is not None and self.auctions is not None:
+            self.auctions.paying(viewer_id, order)
         else:
             try:
                 stock, body = self._records.reserve(order, now)
@@ -644,6 +675,8 @@ class Shop:
             self.publish(released.seq, body)
             if card is not None and self.claims is not None:
                 self.claims.came_back(order.sku, order.quantity, order.order_id)
+            if won is not None and self.auctions is not None:
+                self.auctions.payment_failed()
             raise ProtocolError(ErrorCode.PAYMENT_DECLINED, str(exc)) from None
         placed, body = self._records.complete(
             order.order_id,
@@ -654,6 +687,8 @@ class Shop:
             payment_label=charge.label,
         )
         self.publish(placed.seq, body)
+        if won is not None and self.auctions is not None:
+            self.auctions.paid(order.order_id)
         if order.product_id == self._pinned:
             self._owners.add(viewer_id)
         if on_deal and self._deal is not None:

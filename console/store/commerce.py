@@ -62,6 +62,8 @@ class NewOrder:
 
 
 ClaimEvent = protocol.ClaimCard | protocol.ClaimEnded | protocol.ClaimWaiting | protocol.ClaimsMode
+#: Auctions store their moves as claims do (a lot leaves the stock, or comes back).
+AuctionEvent = protocol.AuctionState | protocol.AuctionBid
 #: A stored event: its seq, its encoding and who may see it (see ``console.hub.fanout``).
 Published = tuple[int, bytes, str | None]
 
@@ -77,7 +79,7 @@ class ClaimMove:
     units: int
     kind: str
     viewer_id: str | None
-    make: Callable[[int], ClaimEvent]
+    make: Callable[[int], ClaimEvent | AuctionEvent]
     audience: str | None
 
 
@@ -242,6 +244,14 @@ class Commerce:
             "ORDER BY seq"
         ).fetchall()
         return [msgspec.json.decode(bytes(r[0]), type=ClaimEvent) for r in rows]
+
+    def auction_log(self) -> list[AuctionEvent]:
+        """Every auction event in the log, oldest first: a restarted hub replays the last
+        auction's decisions from them."""
+        rows = self._db.execute(
+            "SELECT body FROM events WHERE type IN ('auction', 'auction_bid') ORDER BY seq"
+        ).fetchall()
+        return [msgspec.json.decode(bytes(r[0]), type=AuctionEvent) for r in rows]
 
     def complete(
         self,
