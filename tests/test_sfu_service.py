@@ -96,6 +96,8 @@ def test_the_hub_unit_starts_after_the_sfu_and_watches_through_it_on_its_data() 
     assert sfu[:3] == [service.python, "-m", "console.sfu"]
     assert hub[:4] == [service.python, "-m", "console", "hub"]
     assert hub[hub.index("--sfu") + 1] == "ws://127.0.0.1:8300"
+    # Host consoles joined by --connect are handed the endpoint the SFU makes.
+    assert hub[hub.index("--sfu-whip") + 1] == "http://203.0.113.7:7090/whip/endpoint/show"
     assert sfu[sfu.index("--janus-port") + 1] == "8300"
     # The hub reads Janus's API secret from the SFU's data folder.
     assert hub[hub.index("--data-dir") + 1] == sfu[sfu.index("--data-dir") + 1]
@@ -122,8 +124,9 @@ def test_show_sh_starts_the_sfu_and_the_hub_watching_through_it_and_stops_both(
             env={**os.environ, "PYTHON": sys.executable},
         )  # fmt: skip
         try:
-            said = read_until(script, "Video")
-            assert said["WHIP endpoint"] == f"http://{namespace.server}:7090/whip/endpoint/show"
+            said = read_until(script, "Host consoles publish to")
+            whip = f"http://{namespace.server}:7090/whip/endpoint/show"
+            assert said["WHIP endpoint"] == said["Host consoles publish to"] == whip
             assert said["Video"].startswith("through Janus at ws://127.0.0.1:8288")
             assert said["Viewer page"].startswith("http://127.0.0.1:")
             running = names_in(namespace.name)

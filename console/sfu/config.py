@@ -179,8 +179,12 @@ def whip_create_url(settings: SfuSettings) -> str:
 
 def publish_url(settings: SfuSettings) -> str:
     """The WHIP endpoint the console publishes to (``--whip``)."""
-    host = _host(settings.public_address or settings.media_address)
-    return f"http://{host}:{settings.whip_port}{WHIP_BASE}/endpoint/{settings.endpoint}"
+    address = settings.public_address or settings.media_address
+    return _publish_url(address, settings.whip_port, settings.endpoint)
+
+
+def _publish_url(address: str, whip_port: int, endpoint: str) -> str:
+    return f"http://{_host(address)}:{whip_port}{WHIP_BASE}/endpoint/{endpoint}"
 
 
 def janus_api_url(settings: SfuSettings) -> str:
@@ -342,6 +346,7 @@ class ShowService:
     data_dir: str = SERVICE_DATA_DIR
     rtp_ports: tuple[int, int] = DEFAULT_RTP_PORTS
     janus_port: int = DEFAULT_JANUS_PORT
+    whip_port: int = DEFAULT_WHIP_PORT
     #: The hub's viewer page and /ws.
     bind: str = "0.0.0.0"
     port: int = DEFAULT_PORT
@@ -351,25 +356,36 @@ class ShowService:
     user: str = ""
 
 
-def systemd_units(service: ShowService) -> dict[str, str]:
-    """The two unit files (name -> text) for ``/etc/systemd/system``. The hub wants the
-    SFU and starts after it; each is restarted on its own if it stops (the SFU already
-    restarts Janus and the WHIP server inside it, and the hub finds a restarted Janus)."""
+def show_commands(service: ShowService) -> tuple[list[str], list[str]]:
+    """The SFU's command and the hub's, on one data folder: the hub finds Janus's API
+    secret and the WHIP token there, and hands host consoles the WHIP endpoint."""
     low, high = service.rtp_ports
     sfu = [
         service.python, "-m", "console.sfu", "--ice-hosts", service.media_address,
         "--data-dir", service.data_dir, "--rtp-ports", f"{low}-{high}",
-        "--janus-port", str(service.janus_port), "--whip-server", service.whip_server,
+        "--janus-port", str(service.janus_port), "--whip-port", str(service.whip_port),
+        "--whip-server", service.whip_server,
     ]  # fmt: skip
     if service.public_address:
         sfu += ["--public-address", service.public_address]
     janus = f"ws://127.0.0.1:{service.janus_port}"
+    whip = _publish_url(
+        service.public_address or service.media_address, service.whip_port, DEFAULT_ENDPOINT
+    )
     hub = [
-        service.python, "-m", "console", "hub", "--sfu", janus, "--data-dir",
-        service.data_dir, "--bind", service.bind, "--port", str(service.port),
+        service.python, "-m", "console", "hub", "--sfu", janus, "--sfu-whip", whip,
+        "--data-dir", service.data_dir, "--bind", service.bind, "--port", str(service.port),
     ]  # fmt: skip
     for proxy in service.trusted_proxies:
         hub += ["--trusted-proxy", proxy]
+    return sfu, hub
+
+
+def systemd_units(service: ShowService) -> dict[str, str]:
+    """The two unit files (name -> text) for ``/etc/systemd/system``. The hub wants the
+    SFU and starts after it; each is restarted on its own if it stops (the SFU already
+    restarts Janus and the WHIP server inside it, and the hub finds a restarted Janus)."""
+    sfu, hub = show_commands(service)
     return {
         SFU_UNIT: _unit(
             service,

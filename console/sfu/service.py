@@ -3,13 +3,15 @@
 The units (``console.sfu.config.systemd_units``) run ``python -m console.sfu`` and the
 headless hub watching through it, with this checkout and this interpreter, so that a
 server keeps the show's SFU and hub running across reboots and crashes.
-``tools/sfu/show.sh --install`` calls this, then reloads and starts them.
+``tools/sfu/show.sh --install`` calls this, then reloads and starts them; without
+``--install`` it runs the same two commands itself (``--print-commands``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -18,8 +20,10 @@ from console.settings import DEFAULT_PORT
 from console.sfu.config import (
     DEFAULT_JANUS_PORT,
     DEFAULT_RTP_PORTS,
+    DEFAULT_WHIP_PORT,
     SERVICE_DATA_DIR,
     ShowService,
+    show_commands,
     systemd_units,
 )
 from console.sfu.run import DEFAULT_WHIP_SERVER, WHIP_SERVER_ENV, ports
@@ -47,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--rtp-ports", type=ports, default=DEFAULT_RTP_PORTS, metavar="LOW-HIGH")
     parser.add_argument("--janus-port", type=int, default=DEFAULT_JANUS_PORT)
+    parser.add_argument("--whip-port", type=int, default=DEFAULT_WHIP_PORT)
     parser.add_argument(
         "--whip-server",
         default=os.environ.get(WHIP_SERVER_ENV, str(DEFAULT_WHIP_SERVER)),
@@ -69,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help=f"where the unit files go (default {SYSTEMD_FOLDER})",
     )
+    parser.add_argument(
+        "--print-commands",
+        action="store_true",
+        help="print the SFU's and the hub's command lines (shell words) instead",
+    )
     return parser
 
 
@@ -83,11 +93,16 @@ def main(argv: list[str] | None = None) -> int:
         data_dir=str(Path(args.data_dir).resolve()),
         rtp_ports=args.rtp_ports,
         janus_port=args.janus_port,
+        whip_port=args.whip_port,
         bind=args.bind,
         port=args.port,
         trusted_proxies=tuple(args.trusted_proxy),
         user=args.user,
     )
+    if args.print_commands:
+        for command in show_commands(service):
+            print(shlex.join(command))
+        return 0
     try:
         for name, text in systemd_units(service).items():
             path = args.into / name

@@ -37,11 +37,12 @@ done
 "$here/setup.sh"
 cd "$project"
 
+args=(--ice-hosts "$ice" --data-dir "$data" --bind "$bind")
+[[ -n "$public" ]] && args+=(--public-address "$public")
+[[ -n "$port" ]] && args+=(--port "$port")
+for proxy in "${proxies[@]}"; do args+=(--trusted-proxy "$proxy"); done
+
 if ((install)); then
-    args=(--ice-hosts "$ice" --data-dir "$data" --bind "$bind")
-    [[ -n "$public" ]] && args+=(--public-address "$public")
-    [[ -n "$port" ]] && args+=(--port "$port")
-    for proxy in "${proxies[@]}"; do args+=(--trusted-proxy "$proxy"); done
     "$python" -m console.sfu service "${args[@]}"
     systemctl daemon-reload
     systemctl enable --now shopcast-sfu.service shopcast-hub.service
@@ -51,26 +52,20 @@ if ((install)); then
     exit 0
 fi
 
-sfu=(--ice-hosts "$ice" --data-dir "$data" --print-token)
-[[ -n "$public" ]] && sfu+=(--public-address "$public")
-# Janus's API on this machine, at console.sfu's port (one home: console/sfu/config.py).
-janus_port="$("$python" -c 'from console.sfu.config import DEFAULT_JANUS_PORT as p; print(p)')"
-janus="ws://127.0.0.1:$janus_port"
-hub=(hub --sfu "$janus" --data-dir "$data" --bind "$bind" --print-token)
-[[ -n "$port" ]] && hub+=(--port "$port")
-for proxy in "${proxies[@]}"; do hub+=(--trusted-proxy "$proxy"); done
-
+# The units' two commands (shell words), run here; both print their tokens.
+mapfile -t commands < <("$python" -m console.sfu service "${args[@]}" --print-commands)
+((${#commands[@]} == 2)) || { echo "show: console.sfu service gave no commands" >&2; exit 1; }
 mkdir -p "$data" && chmod 700 "$data"
-"$python" -m console.sfu "${sfu[@]}" &
+eval "exec ${commands[0]} --print-token" &
 sfu_pid=$!
 trap 'kill "$sfu_pid" 2>/dev/null; wait "$sfu_pid" 2>/dev/null || true' EXIT
-# The hub reads Janus's API secret, which the SFU makes as it starts.
+# The hub reads Janus's API secret and the WHIP token, which the SFU makes as it starts.
 for _ in $(seq 100); do
     [[ -f "$data/sfu/secrets.json" ]] && break
     kill -0 "$sfu_pid" 2>/dev/null || { wait "$sfu_pid"; exit $?; }
     sleep 0.1
 done
-"$python" -m console "${hub[@]}" &
+eval "exec ${commands[1]} --print-token" &
 hub_pid=$!
 trap 'kill "$hub_pid" "$sfu_pid" 2>/dev/null; wait 2>/dev/null || true' EXIT
 trap 'exit 0' INT TERM
