@@ -16,6 +16,7 @@ import qasync
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from console import protocol
 from console.client import StaffClient, State
 from console.errors import ShopcastError
 from console.gc_tuning import tune_collector
@@ -30,6 +31,7 @@ from media.webrtc import Broadcast
 from widgets.alerts import tell
 from widgets.gc_guard import GuiThreadCollector
 from widgets.main_window import MainWindow
+from widgets.stream_controls import StreamControls
 from widgets.stream_settings import LiveMedia, remembered_media
 
 log = logging.getLogger(__name__)
@@ -93,8 +95,81 @@ async def _cannot_start(exc: ShopcastError, ending: _Ending) -> int:
     return 2
 
 
+class _RemoteStream:
+    """A remote host console's own stream, made when the hub hands it a WHIP endpoint
+    (``welcome.whip``: a headless hub whose viewers watch through an SFU).
+
+    Going live publishes to that endpoint; the hub, not this console, says the show is
+    live, once Janus has the publisher (``console.hub.sfu``). Nothing is captured before
+    the welcome: an agent's or moderator's console never opens a camera.
+    """
+
+    def __init__(self, settings: Settings, qsettings: QSettings) -> None:
+        self._settings = settings
+        self._qsettings = qsettings
+        self.broadcast: Broadcast | None = None
+        self._capture: Capture | None = None
+        self._audio: AudioCapture | None = None
+        self._stream: StreamControls | None = None
+
+    def attach(self, window: MainWindow, whip: protocol.WhipTarget) -> None:
+        if self.broadcast is not None:
+            return
+        settings = self._settings
+        configure_ice_hosts(settings.ice_hosts or None)
+        chosen = remembered_media(
+            self._qsettings, video=settings.source, audio=settings.audio, preset=settings.preset
+        )
+
+        def name_sources(_name: str) -> None:
+            window.source_changed.emit(media.describe())
+
+        self._capture = Capture(
+            chosen.video, on_error=window.source_error.emit, on_source=name_sources
+        )
+        self._audio = AudioCapture(
+            chosen.audio, on_error=window.source_error.emit, on_source=name_sources
+        )
+        broadcast = self.broadcast = Broadcast(
+            self._capture, chosen.stream_preset(), audio=self._audio
+        )
+        media = LiveMedia(self._capture, self._audio, broadcast)
+        window.media = media
+        stream = self._stream = window.attach_stream(self._capture, broadcast, self.set_live)
+        # The command line's --whip wins, as on the host's own machine.
+        target = (
+            (settings.whip_url, settings.whip_token)
+            if settings.whip_url
+            else (whip.url, whip.token)
+        )
+        stream.whip_target = lambda: target
+        log.info("publishing by WHIP to %s when live (handed out by the hub)", target[0])
+        self._capture.start()
+        self._audio.start()
+        if settings.live:
+            stream.toggle()
+
+    async def set_live(self, live: bool) -> None:
+        assert self.broadcast is not None
+        if live:
+            self.broadcast.start()
+            if self._stream is not None:
+                self._stream.start_outputs()
+        else:
+            await self.broadcast.stop()
+
+    async def stop(self) -> None:
+        if self.broadcast is not None:
+            await _bounded(self.broadcast.stop(), "stream")
+        if self._capture is not None:
+            self._capture.stop()
+        if self._audio is not None:
+            self._audio.stop()
+
+
 async def _serve_remote(settings: Settings) -> int:
-    """A staff console on another machine: no hub, no store, no stream; the host's hub."""
+    """A staff console on another machine: no hub, no store; the host's hub. A host's
+    console gets a stream of its own when the hub says where to publish it."""
     ending = _Ending()
     window: MainWindow | None = None
     welcomed = False
@@ -111,17 +186,22 @@ async def _serve_remote(settings: Settings) -> int:
         if window is not None:
             window.on_connection_state(state, text)
 
+    def on_messages(messages: list[protocol.ServerMessage]) -> None:
+        if window is None:
+            return
+        window.on_messages(messages)
+        for message in messages:
+            if isinstance(message, protocol.Welcome) and message.whip is not None:
+                stream.attach(window, message.whip)
+
     client = StaffClient(
-        settings.connect,
-        settings.token,
-        role="staff",
-        on_messages=lambda messages: window.on_messages(messages) if window else None,
-        on_state=on_state,
+        settings.connect, settings.token, role="staff", on_messages=on_messages, on_state=on_state
     )
     # Its own settings file: a staff layout must not replace the host's on this machine.
     team_settings = QSettings(
         QSettings.Format.NativeFormat, QSettings.Scope.UserScope, "Shopcast", "Shopcast Team"
     )
+    stream = _RemoteStream(settings, team_settings)
     window = MainWindow(client, None, _viewer_url(settings.connect), team_settings, None, None)
     ending.watch(window)
     client.start()
@@ -130,6 +210,7 @@ async def _serve_remote(settings: Settings) -> int:
         await ending.done.wait()
         return 0
     finally:
+        await stream.stop()
         await _bounded(client.close(), "staff session")
 
 

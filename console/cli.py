@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     hub.add_argument(
         "--sfu-whip",
         type=_whip_url,
-        default="",
+        default=None,
         metavar="URL",
         help="the WHIP endpoint the host's console publishes to (as 'python -m console.sfu' "
         "prints it); the hub hands it, with its token, to host consoles joined by --connect",

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPushButton,
     QScrollArea,
@@ -124,13 +125,7 @@ class MainWindow(QMainWindow):
             column = QVBoxLayout(central)
             column.setContentsMargins(8, 8, 8, 8)
             column.addLayout(self._build_header(central))
-            self.stream = StreamControls(broadcast, set_live, central)
-            self.stream.whip_target = lambda: whip_target(self._settings)
-            self.stream.recordings_folder = lambda: recordings_folder(self._settings)
-            column.addWidget(self.stream)
-            self.preview = VideoPreview(capture, central)
-            self.preview.product_dropped.connect(self.pin)
-            column.addWidget(self.preview, 1)
+            self._add_stream(column, central, capture, broadcast, set_live)
             self.setCentralWidget(central)
         else:
             # A remote staff console has no video: the docks take the whole window, and
@@ -221,6 +216,52 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ building
 
+    def _add_stream(
+        self,
+        column: QVBoxLayout,
+        parent: QWidget,
+        capture: Capture,
+        broadcast: Broadcast,
+        set_live: Callable[[bool], Awaitable[None]],
+    ) -> StreamControls:
+        self.stream = StreamControls(broadcast, set_live, parent)
+        self.stream.whip_target = lambda: whip_target(self._settings)
+        self.stream.recordings_folder = lambda: recordings_folder(self._settings)
+        column.addWidget(self.stream)
+        self.preview = VideoPreview(capture, parent)
+        self.preview.product_dropped.connect(self.pin)
+        column.addWidget(self.preview, 1)
+        return self.stream
+
+    def attach_stream(
+        self,
+        capture: Capture,
+        broadcast: Broadcast,
+        set_live: Callable[[bool], Awaitable[None]],
+    ) -> StreamControls:
+        """A remote host console's own camera and stream, once the hub said where it
+        publishes (``welcome.whip``, after ``_welcomed``): the stream controls and the
+        preview take the middle of the window, and the Stream menu appears."""
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(8, 8, 8, 8)
+        stream = self._add_stream(column, central, capture, broadcast, set_live)
+        self.setCentralWidget(central)
+        self.menuBar().insertMenu(self._view_menu.menuAction(), self._stream_menu(stream))
+        self.source_label.setText(f"Source: {capture.name}")
+        return stream
+
+    def _stream_menu(self, stream: StreamControls) -> QMenu:
+        """What OBS keeps in its Controls: the show's own switches, with their keys."""
+        stream_menu = QMenu("&Stream", self)
+        stream_menu.addAction(stream.live_action)
+        stream_menu.addAction(stream.record_action)
+        stream_menu.addSeparator()
+        stream_settings = QAction("Stream &settings…", self)
+        stream_settings.triggered.connect(self.open_stream_settings)
+        stream_menu.addAction(stream_settings)
+        return stream_menu
+
     def _build_header(self, parent: QWidget) -> QHBoxLayout:
         row = QHBoxLayout()
         self.room_title = QLabel("Shopcast Live", parent)
@@ -290,16 +331,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(quit_action)
 
         if self.stream is not None:
-            # What OBS keeps in its Controls: the show's own switches, with their keys.
-            stream_menu = self.menuBar().addMenu("&Stream")
-            stream_menu.addAction(self.stream.live_action)
-            stream_menu.addAction(self.stream.record_action)
-            stream_menu.addSeparator()
-            stream_settings = QAction("Stream &settings…", self)
-            stream_settings.triggered.connect(self.open_stream_settings)
-            stream_menu.addAction(stream_settings)
+            self.menuBar().addMenu(self._stream_menu(self.stream))
 
-        view = self.menuBar().addMenu("&View")
+        view = self._view_menu = self.menuBar().addMenu("&View")
         for number, dock in enumerate(self._docks(), start=1):
             toggle = dock.toggleViewAction()
             toggle.setShortcut(QKeySequence(f"Alt+{number}"))
