@@ -229,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _whip_url(value: str) -> str:
+    """An http(s) address; empty is none (argparse checks a string default too)."""
+    if not value:
+        return value
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise argparse.ArgumentTypeError(f"{value!r} is not an http:// or https:// address")
