@@ -180,13 +180,6 @@ def build_parser() -> argparse.ArgumentParser:
         "the data folder; SHOPCAST_SFU_WHIP_TOKEN sets it too)",
     )
     hub.add_argument(
-        "--redis",
-        default=os.environ.get("SHOPCAST_REDIS", ""),
-        metavar="URL",
-        help="share the room with every hub on this Redis, e.g. redis://127.0.0.1:6379/0 "
-        "(docs/cluster.md; SHOPCAST_REDIS sets it too)",
-    )
-    hub.add_argument(
         "--sfu-room",
         type=int,
         default=DEFAULT_ROOM,
@@ -328,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
 
             sfu = _sfu_options(args, settings.data_dir)
             whip = _whip_target(args, settings.data_dir) if sfu is not None else None
-            return asyncio.run(serve_headless(settings, sfu, whip, args.redis))
+            return asyncio.run(serve_headless(settings, sfu, whip))
         # Before Qt is imported: a missing system library would abort the process in Qt.
         check_desktop()
         from console.app import run_console

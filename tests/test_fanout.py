@@ -78,17 +78,6 @@ def test_an_event_out_of_order_is_refused() -> None:
         coalescer.add(7, b"{}")
 
 
-def test_the_bus_may_repeat_an_event_or_skip_some_and_the_queue_says_which() -> None:
-    coalescer = Coalescer(5)
-    assert coalescer.offer(6, b'{"seq":6}') == "added"
-    assert coalescer.offer(6, b'{"seq":6}') == "duplicate"
-    assert coalescer.offer(4, b'{"seq":4}') == "duplicate"
-    assert coalescer.offer(8, b'{"seq":8}') == "gap"
-    assert coalescer.last_seq == 6
-    frames = coalescer.flush()
-    assert frames is not None and frames.staff == b'[{"seq":6}]', "each event once"
-
-
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 300_000])
 def test_a_frame_built_once_is_byte_for_byte_what_websockets_sends(size: int) -> None:
     payload = bytes(range(256)) * (size // 256) + bytes(size % 256)

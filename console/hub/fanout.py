@@ -10,7 +10,6 @@ holds only that rule; the hub decides when a tick ends and who receives the fram
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 from console import protocol
 from console.store.sqlite import STAFF_AUDIENCE, audience_viewer, private_audience
@@ -20,9 +19,6 @@ from console.store.sqlite import STAFF_AUDIENCE, audience_viewer, private_audien
 EVERYONE = None
 STAFF = STAFF_AUDIENCE
 private_to = private_audience
-
-#: What :meth:`Coalescer.offer` did with an event.
-Offer = Literal["added", "duplicate", "gap"]
 
 
 @dataclass(slots=True)
@@ -60,25 +56,6 @@ class Coalescer:
     @property
     def pending(self) -> bool:
         return bool(self._pending)
-
-    @property
-    def last_seq(self) -> int:
-        """The seq of the last event queued (flushed or not)."""
-        return self._last_seq
-
-    def offer(self, seq: int, encoded: bytes, audience: str | None = EVERYONE) -> Offer:
-        """Queue an event that came from the bus, which may repeat one or skip some.
-
-        Delivery from the bus is at least once, and hubs publish in the order they commit,
-        not in seq order: an event already queued is dropped, and one past a gap is left
-        for the caller, who fills the gap from the event log and offers it again.
-        """
-        if seq <= self._last_seq:
-            return "duplicate"
-        if seq != self._last_seq + 1:
-            return "gap"
-        self.add(seq, encoded, audience)
-        return "added"
 
     def add(self, seq: int, encoded: bytes, audience: str | None = EVERYONE) -> None:
         """Queue one event; seqs must arrive in order and without gaps."""

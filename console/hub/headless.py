@@ -9,7 +9,6 @@ import asyncio
 import logging
 import signal
 
-from console.bus.redis import RedisBus
 from console.gc_tuning import tune_collector
 from console.hub.auth import host_token_line
 from console.hub.server import Hub, seed_demo_catalogue
@@ -22,17 +21,13 @@ log = logging.getLogger(__name__)
 
 
 async def serve_headless(
-    settings: Settings,
-    sfu: SfuOptions | None = None,
-    whip: WhipTarget | None = None,
-    redis_url: str = "",
+    settings: Settings, sfu: SfuOptions | None = None, whip: WhipTarget | None = None
 ) -> int:
     """Serve until SIGINT or SIGTERM, then close connections and the store; return 0.
 
     With ``sfu``, viewers watch through that Janus, and the show is live while its
     room has a publisher (the console publishing by WHIP); ``whip`` is where: host
-    consoles joined by ``--connect`` receive it in their welcome. With ``redis_url``, the
-    room is shared with every hub on that Redis (and on the same store)."""
+    consoles joined by ``--connect`` receive it in their welcome."""
     store = Store.open(settings.data_dir)
     try:
         seed_demo_catalogue(store)
@@ -40,7 +35,6 @@ async def serve_headless(
             store,
             allowed_origins=settings.allowed_origins,
             trusted_proxies=settings.trusted_proxies,
-            bus=RedisBus(redis_url) if redis_url else None,
             sfu=(
                 None
                 if sfu is None
@@ -59,8 +53,6 @@ async def serve_headless(
             print(f"Video: through Janus at {sfu.url}, room {sfu.room}", flush=True)
         if whip is not None:
             print(f"Host consoles publish to: {whip.url}", flush=True)
-        if redis_url:
-            print(f"Room: shared over Redis at {redis_url}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

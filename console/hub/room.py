@@ -24,7 +24,6 @@ from websockets.asyncio.server import ServerConnection
 from websockets.protocol import State
 
 from console import protocol
-from console.bus import BusEvent, EventBus, LocalBus, Notice
 from console.domain.chat import ChatRuleError, RateLimiter, clean_comment, clean_name
 from console.domain.limits import NEW_IDS_PER_MINUTE, NewIdGate
 from console.domain.profile import DELETED_NAME
@@ -171,10 +170,7 @@ class Room:
         clock: Callable[[], float] = time.time,
         max_client_buffer: int = MAX_CLIENT_BUFFER,
         payments: PaymentProvider | None = None,
-        bus: EventBus | None = None,
     ) -> None:
-        """``bus`` carries the room's events to every hub sharing it (and back to this
-        one); by default the room is this process's alone."""
         self.title = title
         self._store = store
         self._tick = tick
@@ -182,8 +178,6 @@ class Room:
         self._limits = limits or Limits()
         self._clock = clock
         self._coalescer = Coalescer(store.last_seq)
-        self._bus = bus or LocalBus()
-        self._bus.subscribe(self)
         self._sessions: dict[ServerConnection, Session] = {}
         self._presence: Counter[str] = Counter()
         #: Comment buckets of the viewers present (and of staff), freed when they leave.
@@ -220,8 +214,7 @@ class Room:
 
     @property
     def viewer_count(self) -> int:
-        """Viewers watching, on this hub and every other hub of the room."""
-        return self._bus.viewers(len(self._presence))
+        return len(self._presence)
 
     def join(self, ws: ServerConnection, hello: protocol.Hello, address: str = "") -> Session:
         """Admit a client: check who it is, send welcome and history, subscribe it.
@@ -705,12 +698,22 @@ class Room:
         self.moderation.policy.forget(viewer_id)
         self._kept.discard(viewer_id)
         reply(session, protocol.Ack(ref=message.ref))
-        self._bus.notify(Notice("forget", viewer_id))
+        # The viewer's open pages must not bring a record back (a watch time on leaving,
+        # a comment): they are closed, after the answer, and start over with a new id.
+        for other in list(self._sessions.values()):
+            if other.viewer_id == viewer_id and not other.is_staff:
+                other.forgotten = True
+                self.leave(other.ws)
+                asyncio.get_running_loop().create_task(
+                    other.ws.close(1000, "Your data was deleted; the page starts over.")
+                )
 
     def _staff_notice(self, viewer_id: str) -> None:
         """Staff consoles showing this viewer's panel reload it."""
         data = protocol.frame([protocol.encode(protocol.ProfileChanged(viewer_id=viewer_id))])
-        self._bus.notify(Notice("staff", viewer_id, data))
+        for s in self._sessions.values():
+            if s.is_staff:
+                send(s.ws, data)
 
     def _judged_name(self, viewer_id: str, name: str) -> str:
         """A display name as it will be shown, once the judge let it through: blocked
@@ -765,17 +768,20 @@ class Room:
         token, revoked = replace_host_token(self._store, self._clock())
         session.staff_id = hash_token(token)[:16]
         session.viewer_id = staff_viewer_id(session.staff_id)
-        for staff_id in revoked:
-            why = "The host token was replaced; ask the host for the new one."
-            self._bus.notify(Notice("end_staff", staff_id, why.encode()))
+        for other in list(self._sessions.values()):
+            if other.staff_id in revoked:
+                self._close_staff(
+                    other, "The host token was replaced; ask the host for the new one."
+                )
         self._staff_changed()
         return protocol.HostToken(token=token, staff_id=session.staff_id, ref=ref)
 
     def _revoke(self, staff_id: str) -> None:
         if not self.moderation.records.revoke(staff_id, self._clock()):
             raise ProtocolError(ErrorCode.NOT_FOUND, f"No staff member with id {staff_id!r}.")
-        why = "Your access was revoked by the host."
-        self._bus.notify(Notice("end_staff", staff_id, why.encode()))
+        for session in list(self._sessions.values()):
+            if session.staff_id == staff_id:
+                self._close_staff(session, "Your access was revoked by the host.")
         self._staff_changed()
 
     def _close_staff(self, session: Session, why: str) -> None:
@@ -804,7 +810,10 @@ class Room:
                 send(session.ws, data)
 
     def _tell_viewer(self, viewer_id: str, message: protocol.ServerMessage) -> None:
-        self._bus.notify(Notice("viewer", viewer_id, protocol.frame([protocol.encode(message)])))
+        data = protocol.frame([protocol.encode(message)])
+        for session in self._sessions.values():
+            if session.viewer_id == viewer_id and not session.is_staff:
+                send(session.ws, data)
 
     def _start_housekeeping(self) -> None:
         if self._housekeeping_handle is None:
@@ -923,68 +932,7 @@ class Room:
             self._publish(seq, encoded, audience)
 
     def _publish(self, seq: int, encoded: bytes, audience: str | None = None) -> None:
-        self._bus.publish(BusEvent(seq, audience, encoded))
-
-    # ------------------------------------------------------------ what the bus brings
-
-    def bus_event(self, event: BusEvent) -> None:
-        """Queue an event for the next frame: this hub's own, or another hub's."""
-        offered = self._coalescer.offer(event.seq, event.body, event.audience)
-        if offered == "gap":
-            self.bus_resync()
-            offered = self._coalescer.offer(event.seq, event.body, event.audience)
-            if offered == "gap":
-                log.error(
-                    "event %d came before %d..%d, which the event log does not have yet; "
-                    "waiting for them",
-                    event.seq,
-                    self._coalescer.last_seq + 1,
-                    event.seq - 1,
-                )
-                return
-        if offered == "added":
-            self._schedule_flush()
-
-    def bus_resync(self) -> None:
-        """Queue every stored event this hub has not queued yet, oldest first."""
-        added = False
-        while batch := self._store.stored_events(self._coalescer.last_seq, REPLAY_LIMIT):
-            for seq, audience, body in batch:
-                self._coalescer.add(seq, body, audience)
-            added = True
-        if added:
-            self._schedule_flush()
-
-    def bus_notice(self, notice: Notice) -> None:
-        """Act on the sessions of this hub that a notice names."""
-        match notice.kind:
-            case "staff":
-                for s in self._sessions.values():
-                    if s.is_staff:
-                        send(s.ws, notice.body)
-            case "viewer":
-                for s in self._sessions.values():
-                    if s.viewer_id == notice.target and not s.is_staff:
-                        send(s.ws, notice.body)
-            case "forget":
-                # The viewer's open pages must not bring a record back (a watch time on
-                # leaving, a comment): they are closed and start over with a new id.
-                for other in list(self._sessions.values()):
-                    if other.viewer_id == notice.target and not other.is_staff:
-                        other.forgotten = True
-                        self.leave(other.ws)
-                        asyncio.get_running_loop().create_task(
-                            other.ws.close(1000, "Your data was deleted; the page starts over.")
-                        )
-            case "end_staff":
-                for other in list(self._sessions.values()):
-                    if other.staff_id == notice.target:
-                        self._close_staff(other, notice.body.decode())
-
-    def bus_presence(self) -> None:
-        self._presence_changed()
-
-    def _schedule_flush(self) -> None:
+        self._coalescer.add(seq, encoded, audience)
         if self._flush_handle is None:
             loop = asyncio.get_running_loop()
             at = self._frame_clock.due(loop.time(), self.tick)

@@ -23,7 +23,6 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from console import protocol
-from console.bus import EventBus, LocalBus
 from console.domain.catalogue import catalogue_to_dict, parse_catalogue
 from console.domain.limits import client_address, parse_trusted_proxy, sent_through_proxy
 from console.errors import ListenError, ProtocolError, ShopcastError, StoreError
@@ -92,7 +91,6 @@ class Hub:
         allowed_origins: tuple[str, ...] = (),
         trusted_proxies: tuple[str, ...] = (),
         sfu: Callable[[Callable[[bool], None]], SfuBroker] | None = None,
-        bus: EventBus | None = None,
     ) -> None:
         """``sfu`` makes the broker viewers watch through (``console.hub.sfu``), given
         the callback that marks the show live; then ``stream`` is not used."""
@@ -103,8 +101,6 @@ class Hub:
         #: client; from anyone else the header is never believed.
         self.trusted_proxies = tuple(parse_trusted_proxy(p) for p in trusted_proxies)
         self._warned_proxy = False
-        #: The room's events reach every hub sharing it through this (Redis in a cluster).
-        self._bus = bus or LocalBus()
         self.room = Room(
             store,
             title=title,
@@ -113,7 +109,6 @@ class Hub:
             clock=clock,
             max_client_buffer=max_client_buffer,
             payments=payments,
-            bus=self._bus,
         )
         self._stream = stream
         self._sfu = sfu(self.set_live) if sfu is not None else None
@@ -150,7 +145,6 @@ class Hub:
 
     async def start(self, bind: str = "127.0.0.1", port: int = 8765) -> None:
         """Listen on ``bind:port`` (port 0 picks a free one; read it from ``self.port``)."""
-        await self._bus.start()
         try:
             self._server = await serve(
                 self._connection,
@@ -187,7 +181,6 @@ class Hub:
         if self._sfu is not None:
             await self._sfu.stop()
         self.room.close()
-        await self._bus.close()
         server, self._server = self._server, None
         if server is None:
             return

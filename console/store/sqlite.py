@@ -237,15 +237,6 @@ class Store:
         ).fetchall()
         return [bytes(r[0]) for r in rows]
 
-    def stored_events(self, seq: int, limit: int) -> list[tuple[int, str | None, bytes]]:
-        """Events with a seq above ``seq``, oldest first, at most ``limit``, each with its
-        audience: what a hub that missed them on the bus fans out."""
-        rows = self._db.execute(
-            "SELECT seq, audience, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-            (seq, limit),
-        ).fetchall()
-        return [(row[0], row[1], bytes(row[2])) for row in rows]
-
     def recent_events(self, upto: int, limit: int, audience: str | None = None) -> list[bytes]:
         """The latest ``limit`` encoded events with ``seq <= upto``, oldest first."""
         rows = self._db.execute(

@@ -24,10 +24,8 @@ TEST_PACKAGES = (
     "iproute2",
     "libjs-janus-gateway",
     "libjs-webrtc-adapter",
-    # several hubs: nginx in front of them, Redis between them (test_cluster_nginx.py,
-    # test_bus_redis.py)
+    # nginx in front of several hubs (tests/test_cluster_nginx.py)
     "nginx",
-    "redis-server",
     # systemd-analyze checks a big show's units (tests/test_sfu_service.py)
     "systemd",
 )
