@@ -8,18 +8,26 @@ starts Janus, simple-whip-server and the hub, and stops them all on SIGTERM.
 
 from __future__ import annotations
 
+import http.server
 import os
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from console.sfu.config import HUB_UNIT, SFU_UNIT, ShowService, systemd_units
 from tests.support.netns import network_namespace
+from tests.support.nginx import free_port
 from tests.support.system import missing_package
 from tests.test_sfu_janus import require_sfu
 
@@ -166,3 +174,118 @@ def names_in(namespace: str) -> set[str]:
         except OSError:
             continue
     return names
+
+
+# nginx in front: the page, /ws, and only the WHIP paths a console publishes by.
+
+START_TIMEOUT = 10.0
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """Answers every request with its own name and path; stands in for the hub or the
+    WHIP server behind nginx (what reaches them is the test)."""
+
+    name = ""
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        body = f"{self.name} {self.command} {self.path}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_DELETE = do_PATCH = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def serve(name: str) -> tuple[http.server.ThreadingHTTPServer, int]:
+    handler = type(name, (Recorder,), {"name": name})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
+@pytest.fixture
+def behind_nginx(tmp_path: Path) -> Iterator[str]:
+    """nginx with the big show's site, a stand-in hub and WHIP server behind it."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(binary).exists():
+        pytest.skip(missing_package("nginx", "nginx"))
+    hub, hub_port = serve("hub")
+    whip, whip_port = serve("whip")
+    listen = f"127.0.0.1:{free_port()}"
+    written = subprocess.run(
+        [sys.executable, "-m", "console.sfu", "service", "--ice-hosts", "127.0.0.1",
+         "--port", str(hub_port), "--whip-port", str(whip_port), "--listen", listen,
+         "--into", str(tmp_path), "--nginx", str(tmp_path / "site.conf")],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert written.returncode == 0, written.stderr
+    temp = "".join(
+        f"    {kind}_temp_path {tmp_path / kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    config = tmp_path / "nginx.conf"
+    config.write_text(
+        f"pid {tmp_path / 'nginx.pid'};\nerror_log {tmp_path / 'error.log'} notice;\n"
+        f"events {{}}\nhttp {{\n    access_log off;\n{temp}"
+        f"    include {tmp_path / 'site.conf'};\n}}\n"
+    )
+    checked = subprocess.run([binary, "-t", "-p", str(tmp_path), "-c", str(config)],
+                             capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    process = subprocess.Popen(
+        [binary, "-p", str(tmp_path), "-c", str(config), "-g", "daemon off;"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        host, port = listen.rsplit(":", 1)
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                socket.create_connection((host, int(port)), timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, (
+                    "nginx never listened"
+                )
+                time.sleep(0.05)
+        yield f"http://{listen}"
+    finally:
+        process.terminate()
+        process.wait(10)
+        hub.shutdown()
+        whip.shutdown()
+
+
+def fetch(url: str, method: str) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=b"v=0\r\n" if method == "POST" else None)
+    request.method = method
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, ""
+
+
+def test_nginx_passes_the_page_and_the_console_s_whip_paths_and_nothing_else_of_whip(
+    behind_nginx: str,
+) -> None:
+    assert fetch(f"{behind_nginx}/", "GET") == (200, "hub GET /")
+    assert fetch(f"{behind_nginx}/whip/endpoint/show", "POST") == (
+        200,
+        "whip POST /whip/endpoint/show",
+    )
+    assert fetch(f"{behind_nginx}/whip/resource/abc", "DELETE") == (
+        200,
+        "whip DELETE /whip/resource/abc",
+    )
+    # Creating endpoints and listing them (with their tokens) stay on the server.
+    assert fetch(f"{behind_nginx}/whip/create", "POST")[0] == 404
+    assert fetch(f"{behind_nginx}/whip/endpoints", "GET")[0] == 404
+    assert fetch(f"{behind_nginx}/whip/healthcheck", "GET")[0] == 404

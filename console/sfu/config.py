@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from console.cluster.nginx import Edge, server_block
 from console.errors import ShopcastError
 from console.settings import DEFAULT_PORT
 
@@ -437,3 +438,35 @@ def _systemd_word(word: str) -> str:
     if word and not any(c.isspace() or c in "\"'\\;" for c in word):
         return word
     return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+#: The WHIP paths a console needs from outside: publishing (POST to the endpoint) and its
+#: session (PATCH, DELETE on the resource it is given). simple-whip-server also answers
+#: ``/whip/create`` and ``/whip/endpoints`` (which lists the token) to anyone, and has no
+#: bind setting: nginx passes only these, and the firewall keeps its port closed.
+WHIP_PUBLIC_PATHS = (f"{WHIP_BASE}/endpoint/", f"{WHIP_BASE}/resource/")
+#: nginx's address on a big show's server (TLS: ``certbot --nginx`` adds it).
+DEFAULT_LISTEN = "0.0.0.0:80"
+
+
+def nginx_site(service: ShowService, listen: str = DEFAULT_LISTEN) -> str:
+    """nginx's site in front of the server: the hub's page and ``/ws`` (as for a
+    cluster's edge, ``console.cluster.nginx``; the hub on 127.0.0.1 trusting it), and of
+    simple-whip-server only ``WHIP_PUBLIC_PATHS``; every other ``/whip/`` path is 404."""
+    block = server_block(Edge(listen, (f"127.0.0.1:{service.port}",)))
+    head, brace, tail = block.rstrip().rpartition("}")
+    if not brace or tail:
+        raise SfuConfigError("nginx's server block for the hub does not end its server.")
+    whip = "".join(
+        f"""
+    location {path} {{
+        proxy_pass http://127.0.0.1:{service.whip_port};
+        proxy_http_version 1.1;
+        proxy_set_header Host $http_host;
+        client_max_body_size 64k;
+    }}
+"""
+        for path in WHIP_PUBLIC_PATHS
+    )
+    closed = f"\n    location {WHIP_BASE}/ {{\n        return 404;\n    }}\n"
+    return f"{head}{whip}{closed}}}\n"

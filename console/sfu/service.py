@@ -19,10 +19,12 @@ from console.errors import ShopcastError
 from console.settings import DEFAULT_PORT
 from console.sfu.config import (
     DEFAULT_JANUS_PORT,
+    DEFAULT_LISTEN,
     DEFAULT_RTP_PORTS,
     DEFAULT_WHIP_PORT,
     SERVICE_DATA_DIR,
     ShowService,
+    nginx_site,
     show_commands,
     systemd_units,
 )
@@ -57,7 +59,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get(WHIP_SERVER_ENV, str(DEFAULT_WHIP_SERVER)),
         metavar="DIR",
     )
-    parser.add_argument("--bind", default="0.0.0.0", help="the hub's address (default 0.0.0.0)")
+    parser.add_argument(
+        "--bind",
+        default=None,
+        help="the hub's address (default 0.0.0.0; with --nginx 127.0.0.1, behind it)",
+    )
+    parser.add_argument(
+        "--nginx",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write nginx's site here (e.g. /etc/nginx/sites-available/shopcast): the "
+        "hub's page and /ws, and only the WHIP paths the console publishes by",
+    )
+    parser.add_argument(
+        "--listen",
+        default=DEFAULT_LISTEN,
+        metavar="HOST:PORT",
+        help=f"nginx's address with --nginx (default {DEFAULT_LISTEN})",
+    )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="the hub's port")
     parser.add_argument(
         "--trusted-proxy",
@@ -94,9 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         rtp_ports=args.rtp_ports,
         janus_port=args.janus_port,
         whip_port=args.whip_port,
-        bind=args.bind,
+        # Behind nginx the hub listens on this machine only, and believes nginx alone.
+        bind=args.bind or ("127.0.0.1" if args.nginx else "0.0.0.0"),
         port=args.port,
-        trusted_proxies=tuple(args.trusted_proxy),
+        trusted_proxies=tuple(args.trusted_proxy or (["127.0.0.1"] if args.nginx else [])),
         user=args.user,
     )
     if args.print_commands:
@@ -104,8 +125,10 @@ def main(argv: list[str] | None = None) -> int:
             print(shlex.join(command))
         return 0
     try:
-        for name, text in systemd_units(service).items():
-            path = args.into / name
+        written = {args.into / name: text for name, text in systemd_units(service).items()}
+        if args.nginx is not None:
+            written[args.nginx] = nginx_site(service, args.listen)
+        for path, text in written.items():
             try:
                 path.write_text(text)
             except OSError as exc:

@@ -4,12 +4,15 @@
 # headless hub beside them, its viewers watching through Janus.
 #
 #   sudo tools/sfu/show.sh --ice-hosts ADDR [--public-address ADDR] [--data-dir DIR]
-#       [--bind ADDR] [--port N] [--trusted-proxy ADDR] [--install]
+#       [--bind ADDR] [--port N] [--trusted-proxy ADDR] [--install [--nginx]]
 #
 # Without --install both run here, in the foreground, until Ctrl+C (or either stops).
 # With --install they become the systemd units shopcast-sfu and shopcast-hub (written by
 # python -m console.sfu service), enabled and started: they start at boot and again after
 # a crash. The data folder is /var/lib/shopcast unless --data-dir says otherwise.
+# --nginx puts Debian's nginx in front (/etc/nginx/sites-available/shopcast, port 80):
+# the hub's page and /ws, and of simple-whip-server only the paths a console publishes
+# by; the hub then listens on 127.0.0.1 and trusts nginx alone.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,7 +20,7 @@ project="$(cd "$here/../.." && pwd)"
 python="${PYTHON:-$project/.venv/bin/python}"
 [[ -x "$python" ]] || python="$(command -v python3)"
 
-ice="" public="" data="/var/lib/shopcast" bind="0.0.0.0" port="" install=0
+ice="" public="" data="/var/lib/shopcast" bind="" port="" install=0 nginx=0
 proxies=()
 usage() { sed -n '6,7p' "$0" | sed 's/^# *//' >&2; exit 2; }
 while (($#)); do
@@ -29,6 +32,7 @@ while (($#)); do
         --port) port="${2:?}"; shift 2 ;;
         --trusted-proxy) proxies+=("${2:?}"); shift 2 ;;
         --install) install=1; shift ;;
+        --nginx) nginx=1; shift ;;
         *) echo "show: unknown argument $1" >&2; usage ;;
     esac
 done
@@ -37,15 +41,28 @@ done
 "$here/setup.sh"
 cd "$project"
 
-args=(--ice-hosts "$ice" --data-dir "$data" --bind "$bind")
+args=(--ice-hosts "$ice" --data-dir "$data")
+[[ -n "$bind" ]] && args+=(--bind "$bind")
 [[ -n "$public" ]] && args+=(--public-address "$public")
 [[ -n "$port" ]] && args+=(--port "$port")
 for proxy in "${proxies[@]}"; do args+=(--trusted-proxy "$proxy"); done
 
 if ((install)); then
+    site=/etc/nginx/sites-available/shopcast
+    if ((nginx)); then
+        command -v nginx >/dev/null || apt-get install -y -qq --no-install-recommends nginx
+        args+=(--nginx "$site")
+    fi
     "$python" -m console.sfu service "${args[@]}"
     systemctl daemon-reload
     systemctl enable --now shopcast-sfu.service shopcast-hub.service
+    if ((nginx)); then
+        ln -sf "$site" /etc/nginx/sites-enabled/shopcast
+        rm -f /etc/nginx/sites-enabled/default
+        nginx -t
+        systemctl reload-or-restart nginx
+        echo "show: nginx serves the show on port 80; publish to http://${public:-$ice}/whip/endpoint/show"
+    fi
     echo "show: running; 'journalctl -u shopcast-sfu -u shopcast-hub -f' follows them."
     echo "show: the WHIP token is in $data/sfu/secrets.json; the host token:" \
         "$python -m console token --data-dir $data"
