@@ -28,6 +28,12 @@ BIDI_CONTROLS: Final = frozenset(
     "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 )
 _NO_BIDI: Final = dict.fromkeys(map(ord, BIDI_CONTROLS))
+#: What :func:`_fold` does in one pass over the text: direction controls dropped, other
+#: control characters and line separators spaced (a comment is folded on every reading).
+_FOLDED: Final = {
+    **dict.fromkeys([*range(0x20), 0x7F, 0x2028, 0x2029], " "),
+    **_NO_BIDI,
+}
 
 
 def strip_bidi(text: str) -> str:
@@ -46,10 +52,7 @@ def _fold(text: str) -> str:
     screen, and control characters can reorder or hide text in other viewers' pages
     (the direction controls are dropped, not spaced: one inside a word hides nothing).
     """
-    cleaned = "".join(
-        " " if (ch < " " or ch == "\x7f" or ch in "\u2028\u2029") else ch for ch in strip_bidi(text)
-    )
-    return " ".join(cleaned.split())
+    return " ".join(text.translate(_FOLDED).split())
 
 
 def clean_comment(text: str) -> str:

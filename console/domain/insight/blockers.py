@@ -311,8 +311,12 @@ _FUZZY: Final = _fuzzy_index()
 @lru_cache(maxsize=20_000)
 def _as_cue(token: str) -> str:
     """The cue a word was meant to be, when it is one slip (a letter missing, extra,
-    swapped or wrong, after stretched letters are folded) from a long cue; else itself."""
-    if token in _KNOWN or token in NOT_TYPOS or len(token) < FUZZY_MIN - 1:
+    swapped or wrong, after stretched letters are folded) from a long cue; else itself.
+
+    A number ("#1234", "size 10") is itself: folding leaves digits alone when no letter
+    is near, and every cue is letters, so it is answered without folding.
+    """
+    if token in _KNOWN or token in NOT_TYPOS or len(token) < FUZZY_MIN - 1 or token.isdigit():
         return token
     folded = fold(token)
     if folded in _KNOWN:
