@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from websockets.frames import Frame, Opcode
 
 from console import protocol
-from console.hub.fanout import EVERYONE, STAFF, Coalescer, private_to
+from console.hub.fanout import EVERYONE, STAFF, Coalescer, Offer, private_to
 from console.hub.room import text_frame
 
 VIEWERS = ("viewer-aa", "viewer-bb", "viewer-cc")
@@ -72,10 +72,20 @@ def test_a_tick_of_public_events_is_one_frame_for_everyone() -> None:
     assert frames.for_viewer("viewer-aa") is frames.staff
 
 
-def test_an_event_out_of_order_is_refused() -> None:
+def test_an_event_after_a_gap_is_reported_and_not_queued() -> None:
     coalescer = Coalescer(5)
-    with pytest.raises(ValueError, match="expected 6"):
-        coalescer.add(7, b"{}")
+    assert coalescer.add(7, b"{}") is Offer.GAP
+    assert not coalescer.pending and coalescer.last_seq == 5
+
+
+def test_an_event_delivered_twice_is_framed_once() -> None:
+    coalescer = Coalescer(5)
+    assert coalescer.add(6, b'{"seq":6}') is Offer.QUEUED
+    assert coalescer.add(6, b'{"seq":6}') is Offer.DUPLICATE
+    frames = coalescer.flush()
+    assert frames is not None and json.loads(frames.staff) == [{"seq": 6}]
+    assert coalescer.add(6, b'{"seq":6}') is Offer.DUPLICATE
+    assert coalescer.flush() is None
 
 
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 300_000])

@@ -24,6 +24,8 @@ from websockets.asyncio.server import ServerConnection
 from websockets.protocol import State
 
 from console import protocol
+from console.bus import EventBus, Notice, RoomEvent
+from console.bus.local import LocalBus
 from console.domain.chat import ChatRuleError, RateLimiter, clean_comment, clean_name
 from console.domain.limits import NEW_IDS_PER_MINUTE, NewIdGate
 from console.domain.profile import DELETED_NAME
@@ -38,7 +40,7 @@ from console.hub.auth import (
 )
 from console.hub.cadence import FrameClock
 from console.hub.claims import ClaimDesk
-from console.hub.fanout import Coalescer, Frames, private_to
+from console.hub.fanout import Coalescer, Feed, Frames, events_from_log, private_to
 from console.hub.moderation import Moderation
 from console.hub.payments import PaymentProvider
 from console.hub.permissions import check_permission
@@ -170,7 +172,10 @@ class Room:
         clock: Callable[[], float] = time.time,
         max_client_buffer: int = MAX_CLIENT_BUFFER,
         payments: PaymentProvider | None = None,
+        bus: EventBus | None = None,
     ) -> None:
+        """``bus`` carries the room's events and notices to every hub sharing the show
+        (this one too); by default the room is alone in its process (:class:`LocalBus`)."""
         self.title = title
         self._store = store
         self._tick = tick
@@ -178,6 +183,9 @@ class Room:
         self._limits = limits or Limits()
         self._clock = clock
         self._coalescer = Coalescer(store.last_seq)
+        self._feed = Feed(self._coalescer, self._backfill, self._schedule_flush)
+        self.bus: EventBus = bus or LocalBus()
+        self.bus.subscribe(self)
         self._sessions: dict[ServerConnection, Session] = {}
         self._presence: Counter[str] = Counter()
         #: Comment buckets of the viewers present (and of staff), freed when they leave.
@@ -214,7 +222,14 @@ class Room:
 
     @property
     def viewer_count(self) -> int:
+        """Viewers connected to this hub."""
         return len(self._presence)
+
+    @property
+    def room_viewers(self) -> int:
+        """Viewers of the show, summed over the hubs that share it."""
+        self.bus.set_viewers(self.viewer_count)
+        return self.bus.viewers()
 
     def join(self, ws: ServerConnection, hello: protocol.Hello, address: str = "") -> Session:
         """Admit a client: check who it is, send welcome and history, subscribe it.
@@ -303,7 +318,7 @@ class Room:
             v=protocol.VERSION,
             role=session.role,
             seq=self._coalescer.flushed_seq,
-            viewers=self.viewer_count,
+            viewers=self.room_viewers,
             room_title=self.title,
             viewer_id=session.viewer_id,
             name=session.name,
@@ -595,7 +610,7 @@ class Room:
                 standing = protocol.Standing(
                     banned=sanction.banned, muted_until=sanction.muted_until, reason=sanction.reason
                 )
-                self._tell_viewer(message.viewer_id, standing)
+                self._notify("tell_viewer", message.viewer_id, protocol.encode(standing))
             case protocol.SetModes():
                 self.moderation.set_modes(actor, message)
             case protocol.SetTerms():
@@ -700,13 +715,14 @@ class Room:
         reply(session, protocol.Ack(ref=message.ref))
         # The viewer's open pages must not bring a record back (a watch time on leaving,
         # a comment): they are closed, after the answer, and start over with a new id.
+        self._notify("forget_viewer", viewer_id, b"Your data was deleted; the page starts over.")
+
+    def _forget_pages(self, viewer_id: str, why: str) -> None:
         for other in list(self._sessions.values()):
             if other.viewer_id == viewer_id and not other.is_staff:
                 other.forgotten = True
                 self.leave(other.ws)
-                asyncio.get_running_loop().create_task(
-                    other.ws.close(1000, "Your data was deleted; the page starts over.")
-                )
+                asyncio.get_running_loop().create_task(other.ws.close(1000, why))
 
     def _staff_notice(self, viewer_id: str) -> None:
         """Staff consoles showing this viewer's panel reload it."""
@@ -768,20 +784,19 @@ class Room:
         token, revoked = replace_host_token(self._store, self._clock())
         session.staff_id = hash_token(token)[:16]
         session.viewer_id = staff_viewer_id(session.staff_id)
-        for other in list(self._sessions.values()):
-            if other.staff_id in revoked:
-                self._close_staff(
-                    other, "The host token was replaced; ask the host for the new one."
-                )
+        for staff_id in revoked:
+            self._notify(
+                "revoke_staff",
+                staff_id,
+                b"The host token was replaced; ask the host for the new one.",
+            )
         self._staff_changed()
         return protocol.HostToken(token=token, staff_id=session.staff_id, ref=ref)
 
     def _revoke(self, staff_id: str) -> None:
         if not self.moderation.records.revoke(staff_id, self._clock()):
             raise ProtocolError(ErrorCode.NOT_FOUND, f"No staff member with id {staff_id!r}.")
-        for session in list(self._sessions.values()):
-            if session.staff_id == staff_id:
-                self._close_staff(session, "Your access was revoked by the host.")
+        self._notify("revoke_staff", staff_id, b"Your access was revoked by the host.")
         self._staff_changed()
 
     def _close_staff(self, session: Session, why: str) -> None:
@@ -809,11 +824,29 @@ class Room:
             if session.is_staff:
                 send(session.ws, data)
 
-    def _tell_viewer(self, viewer_id: str, message: protocol.ServerMessage) -> None:
-        data = protocol.frame([protocol.encode(message)])
-        for session in self._sessions.values():
-            if session.viewer_id == viewer_id and not session.is_staff:
-                send(session.ws, data)
+    def _notify(
+        self,
+        kind: Literal["tell_viewer", "revoke_staff", "forget_viewer"],
+        target: str,
+        body: bytes,
+    ) -> None:
+        """Sessions of a viewer or a staff token may be on any hub: ask through the bus."""
+        self.bus.notify(Notice(kind, target, body))
+
+    def on_notice(self, notice: Notice) -> None:
+        """Act on a notice for the sessions this hub holds (the bus's subscriber)."""
+        match notice.kind:
+            case "tell_viewer":
+                data = protocol.frame([notice.body])
+                for session in self._sessions.values():
+                    if session.viewer_id == notice.target and not session.is_staff:
+                        send(session.ws, data)
+            case "revoke_staff":
+                for session in list(self._sessions.values()):
+                    if session.staff_id == notice.target:
+                        self._close_staff(session, notice.body.decode())
+            case "forget_viewer":
+                self._forget_pages(notice.target, notice.body.decode())
 
     def _start_housekeeping(self) -> None:
         if self._housekeeping_handle is None:
@@ -932,7 +965,24 @@ class Room:
             self._publish(seq, encoded, audience)
 
     def _publish(self, seq: int, encoded: bytes, audience: str | None = None) -> None:
-        self._coalescer.add(seq, encoded, audience)
+        """A committed event goes out through the bus; this hub frames it from there."""
+        self.bus.publish(RoomEvent(seq, encoded, audience))
+
+    def on_event(self, event: RoomEvent) -> None:
+        """A committed event from the bus (the bus's subscriber): queue it for the tick."""
+        self._feed.event(event)
+
+    def on_resync(self) -> None:
+        """The bus may have missed events: queue what the log has after the last one."""
+        self._feed.fill()
+
+    def on_viewers(self) -> None:
+        self._presence_changed()
+
+    def _backfill(self, after: int, limit: int) -> list[RoomEvent]:
+        return events_from_log(self._store.events_after, after, limit)
+
+    def _schedule_flush(self) -> None:
         if self._flush_handle is None:
             loop = asyncio.get_running_loop()
             at = self._frame_clock.due(loop.time(), self.tick)
@@ -1012,7 +1062,7 @@ class Room:
 
     def _announce_presence(self) -> None:
         self._presence_handle = None
-        count = self.viewer_count
+        count = self.room_viewers
         if count == self._announced_count:
             return
         self._announced_count = count

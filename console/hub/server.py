@@ -23,6 +23,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from console import protocol
+from console.bus import EventBus
 from console.domain.catalogue import catalogue_to_dict, parse_catalogue
 from console.domain.limits import client_address, parse_trusted_proxy, sent_through_proxy
 from console.errors import ListenError, ProtocolError, ShopcastError, StoreError
@@ -91,6 +92,7 @@ class Hub:
         allowed_origins: tuple[str, ...] = (),
         trusted_proxies: tuple[str, ...] = (),
         sfu: Callable[[Callable[[bool], None]], SfuBroker] | None = None,
+        bus: EventBus | None = None,
     ) -> None:
         """``sfu`` makes the broker viewers watch through (``console.hub.sfu``), given
         the callback that marks the show live; then ``stream`` is not used."""
@@ -109,6 +111,7 @@ class Hub:
             clock=clock,
             max_client_buffer=max_client_buffer,
             payments=payments,
+            bus=bus,
         )
         self._stream = stream
         self._sfu = sfu(self.set_live) if sfu is not None else None
@@ -145,6 +148,7 @@ class Hub:
 
     async def start(self, bind: str = "127.0.0.1", port: int = 8765) -> None:
         """Listen on ``bind:port`` (port 0 picks a free one; read it from ``self.port``)."""
+        await self.room.bus.start()
         try:
             self._server = await serve(
                 self._connection,
@@ -181,6 +185,7 @@ class Hub:
         if self._sfu is not None:
             await self._sfu.stop()
         self.room.close()
+        await self.room.bus.close()
         server, self._server = self._server, None
         if server is None:
             return
