@@ -37,6 +37,10 @@ class ListenError(ShopcastError):
     """The hub cannot listen on the address and port it was given."""
 
 
+class BusError(ShopcastError):
+    """The hub cannot reach the event bus (Redis) it was told to join."""
+
+
 class CatalogueError(ShopcastError):
     """Catalogue data is invalid; the message names the product and field."""
 

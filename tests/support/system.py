@@ -28,6 +28,8 @@ TEST_PACKAGES = (
     "nginx",
     # systemd-analyze checks a big show's units (tests/test_sfu_service.py)
     "systemd",
+    # the event bus between hubs (tests/test_bus_redis.py)
+    "redis-server",
 )
 
 _MISSING = re.compile(r"\(apt-get install [^()]+\)")

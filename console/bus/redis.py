@@ -1,0 +1,232 @@
+"""The bus between hub processes: Redis pub/sub, one set of channels per room.
+
+Redis pub/sub keeps no messages: a hub whose link drops misses what was published
+meanwhile. That is why a hub treats every (re)subscription as a possible gap and fills it
+from the store's event log, as a resuming viewer's ``since`` does, and why the Coalescer
+drops a seq it already has: delivery is at least once, framing exactly once.
+
+Channels (``shopcast:<room>:...``): ``events`` carries ``(seq, audience, body)`` after
+commit, in seq order from each writer; ``notices`` the session-bound notices; ``presence``
+each hub's viewer count, refreshed every :data:`PRESENCE_REFRESH` seconds. A hub whose
+count is older than ``presence_ttl`` is left out of the sum: it died or lost its link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from console.bus import Notice, RoomEvent, Subscriber
+from console.errors import BusError
+
+log = logging.getLogger(__name__)
+
+#: Seconds between a hub's presence messages; also how soon a count change is sent.
+PRESENCE_REFRESH = 1.0
+#: A hub's count is dropped from the sum when not refreshed for this long.
+PRESENCE_TTL = 3.0
+#: Pause before a lost link to Redis is tried again.
+RECONNECT_DELAY = 0.2
+#: Longest wait for queued messages to leave when the hub stops.
+CLOSE_GRACE = 2.0
+
+
+def channels(room: str) -> tuple[bytes, bytes, bytes]:
+    """The room's events, notices and presence channels."""
+    base = f"shopcast:{room}:"
+    return (base + "events").encode(), (base + "notices").encode(), (base + "presence").encode()
+
+
+def event_message(event: RoomEvent) -> bytes:
+    """An event as it travels on the events channel."""
+    return msgspec.msgpack.encode((event.seq, event.audience, event.body))
+
+
+def notice_message(notice: Notice) -> bytes:
+    return msgspec.msgpack.encode((notice.kind, notice.target, notice.body))
+
+
+class RedisBus:
+    """One hub's link to the room's channels on a Redis server."""
+
+    def __init__(
+        self,
+        url: str,
+        room: str = "main",
+        *,
+        hub_id: str | None = None,
+        presence_ttl: float = PRESENCE_TTL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``url`` is ``redis://host:port/db``; ``hub_id`` names this hub in presence
+        (and in ``CLIENT LIST`` as ``shopcast-<hub_id>``), random by default."""
+        self.url = url
+        self.hub_id = hub_id or secrets.token_hex(6)
+        self._events, self._notices, self._presence = channels(room)
+        self._presence_ttl = presence_ttl
+        self._clock = clock
+        self._client: aioredis.Redis | None = None
+        self._subscriber: Subscriber | None = None
+        self._outbox: asyncio.Queue[tuple[bytes, bytes]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._subscribed = asyncio.Event()
+        self._viewers = 0
+        self._others: dict[str, tuple[int, float]] = {}
+        self._announced_total = 0
+        #: Times the link (re)subscribed to the events channel, each followed by a fill.
+        self.resyncs = 0
+
+    @property
+    def client_name(self) -> str:
+        return f"shopcast-{self.hub_id}"
+
+    # ------------------------------------------------------------ the EventBus protocol
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self._subscriber = subscriber
+
+    def publish(self, event: RoomEvent) -> None:
+        self._outbox.put_nowait((self._events, event_message(event)))
+
+    def notify(self, notice: Notice) -> None:
+        self._outbox.put_nowait((self._notices, notice_message(notice)))
+
+    def set_viewers(self, count: int) -> None:
+        if count != self._viewers:
+            self._viewers = count
+            self._outbox.put_nowait((self._presence, self._presence_message()))
+
+    def viewers(self) -> int:
+        now = self._clock()
+        fresh = (n for n, seen in self._others.values() if now - seen < self._presence_ttl)
+        return self._viewers + sum(fresh)
+
+    async def start(self) -> None:
+        """Connect and subscribe; a hub publishes only once it hears the room."""
+        self._client = aioredis.from_url(self.url, client_name=self.client_name)
+        try:
+            await self._client.ping()
+        except (RedisError, OSError) as exc:
+            await self._client.aclose()
+            self._client = None
+            raise BusError(
+                f"Cannot reach Redis at {self.url} ({exc}); start redis-server or give "
+                "--redis the address of a running one."
+            ) from exc
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._read(), name="bus-read"),
+            loop.create_task(self._write(), name="bus-write"),
+            loop.create_task(self._refresh_presence(), name="bus-presence"),
+        ]
+        await self._subscribed.wait()
+
+    async def close(self) -> None:
+        """Send what is queued (within :data:`CLOSE_GRACE`), then leave."""
+        if self._client is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._outbox.join(), CLOSE_GRACE)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await self._client.aclose()
+        self._client = None
+        self._subscriber = None
+
+    # ------------------------------------------------------------ the link's tasks
+
+    def _presence_message(self) -> bytes:
+        return msgspec.msgpack.encode((self.hub_id, self._viewers))
+
+    async def _write(self) -> None:
+        """Publish in queue order; a message that fails is sent again once Redis is back
+        (the hubs that missed it meanwhile fill from the log when they resubscribe)."""
+        assert self._client is not None
+        while True:
+            channel, data = await self._outbox.get()
+            while True:
+                try:
+                    await self._client.publish(channel, data)
+                    break
+                except (RedisError, OSError) as exc:
+                    log.warning("publishing to Redis failed (%s); trying again", exc)
+                    await asyncio.sleep(RECONNECT_DELAY)
+            self._outbox.task_done()
+
+    async def _read(self) -> None:
+        assert self._client is not None
+        while True:
+            pubsub = self._client.pubsub()
+            try:
+                await pubsub.subscribe(self._events, self._notices, self._presence)
+                while True:
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        self._dispatch(message)
+            except (RedisError, OSError) as exc:
+                log.warning("the link to Redis broke (%s); subscribing again", exc)
+                await asyncio.sleep(RECONNECT_DELAY)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        channel, kind, data = message["channel"], message["type"], message["data"]
+        subscriber = self._subscriber
+        if kind == "subscribe" and channel == self._events:
+            # Subscribed (again, after a broken link): whatever was published meanwhile
+            # is in the log; what is published from now on arrives here.
+            self.resyncs += 1
+            self._subscribed.set()
+            if subscriber is not None:
+                self._guarded(subscriber.on_resync)
+            return
+        if kind != "message" or subscriber is None:
+            return
+        if channel == self._events:
+            seq, audience, body = msgspec.msgpack.decode(data)
+            self._guarded(lambda: subscriber.on_event(RoomEvent(seq, body, audience)))
+        elif channel == self._notices:
+            what, target, body = msgspec.msgpack.decode(data)
+            self._guarded(lambda: subscriber.on_notice(Notice(what, target, body)))
+        elif channel == self._presence:
+            hub, count = msgspec.msgpack.decode(data)
+            if hub != self.hub_id:
+                self._others[hub] = (count, self._clock())
+                self._viewers_may_have_changed()
+
+    async def _refresh_presence(self) -> None:
+        """Say this hub's count every second, and notice hubs that stopped saying theirs."""
+        while True:
+            self._outbox.put_nowait((self._presence, self._presence_message()))
+            await asyncio.sleep(PRESENCE_REFRESH)
+            now = self._clock()
+            for hub, (_, seen) in list(self._others.items()):
+                if now - seen >= self._presence_ttl:
+                    del self._others[hub]
+            self._viewers_may_have_changed()
+
+    def _viewers_may_have_changed(self) -> None:
+        total = self.viewers()
+        if total != self._announced_total and self._subscriber is not None:
+            self._announced_total = total
+            self._guarded(self._subscriber.on_viewers)
+
+    @staticmethod
+    def _guarded(call: Callable[[], None]) -> None:
+        """A subscriber's failure is logged; the link goes on for the next message."""
+        try:
+            call()
+        except Exception:
+            log.exception("the hub failed to handle a bus message")
