@@ -192,7 +192,7 @@ function renderPlan(parts, instalments, currency, today) {
 // ------------------------------------------------------------------ the sheet
 
 export function createCheckout({ makeRef, send, isConnected, identity, hubNow, onPurchased, onSoldOut, onClosed }) {
-  let item = null; // { product, variant, quantity, label, image, claimId? }
+  let item = null; // { product, variant, quantity, label, image, claimId?, auctionId? }
   let stock = null; // the item's stock as last heard
   let attempt = null; // { key, sku, quantity }: one purchase, kept across its retries
   let quote = null;
@@ -278,6 +278,7 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
       sku: item.variant.sku,
       quantity: item.quantity,
       claim_id: item.claimId,
+      auction_id: item.auctionId,
       ref: quoteRef,
     });
   }
@@ -430,6 +431,7 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
         total: quote.total,
         plan,
         claim_id: item.claimId,
+        auction_id: item.auctionId,
       },
     };
     sendBuy();
@@ -616,7 +618,8 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
     stockChanged(sku, left) {
       // While our own order is in flight its reservation moves the stock: not news.
       if (!item || sku !== item.variant.sku || buying || !els.dialog.open || els.form.hidden) return;
-      if (item.claimId) return; // the claimed units are held for this viewer
+      // Claimed units and a won lot are held for this viewer.
+      if (item.claimId || item.auctionId) return;
       stock = left;
       if (left <= 0) {
         els.error.textContent = "Sold out: the last one just went; you were not charged.";

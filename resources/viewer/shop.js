@@ -5,6 +5,7 @@
 // `order` events as they come. Paying is checkout.js's job. Every string from the network
 // is set with textContent.
 
+import { createAuction } from "./auction.js";
 import { createCheckout } from "./checkout.js";
 import { byId, el, elUser, stars, storage, userText } from "./dom.js";
 import { formatMoney } from "./money.js";
@@ -184,6 +185,7 @@ export function createShop({ send, isConnected, identity }) {
   const owned = stringSet(OWNED_KEY);
   const reviewed = stringSet(REVIEWED_KEY);
   const myOrders = new Set();
+  let myViewerId = null; // from the hub's welcome
 
   function makeRef(kind) {
     refCounter += 1;
@@ -611,6 +613,31 @@ export function createShop({ send, isConnected, identity }) {
     if (claims.size) claimTimer = setTimeout(renderClaims, 1000);
   }
 
+  // -------------------------------------------------------------- auctions
+
+  const auction = createAuction({
+    send,
+    makeRef,
+    hubNow,
+    viewerId: () => myViewerId,
+    onPay: payLot,
+  });
+  claimList.after(auction.element);
+
+  function payLot(lot) {
+    const product = pinned && pinned.id === lot.product_id ? pinned : null;
+    const variant = product && product.variants.find((v) => v.sku === lot.sku);
+    checkout.open({
+      product: product || { id: lot.product_id, title: lot.title },
+      // The lot is this viewer's, whatever the shelf has left for others.
+      variant: { ...(variant || { sku: lot.sku, options: {} }), stock: 1 },
+      quantity: 1,
+      label: lot.label,
+      image: imageUrl(lot.image || (product && product.image)),
+      auctionId: lot.auction_id,
+    });
+  }
+
   function payClaim(card) {
     const product = pinned && pinned.id === card.product_id ? pinned : null;
     const variant = product && product.variants.find((v) => v.sku === card.sku);
@@ -765,6 +792,7 @@ export function createShop({ send, isConnected, identity }) {
   return {
     onWelcome(msg) {
       setHubClock(msg.now);
+      if (typeof msg.viewer_id === "string") myViewerId = msg.viewer_id;
       updateBuyButton();
       checkout.onConnected();
     },
@@ -800,6 +828,10 @@ export function createShop({ send, isConnected, identity }) {
           return true;
         case "claims":
           return true;
+        case "auction":
+        case "auction_bid":
+          auction.apply(msg);
+          return true;
         case "quote":
         case "order_confirmed":
           replies.delete(msg.ref);
@@ -819,6 +851,7 @@ export function createShop({ send, isConnected, identity }) {
       const entry = replies.get(msg.ref);
       replies.delete(msg.ref);
       if (entry && entry.kind === "review") reviewAnswered(entry, msg);
+      else if (entry === "bid") auction.answered(msg);
       else checkout.onReply(msg);
       updateBuyButton();
     },
