@@ -6,7 +6,6 @@ import asyncio
 import gc
 import json
 import socket
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,9 @@ from websockets.asyncio.client import connect
 from console import protocol
 from console.hub.room import Limits
 from console.hub.server import Hub
-from console.store import DB_FILE_NAME, Store
+from console.store import Store
 from tests.support.clients import RawClient
+from tests.support.storedb import rows, value
 
 #: A host who may post as fast as a test needs, to fill a viewer's buffers.
 FAST_STAFF = Limits(
@@ -289,8 +289,8 @@ async def test_full_disk_gives_a_clear_error_and_keeps_what_was_stored(data_dir:
     await ann.send({"t": "comment", "text": "saved before the disk filled", "ref": "first"})
     await ann.wait_for("ack", ref="first")
     # Cap the file at its current size: the next growth fails as a full disk would.
-    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
-    store._db.execute(f"PRAGMA max_page_count = {pages}")
+    pages = value(store, "PRAGMA page_count")
+    value(store, f"PRAGMA max_page_count = {pages}")
     for n in range(500):
         await ann.send({"t": "comment", "text": f"{n} " + "x" * 480, "ref": f"f{n}"})
         while not [m for m in ann.messages if m.get("ref") == f"f{n}"]:
@@ -307,8 +307,8 @@ async def test_full_disk_gives_a_clear_error_and_keeps_what_was_stored(data_dir:
     await ann.close()
     await hub.stop()
     store.close()
-    check = sqlite3.connect(data_dir / DB_FILE_NAME)
-    texts = [r[0] for r in check.execute("SELECT text FROM comments ORDER BY id")]
+    check = Store.open(data_dir)
+    texts = [text for (text,) in rows(check, "SELECT text FROM comments ORDER BY id")]
     check.close()
     assert texts[0] == "saved before the disk filled"
     assert len(texts) == acked, "every acknowledged comment is stored, and only those"

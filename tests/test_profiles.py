@@ -30,9 +30,9 @@ from console.domain.profile import (
 )
 from console.domain.retention import DELIVERY_SECONDS, OFF_AIR_SECONDS
 from console.store import Store
-from console.store.commerce import Commerce, NewOrder
-from console.store.profiles import Profiles
-from console.store.team import Actor, TeamRecords
+from console.store.api import Profiles
+from console.store.records import Actor, NewOrder
+from tests.support.storedb import change, rows, value
 
 ANN = "viewer-ann-0001"
 ANN_PHONE = "viewer-ann-0002"
@@ -69,11 +69,11 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def profiles(store: Store) -> Profiles:
-    return Profiles(store)
+    return store.profiles
 
 
 def buy(store: Store, viewer_id: str, product_id: str, now: float, email: str = "ann@x.eu") -> str:
-    commerce = Commerce(store)
+    commerce = store.orders
     order_id = f"o-{product_id}-{now}"
     commerce.reserve(
         NewOrder(
@@ -117,7 +117,7 @@ def two_streams(store: Store, profiles: Profiles, viewer_id: str) -> None:
     profiles.stream_started(100.0)
     profiles.viewer_joined(viewer_id, 101.0)
     seq = say(store, viewer_id, "stream one: is the mug dishwasher safe?", 110.0)
-    team = TeamRecords(store)
+    team = store.team
     state, _ = team.add_question(store.comment(seq) or pytest.fail("no comment"), "mug")
     team.add_answer(state, "Agent Al", "Yes it is", False, 111.0)
     profiles.record_product_view([viewer_id], "lamp", 112.0)
@@ -158,16 +158,16 @@ def test_a_viewer_without_consent_never_shows_an_earlier_stream(
     assert held["presence"] == []
     # ...neither in the tables nor in the stored events that replays send, where the
     # first stream's words are signed "deleted viewer", as a deletion signs them.
-    stored = store._db.execute(
+    stored = value(
+        store,
         "SELECT COUNT(*) FROM events WHERE type IN ('comment', 'question', 'answer') "
         "AND (viewer_id = ? OR CAST(body AS TEXT) LIKE ?)",
-        (ANN, f"%{ANN}%"),
-    ).fetchone()[0]
+        ANN,
+        f"%{ANN}%",
+    )
     assert stored == 1
-    first = store._db.execute(
-        "SELECT name, viewer_id FROM comments WHERE text LIKE 'stream one%'"
-    ).fetchone()
-    assert first == (DELETED_NAME, "")
+    first = rows(store, "SELECT name, viewer_id FROM comments WHERE text LIKE 'stream one%'")
+    assert first == [(DELETED_NAME, "")]
     # Orders and moderation records stay (the law; a time-out must outlive a stream).
     assert len(held["orders"]) == 1 and len(held["moderation"]) == 1
 
@@ -228,7 +228,7 @@ def test_without_consent_only_public_answers_and_this_streams_reviews_show(
     store: Store, profiles: Profiles
 ) -> None:
     profiles.record_consent(ANN, "session", 1.0)
-    commerce = Commerce(store)
+    commerce = store.orders
     profiles.stream_started(10.0)
     buy(store, ANN, "mug", 11.0)
     review = protocol.Review(
@@ -240,7 +240,7 @@ def test_without_consent_only_public_answers_and_this_streams_reviews_show(
     buy(store, ANN, "lamp", 101.0)
     commerce.add_review("lamp", ANN, msgspec.structs.replace(review, id="r-new"), 102.0)
     seq = say(store, ANN, "does the lamp dim?", 103.0)
-    team = TeamRecords(store)
+    team = store.team
     state, _ = team.add_question(store.comment(seq) or pytest.fail("no comment"), "lamp")
     team.add_answer(state, "Al", "Yes, to 10 %", False, 104.0)
     team.add_answer(state, "Al", "I sent you the manual", True, 105.0)
@@ -256,9 +256,7 @@ def test_only_known_choices_are_stored(profiles: Profiles) -> None:
 
 
 def count(store: Store, table: str, viewer: str) -> int:
-    return store._db.execute(
-        f"SELECT COUNT(*) FROM {table} WHERE viewer_id = ?", (viewer,)
-    ).fetchone()[0]
+    return int(value(store, f"SELECT COUNT(*) FROM {table} WHERE viewer_id = ?", viewer))
 
 
 def test_browsing_is_never_written_for_a_viewer_who_did_not_consent(
@@ -294,8 +292,8 @@ def test_the_end_of_a_show_signs_a_non_consenting_viewers_words_as_a_deletion_wo
         assert count(store, table, BOB) == 0, table
     assert count(store, "comments", ANN) == 1 and count(store, "viewers", ANN) == 1
     # Bob's words stay in the room's chat log, signed "deleted viewer"; his name is gone.
-    rows = store._db.execute("SELECT name, text, viewer_id FROM comments ORDER BY id").fetchall()
-    assert rows == [("Ann", "hi from ann", ANN), (DELETED_NAME, "hi from bob", "")]
+    comments = rows(store, "SELECT name, text, viewer_id FROM comments ORDER BY id")
+    assert comments == [("Ann", "hi from ann", ANN), (DELETED_NAME, "hi from bob", "")]
     replay = b"".join(store.events_after(0, store.last_seq, 1000)).decode()
     assert "Bob" not in replay and BOB not in replay and "hi from bob" in replay
     held = profiles.export(BOB)
@@ -364,9 +362,10 @@ def test_delivery_data_is_blanked_after_the_delivery_period_for_everyone(
     buy(store, BOB, "lamp", 200.0, email="bob@x.eu")
 
     def orders() -> list[tuple[Any, ...]]:
-        return store._db.execute(
-            "SELECT viewer_id, name, email, address, total FROM orders ORDER BY created, viewer_id"
-        ).fetchall()
+        return rows(
+            store,
+            "SELECT viewer_id, name, email, address, total FROM orders ORDER BY created, viewer_id",
+        )
 
     profiles.sweep(100.0 + DELIVERY_SECONDS - 1, live=False)
     assert [o[2] for o in orders()] == ["ann@x.eu", "bob@x.eu", "bob@x.eu"]
@@ -388,7 +387,7 @@ def test_a_deletion_after_the_show_finds_nothing_named_left(
     assert profiles.known(BOB), "the page's key lets Bob ask for a deletion"
     profiles.delete(BOB, "the viewer", 22.0)
     assert not profiles.known(BOB)
-    names = {r[0] for r in store._db.execute("SELECT name FROM comments")}
+    names = {name for (name,) in rows(store, "SELECT name FROM comments")}
     assert names == {DELETED_NAME}
 
 
@@ -397,26 +396,24 @@ def test_comments_an_older_version_detached_with_their_name_are_signed_at_start(
 ) -> None:
     seq = say(store, BOB, "old show", 5.0, name="Bob")
     # What the end of a show did before the retention table: the id gone, the name kept.
-    store._db.execute("UPDATE comments SET viewer_id = '' WHERE seq = ?", (seq,))
-    store._db.execute(
+    change(store, "UPDATE comments SET viewer_id = '' WHERE seq = ?", seq)
+    change(
+        store,
         "UPDATE events SET viewer_id = NULL, body = ? WHERE seq = ?",
-        (
-            msgspec.json.encode(
-                {
-                    "t": "comment",
-                    "seq": seq,
-                    "id": 1,
-                    "viewer_id": "",
-                    "name": "Bob",
-                    "text": "old show",
-                    "ts": 5.0,
-                    "role": "viewer",
-                }
-            ),
-            seq,
+        msgspec.json.encode(
+            {
+                "t": "comment",
+                "seq": seq,
+                "id": 1,
+                "viewer_id": "",
+                "name": "Bob",
+                "text": "old show",
+                "ts": 5.0,
+                "role": "viewer",
+            }
         ),
+        seq,
     )
-    store._db.commit()
     assert profiles.sign_detached() == 1
     replay = b"".join(store.events_after(0, store.last_seq, 100)).decode()
     assert '"name":"Bob"' not in replay and DELETED_NAME in replay
@@ -551,24 +548,22 @@ def test_delete_anonymises_comments_and_keeps_order_amounts(
     held = profiles.export(ANN)
     # Only the time-out stays on the bare id: deleting must not lift a sanction.
     assert [key for key, rows in held.items() if rows] == ["viewer_ids", "sanctions"]
-    db = store._db
-    assert db.execute("SELECT name, viewer_id FROM comments").fetchall() == [
+    assert rows(store, "SELECT name, viewer_id FROM comments") == [
         (DELETED_NAME, ""),
         (DELETED_NAME, ""),
     ]
-    order = db.execute(
-        "SELECT name, email, address, total, currency, status FROM orders"
-    ).fetchone()
-    assert order == ("", "", "{}", 20_500, "EUR", "paid")
+    order = rows(store, "SELECT name, email, address, total, currency, status FROM orders")
+    assert order == [("", "", "{}", 20_500, "EUR", "paid")]
     # No stored event (what replays send) names her any more.
-    assert (
-        db.execute(
-            "SELECT COUNT(*) FROM events WHERE viewer_id = ? OR CAST(body AS TEXT) LIKE ? "
-            "OR CAST(body AS TEXT) LIKE ?",
-            (ANN, f"%{ANN}%", '%"name":"Ann"%'),
-        ).fetchone()[0]
-        == 0
+    named = value(
+        store,
+        "SELECT COUNT(*) FROM events WHERE viewer_id = ? OR CAST(body AS TEXT) LIKE ? "
+        "OR CAST(body AS TEXT) LIKE ?",
+        ANN,
+        f"%{ANN}%",
+        '%"name":"Ann"%',
     )
+    assert named == 0
     assert [e.viewer_id for e in profiles.view_log()] == [""]
     (record,) = profiles.deletions()
     assert record["actor"] == "host" and record["reason"] == "at the viewer's request"

@@ -39,10 +39,9 @@ from console.domain.sales import orders_csv
 from console.errors import ProtocolError
 from console.hub.viewers import ViewerData
 from console.store import Store
-from console.store.commerce import Commerce, NewOrder
-from console.store.profiles import Profiles
-from console.store.sqlite import private_audience
-from console.store.team import Actor, TeamRecords
+from console.store.api import Orders, Team
+from console.store.records import Actor, NewOrder, private_audience
+from tests.support.storedb import value
 
 VIEWER = "vw-subject-0001"
 OTHER = "vw-other-00001"
@@ -85,8 +84,8 @@ class World:
     store: Store
     clock: Clock
     viewers: ViewerData
-    commerce: Commerce
-    team: TeamRecords
+    commerce: Orders
+    team: Team
     name: str
     #: Everything the viewer wrote: these may survive only signed "deleted viewer".
     texts: list[str] = field(default_factory=list)
@@ -197,7 +196,7 @@ def outputs(world: World) -> dict[str, str]:
 
 def browsing_rows(store: Store) -> int:
     return sum(
-        store._db.execute(f"SELECT COUNT(*) FROM {t} WHERE viewer_id = ?", (VIEWER,)).fetchone()[0]
+        value(store, f"SELECT COUNT(*) FROM {t} WHERE viewer_id = ?", VIEWER)
         for t in ("presence", "product_views", "checkout_starts")
     )
 
@@ -241,8 +240,8 @@ def test_no_read_path_shows_what_the_retention_table_says_is_gone(
                 store,
                 clock,
                 ViewerData(store, lambda published: None, clock),
-                Commerce(store),
-                TeamRecords(store),
+                store.orders,
+                store.team,
                 name,
             )
             world.viewers.stream_started()
@@ -313,7 +312,7 @@ def test_every_kind_of_data_has_one_row_and_every_forgotten_kind_a_way_to_forget
     assert len(kinds) == len(set(kinds))
     store = Store.open(tmp_path)
     try:
-        forgetters = Profiles(store)._forgetters
+        forgetters = store.profiles.forgettable()
     finally:
         store.close()
     for consent in CONSENTS:

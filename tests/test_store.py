@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,20 +11,21 @@ from console.errors import StoreError, StoreVersionError
 from console.hub.server import seed_demo_catalogue
 from console.store import DB_FILE_NAME, Store
 from console.store.migrations import MIGRATIONS
+from tests.support.storedb import value
 
 
 def test_new_store_is_in_wal_mode_at_the_latest_schema(tmp_path: Path) -> None:
     store = Store.open(tmp_path)
-    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store._db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert value(store, "PRAGMA journal_mode") == "wal"
+    assert store.db.schema_version() == len(MIGRATIONS)
     store.close()
 
 
 def test_a_data_file_from_a_newer_version_is_refused_with_advice(tmp_path: Path) -> None:
-    Store.open(tmp_path).close()
-    db = sqlite3.connect(tmp_path / DB_FILE_NAME)
-    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
-    db.close()
+    store = Store.open(tmp_path)
+    with store.db.transaction():
+        store.db.set_schema_version(len(MIGRATIONS) + 1)
+    store.close()
     with pytest.raises(StoreVersionError, match=r"newer Shopcast.*--data-dir"):
         Store.open(tmp_path)
 

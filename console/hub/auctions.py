@@ -31,7 +31,8 @@ from console.domain.money import Money
 from console.errors import ProtocolError
 from console.hub.fanout import private_to
 from console.protocol import ErrorCode
-from console.store.commerce import ClaimMove, Commerce, NewOrder, OutOfStockError
+from console.store.api import Orders
+from console.store.records import ClaimMove, NewOrder, OutOfStockError
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class AuctionDesk:
 
     def __init__(
         self,
-        records: Commerce,
+        records: Orders,
         publish: Publish,
         clock: Callable[[], float],
         is_banned: Callable[[str], bool],

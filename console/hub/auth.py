@@ -23,8 +23,7 @@ from typing import cast
 from console import protocol
 from console.errors import ProtocolError, StoreError
 from console.protocol import ErrorCode
-from console.store import Store
-from console.store.team import TeamRecords
+from console.store.api import Store
 
 TOKEN_BYTES = 24
 #: The host token's file in the data folder.
@@ -134,7 +133,7 @@ def host_token(store: Store, now: float) -> str:
             f"Cannot read the host token in {path} ({why}); delete the file and Shopcast "
             "makes a new token at the next start."
         ) from None
-    records = TeamRecords(store)
+    records = store.team
     if token.startswith(TOKEN_PREFIX) and records.is_host_token(hash_token(token)[:16]):
         records.keep_host_token(hash_token(token), HOST_NAME, now)
         return token
@@ -175,5 +174,5 @@ def replace_host_token(store: Store, now: float) -> tuple[str, list[str]]:
             f"Cannot write the host token to {path} ({exc.strerror}); check the data "
             "folder's permissions, or choose another with --data-dir."
         ) from None
-    revoked = TeamRecords(store).keep_host_token(hash_token(token), HOST_NAME, now)
+    revoked = store.team.keep_host_token(hash_token(token), HOST_NAME, now)
     return token, revoked

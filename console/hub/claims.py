@@ -24,7 +24,8 @@ from console.domain.claims import ClaimQuestion, ClaimRequest, read_claim
 from console.errors import ProtocolError
 from console.hub.fanout import private_to
 from console.protocol import ErrorCode
-from console.store.commerce import ClaimMove, Commerce, NewOrder, OutOfStockError
+from console.store.api import Orders
+from console.store.records import ClaimMove, NewOrder, OutOfStockError
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class ClaimDesk:
 
     def __init__(
         self,
-        records: Commerce,
+        records: Orders,
         publish: Publish,
         clock: Callable[[], float],
         to_product: Callable[[protocol.Product], Product],

@@ -18,7 +18,7 @@ import msgspec
 
 from console import protocol
 from console.bus import RoomEvent
-from console.store.sqlite import STAFF_AUDIENCE, audience_viewer, private_audience
+from console.store.records import STAFF_AUDIENCE, audience_viewer, private_audience
 
 #: ``audience`` of an event every client receives; the others are the store's, which
 #: keeps each event's audience for replays.

@@ -30,8 +30,8 @@ from console.domain.moderation import (
 from console.domain.modlog import describe_modes
 from console.errors import ProtocolError
 from console.protocol import ErrorCode
-from console.store import Store
-from console.store.team import Actor, Published, Sanction, TeamRecords
+from console.store.api import Store
+from console.store.records import Actor, Published, Sanction
 
 #: How a refusal reads to a client: a stable code per rule of the policy.
 REFUSAL_CODES = {
@@ -58,7 +58,7 @@ class Moderation:
         clock: Callable[[], float],
         is_buyer: Callable[[str], bool],
     ) -> None:
-        self.records = TeamRecords(store)
+        self.records = store.team
         self._store = store
         self._publish = publish
         self._clock = clock

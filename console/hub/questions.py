@@ -17,7 +17,8 @@ from console.domain.questions import ClaimError, Question, QuestionQueue, group_
 from console.domain.suggestions import DEFAULT_CANNED, render_canned, suggest
 from console.errors import ProtocolError
 from console.protocol import ErrorCode
-from console.store.team import Actor, Published, TeamRecords
+from console.store.api import Team
+from console.store.records import Actor, Published
 
 CANNED_KEY = "canned"
 MAX_CANNED = 50
@@ -27,7 +28,7 @@ MAX_TEMPLATE_CHARS = 500
 class QuestionDesk:
     def __init__(
         self,
-        records: TeamRecords,
+        records: Team,
         publish: Callable[[list[Published]], None],
         clock: Callable[[], float],
         pinned: Callable[[], protocol.Product | None],

@@ -49,8 +49,8 @@ from console.hub.questions import QuestionDesk
 from console.hub.shop import Shop, domain_product
 from console.hub.viewers import ViewerData
 from console.protocol import ErrorCode
-from console.store import Store
-from console.store.team import Actor, Published
+from console.store.api import Store
+from console.store.records import Actor, Published
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from console.hub.sfu import NO_PUBLISHER, SfuBroker, SfuUnavailable
 from console.hub.static import StaticFiles
 from console.hub.stream import StreamGateway
 from console.protocol import ErrorCode
-from console.store import Store
+from console.store.api import Store
 
 log = logging.getLogger(__name__)
 

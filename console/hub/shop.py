@@ -57,9 +57,8 @@ from console.hub.claims import ClaimDesk
 from console.hub.moderation import Moderation
 from console.hub.payments import PaymentError, PaymentProvider, SandboxProvider
 from console.protocol import ErrorCode
-from console.store import Store
-from console.store.commerce import Commerce, NewOrder, OutOfStockError, StoredOrder
-from console.store.team import owner_review
+from console.store.api import Orders, Store
+from console.store.records import NewOrder, OutOfStockError, StoredOrder, owner_review
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +106,7 @@ class Shop:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
-        self._records = Commerce(store)
+        self._records = store.orders
         self._room_publish = publish
         self._snapshot: bytes | None = None
         self.payments = payments or SandboxProvider()
@@ -125,7 +124,7 @@ class Shop:
         self.auctions: AuctionDesk | None = None
 
     @property
-    def records(self) -> Commerce:
+    def records(self) -> Orders:
         return self._records
 
     # ------------------------------------------------------------ start and stop

@@ -21,9 +21,8 @@ from console.domain.profile import DELETED_NAME, ProfileRuleError, avatar_initia
 from console.domain.retention import SWEEP_SECONDS, table
 from console.errors import ProtocolError
 from console.protocol import ErrorCode
-from console.store import Store
-from console.store.profiles import Deletion, Profiles
-from console.store.team import STAFF_AUDIENCE, Actor, Published
+from console.store.api import Store
+from console.store.records import STAFF_AUDIENCE, Actor, Deletion, Published
 
 
 class ViewerData:
@@ -33,7 +32,7 @@ class ViewerData:
         publish: Callable[[list[Published]], None],
         clock: Callable[[], float],
     ) -> None:
-        self.records = Profiles(store)
+        self.records = store.profiles
         self._store = store
         self._publish = publish
         self._clock = clock

@@ -9,95 +9,32 @@ lock would serialise two writers anyway.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from console import protocol
 from console.errors import ShopcastError
-from console.store.sqlite import EventWriter, Store
-
-
-class OutOfStockError(ShopcastError):
-    """Fewer units are left than were asked for; ``left`` says how many."""
-
-    def __init__(self, message: str, left: int) -> None:
-        super().__init__(message)
-        self.left = left
-
-
-@dataclass(frozen=True, slots=True)
-class VariantRow:
-    product_id: str
-    sku: str
-    title: str
-    currency: str
-    price: int
-    compare_at: int | None
-    stock: int
-    options: dict[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class NewOrder:
-    order_id: str
-    key: str
-    viewer_id: str
-    name: str
-    email: str
-    address: dict[str, str]
-    country: str
-    product_id: str
-    sku: str
-    title: str
-    quantity: int
-    unit_price: int
-    shipping: int
-    total: int
-    currency: str
-    deal: bool
-    #: How many payments the buyer chose (1: at once).
-    plan: int = 1
-
-
-ClaimEvent = protocol.ClaimCard | protocol.ClaimEnded | protocol.ClaimWaiting | protocol.ClaimsMode
-#: Auctions store their moves as claims do (a lot leaves the stock, or comes back).
-AuctionEvent = protocol.AuctionState | protocol.AuctionBid
-#: A stored event: its seq, its encoding and who may see it (see ``console.hub.fanout``).
-Published = tuple[int, bytes, str | None]
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimMove:
-    """One change of comment-to-claim to store: ``units`` leave the free stock (a claim,
-    an offer: negative) or come back to it (an expiry, a release: positive), with the
-    event that says so to the claimer."""
-
-    product_id: str
-    sku: str
-    units: int
-    kind: str
-    viewer_id: str | None
-    make: Callable[[int], ClaimEvent | AuctionEvent]
-    audience: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredOrder:
-    record: protocol.OrderRecord
-    payment_ref: str | None
-    failure: str | None
-    #: The saved card the charge returned, and what the buyer sees for it.
-    payment_token: str | None = None
-    payment_label: str | None = None
-
+from console.store.records import (
+    AuctionEvent,
+    ClaimEvent,
+    ClaimMove,
+    NewOrder,
+    OutOfStockError,
+    Published,
+    StoredOrder,
+    VariantRow,
+)
 
 _ORDER_COLUMNS = (
     "id, created, viewer_id, name, email, product_id, sku, title, quantity, unit_price, "
     "shipping, total, currency, status, deal, country, payment_ref, failure, payment_token, "
     "payment_label, plan"
 )
+
+if TYPE_CHECKING:
+    from console.store.sqlite import EventWriter, Store
 
 
 def _order(row: tuple) -> StoredOrder:
@@ -128,7 +65,7 @@ class Commerce:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._db = store._db
+        self._db = store.db
 
     # ------------------------------------------------------------ catalogue reads
 

@@ -45,10 +45,9 @@ import hashlib
 import hmac
 import json
 import math
-import sqlite3
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
@@ -95,7 +94,7 @@ from console.domain.retention import (
     recorded,
     signed_off,
 )
-from console.store.sqlite import Store
+from console.store.records import Deletion
 
 #: How many of each kind of record the panel gets; counts tell how many there are.
 COMMENT_LIMIT: Final = 200
@@ -124,19 +123,9 @@ _LEFT_SOMETHING: Final = (
     "UNION SELECT viewer_id FROM profile_views WHERE viewer_id != ''"
 )
 
-
-@dataclass(frozen=True, slots=True)
-class Deletion:
-    """What :meth:`Profiles.delete` did, for the command line and the host."""
-
-    viewer_ids: tuple[str, ...]
-    comments: int
-    orders: int
-    events: int
-    #: Their comments' seqs and their orders' ids, for the room to re-sign what open
-    #: pages and consoles show.
-    comment_seqs: tuple[int, ...] = ()
-    order_ids: tuple[str, ...] = ()
+if TYPE_CHECKING:
+    from console.store.database import Database
+    from console.store.sqlite import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +156,7 @@ class Profiles:
         self._off_air_seq = 0
         #: How each kind of the retention table is forgotten, in this order: rows first,
         #: while they still name the viewer (reviews are found by their events).
-        self._forgetters: dict[Kind, Callable[[sqlite3.Connection, str, _Cut], None]] = {
+        self._forgetters: dict[Kind, Callable[[Database, str, _Cut], None]] = {
             "reviews": self._forget_reviews,
             "chat": self._forget_chat,
             "name": self._forget_name,
@@ -176,9 +165,13 @@ class Profiles:
             "notes": self._forget_notes,
         }
 
+    def forgettable(self) -> frozenset[Kind]:
+        """The kinds of the retention table this store knows how to forget."""
+        return frozenset(self._forgetters)
+
     @property
-    def _db(self) -> sqlite3.Connection:
-        return self._store._db
+    def _db(self) -> Database:
+        return self._store.db
 
     # ------------------------------------------------------------ streams
 
@@ -196,14 +189,14 @@ class Profiles:
         after the show) is forgotten now, so nothing crosses into the new stream.
         """
         previous = self.current_stream()
-        with self._store._tx() as db:
+        with self._store.db.transaction() as db:
             db.execute("UPDATE streams SET ended = ? WHERE ended IS NULL", (now,))
-            cur = db.execute(
+            new_id = db.insert(
                 "INSERT INTO streams (started, start_seq) VALUES (?, ?)",
                 (now, self._store.last_seq),
             )
             self._purge(db, previous.start_seq, _Cut(self._store.last_seq, math.inf))
-        return Stream(cur.lastrowid or 0, now, self._store.last_seq)
+        return Stream(new_id, now, self._store.last_seq)
 
     def stream_ended(self, now: float) -> int:
         """Close the current stream and forget what non-remembering viewers left in it.
@@ -211,7 +204,7 @@ class Profiles:
         Returns how many viewers were forgotten.
         """
         stream = self.current_stream()
-        with self._store._tx() as db:
+        with self._store.db.transaction() as db:
             db.execute("UPDATE streams SET ended = ? WHERE ended IS NULL", (now,))
             return self._purge(db, stream.start_seq, _Cut(self._store.last_seq, math.inf))
 
@@ -223,7 +216,7 @@ class Profiles:
         row = self._db.execute(
             "SELECT start_seq FROM streams WHERE id = ?", (stream_id,)
         ).fetchone()
-        with self._store._tx() as db:
+        with self._store.db.transaction() as db:
             return self._purge(db, row[0] if row else 0, _Cut(self._store.last_seq, math.inf))
 
     def sweep(self, now: float, *, live: bool) -> None:
@@ -236,7 +229,7 @@ class Profiles:
         SWEEP_SECONDS`; each call looks only at orders it has not swept yet.
         """
         cutoff = now - DELIVERY_SECONDS
-        with self._store._tx() as db:
+        with self._store.db.transaction() as db:
             if cutoff > self._delivery_swept_to:
                 window = (self._delivery_swept_to, cutoff)
                 db.execute(
@@ -274,7 +267,7 @@ class Profiles:
         where a later deletion could not find it. Cheap once done: run at start.
         Returns how many comments it signed.
         """
-        with self._store._tx() as db:
+        with self._store.db.transaction() as db:
             seqs = [
                 r[0]
                 for r in db.execute(
@@ -310,7 +303,7 @@ class Profiles:
             self._sign_events(db, named, deleted=True)
         return len(seqs)
 
-    def _purge(self, db: sqlite3.Connection, since_seq: int, cut: _Cut) -> int:
+    def _purge(self, db: Database, since_seq: int, cut: _Cut) -> int:
         """Forget, up to ``cut``, what every non-remembering viewer left since ``since_seq``
         (and any row of theirs in the tables the end of a show empties)."""
         viewers = [
@@ -326,9 +319,7 @@ class Profiles:
             self._forget(db, viewer_id, cut, kinds)
         return len(viewers)
 
-    def _forget(
-        self, db: sqlite3.Connection, viewer_id: str, cut: _Cut, kinds: Collection[Kind]
-    ) -> None:
+    def _forget(self, db: Database, viewer_id: str, cut: _Cut, kinds: Collection[Kind]) -> None:
         """Forget the retention table's ``kinds`` of what the viewer left before ``cut``.
 
         The rows go first, while they still name the viewer; the stored events last.
@@ -343,7 +334,7 @@ class Profiles:
             ).fetchall()
             self._sign_events(db, rows, deleted=False)
 
-    def _forget_reviews(self, db: sqlite3.Connection, viewer_id: str, cut: _Cut) -> None:
+    def _forget_reviews(self, db: Database, viewer_id: str, cut: _Cut) -> None:
         where, args = "viewer_id = ?", [viewer_id]
         if not cut.whole:
             written = [
@@ -364,7 +355,7 @@ class Profiles:
             f"UPDATE reviews SET viewer_id = NULL, author = ? WHERE {where}", (DELETED_NAME, *args)
         )
 
-    def _forget_chat(self, db: sqlite3.Connection, viewer_id: str, cut: _Cut) -> None:
+    def _forget_chat(self, db: Database, viewer_id: str, cut: _Cut) -> None:
         seqs = {
             r[0]
             for r in db.execute(
@@ -381,7 +372,7 @@ class Profiles:
             (DELETED_NAME, viewer_id, cut.seq),
         )
 
-    def _forget_name(self, db: sqlite3.Connection, viewer_id: str, cut: _Cut) -> None:
+    def _forget_name(self, db: Database, viewer_id: str, cut: _Cut) -> None:
         db.execute("DELETE FROM viewers WHERE viewer_id = ? AND last_seen < ?", (viewer_id, cut.ts))
         db.execute(
             "UPDATE viewers SET first_seen = MAX(first_seen, MIN(last_seen, ?)), "
@@ -399,15 +390,15 @@ class Profiles:
             (DELETED_NAME, viewer_id, cut.ts),
         )
 
-    def _forget_browsing(self, db: sqlite3.Connection, viewer_id: str, cut: _Cut) -> None:
+    def _forget_browsing(self, db: Database, viewer_id: str, cut: _Cut) -> None:
         # Never recorded without consent: what a withdrawn consent had let in goes whole.
         for table in ("presence", "product_views", "checkout_starts"):
             db.execute(f"DELETE FROM {table} WHERE viewer_id = ?", (viewer_id,))
 
-    def _forget_devices(self, db: sqlite3.Connection, viewer_id: str, cut: _Cut) -> None:
+    def _forget_devices(self, db: Database, viewer_id: str, cut: _Cut) -> None:
         db.execute("DELETE FROM identity_links WHERE viewer_id = ?", (viewer_id,))
 
-    def _forget_notes(self, db: sqlite3.Connection, viewer_id: str, cut: _Cut) -> None:
+    def _forget_notes(self, db: Database, viewer_id: str, cut: _Cut) -> None:
         for table in ("staff_tags", "staff_notes"):
             db.execute(f"DELETE FROM {table} WHERE viewer_id = ? AND ts < ?", (viewer_id, cut.ts))
         db.execute(
@@ -458,7 +449,7 @@ class Profiles:
         if consent not in ("remember", "session"):
             raise ProfileRuleError("A viewer chooses 'remember' or 'session'.")
         stream = self.current_stream()
-        with self._store._tx() as db:
+        with self._store.db.transaction() as db:
             db.execute(
                 "INSERT INTO consent (viewer_id, consent, changed) VALUES (?, ?, ?) "
                 "ON CONFLICT (viewer_id) DO UPDATE SET consent = excluded.consent, "
@@ -483,7 +474,7 @@ class Profiles:
             return None if row is None else False
         digest = hashlib.sha256(key.encode()).hexdigest()
         if row is None:
-            with self._store._tx() as db:
+            with self._store.db.transaction() as db:
                 db.execute(
                     "INSERT OR IGNORE INTO viewer_keys (viewer_id, key_hash, created) "
                     "VALUES (?, ?, ?)",
@@ -505,7 +496,7 @@ class Profiles:
         if not recorded("browsing", self.consent(viewer_id)):
             return
         stream_id = self.current_stream().id
-        with self._store._tx() as db:
+        with self._store.db.transaction() as db:
             db.execute(
                 "INSERT INTO presence (viewer_id, stream_id, seconds, sessions, first_ts, "
                 "last_ts) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (viewer_id, stream_id) DO "
@@ -533,7 +524,7 @@ class Profiles:
         if not allowed:
             return
         stream_id = self.current_stream().id
-        with self._store._tx() as db:
+        with self._store.db.transaction() as db:
             db.executemany(
                 "INSERT INTO product_views (viewer_id, stream_id, product_id, ts) "
                 "SELECT viewer_id, ?, ?, ? FROM consent WHERE viewer_id = ? "
@@ -552,7 +543,7 @@ class Profiles:
         if not recorded("browsing", self.consent(viewer_id)):
             return None
         stream_id = self.current_stream().id
-        with self._store._tx() as db:
+        with self._store.db.transaction() as db:
             open_row = db.execute(
                 "SELECT id FROM checkout_starts WHERE viewer_id = ? AND sku = ? "
                 "AND order_id IS NULL AND ts > ? ORDER BY id DESC LIMIT 1",
@@ -561,16 +552,16 @@ class Profiles:
             if open_row is not None:
                 db.execute("UPDATE checkout_starts SET ts = ? WHERE id = ?", (now, open_row[0]))
                 return int(open_row[0])
-            cur = db.execute(
+            new_id = db.insert(
                 "INSERT INTO checkout_starts (viewer_id, stream_id, product_id, sku, ts) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (viewer_id, stream_id, product_id, sku, now),
             )
-            return cur.lastrowid or 0
+            return new_id
 
     def checkout_completed(self, viewer_id: str, sku: str, order_id: str, now: float) -> bool:
         """The viewer's latest open checkout of ``sku`` became an order; False if none."""
-        with self._store._tx() as db:
+        with self._store.db.transaction() as db:
             cur = db.execute(
                 "UPDATE checkout_starts SET order_id = ?, completed = ? WHERE id = ("
                 "SELECT id FROM checkout_starts WHERE viewer_id = ? AND sku = ? "
@@ -590,7 +581,7 @@ class Profiles:
         if not recorded("devices", self.consent(viewer_id)):
             return LinkResult(None, (viewer_id,), False)
         key = customer_key(email)
-        with self._store._tx() as db:
+        with self._store.db.transaction() as db:
             row = db.execute(
                 "SELECT customer, unlinked FROM identity_links WHERE viewer_id = ?",
                 (viewer_id,),
@@ -610,7 +601,7 @@ class Profiles:
 
     def unlink(self, viewer_id: str, by: str, now: float) -> bool:
         """Undo a wrong merge: the viewer stands alone again; False if not linked."""
-        with self._store._tx() as db:
+        with self._store.db.transaction() as db:
             cur = db.execute(
                 "UPDATE identity_links SET unlinked = ?, unlinked_by = ? "
                 "WHERE viewer_id = ? AND unlinked IS NULL",
@@ -633,7 +624,7 @@ class Profiles:
         )
 
     @staticmethod
-    def _group(db: sqlite3.Connection, viewer_id: str) -> tuple[str, ...]:
+    def _group(db: Database, viewer_id: str) -> tuple[str, ...]:
         """The viewer and every remembering viewer linked to the same customer."""
         rows = db.execute(
             "SELECT l.viewer_id FROM identity_links l JOIN consent c USING (viewer_id) "
@@ -649,7 +640,7 @@ class Profiles:
     def add_tag(self, viewer_id: str, tag: str, author: str, now: float) -> TagItem | None:
         """Tag a viewer (VIP, wholesale, press...); None when they had the tag already."""
         tag = clean_tag(tag)
-        with self._store._tx() as db:
+        with self._store.db.transaction() as db:
             cur = db.execute(
                 "INSERT OR IGNORE INTO staff_tags (viewer_id, tag, author, ts) VALUES (?, ?, ?, ?)",
                 (viewer_id, tag, author, now),
@@ -657,7 +648,7 @@ class Profiles:
         return TagItem(tag, author, now) if cur.rowcount else None
 
     def remove_tag(self, viewer_id: str, tag: str) -> bool:
-        with self._store._tx() as db:
+        with self._store.db.transaction() as db:
             cur = db.execute(
                 "DELETE FROM staff_tags WHERE viewer_id = ? AND tag = ?",
                 (viewer_id, " ".join(tag.split())),
@@ -667,21 +658,21 @@ class Profiles:
     def add_note(self, viewer_id: str, author: str, text: str, now: float) -> NoteItem:
         """A private staff note; committed before the hub acknowledges it."""
         text = clean_note(text)
-        with self._store._tx() as db:
-            cur = db.execute(
+        with self._store.db.transaction() as db:
+            new_id = db.insert(
                 "INSERT INTO staff_notes (viewer_id, author, text, ts) VALUES (?, ?, ?, ?)",
                 (viewer_id, author, text, now),
             )
-        return NoteItem(cur.lastrowid or 0, author, text, now)
+        return NoteItem(new_id, author, text, now)
 
     def log_view(self, staff: str, role: str, viewer_id: str, now: float) -> ViewLogEntry:
         """Record that a staff member opened a profile (every opening, for the host)."""
-        with self._store._tx() as db:
-            cur = db.execute(
+        with self._store.db.transaction() as db:
+            new_id = db.insert(
                 "INSERT INTO profile_views (ts, staff, role, viewer_id) VALUES (?, ?, ?, ?)",
                 (now, staff, role, viewer_id),
             )
-        return ViewLogEntry(cur.lastrowid or 0, now, staff, role, viewer_id)
+        return ViewLogEntry(new_id, now, staff, role, viewer_id)
 
     def view_log(self, limit: int = 200, viewer_id: str | None = None) -> list[ViewLogEntry]:
         """Who opened which profile when, newest first (one viewer's, if given)."""
@@ -1029,7 +1020,7 @@ class Profiles:
         """
         ids = self._group(self._db, viewer_id)
         q = _marks(ids)
-        with self._store._tx() as db:
+        with self._store.db.transaction() as db:
             comment_seqs = {
                 r[0] for r in db.execute(f"SELECT seq FROM comments WHERE viewer_id IN ({q})", ids)
             }
@@ -1103,7 +1094,7 @@ class Profiles:
 
     @staticmethod
     def _sign_events(
-        db: sqlite3.Connection,
+        db: Database,
         rows: Iterable[tuple[int, str, bytes, str | None]],
         *,
         deleted: bool,
@@ -1131,9 +1122,7 @@ class Profiles:
         return count
 
     @staticmethod
-    def _unfeature(
-        db: sqlite3.Connection, comment_seqs: set[int], reviews: set[tuple[str, str]]
-    ) -> None:
+    def _unfeature(db: Database, comment_seqs: set[int], reviews: set[tuple[str, str]]) -> None:
         """Stored show states that put the deleted viewer's words on stream lose the name."""
         rows = db.execute(
             "SELECT seq, body FROM events WHERE type = 'show' AND CAST(body AS TEXT) LIKE ?",

@@ -1,20 +1,18 @@
-"""The SQLite store: one file in WAL mode, written only by the hub's event-loop thread.
+"""The store: one set of SQL over a Database adapter, written only by the hub's loop thread.
 
-Writes are short transactions on the loop thread: with WAL and ``synchronous=NORMAL`` a
-commit is a write to the log without an fsync (tens of microseconds), far cheaper than a
-hop to another thread, and a single writer lets the store hand out ``seq`` numbers from
-memory. Every write a user would miss is committed before the caller acknowledges or
-broadcasts it.
+Writes are short transactions on the loop thread: with SQLite's WAL and
+``synchronous=NORMAL`` a commit is a write to the log without an fsync (tens of
+microseconds), far cheaper than a hop to another thread. The seq of an event is read
+inside the writing transaction, which holds the write lock, so two writers (two hubs on
+one database) can never hand out the same one. Every write a user would miss is committed
+before the caller acknowledges or broadcasts it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,40 +20,38 @@ import msgspec
 
 from console import protocol
 from console.errors import StoreError, StoreVersionError
+from console.store.commerce import Commerce
+from console.store.database import Database, SqliteDatabase
 from console.store.migrations import MIGRATIONS
+from console.store.profiles import Profiles
+from console.store.records import StaffToken
+from console.store.team import TeamRecords
 
 DB_FILE_NAME = "shopcast.sqlite3"
 
 _E = TypeVar("_E", bound=protocol.RoomEvent)
 
-
-@dataclass(frozen=True, slots=True)
-class StaffToken:
-    role: str
-    name: str
-    expires: float | None
-    revoked: float | None
+_LAST_SEQ = "SELECT COALESCE(MAX(seq), 0) FROM events"
 
 
-def _describe(exc: sqlite3.Error) -> str:
-    text = str(exc)
-    if "full" in text:
-        return f"The disk holding the data file is full ({text}); free some space and retry."
-    if "readonly" in text or "read-only" in text:
-        return f"The data file is read-only ({text}); check its permissions or use --data-dir."
-    if "locked" in text or "busy" in text:
-        return f"The data file is in use by another process ({text}); close it and retry."
-    return f"The data file could not be written ({text})."
+class _Live(msgspec.Struct):
+    """The one field of a stored stream event that a restart needs."""
+
+    live: bool
 
 
 class Store:
     """Persistence for one hub. Not thread-safe: use it from the hub's loop thread only."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
-        self._db = connection
+    def __init__(self, database: Database, path: Path) -> None:
+        #: The adapter the store's modules run their SQL through; nothing outside
+        #: :mod:`console.store` uses it.
+        self.db = database
         self.path = path
-        row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
-        self._last_seq: int = row[0]
+        self._last_seq: int = self.db.execute(_LAST_SEQ).fetchone()[0]
+        self.orders = Commerce(self)
+        self.team = TeamRecords(self)
+        self.profiles = Profiles(self)
 
     # ------------------------------------------------------------ opening
 
@@ -70,71 +66,41 @@ class Store:
                 "choose another with --data-dir."
             ) from exc
         path = data_dir / DB_FILE_NAME
+        database = SqliteDatabase.open(path)
         try:
-            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA busy_timeout=2000")
-            cls._migrate(db, path)
-        except sqlite3.DatabaseError as exc:
+            cls._migrate(database, str(path))
+        except StoreError as exc:
+            database.close()
+            if isinstance(exc, StoreVersionError):
+                raise
             raise StoreError(
-                f"Cannot open the data file {path}: {_describe(exc)} If the file is damaged, "
+                f"Cannot open the data file {path}: {exc} If the file is damaged, "
                 "move it away and Shopcast starts with a new one."
             ) from exc
-        return cls(db, path)
+        return cls(database, path)
 
     @staticmethod
-    def _migrate(db: sqlite3.Connection, path: Path) -> None:
-        version = db.execute("PRAGMA user_version").fetchone()[0]
+    def _migrate(db: Database, where: str) -> None:
+        version = db.schema_version()
         if version > len(MIGRATIONS):
             raise StoreVersionError(
-                f"The data file {path} was written by a newer Shopcast (schema {version}; this "
-                f"version knows up to {len(MIGRATIONS)}). Upgrade Shopcast, or start this one "
-                "with another --data-dir."
+                f"The data file {where} was written by a newer Shopcast (schema {version}; "
+                f"this version knows up to {len(MIGRATIONS)}). Upgrade Shopcast, or start "
+                "this one with another --data-dir."
             )
         for number in range(version, len(MIGRATIONS)):
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with db.transaction():
                 for statement in _split_sql(MIGRATIONS[number]):
                     db.execute(statement)
-                db.execute(f"PRAGMA user_version = {number + 1}")
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+                db.set_schema_version(number + 1)
 
     def close(self) -> None:
-        """Checkpoint the WAL into the main file and close, so the file is whole on disk."""
-        try:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            # Statistics for the query planner: worth having, not worth failing a close
-            # for (on a full disk it cannot be written, and everything else is stored).
-            with contextlib.suppress(sqlite3.OperationalError):
-                self._db.execute("PRAGMA optimize")
-        finally:
-            self._db.close()
+        """Finish writing (SQLite: checkpoint the WAL into the file, so it is whole) and close."""
+        self.db.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreError(_describe(exc)) from exc
-        try:
-            yield self._db
-            self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise StoreError(_describe(exc)) from exc
-        except BaseException:
-            self._rollback()
-            raise
-
-    def _rollback(self) -> None:
-        # SQLite has already rolled back by itself after some errors (a full disk).
-        if self._db.in_transaction:
-            self._db.execute("ROLLBACK")
+    def analyze(self) -> None:
+        """Refresh the query planner's statistics, after a bulk load (the benchmarks)."""
+        self.db.execute("ANALYZE")
 
     # ------------------------------------------------------------ events and comments
 
@@ -145,8 +111,8 @@ class Store:
     @contextmanager
     def events(self) -> Iterator[EventWriter]:
         """One transaction that may append room events; seqs count only once committed."""
-        with self._tx() as db:
-            writer = EventWriter(db, self._last_seq)
+        with self.db.transaction() as db:
+            writer = EventWriter(db, db.execute(_LAST_SEQ).fetchone()[0])
             yield writer
         self._last_seq = writer.seq
 
@@ -174,7 +140,7 @@ class Store:
         owner: bool = False,
     ) -> tuple[protocol.Comment, bytes]:
         """Store a comment inside a transaction that may hold other events."""
-        cur = writer.db.execute(
+        comment_id = writer.db.insert(
             "INSERT INTO comments (seq, viewer_id, name, role, text, ts) VALUES (?, ?, ?, ?, ?, ?)",
             (writer.seq + 1, viewer_id, name, role, text, ts),
         )
@@ -184,7 +150,7 @@ class Store:
             ts,
             lambda seq: protocol.Comment(
                 seq=seq,
-                id=cur.lastrowid or 0,
+                id=comment_id,
                 viewer_id=viewer_id,
                 name=name,
                 text=text,
@@ -209,17 +175,17 @@ class Store:
 
     def comment(self, seq: int) -> protocol.Comment | None:
         """The comment stored as event ``seq`` (to feature it on stream)."""
-        row = self._db.execute(
+        row = self.db.execute(
             "SELECT body FROM events WHERE seq = ? AND type = 'comment'", (seq,)
         ).fetchone()
         return msgspec.json.decode(bytes(row[0]), type=protocol.Comment) if row else None
 
     def last_stream_live(self) -> bool:
         """Whether the last stored stream event says the show is live."""
-        row = self._db.execute(
+        row = self.db.execute(
             "SELECT body FROM events WHERE type = 'stream' ORDER BY seq DESC LIMIT 1"
         ).fetchone()
-        return row is not None and b'"live":true' in bytes(row[0])
+        return row is not None and msgspec.json.decode(bytes(row[0]), type=_Live).live
 
     def events_after(
         self, seq: int, upto: int, limit: int, audience: str | None = None
@@ -229,7 +195,7 @@ class Store:
         ``audience`` is a viewer's private audience: they get public events and their own.
         ``None`` is staff, who get everything.
         """
-        rows = self._db.execute(
+        rows = self.db.execute(
             "SELECT body FROM events WHERE seq > ? AND seq <= ?"
             + _AUDIENCE_FILTER[audience is None]
             + " ORDER BY seq LIMIT ?",
@@ -239,7 +205,7 @@ class Store:
 
     def recent_events(self, upto: int, limit: int, audience: str | None = None) -> list[bytes]:
         """The latest ``limit`` encoded events with ``seq <= upto``, oldest first."""
-        rows = self._db.execute(
+        rows = self.db.execute(
             "SELECT body FROM (SELECT seq, body FROM events WHERE seq <= ?"
             + _AUDIENCE_FILTER[audience is None]
             + " ORDER BY seq DESC LIMIT ?) ORDER BY seq",
@@ -251,7 +217,7 @@ class Store:
 
     def touch_viewer(self, viewer_id: str, name: str | None, ts: float) -> str | None:
         """Record that a viewer is here (and their name, if given); return their name."""
-        with self._tx() as db:
+        with self.db.transaction() as db:
             row = db.execute(
                 "SELECT name FROM viewers WHERE viewer_id = ?", (viewer_id,)
             ).fetchone()
@@ -272,13 +238,13 @@ class Store:
             return str(new_name)
 
     def profile(self, viewer_id: str, last_comments: int = 20) -> protocol.Profile | None:
-        row = self._db.execute(
+        row = self.db.execute(
             "SELECT name, first_seen, last_seen, comment_count FROM viewers WHERE viewer_id = ?",
             (viewer_id,),
         ).fetchone()
         if row is None:
             return None
-        comments = self._db.execute(
+        comments = self.db.execute(
             "SELECT seq, text, ts FROM comments WHERE viewer_id = ? ORDER BY id DESC LIMIT ?",
             (viewer_id, last_comments),
         ).fetchall()
@@ -296,7 +262,7 @@ class Store:
     def add_staff_token(
         self, token_hash: str, role: str, name: str, created: float, expires: float | None
     ) -> None:
-        with self._tx() as db:
+        with self.db.transaction() as db:
             db.execute(
                 "INSERT INTO staff_tokens (token_hash, role, name, created, expires) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -304,7 +270,7 @@ class Store:
             )
 
     def staff_token(self, token_hash: str) -> StaffToken | None:
-        row = self._db.execute(
+        row = self.db.execute(
             "SELECT role, name, expires, revoked FROM staff_tokens WHERE token_hash = ?",
             (token_hash,),
         ).fetchone()
@@ -313,11 +279,11 @@ class Store:
     # ------------------------------------------------------------ catalogue
 
     def has_products(self) -> bool:
-        return self._db.execute("SELECT 1 FROM products LIMIT 1").fetchone() is not None
+        return self.db.execute("SELECT 1 FROM products LIMIT 1").fetchone() is not None
 
     def replace_catalogue(self, products: Sequence[protocol.Product]) -> None:
         """Replace the whole catalogue in one transaction: all of it or none of it."""
-        with self._tx() as db:
+        with self.db.transaction() as db:
             db.execute("DELETE FROM products")
             for position, p in enumerate(products):
                 db.execute(
@@ -358,7 +324,7 @@ class Store:
             where = f" WHERE product_id IN ({','.join('?' * len(product_ids))})"
             params = tuple(product_ids)
         variants: dict[str, list[protocol.Variant]] = {}
-        for pid, sku, options, price, compare_at, stock in self._db.execute(
+        for pid, sku, options, price, compare_at, stock in self.db.execute(
             "SELECT product_id, sku, options, price, compare_at, stock FROM variants"
             f"{where} ORDER BY product_id, position",
             params,
@@ -373,7 +339,7 @@ class Store:
                 )
             )
         reviews: dict[str, list[protocol.Review]] = {}
-        for pid, rid, author, rating, text, owner, created in self._db.execute(
+        for pid, rid, author, rating, text, owner, created in self.db.execute(
             "SELECT product_id, id, author, rating, text, verified_owner, created FROM reviews"
             f"{where} ORDER BY product_id, created DESC, id",
             params,
@@ -388,7 +354,7 @@ class Store:
                     created=created,
                 )
             )
-        products = self._db.execute(
+        products = self.db.execute(
             "SELECT id, title, description, vendor, image, currency, options FROM products"
             f"{where.replace('product_id', 'id')} ORDER BY position",
             params,
@@ -409,23 +375,6 @@ class Store:
         ]
 
 
-#: ``audience`` of an event only staff receive (the mod log, questions); None is everyone.
-STAFF_AUDIENCE = "staff"
-_PRIVATE_PREFIX = "v:"
-
-
-def private_audience(viewer_id: str) -> str:
-    """``audience`` of an event for one viewer (and staff): a held comment, a private answer."""
-    return _PRIVATE_PREFIX + viewer_id
-
-
-def audience_viewer(audience: str | None) -> str | None:
-    """The viewer a private ``audience`` is for; None for everyone's or staff events."""
-    if audience is not None and audience.startswith(_PRIVATE_PREFIX):
-        return audience[len(_PRIVATE_PREFIX) :]
-    return None
-
-
 _AUDIENCE_FILTER = {
     True: "",
     False: " AND (audience IS NULL OR audience = ?)",
@@ -435,7 +384,7 @@ _AUDIENCE_FILTER = {
 class EventWriter:
     """Appends room events inside one store transaction, numbering them in order."""
 
-    def __init__(self, db: sqlite3.Connection, last_seq: int) -> None:
+    def __init__(self, db: Database, last_seq: int) -> None:
         self.db = db
         self.seq = last_seq
 

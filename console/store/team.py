@@ -11,49 +11,22 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from console import protocol
-from console.domain.reviews import published_day
 from console.store.commerce import write_review
-from console.store.sqlite import STAFF_AUDIENCE, EventWriter, Store, private_audience
-
-#: (seq, encoded event, audience) for the room to publish; see console.hub.fanout.
-Published = tuple[int, bytes, str | None]
-
-
-@dataclass(frozen=True, slots=True)
-class Sanction:
-    banned: bool
-    muted_until: float | None
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class HeldComment:
-    id: int
-    viewer_id: str
-    name: str
-    role: protocol.Role
-    text: str
-    status: str
-    #: A held review: its product and stars (``None`` for a comment).
-    product_id: str | None = None
-    rating: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who acts: a staff member's name and role (or the hub itself, for automatic holds)."""
-
-    name: str
-    role: protocol.Role
-
-
-HUB = Actor("Shopcast", "host")
+from console.store.records import (
+    HUB,
+    STAFF_AUDIENCE,
+    Actor,
+    HeldComment,
+    Published,
+    Sanction,
+    owner_review,
+    private_audience,
+)
 
 #: The data folder's host token (console.hub.auth) is the one host token without an
 #: expiry: invitations, co-hosts' too, always expire.
@@ -63,6 +36,10 @@ _MOD_COLUMNS = (
     "seq, id, ts, action, actor, actor_role, viewer_id, name, comment_seq, text, reason, until"
 )
 _QUESTION_COLUMNS = "id, viewer_id, name, text, grp, ts, claimed_by, claimed_at, answered_at, done"
+
+if TYPE_CHECKING:
+    from console.store.database import Database
+    from console.store.sqlite import EventWriter, Store
 
 
 def _mod_entry(row: Sequence[Any]) -> protocol.ModEntry:
@@ -105,27 +82,13 @@ def _unfeature_in_history(writer: EventWriter, seq: int) -> None:
             )
 
 
-def owner_review(
-    review_id: str, author: str, rating: int, text: str, now: float
-) -> protocol.Review:
-    """A buyer's review as the shop shows it: verified, dated the day it went up."""
-    return protocol.Review(
-        id=review_id,
-        author=author,
-        rating=rating,
-        text=text,
-        verified_owner=True,
-        created=published_day(now),
-    )
-
-
 class TeamRecords:
     def __init__(self, store: Store) -> None:
         self._store = store
 
     @property
-    def _db(self) -> Any:
-        return self._store._db
+    def _db(self) -> Database:
+        return self._store.db
 
     # ------------------------------------------------------------ staff
 
@@ -150,7 +113,7 @@ class TeamRecords:
     def keep_host_token(self, token_hash: str, name: str, now: float) -> list[str]:
         """Make ``token_hash`` the one host token, storing it if new; return the ids of
         the host tokens this revoked, in one transaction."""
-        with self._store._tx() as db:
+        with self._store.db.transaction() as db:
             others = f"{_HOST_TOKEN} AND revoked IS NULL AND token_hash != ?"
             revoked = [
                 row[0]
@@ -169,7 +132,7 @@ class TeamRecords:
 
     def revoke(self, staff_id: str, now: float) -> bool:
         """Revoke the token whose id is ``staff_id``; False when there is none."""
-        with self._store._tx() as db:
+        with self._store.db.transaction() as db:
             cur = db.execute(
                 "UPDATE staff_tokens SET revoked = COALESCE(revoked, ?) "
                 "WHERE substr(token_hash, 1, 16) = ?",
@@ -277,12 +240,12 @@ class TeamRecords:
         """Keep a comment (or, with ``product_id``, an owner's review) for review: its
         author and staff see it, nobody else."""
         with self._store.events() as writer:
-            cur = writer.db.execute(
+            new_id = writer.db.insert(
                 "INSERT INTO held (viewer_id, name, role, text, rule, reason, ts, product_id, "
                 "rating) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (viewer_id, name, role, text, rule, reason, now, product_id, rating),
             )
-            held_id = cur.lastrowid or 0
+            held_id = new_id
             held, body = writer.add(
                 "held",
                 viewer_id,
@@ -453,7 +416,7 @@ class TeamRecords:
         reason: str = "",
         until: float | None = None,
     ) -> Published:
-        cur = writer.db.execute(
+        new_id = writer.db.insert(
             "INSERT INTO mod_actions (seq, ts, action, actor, actor_role, viewer_id, name, "
             "comment_seq, text, reason, until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -470,7 +433,7 @@ class TeamRecords:
                 until,
             ),
         )
-        entry_id = cur.lastrowid or 0
+        entry_id = new_id
         entry, body = writer.add(
             "mod",
             viewer_id or None,

@@ -31,9 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from console import protocol
 from console.store import Store
-from console.store.commerce import Commerce, NewOrder
-from console.store.profiles import Profiles
-from console.store.team import Actor, TeamRecords
+from console.store.records import Actor, NewOrder
+from tests.support.storedb import value
 
 TARGET_MS = 100
 VIEWER = "bench-viewer-000001"
@@ -84,9 +83,9 @@ def build(data_dir: Path, total: int) -> tuple[Store, int]:
     """The store described in the module doc; returns it and the viewer's event count."""
     store = Store.open(data_dir)
     _catalogue(store)
-    profiles = Profiles(store)
-    commerce = Commerce(store)
-    team = TeamRecords(store)
+    profiles = store.profiles
+    commerce = store.orders
+    team = store.team
     actor = Actor("Mia", "moderator")
     for viewer_id in (VIEWER, PHONE):
         store.touch_viewer(viewer_id, "Ann", 1.0)
@@ -155,10 +154,8 @@ def build(data_dir: Path, total: int) -> tuple[Store, int]:
             profiles.add_note(VIEWER, "Mia", f"note {stream}-{n}", now + 60)
         profiles.stream_ended(now + 5_000)
     profiles.stream_started(1_000.0 + STREAMS * 10_000.0)
-    (count,) = store._db.execute(
-        "SELECT COUNT(*) FROM events WHERE viewer_id IN (?, ?)", (VIEWER, PHONE)
-    ).fetchone()
-    store._db.execute("ANALYZE")
+    count = value(store, "SELECT COUNT(*) FROM events WHERE viewer_id IN (?, ?)", VIEWER, PHONE)
+    store.analyze()
     return store, count
 
 
@@ -171,7 +168,7 @@ def main() -> None:
         started = time.perf_counter()
         store, viewer_events = build(Path(tmp), args.total)
         build_s = time.perf_counter() - started
-        profiles = Profiles(store)
+        profiles = store.profiles
         now = 2_000_000.0
         profile = profiles.assemble(VIEWER, pinned_product_id="p01", now=now)
         assert profile is not None and profile.comment_count >= 6_000

@@ -1,0 +1,28 @@
+"""What the store's tables hold, read through the store's own Database adapter.
+
+A test that checks what was forgotten or kept reads rows here instead of opening the
+SQLite file: the same SQL (``?`` placeholders) runs on either engine the store is open on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from console.store import Store
+
+
+def rows(store: Store, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    """Every row of a query on the store's own connection (it sees its own writes)."""
+    return [tuple(row) for row in store.db.execute(sql, params).fetchall()]
+
+
+def value(store: Store, sql: str, *params: object) -> Any:
+    """The single value a query returns (a COUNT, one column of one row)."""
+    [(found,)] = rows(store, sql, *params)
+    return found
+
+
+def change(store: Store, sql: str, *params: object) -> None:
+    """Write what an older version or a failing disk would have left, in one transaction."""
+    with store.db.transaction() as db:
+        db.execute(sql, params)
