@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -16,6 +16,8 @@ import pytest
 from console.hub.room import Limits
 from console.hub.server import Hub
 from console.store import Store
+from tests.support.postgres import Postgres, postgres_server
+from tests.support.storedb import Engine
 from tests.support.system import fail_missing_package_under_ci
 
 # Correctness only: Hypothesis's per-example deadline (200 ms) is a timing threshold, and
@@ -56,6 +58,22 @@ def pytest_runtest_makereport(
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A real PostgreSQL 15 for the whole session (tests/support/postgres.py)."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, data_dir: Path) -> Engine:
+    """The store's database on each engine: the SQLite file, a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return Engine("sqlite", data_dir, None)
+    server: Postgres = request.getfixturevalue("postgres")
+    return Engine("postgresql", data_dir, server.fresh_database())
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from console.errors import StoreError, StoreVersionError
 from console.hub.server import seed_demo_catalogue
 from console.store import DB_FILE_NAME, Store
 from console.store.migrations import MIGRATIONS
-from tests.support.storedb import value
+from tests.support.storedb import Engine, value
 
 
 def test_new_store_is_in_wal_mode_at_the_latest_schema(tmp_path: Path) -> None:
@@ -43,13 +43,13 @@ def test_a_data_folder_that_cannot_be_created_names_the_fix(tmp_path: Path) -> N
         Store.open(blocker / "data")
 
 
-def test_comments_are_durable_and_numbered_without_gaps(tmp_path: Path) -> None:
-    store = Store.open(tmp_path)
+def test_comments_are_durable_and_numbered_without_gaps(engine: Engine) -> None:
+    store = engine.open()
     store.touch_viewer("viewer-0001", "Ann", 1.0)
     for n in range(3):
         store.append_comment("viewer-0001", "Ann", "viewer", f"c{n}", 2.0 + n)
     store.close()
-    store = Store.open(tmp_path)
+    store = engine.open()
     assert store.last_seq == 3
     assert [
         protocol.decode_server(b"[" + e + b"]")[0].seq for e in store.events_after(0, 3, 10)
@@ -64,8 +64,8 @@ def test_comments_are_durable_and_numbered_without_gaps(tmp_path: Path) -> None:
     store.close()
 
 
-def test_demo_catalogue_is_seeded_once_and_round_trips(tmp_path: Path) -> None:
-    store = Store.open(tmp_path)
+def test_demo_catalogue_is_seeded_once_and_round_trips(engine: Engine) -> None:
+    store = engine.open()
     seed_demo_catalogue(store)
     products = store.catalogue()
     assert len(products) >= 12
@@ -77,8 +77,8 @@ def test_demo_catalogue_is_seeded_once_and_round_trips(tmp_path: Path) -> None:
     store.close()
 
 
-def test_a_bad_catalogue_replaces_nothing(tmp_path: Path) -> None:
-    store = Store.open(tmp_path)
+def test_a_bad_catalogue_replaces_nothing(engine: Engine) -> None:
+    store = engine.open()
     seed_demo_catalogue(store)
     before = store.catalogue()
     broken = [*before, before[0]]  # the same product id twice
@@ -86,3 +86,34 @@ def test_a_bad_catalogue_replaces_nothing(tmp_path: Path) -> None:
         store.replace_catalogue(broken)
     assert store.catalogue() == before
     store.close()
+
+
+def test_two_hubs_on_one_database_never_hand_out_the_same_seq(engine: Engine) -> None:
+    """The seq is read in the writing transaction, not remembered: a second store on the
+    same database (another hub) continues after the first one's events."""
+    first, second = engine.open(), engine.open()
+    try:
+        first.touch_viewer("viewer-0001", "Ann", 1.0)
+        (a, _), (b, _) = (
+            first.append_comment("viewer-0001", "Ann", "viewer", "from hub A", 2.0),
+            second.append_comment("viewer-0001", "Ann", "viewer", "from hub B", 3.0),
+        )
+        c, _ = first.append_stream_state(True, 4.0)
+        assert (a.seq, b.seq, c.seq) == (1, 2, 3)
+        assert second.last_stream_live()
+        assert len(second.events_after(0, 3, 10)) == 3
+    finally:
+        first.close()
+        second.close()
+
+
+def test_the_last_stream_event_says_whether_the_show_is_live(engine: Engine) -> None:
+    store = engine.open()
+    try:
+        assert not store.last_stream_live()
+        store.append_stream_state(True, 1.0)
+        assert store.last_stream_live()
+        store.append_stream_state(False, 2.0)
+        assert not store.last_stream_live()
+    finally:
+        store.close()

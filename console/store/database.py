@@ -20,6 +20,8 @@ from console.errors import StoreError
 
 Params = Sequence[Any] | dict[str, Any]
 
+_LAST_SEQ = "SELECT COALESCE(MAX(seq), 0) FROM events"
+
 
 class Cursor(Protocol):
     """What a query returns: rows as tuples (the DB-API cursor of either driver)."""
@@ -62,8 +64,20 @@ class Database(Protocol):
     @property
     def in_transaction(self) -> bool: ...
 
+    def last_seq(self) -> int:
+        """The room's last seq; inside a transaction, under its write lock."""
+        ...
+
+    def advance_seq(self, seq: int) -> None:
+        """Record, inside the writing transaction, that events up to ``seq`` exist."""
+        ...
+
     def schema_version(self) -> int:
         """How many migrations the database has had."""
+        ...
+
+    def migration(self, statement: str) -> str:
+        """A statement of the migrations as this engine reads it."""
         ...
 
     def set_schema_version(self, version: int) -> None:
@@ -145,6 +159,15 @@ class SqliteDatabase:
     @property
     def in_transaction(self) -> bool:
         return self._connection.in_transaction
+
+    def last_seq(self) -> int:
+        return int(self._connection.execute(_LAST_SEQ).fetchone()[0])
+
+    def advance_seq(self, seq: int) -> None:
+        """Nothing to do: the events table is the counter, read under ``BEGIN IMMEDIATE``."""
+
+    def migration(self, statement: str) -> str:
+        return statement
 
     def schema_version(self) -> int:
         try:

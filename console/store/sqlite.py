@@ -31,8 +31,6 @@ DB_FILE_NAME = "shopcast.sqlite3"
 
 _E = TypeVar("_E", bound=protocol.RoomEvent)
 
-_LAST_SEQ = "SELECT COALESCE(MAX(seq), 0) FROM events"
-
 
 class _Live(msgspec.Struct):
     """The one field of a stored stream event that a restart needs."""
@@ -48,7 +46,7 @@ class Store:
         #: :mod:`console.store` uses it.
         self.db = database
         self.path = path
-        self._last_seq: int = self.db.execute(_LAST_SEQ).fetchone()[0]
+        self._last_seq = self.db.last_seq()
         self.orders = Commerce(self)
         self.team = TeamRecords(self)
         self.profiles = Profiles(self)
@@ -56,8 +54,9 @@ class Store:
     # ------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, data_dir: Path) -> Store:
-        """Open (creating or migrating) the store in ``data_dir``."""
+    def open(cls, data_dir: Path, database: str | None = None) -> Store:
+        """Open (creating or migrating) the store: the SQLite file in ``data_dir``, or the
+        PostgreSQL database at the URL ``database`` (the host token stays in ``data_dir``)."""
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -65,19 +64,38 @@ class Store:
                 f"Cannot create the data folder {data_dir} ({exc.strerror}); "
                 "choose another with --data-dir."
             ) from exc
+        if database is not None:
+            return cls._open_postgres(data_dir, database)
         path = data_dir / DB_FILE_NAME
-        database = SqliteDatabase.open(path)
+        db = SqliteDatabase.open(path)
         try:
-            cls._migrate(database, str(path))
+            cls._migrate(db, str(path))
         except StoreError as exc:
-            database.close()
+            db.close()
             if isinstance(exc, StoreVersionError):
                 raise
             raise StoreError(
                 f"Cannot open the data file {path}: {exc} If the file is damaged, "
                 "move it away and Shopcast starts with a new one."
             ) from exc
-        return cls(database, path)
+        return cls(db, path)
+
+    @classmethod
+    def _open_postgres(cls, data_dir: Path, url: str) -> Store:
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise StoreError(
+                f"--database {url!r} is not a PostgreSQL URL; give postgresql://user@host/db "
+                "or leave it out for the SQLite file in --data-dir."
+            )
+        from console.store.postgres import PostgresDatabase  # psycopg only when asked for
+
+        db = PostgresDatabase.open(url)
+        try:
+            cls._migrate(db, "the PostgreSQL database")
+        except BaseException:
+            db.close()
+            raise
+        return cls(db, data_dir / "postgresql")
 
     @staticmethod
     def _migrate(db: Database, where: str) -> None:
@@ -91,7 +109,7 @@ class Store:
         for number in range(version, len(MIGRATIONS)):
             with db.transaction():
                 for statement in _split_sql(MIGRATIONS[number]):
-                    db.execute(statement)
+                    db.execute(db.migration(statement))
                 db.set_schema_version(number + 1)
 
     def close(self) -> None:
@@ -112,8 +130,9 @@ class Store:
     def events(self) -> Iterator[EventWriter]:
         """One transaction that may append room events; seqs count only once committed."""
         with self.db.transaction() as db:
-            writer = EventWriter(db, db.execute(_LAST_SEQ).fetchone()[0])
+            writer = EventWriter(db, db.last_seq())
             yield writer
+            db.advance_seq(writer.seq)
         self._last_seq = writer.seq
 
     def append_comment(
@@ -208,7 +227,7 @@ class Store:
         rows = self.db.execute(
             "SELECT body FROM (SELECT seq, body FROM events WHERE seq <= ?"
             + _AUDIENCE_FILTER[audience is None]
-            + " ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+            + " ORDER BY seq DESC LIMIT ?) AS latest ORDER BY seq",
             (upto, *([] if audience is None else [audience]), limit),
         ).fetchall()
         return [bytes(r[0]) for r in rows]

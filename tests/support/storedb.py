@@ -6,6 +6,7 @@ SQLite file: the same SQL (``?`` placeholders) runs on either engine the store i
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from console.store import Store
@@ -26,3 +27,15 @@ def change(store: Store, sql: str, *params: object) -> None:
     """Write what an older version or a failing disk would have left, in one transaction."""
     with store.db.transaction() as db:
         db.execute(sql, params)
+
+
+class Engine:
+    """One test's database on one engine: ``open()`` opens (and reopens) the same store."""
+
+    def __init__(self, name: str, data_dir: Path, url: str | None) -> None:
+        self.name = name
+        self.data_dir = data_dir
+        self.url = url
+
+    def open(self) -> Store:
+        return Store.open(self.data_dir, database=self.url)

@@ -30,6 +30,8 @@ TEST_PACKAGES = (
     "systemd",
     # the event bus between hubs (tests/test_bus_redis.py)
     "redis-server",
+    # the store tests on PostgreSQL 15 as well as SQLite (tests/support/postgres.py)
+    "postgresql",
 )
 
 _MISSING = re.compile(r"\(apt-get install [^()]+\)")
