@@ -71,6 +71,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     claims.add_argument(
         "--hold", type=float, metavar="MINUTES", help="how long a claim holds (default 10)"
     )
+    auction = commands.add_parser(
+        "auction", help="auction one unit of the pinned product, or call the running one off"
+    )
+    auction.add_argument("action", choices=("start", "cancel"))
+    auction.add_argument("--price", help='start price as written, e.g. "20"')
+    auction.add_argument("--increment", default="1", help='bid increment (default "1")')
+    auction.add_argument("--seconds", type=float, default=60.0, help="duration (default 60)")
+    auction.add_argument("--sku", help="the variant to auction (default: the first in stock)")
+    auction.add_argument(
+        "--anti-snipe",
+        type=int,
+        metavar="SECONDS",
+        help="a bid in the last N seconds extends by N (default: sudden death)",
+    )
+    auction.add_argument(
+        "--pay-within",
+        type=int,
+        default=300,
+        metavar="SECONDS",
+        help="how long the winner has to pay before the runner-up may (default 300)",
+    )
     review = commands.add_parser("feature-review", help="show a review over the video")
     review.add_argument("review_id")
     comment = commands.add_parser("feature-comment", help="show a comment over the video")
@@ -151,6 +172,8 @@ class _Session:
     def __init__(self, ws: ClientConnection) -> None:
         self._ws = ws
         self._refs = (f"ctl{n}" for n in itertools.count(1))
+        #: The pinned product as the hub's welcome said (``ctl auction`` sells it).
+        self.pinned: protocol.Product | None = None
 
     async def request(self, message: protocol.ClientMessage) -> protocol.ServerMessage:
         ref = next(self._refs)
@@ -200,6 +223,9 @@ async def _run(args: argparse.Namespace) -> str:
         if isinstance(first, protocol.Error):
             raise CtlError(first.message)
         session = _Session(ws)
+        session.pinned = next(
+            (m.pinned for m in welcome if isinstance(m, protocol.ShowState)), None
+        )
         try:
             if upload is not None:
                 return await _import(session, args.file, upload)
@@ -243,6 +269,8 @@ async def _command(session: _Session, args: argparse.Namespace) -> str:
                 return "Claims off: comments are only chat."
             hold = f" for {args.hold:g} min" if args.hold is not None else ""
             return f'Claims on: a comment such as "sold M" holds the pinned product{hold}.'
+        case "auction":
+            return await _auction(session, args)
         case "feature-review":
             await session.request(protocol.Feature(review_id=args.review_id))
             return f"Featured review {args.review_id}."
@@ -270,6 +298,29 @@ async def _command(session: _Session, args: argparse.Namespace) -> str:
             return mod_log_csv(log.entries).rstrip("\r\n")
         case _:
             return await _team_command(session, args)
+
+
+async def _auction(session: _Session, args: argparse.Namespace) -> str:
+    if args.action == "cancel":
+        await session.request(protocol.CancelAuction())
+        return "Auction cancelled: the lot is back on sale."
+    if args.price is None:
+        raise CtlError('Give the start price: ctl auction start --price "20".')
+    pinned = session.pinned
+    if pinned is None:
+        raise CtlError("Pin a product first (ctl pin PRODUCT); the auction sells it.")
+    await session.request(
+        protocol.StartAuction(
+            start_price=_amount(args.price, pinned.currency),
+            increment=_amount(args.increment, pinned.currency),
+            seconds=args.seconds,
+            sku=args.sku,
+            anti_snipe=args.anti_snipe,
+            checkout_seconds=args.pay_within,
+        )
+    )
+    end = f"anti-snipe {args.anti_snipe} s" if args.anti_snipe else "sudden death"
+    return f"Auction of {pinned.title} open for {args.seconds:g} s ({end})."
 
 
 async def _team_command(session: _Session, args: argparse.Namespace) -> str:

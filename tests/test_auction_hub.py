@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from console.hub.room import Limits
 from console.hub.server import Hub
 from console.store import Store
 from tests.support.clients import RawClient
-from tests.test_claims_hub import BUYER, START, TEE, FakeClock, Show
+from tests.test_claims_hub import BUYER, REPO, START, TEE, FakeClock, Show
 
 AUCTION = {"t": "start_auction", "sku": "TEE-S", "start_price": 1000, "increment": 100}
 
@@ -224,3 +225,49 @@ async def test_a_restarted_hub_keeps_the_auction_its_bids_and_its_clock(data_dir
     finally:
         await hub.stop()
         store.close()
+
+
+async def test_ctl_starts_an_auction_on_the_pinned_product_and_cancels_it(show: Show) -> None:
+    async def ctl(*args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "console",
+            "ctl",
+            "--hub",
+            show.hub.local_ws_url,
+            "--token",
+            show.hub.issue_token("host", "Mia"),
+            *args,
+            cwd=REPO,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode is not None
+        return proc.returncode, out.decode().strip(), err.decode().strip()
+
+    code, _, err = await ctl("auction", "start", "--price", "10")
+    assert (code, err) == (
+        1,
+        "shopcast ctl: Pin a product first (ctl pin PRODUCT); the auction sells it.",
+    )
+    await show.ok({"t": "pin", "product": "logo-tee"})
+    assert await ctl(
+        "auction", "start", "--price", "10", "--increment", "0.50", "--anti-snipe", "5"
+    ) == (0, "Auction of Logo Tee open for 60 s (anti-snipe 5 s).", "")
+    [opened] = await show.host.wait_for("auction", why="start")
+    assert (opened["sku"], opened["start_price"], opened["increment"], opened["anti_snipe"]) == (
+        "TEE-S",
+        1000,
+        50,
+        5,
+    )
+    assert show.stock("TEE-S") == 0
+    assert await ctl("auction", "cancel") == (
+        0,
+        "Auction cancelled: the lot is back on sale.",
+        "",
+    )
+    await show.host.wait_for("auction", why="cancel")
+    assert show.stock("TEE-S") == 1
