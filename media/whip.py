@@ -18,6 +18,8 @@ A show outlives its sessions. When the server ends one (its DELETE, a restart) o
 network loses it, the session is detached from the stream at once (no packets, no
 keyframe requests: a dead one asked the shared encoder for one every half second) and
 the output publishes again after 1, 2, 4 … up to 30 s, from 1 s again once it is back;
+a server that dies without a word (Janus killed: no DTLS close, and ICE's consent check
+gives up only after 30 s) is noticed when its RTCP reports stop for ``SILENCE`` s;
 so does a first attempt that fails for a reason that may pass (the server down, busy or
 out of reach). A refusal that needs the host (a bad token, a wrong address, a server
 without H.264) is not retried. Every outcome goes to the log, for headless runs.
@@ -36,6 +38,7 @@ import socket
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urljoin
 
@@ -61,6 +64,12 @@ QUOTE_CHARS = 160
 #: Seconds before the first retry, and the most between two.
 FIRST_RETRY = 1.0
 LONGEST_RETRY = 30.0
+#: Seconds without an RTCP report from the server (from the connection on) before its
+#: session counts as lost. Janus reports on what it receives every second or so; a
+#: server found to send none is not judged by this again.
+SILENCE = 5.0
+#: Seconds between two looks at the server's reports.
+WATCH_EVERY = 1.0
 #: Statuses after which the same request may succeed later (RFC 9110: timeout, too many).
 PASSING_STATUSES = frozenset({408, 429})
 
@@ -104,6 +113,8 @@ class _Session:
     resource_url: str | None = None
     #: Detached from the stream; it takes no packets and asks for no keyframes again.
     ended: bool = False
+    #: Ends the session when the server's reports stop (``SILENCE``).
+    watchdog: asyncio.Task[None] | None = None
 
 
 class WhipOutput:
@@ -139,6 +150,8 @@ class WhipOutput:
         self._retry: asyncio.Task[None] | None = None
         self._endings: set[asyncio.Task[None]] = set()
         self._closed = False
+        #: The server sends RTCP reports, so that their silence means it is gone.
+        self._server_reports = True
 
     @property
     def resource_url(self) -> str | None:
@@ -225,6 +238,8 @@ class WhipOutput:
             if state == "connected":
                 self._backoff.reset()
                 self._set_state("publishing", "publishing")
+                if session.watchdog is None:
+                    session.watchdog = asyncio.get_running_loop().create_task(self._watch(session))
                 log.info(
                     "WHIP: publishing to %s; the session is %s", self.url, session.resource_url
                 )
@@ -284,6 +299,28 @@ class WhipOutput:
             )
         self._offered = offered
 
+    async def _watch(self, session: _Session) -> None:
+        """Call ``session`` lost when the server's RTCP reports stop (or never come)."""
+        connected = datetime.now(UTC)
+        heard: datetime | None = None
+        while not session.ended and self._server_reports:
+            await asyncio.sleep(WATCH_EVERY)
+            heard = await _last_report(session.pc) or heard
+            silent = (datetime.now(UTC) - (heard or connected)).total_seconds()
+            if session.ended or silent <= SILENCE:
+                continue
+            if heard is None:
+                # Maybe a server that sends no reports at all: one doubt, then trust it.
+                self._server_reports = False
+                log.warning("WHIP: the server at %s sent no RTCP report", self._where)
+            self._lost(
+                session,
+                f"The WHIP server at {self._where} stopped answering "
+                f"(no RTCP report for {silent:.0f} s).",
+                True,
+            )
+            return
+
     def _lost(self, session: _Session, reason: str, delete: bool) -> None:
         """A live session died: detach it now, end it, and publish again after a while."""
         session.ended = True
@@ -321,6 +358,9 @@ class WhipOutput:
         session.ended = True
         if self._session is session:
             self._session = None
+        watchdog = session.watchdog
+        if watchdog is not None and watchdog is not asyncio.current_task():
+            watchdog.cancel()
         session.video.stop()
         session.audio.stop()
         resource, session.resource_url = session.resource_url, None
@@ -375,6 +415,17 @@ class WhipOutput:
         self.state, self.status = state, status
         with contextlib.suppress(Exception):
             self._on_state(state, status)
+
+
+async def _last_report(pc: RTCPeerConnection) -> datetime | None:
+    """When the server last sent an RTCP report on any of ``pc``'s streams."""
+    heard = [
+        stats.timestamp
+        for sender in pc.getSenders()
+        for stats in (await sender.getStats()).values()
+        if stats.type == "remote-inbound-rtp"
+    ]
+    return max(heard, default=None)
 
 
 def _os_reason(exc: OSError) -> str:

@@ -19,12 +19,15 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 
 from console.hub.room import Limits
 from console.hub.server import Hub
-from console.hub.sfu import SfuBroker, choose_feed, publisher_ids
+from console.hub.sfu import RECONNECTING, SfuBroker, choose_feed, publisher_ids, still_live
 from console.store import Store
 from tests.support.clients import RawClient
 
 ROOM = 4321
 SECRET = "api-s3cret"
+#: The broker's graces, short: how long a show stays live without its publisher.
+LEFT_GRACE = 0.3
+AWAY_GRACE = 3.0
 #: What the stand-in offers each subscriber: the hub relays it without reading it.
 OFFER = "v=0\r\no=janus 1 1 IN IP4 10.0.0.1\r\n"
 
@@ -124,7 +127,9 @@ async def sfu_hub(data_dir: Path, janus: StandInJanus) -> AsyncIterator[Hub]:
         store,
         tick=0.01,
         limits=Limits(),
-        sfu=lambda on_live: SfuBroker(janus.url, SECRET, ROOM, on_live),
+        sfu=lambda on_live: SfuBroker(
+            janus.url, SECRET, ROOM, on_live, left_grace=LEFT_GRACE, away_grace=AWAY_GRACE
+        ),
     )
     await hub.start("127.0.0.1", 0)
     try:
@@ -218,19 +223,43 @@ async def test_the_show_ends_when_the_publisher_leaves_janus_and_a_late_answer_i
     await ann.close()
 
 
-async def test_when_janus_goes_away_the_show_is_not_live_and_comes_back_with_it(
+def test_a_show_whose_publisher_dropped_out_stays_live_for_its_grace_only() -> None:
+    assert still_live(live=False, publishing=True, gone_for=0.0, grace=8.0)
+    assert still_live(live=True, publishing=False, gone_for=7.9, grace=8.0)
+    assert not still_live(live=True, publishing=False, gone_for=8.0, grace=8.0)
+    assert not still_live(live=False, publishing=False, gone_for=0.0, grace=8.0)
+
+
+async def test_when_janus_restarts_the_show_stays_live_and_the_page_watches_again(
     sfu_hub: Hub, janus: StandInJanus
 ) -> None:
     janus.publishers.append(77)
     ann = await RawClient.viewer(sfu_hub.local_ws_url, "Ann")
     await ann.wait_for("stream", live=True)
+    publishers, janus.publishers = janus.publishers, []
     for connection in list(janus.connections):
         await connection.close()
-    await ann.wait_for("stream", live=False)
-    await ann.wait_for("stream", count=2, live=True)
+    await until(lambda: len([r for r in janus.requests if r["janus"] == "create"]) == 2)
+    await ann.send({"t": "watch", "ref": "stream"})
+    [refused] = await ann.wait_for("error", ref="stream")
+    assert (refused["code"], refused["message"]) == ("not_live", RECONNECTING)
+    janus.publishers = publishers
+    await until(lambda: len(janus.asked("listparticipants")) >= 4)
     await ann.send({"t": "watch", "ref": "stream"})
     await ann.wait_for("watch_offer", ref="stream")
-    assert len([r for r in janus.requests if r["janus"] == "create"]) == 2
+    assert [m["live"] for m in ann.of_type("stream")] == [True], "the page was told it ended"
+    await ann.close()
+
+
+async def test_a_janus_away_past_the_grace_ends_the_show(sfu_hub: Hub, janus: StandInJanus) -> None:
+    janus.publishers.append(77)
+    ann = await RawClient.viewer(sfu_hub.local_ws_url, "Ann")
+    await ann.wait_for("stream", live=True)
+    assert janus.server is not None
+    janus.server.close()
+    for connection in list(janus.connections):
+        await connection.close()
+    await ann.wait_for("stream", live=False, timeout=AWAY_GRACE + 5)
     await ann.close()
 
 

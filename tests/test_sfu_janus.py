@@ -607,3 +607,57 @@ def test_the_hubs_viewer_page_watches_the_show_through_janus_brokered_by_the_hub
             "the page say the show ended",
             lambda: True if state.is_visible() and "ended" in state.inner_text() else None,
         )
+
+
+@pytest.mark.browser
+def test_viewers_get_the_picture_back_by_themselves_when_janus_is_killed_and_restarted(
+    show_in_namespace: Show, tmp_path: Path
+) -> None:
+    require_janus_js()
+    running = show_in_namespace
+    said = running.start_sfu()
+    viewer_page = running.start_hub(said["Janus API"].split()[0])
+    running.start_console(said["WHIP endpoint"], said["WHIP token"])
+    with contextlib.ExitStack() as stack:
+        with running.namespace.inside():
+            browsers = stack.enter_context(strict_chromium(tmp_path / "profiles"))
+        context = browsers.profile()
+        context.add_init_script(CAPTURE_PEERS_JS)
+        page = context.pages[0] if context.pages else context.new_page()
+        page.goto(viewer_page)
+
+        def decoding() -> dict[str, Any] | None:
+            found: dict[str, Any] = page.evaluate(PAGE_STATS_JS)
+            return found if found["frames"] > 0 else None
+
+        running.wait_for("the page decode video through Janus", decoding)
+        peers = page.evaluate("window.__peers.length")
+        page.evaluate("() => { window.__not_reloaded = true; }")
+        state = page.get_by_test_id("stream-state")
+
+        janus = running.program("janus")
+        assert janus is not None
+        os.kill(janus, signal.SIGKILL)
+        said_then = running.wait_for(
+            "the page say it reconnects",
+            lambda: (
+                text
+                if state.is_visible() and "reconnect" in (text := state.inner_text()).lower()
+                else None
+            ),
+        )
+        assert "ended" not in said_then
+
+        running.wait_for(
+            "the page decode video again, on a new connection",
+            lambda: decoding() if page.evaluate("window.__peers.length") > peers else None,
+        )
+        assert page.evaluate("window.__not_reloaded === true"), "the page was reloaded"
+        running.wait_for("the overlay go", lambda: True if state.is_hidden() else None)
+        whip = [
+            line
+            for line in tail(running.folder / "console.log", 400).splitlines()
+            if "WHIP" in line
+        ]
+        assert any("stopped answering" in line for line in whip), whip
+        assert any("Publishing again" in line for line in whip), whip

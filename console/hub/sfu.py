@@ -8,8 +8,13 @@ handle on the show's publisher, relays Janus's offer to the page and the page's 
 back (candidates inside the SDP, no trickle), and detaches the handle when the page
 leaves or asks again. The show is live while the room has a publisher: the broker asks
 Janus once a second (which also keeps its session alive) and tells the hub when that
-changes. When Janus stops or restarts, the show is not live until a publisher is back,
-and the broker connects again by itself.
+changes. A show is not over when its publisher drops out, though: when the WHIP server
+ends the console's session it publishes again within a couple of seconds, and when Janus
+is killed and restarts (``python -m console.sfu`` starts it again in about a second) the
+console notices its dead session within seconds and publishes again. Meanwhile the show
+stays live and pages are told the video reconnects (they ask again by themselves); only
+a publisher that stays away past the grace ends the show. The broker connects again by
+itself.
 """
 
 from __future__ import annotations
@@ -32,8 +37,15 @@ POLL = 1.0
 #: ``MAX_RETRY`` while it stays away.
 RETRY = 1.0
 MAX_RETRY = 10.0
+#: Seconds the show stays live after its publisher left a room Janus still serves: the
+#: console's WHIP output publishes again 1 s after the server ended its session.
+LEFT_GRACE = 8.0
+#: Seconds it stays live after Janus went away: Janus is back in about a second, and the
+#: console notices its dead session (media.whip's ``SILENCE``) and publishes again.
+AWAY_GRACE = 30.0
 NOT_READY = "The show's video server (Janus) is not reachable; the hub keeps trying."
 NO_PUBLISHER = "The show is not live yet; the video starts when it is."
+RECONNECTING = "The video is reconnecting; this page picks it up again by itself."
 
 
 class SfuUnavailable(ShopcastError):
@@ -59,6 +71,13 @@ def choose_feed(publishers: list[int], current: int | None, seen: frozenset[int]
     if current in publishers:
         return current
     return publishers[0] if publishers else None
+
+
+def still_live(live: bool, publishing: bool, gone_for: float, grace: float) -> bool:
+    """Whether the show is live: while a publisher is in the room, and for ``grace``
+    seconds after it dropped out of a live show (``gone_for`` seconds ago), which is
+    how long the console takes to publish again."""
+    return publishing or (live and gone_for < grace)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +106,15 @@ class SfuBroker:
     API, with ``secret``), one per viewer page; ``on_live`` hears when the room gains or
     loses its publisher."""
 
-    def __init__(self, url: str, secret: str, room: int, on_live: Callable[[bool], None]) -> None:
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        room: int,
+        on_live: Callable[[bool], None],
+        left_grace: float = LEFT_GRACE,
+        away_grace: float = AWAY_GRACE,
+    ) -> None:
         self.url = url
         self._secret = secret
         self.room = room
@@ -99,6 +126,11 @@ class SfuBroker:
         self._seen: frozenset[int] = frozenset()
         self._viewers: dict[str, Subscription] = {}
         self._task: asyncio.Task[None] | None = None
+        self._left_grace = left_grace
+        self._away_grace = away_grace
+        #: When (event-loop time) a live show's publisher dropped out, and the grace then.
+        self._gone_at: float | None = None
+        self._grace = left_grace
         self.live = False
 
     @property
@@ -117,6 +149,7 @@ class SfuBroker:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._disconnect()
+        self._set_live(False)
 
     async def subscribe(self, key: str) -> str:
         """Janus's offer for a new subscription of page ``key`` to the show's publisher
@@ -124,9 +157,9 @@ class SfuBroker:
         await self.close_viewer(key)
         janus, feed = self._janus, self._feed
         if janus is None or janus.closed:
-            raise SfuUnavailable(NOT_READY)
-        if feed is None or not self.live:
-            raise SfuUnavailable(NO_PUBLISHER)
+            raise SfuUnavailable(RECONNECTING if self.live else NOT_READY)
+        if feed is None:
+            raise SfuUnavailable(RECONNECTING if self.live else NO_PUBLISHER)
         handle = await janus.attach(self._session)
         body = {
             "request": "join",
@@ -181,9 +214,10 @@ class SfuBroker:
                     await self._look()
                     await asyncio.sleep(POLL)
             except JanusError as exc:
-                log.warning("SFU: %s; trying again in %g s", exc, wait)
+                log.warning("SFU: %s Trying again in %g s.", exc, wait)
             await self._disconnect()
             await asyncio.sleep(wait)
+            self._judge(publishing=False)
             wait = min(wait * 2, MAX_RETRY)
 
     async def _connect(self) -> None:
@@ -209,7 +243,20 @@ class SfuBroker:
         publishers = publisher_ids(data.get("participants", []))
         self._feed = choose_feed(publishers, self._feed, self._seen)
         self._seen = frozenset(publishers)
-        self._set_live(self._feed is not None)
+        self._judge(publishing=self._feed is not None)
+
+    def _judge(self, publishing: bool) -> None:
+        """Live or not, now: a publisher that dropped out has its grace to come back."""
+        now = asyncio.get_running_loop().time()
+        if publishing:
+            self._gone_at = None
+        elif self.live and self._gone_at is None:
+            self._gone_at, self._grace = now, self._left_grace
+            log.info("SFU: the publisher left; the show stays live for %g s", self._grace)
+        gone_for = 0.0 if self._gone_at is None else now - self._gone_at
+        self._set_live(still_live(self.live, publishing, gone_for, self._grace))
+        if not self.live:
+            self._gone_at = None
 
     async def _disconnect(self) -> None:
         """Forget Janus's session: its handles (every viewer's) end with it."""
@@ -217,7 +264,10 @@ class SfuBroker:
         self._viewers.clear()
         self._feed = None
         self._seen = frozenset()
-        self._set_live(False)
+        if self.live and self._gone_at is None:
+            self._gone_at = asyncio.get_running_loop().time()
+            self._grace = self._away_grace
+            log.info("SFU: Janus went away; the show stays live for %g s", self._grace)
         if janus is not None:
             with contextlib.suppress(JanusError):
                 if not janus.closed:

@@ -328,7 +328,13 @@ import { createShop } from "./shop.js";
     if (entry) pending.delete(msg.ref);
     if (msg.ref === "stream") {
       stopStream();
-      if (msg.code !== "not_live") showOverlay("The video could not start", String(msg.message));
+      if (msg.code !== "not_live") {
+        showOverlay("The video could not start", String(msg.message));
+      } else if (live) {
+        // The show is live but its video is away for a moment (the SFU restarts, the
+        // host publishes again): ask again by ourselves, no reload needed.
+        reconnectStream(String(msg.message));
+      }
       return;
     }
     if (msg.code === "too_many_new_viewers" && !connected) {
@@ -617,6 +623,21 @@ import { createShop } from "./shop.js";
   let pc = null;
   let live = false;
   let serverOffer = false;
+  // A dropped video is asked for again after this long, and torn down after being
+  // "disconnected" (no packets, no ICE answers) this long; WebRTC itself recovers from
+  // a shorter gap.
+  const STREAM_RETRY_MS = 1500;
+  const DISCONNECTED_MS = 2000;
+  let streamRetry = null;
+
+  function reconnectStream(why) {
+    showOverlay("Reconnecting the video…", why || "The page picks it up again by itself.");
+    clearTimeout(streamRetry);
+    streamRetry = setTimeout(() => {
+      streamRetry = null;
+      if (live && !pc) startStream();
+    }, STREAM_RETRY_MS);
+  }
 
   function showOverlay(title, hint) {
     els.overlayTitle.textContent = title;
@@ -665,10 +686,21 @@ import { createShop } from "./shop.js";
       els.video.play().catch(() => {});
     });
     peer.addEventListener("connectionstatechange", () => {
-      if (pc !== peer) return;
-      if (peer.connectionState === "failed") {
+      if (pc !== peer || !live) return;
+      const state = peer.connectionState;
+      if (state === "failed") {
         stopStream();
-        if (live) setTimeout(startStream, 1000);
+        reconnectStream("");
+      } else if (state === "disconnected") {
+        showOverlay("Reconnecting the video…", "The page picks it up again by itself.");
+        setTimeout(() => {
+          if (pc === peer && peer.connectionState !== "connected") {
+            stopStream();
+            reconnectStream("");
+          }
+        }, DISCONNECTED_MS);
+      } else if (state === "connected" && !els.video.paused) {
+        els.overlay.hidden = true;
       }
     });
     if (serverOffer) {
