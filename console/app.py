@@ -167,9 +167,10 @@ class _RemoteStream:
             self._audio.stop()
 
 
-async def _serve_remote(settings: Settings) -> int:
+async def _serve_remote(settings: Settings, team_settings: QSettings | None = None) -> int:
     """A staff console on another machine: no hub, no store; the host's hub. A host's
-    console gets a stream of its own when the hub says where to publish it."""
+    console gets a stream of its own when the hub says where to publish it.
+    ``team_settings``: where its layout and media choices are kept."""
     ending = _Ending()
     window: MainWindow | None = None
     welcomed = False
@@ -198,7 +199,7 @@ async def _serve_remote(settings: Settings) -> int:
         settings.connect, settings.token, role="staff", on_messages=on_messages, on_state=on_state
     )
     # Its own settings file: a staff layout must not replace the host's on this machine.
-    team_settings = QSettings(
+    team_settings = team_settings or QSettings(
         QSettings.Format.NativeFormat, QSettings.Scope.UserScope, "Shopcast", "Shopcast Team"
     )
     stream = _RemoteStream(settings, team_settings)

@@ -665,6 +665,15 @@ class Playout(_Msg, tag="playout"):
     p95_ms: int | None = None
 
 
+class SfuViewers(_Msg, tag="sfu_viewers"):
+    """Staff only, ephemeral, on a hub whose viewers watch through an SFU: how many
+    pages receive the video from it now (a subscription each). Sent when it changes (at
+    most once a second) and after ``welcome``. The console's own "on video" count is 0
+    there: it sends to Janus alone."""
+
+    count: int = 0
+
+
 class Ack(_Msg, tag="ack"):
     ref: str | None = None
     seq: int | None = None
@@ -1393,6 +1402,7 @@ ServerMessage = (
     | StreamState
     | Viewers
     | Playout
+    | SfuViewers
     | Ack
     | Error
     | Profile

@@ -120,6 +120,9 @@ class MainWindow(QMainWindow):
 
         self.stream: StreamControls | None = None
         self.preview: VideoPreview | None = None
+        #: The hub's latest ``playout`` and ``sfu_viewers``, for stream controls that
+        #: come after the welcome that carried them (``attach_stream``).
+        self._video_figures: dict[type, protocol.Playout | protocol.SfuViewers] = {}
         if capture is not None and broadcast is not None and set_live is not None:
             central = QWidget(self)
             column = QVBoxLayout(central)
@@ -246,10 +249,21 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(central)
         column.setContentsMargins(8, 8, 8, 8)
         stream = self._add_stream(column, central, capture, broadcast, set_live)
+        for figure in self._video_figures.values():
+            self._show_video_figure(stream, figure)
         self.setCentralWidget(central)
         self.menuBar().insertMenu(self._view_menu.menuAction(), self._stream_menu(stream))
         self.source_label.setText(f"Source: {capture.name}")
         return stream
+
+    @staticmethod
+    def _show_video_figure(
+        stream: StreamControls, figure: protocol.Playout | protocol.SfuViewers
+    ) -> None:
+        if isinstance(figure, protocol.Playout):
+            stream.set_playout(figure)
+        else:
+            stream.set_sfu_viewers(figure.count)
 
     def _stream_menu(self, stream: StreamControls) -> QMenu:
         """What OBS keeps in its Controls: the show's own switches, with their keys."""
@@ -469,9 +483,10 @@ class MainWindow(QMainWindow):
                             self._spawn(self._load_orders())
                 case protocol.Viewers():
                     self._set_viewers(message.count)
-                case protocol.Playout():
+                case protocol.Playout() | protocol.SfuViewers():
+                    self._video_figures[type(message)] = message
                     if self.stream is not None:
-                        self.stream.set_playout(message)
+                        self._show_video_figure(self.stream, message)
                 case _ if self.team.route(message):
                     notice = self.team.notice(message) or notice
                 case protocol.Error():

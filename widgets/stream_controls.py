@@ -60,7 +60,9 @@ HEALTH_HELP = (
     "with the one before. A few are harmless; a count that keeps rising means: choose a "
     "lower resolution in Stream settings.\n"
     "on video: viewers whose browsers receive the video now (WebRTC). The header's "
-    '"watching" also counts pages that only chat or are still connecting.\n'
+    '"watching" also counts pages that only chat or are still connecting. "via the SFU": '
+    "they receive it from the show's video server (Janus), which this console publishes "
+    "to by WHIP.\n"
     "viewers see: how long after you the viewers see and hear you, as their pages report "
     "it every 5 s (the video's jitter buffer plus half the round trip): the median viewer, "
     "and the p95 (95 of 100 viewers are at least this soon). Say a deal's last seconds "
@@ -105,6 +107,9 @@ class StreamControls(QWidget):
         self.end_question: QMessageBox | None = None
         #: The delay viewers report seeing (the hub's ``playout``); none reported yet.
         self._playout = protocol.Playout()
+        #: Pages receiving the video from the SFU (the hub's ``sfu_viewers``); None on
+        #: the embedded path, where the console sends to every viewer itself.
+        self._sfu_viewers: int | None = None
 
         self.live_action = QAction("&Go live", self)
         self.live_action.setShortcut(QKeySequence("Ctrl+L"))
@@ -328,6 +333,15 @@ class StreamControls(QWidget):
         """The hub's latest figure of the delay viewers see; shown at the next refresh."""
         self._playout = playout
 
+    def set_sfu_viewers(self, count: int) -> None:
+        """The hub brokers viewers to an SFU: ``count`` of them receive the video from it."""
+        self._sfu_viewers = count
+
+    def _on_video(self) -> str:
+        if self._sfu_viewers is None:
+            return f"{self._broadcast.viewer_count} on video"
+        return f"{self._sfu_viewers} on video via the SFU"
+
     def _playout_health(self) -> str:
         playout = self._playout
         if not playout.viewers or playout.median_ms is None or playout.p95_ms is None:
@@ -374,7 +388,7 @@ class StreamControls(QWidget):
         self._last = sample
         text = (
             f"{fps:.0f} fps · {kbps / 1000:.1f} Mb/s · encoder {load:.0f}% · "
-            f"{stats.dropped} dropped · {broadcast.viewer_count} on video"
+            f"{stats.dropped} dropped · {self._on_video()}"
             f"{self._playout_health()}"
         )
         target = encoder.preset.fps

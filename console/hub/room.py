@@ -204,6 +204,10 @@ class Room:
         self.stream_flow: Literal["client_offer", "server_offer"] = "client_offer"
         #: Where the host's console publishes by WHIP (``welcome.whip``, to hosts only).
         self.whip: protocol.WhipTarget | None = None
+        #: Pages watching through the SFU now (set by the hub that brokers them); staff
+        #: hear it as ``sfu_viewers``.
+        self.sfu_viewers: Callable[[], int] | None = None
+        self._sfu_viewers_told: int | None = None
         self.shop = Shop(store, self._publish, payments=payments, clock=clock)
         self.claims = self.shop.claims = ClaimDesk(
             self.shop.records, self.shop.publish, clock, domain_product
@@ -351,6 +355,8 @@ class Room:
             playout = self.playout.snapshot()
             if playout.viewers:
                 state.append(protocol.encode(playout))
+            if self.sfu_viewers is not None:
+                state.append(protocol.encode(protocol.SfuViewers(count=self.sfu_viewers())))
         else:
             standing = self.moderation.standing(session.viewer_id)
             if standing is not None:
@@ -882,6 +888,9 @@ class Room:
             self.playout.announce()
         except Exception:
             log.exception("telling staff the viewers' playout delay failed")
+        if self.sfu_viewers is not None and self.sfu_viewers() != self._sfu_viewers_told:
+            self._sfu_viewers_told = self.sfu_viewers()
+            self._to_staff(protocol.SfuViewers(count=self._sfu_viewers_told))
         if self._sessions:
             self._start_housekeeping()
 

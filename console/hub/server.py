@@ -117,6 +117,8 @@ class Hub:
         self._sfu = sfu(self.set_live) if sfu is not None else None
         if self._sfu is not None:
             self.room.stream_flow = "server_offer"
+            broker = self._sfu
+            self.room.sfu_viewers = lambda: broker.watching
         self._static = StaticFiles()
         self._server: Server | None = None
         self.host = "127.0.0.1"
