@@ -28,6 +28,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from console.sfu.config import (
+    DEFAULT_ENDPOINT,
     DEFAULT_JANUS_ADMIN_PORT,
     JanusInstall,
     SfuConfigError,
@@ -39,7 +40,7 @@ from console.sfu.config import (
     whip_endpoint,
     whip_server_config,
 )
-from console.sfu.janus import JanusError, room_participants, videoroom_handles
+from console.sfu.janus import JanusConnection, JanusError, room_participants, videoroom_handles
 from console.sfu.run import DEFAULT_WHIP_SERVER, WHIP_SERVER_ENV
 from media.httpclient import request
 from tests.support.browser import CHROMIUM, strict_chromium
@@ -661,3 +662,55 @@ def test_viewers_get_the_picture_back_by_themselves_when_janus_is_killed_and_res
         ]
         assert any("stopped answering" in line for line in whip), whip
         assert any("Publishing again" in line for line in whip), whip
+
+
+async def kick(api: str, secret: str, room_secret: str, feed: int) -> None:
+    """Janus's VideoRoom kicks publisher ``feed`` out of the show's room (a moderator's
+    or an operator's act): Janus hangs up its peer connection."""
+    async with await JanusConnection.open(api, secret) as janus:
+        session = await janus.session()
+        try:
+            handle = await janus.attach(session)
+            body = {"request": "kick", "secret": room_secret, "room": 4321, "id": feed}
+            await janus.message(session, handle, body)
+        finally:
+            await janus.request({"janus": "destroy", "session_id": session})
+
+
+def test_the_console_publishes_again_when_the_server_ends_its_session_or_janus_kicks_it(
+    show_in_namespace: Show,
+) -> None:
+    running = show_in_namespace
+    said = running.start_sfu()
+    secrets = json.loads((running.sfu_folder / "secrets.json").read_text())
+    api = said["Janus API"].split()[0]
+    running.start_console(said["WHIP endpoint"], said["WHIP token"])
+
+    def publisher(other_than: int | None = None) -> int | None:
+        feeds = [
+            int(person["id"])
+            for person in running.ask(lambda: room_participants(api, secrets["api_secret"], 4321))
+            if person.get("publisher")
+        ]
+        return next((feed for feed in feeds if feed != other_than), None)
+
+    def whip_log() -> list[str]:
+        log = tail(running.folder / "console.log", 1000).splitlines()
+        return [line for line in log if "WHIP" in line and "aioice" not in line]
+
+    first = running.wait_for("a publisher in the show's room", publisher)
+    # The server ends the session: simple-whip-server's DELETE of the resource, as its
+    # operator sends it; Janus hangs the publisher up.
+    resource = f"http://127.0.0.1:7090/whip/resource/{DEFAULT_ENDPOINT}"
+    headers = {"Authorization": f"Bearer {said['WHIP token']}"}
+    deleted = running.ask(lambda: request("DELETE", resource, headers))
+    assert deleted.status == 200
+    second = running.wait_for("the console publish again", lambda: publisher(other_than=first))
+    ended = [line for line in whip_log() if "ended the session" in line]
+    assert ended and "Publishing again" in ended[0], whip_log()
+
+    # Janus kicks the publisher out of the room.
+    running.ask(lambda: kick(api, secrets["api_secret"], secrets["room_secret"], second))
+    running.wait_for("the console publish after the kick", lambda: publisher(other_than=second))
+    assert len([line for line in whip_log() if "ended the session" in line]) == 2, whip_log()
+    assert "publishing" in whip_log()[-1], "the last word is that it publishes again"
