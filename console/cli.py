@@ -186,6 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ROOM",
         help=f"the show's VideoRoom (default {DEFAULT_ROOM})",
     )
+    hub.add_argument(
+        "--redis",
+        default="",
+        metavar="URL",
+        help="share the room with the other hubs on this Redis (redis://HOST:PORT/DB): "
+        "every hub fans out the room's events from it and sums the viewer count; hubs "
+        "that share a room share one store",
+    )
     token = sub.add_parser(
         "token",
         help="print the data folder's host token (made if there is none yet); replace it "
@@ -321,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
 
             sfu = _sfu_options(args, settings.data_dir)
             whip = _whip_target(args, settings.data_dir) if sfu is not None else None
-            return asyncio.run(serve_headless(settings, sfu, whip))
+            return asyncio.run(serve_headless(settings, sfu, whip, args.redis or None))
         # Before Qt is imported: a missing system library would abort the process in Qt.
         check_desktop()
         from console.app import run_console

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import signal
 
+from console.bus.redis import RedisBus
 from console.gc_tuning import tune_collector
 from console.hub.auth import host_token_line
 from console.hub.server import Hub, seed_demo_catalogue
@@ -21,13 +22,18 @@ log = logging.getLogger(__name__)
 
 
 async def serve_headless(
-    settings: Settings, sfu: SfuOptions | None = None, whip: WhipTarget | None = None
+    settings: Settings,
+    sfu: SfuOptions | None = None,
+    whip: WhipTarget | None = None,
+    redis: str | None = None,
 ) -> int:
     """Serve until SIGINT or SIGTERM, then close connections and the store; return 0.
 
     With ``sfu``, viewers watch through that Janus, and the show is live while its
     room has a publisher (the console publishing by WHIP); ``whip`` is where: host
-    consoles joined by ``--connect`` receive it in their welcome."""
+    consoles joined by ``--connect`` receive it in their welcome. With ``redis`` (a
+    ``redis://`` URL) the room's events, notices and viewer count go through that Redis,
+    shared with every hub that joins it (``console.bus.redis``)."""
     store = Store.open(settings.data_dir)
     try:
         seed_demo_catalogue(store)
@@ -40,6 +46,7 @@ async def serve_headless(
                 if sfu is None
                 else lambda on_live: SfuBroker(sfu.url, sfu.secret, sfu.room, on_live)
             ),
+            bus=RedisBus(redis) if redis else None,
         )
         hub.room.whip = whip
         token = hub.host_token()
@@ -53,6 +60,8 @@ async def serve_headless(
             print(f"Video: through Janus at {sfu.url}, room {sfu.room}", flush=True)
         if whip is not None:
             print(f"Host consoles publish to: {whip.url}", flush=True)
+        if redis:
+            print(f"Bus: Redis at {redis}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
