@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -10,8 +11,9 @@ from hypothesis import strategies as st
 from websockets.frames import Frame, Opcode
 
 from console import protocol
-from console.hub.fanout import EVERYONE, STAFF, Coalescer, Offer, private_to
+from console.hub.fanout import EVERYONE, STAFF, Coalescer, Feed, Offer, events_from_log, private_to
 from console.hub.room import text_frame
+from console.store import Store
 
 VIEWERS = ("viewer-aa", "viewer-bb", "viewer-cc")
 #: Who an event is for: everyone, staff only, or one viewer (and staff).
@@ -93,3 +95,29 @@ def test_a_frame_built_once_is_byte_for_byte_what_websockets_sends(size: int) ->
     payload = bytes(range(256)) * (size // 256) + bytes(size % 256)
     expected = Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
     assert text_frame(payload) == expected
+
+
+def test_a_gap_from_the_log_never_shows_a_private_event_to_other_viewers(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "data")
+    try:
+        store.append_comment("viewer-aa", "Ann", "viewer", "public", 1.0)
+        with store.events() as writer:
+            writer.add(
+                "comment_held",
+                "viewer-bb",
+                2.0,
+                lambda seq: protocol.Comment(
+                    seq=seq, id=0, viewer_id="viewer-bb", name="Bob", text="held", ts=2.0
+                ),
+                audience=private_to("viewer-bb"),
+            )
+        store.append_comment("viewer-aa", "Ann", "viewer", "public again", 3.0)
+        coalescer = Coalescer(0)
+        Feed(coalescer, lambda after, n: events_from_log(store.events_after, after, n), list).fill()
+        frames = coalescer.flush()
+        assert frames is not None
+        assert [m["seq"] for m in json.loads(frames.staff)] == [1, 2, 3]
+        for viewer in ("viewer-aa", "viewer-bb"):
+            assert [m["seq"] for m in json.loads(frames.for_viewer(viewer) or b"[]")] == [1, 3]
+    finally:
+        store.close()
