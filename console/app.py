@@ -31,6 +31,7 @@ from media.webrtc import Broadcast
 from widgets.alerts import tell
 from widgets.gc_guard import GuiThreadCollector
 from widgets.main_window import MainWindow
+from widgets.shows_window import install as install_shows
 from widgets.stream_controls import StreamControls
 from widgets.stream_settings import LiveMedia, remembered_media
 
@@ -313,6 +314,7 @@ async def _serve(settings: Settings) -> int:
         )
         window.media = media
         window.source_changed.emit(media.describe())
+        install_shows(window, settings.data_dir)  # File > Shows… (Ctrl+Shift+H)
         ending.watch(window)
         assert window.stream is not None, "a console with a stream has stream controls"
         if settings.record is not None:

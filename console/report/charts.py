@@ -7,6 +7,7 @@ PNG with no browser, and the same bytes go into the HTML (as data: URIs) and bes
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import matplotlib
 
@@ -166,3 +167,22 @@ def trends(report: Report) -> bytes | None:
         axes.set_title(metric.label + unit, fontsize=9)
     figure.suptitle("The metrics that fell most against the last shows (this show in red)")
     return _png(figure)
+
+
+def sparkline(values: Sequence[int], width: int = 120, height: int = 28) -> bytes:
+    """A show's viewers over time as a small line with no axes, for a row of the Shows
+    window. Drawn on a :class:`~matplotlib.figure.Figure` of its own, not pyplot's, so
+    the window's loader thread shares no state with a report being written."""
+    dpi = 100
+    figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    axes = figure.add_axes((0.02, 0.08, 0.96, 0.84))
+    axes.set_axis_off()
+    ys = np.array(values if len(values) >= 2 else [*values, *values, 0][:2], dtype=float)
+    xs = np.arange(len(ys), dtype=float)
+    axes.fill_between(xs, ys, color="#c6dbef", linewidth=0)
+    axes.plot(xs, ys, color="#3182bd", linewidth=1.2)
+    axes.set_xlim(0, max(len(ys) - 1, 1))
+    axes.set_ylim(0, max(float(ys.max()), 1.0) * 1.1)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, transparent=True)
+    return buffer.getvalue()

@@ -152,7 +152,7 @@ class Report:
         return "\u2013" if amount is None else format_money(Money(amount, self.currency))
 
 
-def _end(log: ShowLog) -> float:
+def show_end(log: ShowLog) -> float:
     last = max(
         [log.show.started, *(e.ts for e in log.events), *(c.ts for c in log.chat)],
         default=log.show.started,
@@ -190,7 +190,7 @@ def _spans(log: ShowLog, end: float) -> tuple[list[Span], list[Span]]:
     return pins, deals
 
 
-def _timeline(log: ShowLog, end: float) -> Timeline:
+def show_timeline(log: ShowLog, end: float) -> Timeline:
     start = log.show.started
     length = max(end - start, 1.0)
     bucket = 60.0 if length <= 3600 else 300.0
@@ -240,14 +240,14 @@ def _questions(log: ShowLog) -> list[QuestionGroup]:
     return groups
 
 
-def _main_currency(log: ShowLog) -> str:
+def main_currency(log: ShowLog) -> str:
     counts = Counter(order.currency for order in log.orders)
     return counts.most_common(1)[0][0] if counts else "EUR"
 
 
-def _metrics(log: ShowLog, timeline: Timeline, end: float) -> dict[str, float | None]:
+def show_metrics(log: ShowLog, timeline: Timeline, end: float) -> dict[str, float | None]:
     minutes = max((end - log.show.started) / 60.0, 1.0)
-    currency = _main_currency(log)
+    currency = main_currency(log)
     revenue = sum(o.total for o in log.orders if o.currency == currency)
     active = {r.viewer_id for r in log.chat if r.role == "viewer" and r.viewer_id} | {
         o.viewer_id for o in log.orders
@@ -321,7 +321,7 @@ def _try_next(
 
 def summarize(log: ShowLog, past: Sequence[ShowLog] = ()) -> Report:
     """The report of ``log``'s show; ``past`` are earlier shows, oldest first."""
-    end = _end(log)
+    end = show_end(log)
     board = FunnelBoard()
     heard = BlockerBoard()
     for event in log.events:
@@ -329,8 +329,8 @@ def summarize(log: ShowLog, past: Sequence[ShowLog] = ()) -> Report:
         if isinstance(event, Commented):
             heard.add(event)
     funnels = {f.product: f for f in board.funnels(end)}
-    currency = _main_currency(log)
-    timeline = _timeline(log, end)
+    currency = main_currency(log)
+    timeline = show_timeline(log, end)
 
     per_product: dict[str, list] = defaultdict(list)
     for order in log.orders:
@@ -372,8 +372,10 @@ def summarize(log: ShowLog, past: Sequence[ShowLog] = ()) -> Report:
             )
         )
 
-    current = _metrics(log, timeline, end)
-    history = [_metrics(p, _timeline(p, _end(p)), _end(p)) for p in past[-PAST_SHOWS:]]
+    current = show_metrics(log, timeline, end)
+    history = [
+        show_metrics(p, show_timeline(p, show_end(p)), show_end(p)) for p in past[-PAST_SHOWS:]
+    ]
     metrics = [
         Metric(
             name,
