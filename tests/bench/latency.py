@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -37,7 +38,7 @@ from media.encoder import PRESETS
 from media.testpattern import STAMP_BITS, stamp_height
 from tests.bench.sfu_show import sfu_show
 from tests.support.browser import Chromium, chromium
-from tests.support.live import LiveHub
+from tests.support.live import CAPTURE_PEERS_JS, LiveHub
 
 #: The issue's targets (issue 16 for the SFU) and how far the page's own figure may be.
 TARGETS = {
@@ -58,6 +59,25 @@ WebSocket.prototype.send = function (data) {
   return nativeSend.call(this, data);
 };
 """
+
+# Runs in the page: the video receiver's running totals (seconds) and the round trip, to
+# split the glass-to-glass time into what the page can see and what it cannot.
+RECEIVER_JS = """async () => {
+  const pc = window.__peers[window.__peers.length - 1];
+  const out = {buffer: 0, emitted: 0, decode: 0, processing: 0, decoded: 0, rtt: 0};
+  if (!pc) return out;
+  (await pc.getStats()).forEach((r) => {
+    if (r.type === 'inbound-rtp' && r.kind === 'video') {
+      out.buffer = r.jitterBufferDelay || 0; out.emitted = r.jitterBufferEmittedCount || 0;
+      out.decode = r.totalDecodeTime || 0; out.decoded = r.framesDecoded || 0;
+      out.processing = r.totalProcessingDelay || 0;
+    }
+    if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') {
+      out.rtt = r.currentRoundTripTime || 0;
+    }
+  });
+  return out;
+}"""
 
 # Runs in the page: one sample per presented frame, until told to stop.
 MEASURE_JS = """([bits, stripRows]) => {
@@ -103,8 +123,9 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="shopcast-latency-"))
+    load_before = os.getloadavg()[0]
     measured = via_sfu(work, args) if args.via == "sfu" else embedded(work, args)
-    samples, reports, (width, height), hub_median, hub_p95 = measured
+    samples, reports, (width, height), hub_median, hub_p95, receiver = measured
 
     values = np.array(samples, dtype=float)
     # A frame whose stamp was misread (a compression artefact) gives an absurd value.
@@ -137,12 +158,23 @@ def main() -> int:
             round(p50 - reported_p50, 1) if reported_p50 is not None else None
         ),
         "reported_within_ms_target": REPORTED_WITHIN_MS,
+        # Per frame over the window, from the page's getStats: the part of the delay the
+        # page can see (processing = first packet in to decoded, so it holds the jitter
+        # buffer and decoding); the rest is capture, encoding, the network and display.
+        "receiver_ms": receiver,
+        # The machine is shared: a late frame grows the page's jitter buffer, so a busy
+        # machine shows in both figures.
+        "machine_load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "cores": os.cpu_count(),
     }
     print(json.dumps(result))
     return 0
 
 
-Measured = tuple[list[float], list[float], tuple[int, int], int | None, int | None]
+Sampled = tuple[list[float], list[float], tuple[int, int], dict[str, float]]
+Measured = tuple[
+    list[float], list[float], tuple[int, int], int | None, int | None, dict[str, float]
+]
 
 
 def embedded(work: Path, args: argparse.Namespace) -> Measured:
@@ -151,11 +183,13 @@ def embedded(work: Path, args: argparse.Namespace) -> Measured:
     try:
         with chromium(work / "profiles") as browsers:
             page = open_page(browsers, live.hub.viewer_url)
-            samples, reports, size = measure(page, PRESETS[args.preset].height, args.seconds)
+            samples, reports, size, receiver = measure(
+                page, PRESETS[args.preset].height, args.seconds
+            )
             hub_figure = live.call(_hub_figure(live))
     finally:
         live.close()
-    return samples, reports, size, hub_figure.median_ms, hub_figure.p95_ms
+    return samples, reports, size, hub_figure.median_ms, hub_figure.p95_ms, receiver
 
 
 def via_sfu(work: Path, args: argparse.Namespace) -> Measured:
@@ -170,14 +204,15 @@ def via_sfu(work: Path, args: argparse.Namespace) -> Measured:
         with show.namespace.inside():
             browsers = stack.enter_context(chromium(work / "profiles"))
         page = open_page(browsers, viewer_page)
-        samples, reports, size = measure(page, PRESETS[args.preset].height, args.seconds)
-    return samples, reports, size, None, None
+        samples, reports, size, receiver = measure(page, PRESETS[args.preset].height, args.seconds)
+    return samples, reports, size, None, None, receiver
 
 
 def open_page(browsers: Chromium, url: str) -> Page:
     """The viewer page, playing, past its first keyframe's start-up."""
     context = browsers.profile()
     context.add_init_script(CAPTURE_REPORTS_JS)
+    context.add_init_script(CAPTURE_PEERS_JS)
     page = context.pages[0] if context.pages else context.new_page()
     page.goto(url)
     deadline = time.monotonic() + START_TIMEOUT
@@ -189,22 +224,33 @@ def open_page(browsers: Chromium, url: str) -> Page:
     return page
 
 
-def measure(
-    page: Page, height: int, seconds: float
-) -> tuple[list[float], list[float], tuple[int, int]]:
+def measure(page: Page, height: int, seconds: float) -> Sampled:
     """Glass-to-glass samples of every frame presented over ``seconds``, the delays the
-    page reported meanwhile, and the video's size."""
+    page reported meanwhile, the video's size, and the receiver's delays per frame."""
     page.evaluate(MEASURE_JS, [STAMP_BITS, stamp_height(height)])
     reports_before = page.evaluate("window.__playout.length")
+    before = page.evaluate(RECEIVER_JS)
     print(f"measuring for {seconds:.0f} s…", file=sys.stderr)
     time.sleep(seconds)
     samples = page.evaluate("window.__measuring = false, window.__latency")
+    after = page.evaluate(RECEIVER_JS)
     reports = page.evaluate("window.__playout")[reports_before:]
     size = page.evaluate(
         "(() => { const v = document.querySelector('[data-testid=stream]');"
         " return [v.videoWidth, v.videoHeight]; })()"
     )
-    return samples, reports, (int(size[0]), int(size[1]))
+    return samples, reports, (int(size[0]), int(size[1])), _per_frame(before, after)
+
+
+def _per_frame(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    emitted = max(after["emitted"] - before["emitted"], 1)
+    decoded = max(after["decoded"] - before["decoded"], 1)
+    return {
+        "jitter_buffer": round((after["buffer"] - before["buffer"]) / emitted * 1000, 1),
+        "decode": round((after["decode"] - before["decode"]) / decoded * 1000, 1),
+        "processing": round((after["processing"] - before["processing"]) / decoded * 1000, 1),
+        "half_rtt": round(after["rtt"] / 2 * 1000, 1),
+    }
 
 
 async def _hub_figure(live: LiveHub) -> protocol.Playout:
