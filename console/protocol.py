@@ -448,6 +448,34 @@ class PlaceBid(_Msg, tag="bid"):
     ref: str | None = None
 
 
+class StartGiveaway(_Msg, tag="start_giveaway"):
+    """Open a giveaway of ``prize`` for ``seconds`` (10 to 300); ``eligibility`` is who may
+    enter (everyone, commented, bought); with ``keyword`` a comment saying it enters too."""
+
+    prize: str
+    seconds: float
+    eligibility: Literal["everyone", "commented", "bought"] = "everyone"
+    keyword: str | None = None
+    ref: str | None = None
+
+
+class DrawGiveaway(_Msg, tag="draw_giveaway"):
+    """Reveal the seed and draw the winner, once entries have closed."""
+
+    ref: str | None = None
+
+
+class CancelGiveaway(_Msg, tag="cancel_giveaway"):
+    ref: str | None = None
+
+
+class EnterGiveaway(_Msg, tag="enter_giveaway"):
+    """A viewer enters the giveaway shown (the Enter button)."""
+
+    giveaway_id: str
+    ref: str | None = None
+
+
 class TermSpec(msgspec.Struct, omit_defaults=True):
     pattern: str
     kind: Literal["word", "wildcard", "regex"] = "word"
@@ -573,6 +601,10 @@ ClientMessage = (
     | StartAuction
     | CancelAuction
     | PlaceBid
+    | StartGiveaway
+    | DrawGiveaway
+    | CancelGiveaway
+    | EnterGiveaway
     | SetConsent
     | ExportData
     | DeleteData
@@ -1177,6 +1209,45 @@ class AuctionBid(_Msg, tag="auction_bid"):
     at: float
 
 
+class GiveawayState(_Msg, tag="giveaway"):
+    """The giveaway as everyone sees it after a change (``why``: start, draw, cancel);
+    ``seq`` 0 restates it after ``welcome``.
+
+    ``commitment`` is the SHA-256 of the seed, published at the start; at the draw
+    ``seed`` reveals it and ``entries`` lists the entrants, so the page recomputes the
+    winner (the rule in :mod:`console.domain.giveaway`). ``no_purchase_necessary`` is
+    true unless entry is for buyers.
+    """
+
+    seq: int
+    giveaway_id: str
+    prize: str
+    eligibility: str
+    starts: float
+    ends: float
+    commitment: str
+    status: str
+    why: str
+    at: float
+    no_purchase_necessary: bool
+    keyword: str | None = None
+    entrants: int = 0
+    seed: str | None = None
+    entries: list[str] = []
+    winner_id: str | None = None
+    winner: str | None = None
+
+
+class GiveawayEntry(_Msg, tag="giveaway_entry"):
+    """To the entrant (and staff): they are in; ``seq`` 0 restates it after ``welcome``."""
+
+    seq: int
+    giveaway_id: str
+    viewer_id: str
+    name: str
+    at: float
+
+
 class ClaimAsk(_Msg, tag="claim_ask"):
     """To one viewer only: their comment asked to claim but did not say what (ephemeral);
     ``choices`` are the values or the comments to type. ``place`` is their place in the
@@ -1429,6 +1500,8 @@ ServerMessage = (
     | ClaimWaiting
     | AuctionState
     | AuctionBid
+    | GiveawayState
+    | GiveawayEntry
     | ClaimAsk
     | Standing
     | ModEntry
@@ -1467,6 +1540,8 @@ RoomEvent = (
     | ClaimWaiting
     | AuctionState
     | AuctionBid
+    | GiveawayState
+    | GiveawayEntry
     | ModEntry
     | Held
     | HeldResolved

@@ -40,6 +40,7 @@ PERMISSIONS: Final[dict[type, frozenset[str]]] = {
     protocol.GetQuote: _ALL,
     protocol.Buy: _VIEWER,
     protocol.PlaceBid: _VIEWER,
+    protocol.EnterGiveaway: _VIEWER,
     protocol.SubmitReview: _VIEWER,
     # Running the show
     protocol.Pin: _HOST,
@@ -52,6 +53,9 @@ PERMISSIONS: Final[dict[type, frozenset[str]]] = {
     protocol.SetClaims: _HOST,
     protocol.StartAuction: _HOST,
     protocol.CancelAuction: _HOST,
+    protocol.StartGiveaway: _HOST,
+    protocol.DrawGiveaway: _HOST,
+    protocol.CancelGiveaway: _HOST,
     protocol.ImportCatalogue: _HOST,
     protocol.GetOrders: _ORDERS,
     # The team

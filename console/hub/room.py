@@ -41,6 +41,7 @@ from console.hub.auth import (
 from console.hub.cadence import FrameClock
 from console.hub.claims import ClaimDesk
 from console.hub.fanout import Coalescer, Feed, Frames, events_from_log, private_to
+from console.hub.giveaways import GiveawayDesk
 from console.hub.moderation import Moderation
 from console.hub.payments import PaymentProvider
 from console.hub.permissions import check_permission
@@ -213,6 +214,13 @@ class Room:
             self.shop.records, self.shop.publish, clock, domain_product
         )
         self.moderation = Moderation(store, self._publish_all, clock, self.shop.records.is_buyer)
+        self.giveaways = GiveawayDesk(
+            self.shop.records,
+            self.shop.publish,
+            clock,
+            self._is_banned,
+            self.shop.records.is_buyer,
+        )
         self.auctions = self.shop.auctions = AuctionDesk(
             self.shop.records, self.shop.publish, clock, self._is_banned
         )
@@ -346,6 +354,8 @@ class Room:
                 for event in (
                     self.auctions.current(),
                     None if session.is_staff else self.auctions.own_bid(session.viewer_id),
+                    self.giveaways.current(),
+                    None if session.is_staff else self.giveaways.own_entry(session.viewer_id),
                 )
                 if event is not None
             ),
@@ -550,6 +560,14 @@ class Room:
                 self.keep_viewer(session)
                 self.auctions.bid(session.viewer_id, session.name, message)
                 reply(session, protocol.Ack(ref=message.ref))
+            case protocol.EnterGiveaway():
+                if session.name is None:
+                    raise ProtocolError(
+                        ErrorCode.NAME_REQUIRED, "Choose a display name before you enter."
+                    )
+                self.keep_viewer(session)
+                self.giveaways.enter(session.viewer_id, session.name, message.giveaway_id)
+                reply(session, protocol.Ack(ref=message.ref))
             case _:
                 self._staff_command(session, message)
 
@@ -578,6 +596,12 @@ class Room:
                 self.auctions.start(message, self.shop.pinned_product())
             case protocol.CancelAuction():
                 self.auctions.cancel()
+            case protocol.StartGiveaway():
+                self.giveaways.start(message)
+            case protocol.DrawGiveaway():
+                self.giveaways.draw()
+            case protocol.CancelGiveaway():
+                self.giveaways.cancel()
             case protocol.ImportCatalogue():
                 reply(session, self.shop.import_catalogue(message))
                 return
@@ -949,6 +973,7 @@ class Room:
             ask = self.claims.consider(session.viewer_id, session.name, text, self.shop.pinned_id)
             if ask is not None:
                 reply(session, ask)
+            self.giveaways.consider(session.viewer_id, session.name, text)
 
     def set_live(self, live: bool) -> None:
         """Record and announce that the show went live or ended."""

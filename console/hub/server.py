@@ -173,6 +173,7 @@ class Hub:
         self.room.shop.resume()
         self.room.claims.resume()
         self.room.auctions.resume()
+        self.room.giveaways.resume()
         if self.store.last_stream_live():
             # The last run ended without saying so (a crash): the show is not live now.
             self.room.recover_from_crash()

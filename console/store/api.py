@@ -31,6 +31,7 @@ from console.store.records import (
     ClaimEvent,
     ClaimMove,
     Deletion,
+    GiveawayEvent,
     HeldComment,
     NewOrder,
     Published,
@@ -186,6 +187,10 @@ class Orders(Protocol):
     def auction_log(self) -> list[AuctionEvent]:
         """Every auction event in the log, oldest first: a restarted hub replays the last
         auction's decisions from them."""
+        ...
+
+    def giveaway_log(self) -> list[GiveawayEvent]:
+        """Every giveaway event in the log, oldest first."""
         ...
 
     def complete(

@@ -20,6 +20,7 @@ from console.store.records import (
     AuctionEvent,
     ClaimEvent,
     ClaimMove,
+    GiveawayEvent,
     NewOrder,
     OutOfStockError,
     Published,
@@ -189,6 +190,14 @@ class Commerce:
             "SELECT body FROM events WHERE type IN ('auction', 'auction_bid') ORDER BY seq"
         ).fetchall()
         return [msgspec.json.decode(bytes(r[0]), type=AuctionEvent) for r in rows]
+
+    def giveaway_log(self) -> list[GiveawayEvent]:
+        """Every giveaway event in the log, oldest first: a restarted hub rebuilds the
+        last giveaway and its entries from them."""
+        rows = self._db.execute(
+            "SELECT body FROM events WHERE type IN ('giveaway', 'giveaway_entry') ORDER BY seq"
+        ).fetchall()
+        return [msgspec.json.decode(bytes(r[0]), type=GiveawayEvent) for r in rows]
 
     def complete(
         self,

@@ -84,6 +84,8 @@ class NewOrder:
 ClaimEvent = protocol.ClaimCard | protocol.ClaimEnded | protocol.ClaimWaiting | protocol.ClaimsMode
 #: Auctions store their moves as claims do (a lot leaves the stock, or comes back).
 AuctionEvent = protocol.AuctionState | protocol.AuctionBid
+#: Giveaways too (no stock moves: the prize is the host's to send).
+GiveawayEvent = protocol.GiveawayState | protocol.GiveawayEntry
 #: A stored event: its seq, its encoding and who may see it (see ``console.hub.fanout``).
 Published = tuple[int, bytes, str | None]
 
@@ -99,7 +101,7 @@ class ClaimMove:
     units: int
     kind: str
     viewer_id: str | None
-    make: Callable[[int], ClaimEvent | AuctionEvent]
+    make: Callable[[int], ClaimEvent | AuctionEvent | GiveawayEvent]
     audience: str | None
 
 

@@ -10,8 +10,8 @@ In the last ``--seconds`` before the end, every bidder sends ``--bids`` bids at 
 spread evenly over the window, each a maximum one increment above the slot before it
 (so bids that reach the hub in the order they were sent are all valid; one that reaches
 it after two later ones is under the price by then, and refused as any late bidder's
-would be: the hub's order decides). Each bid must get its answer (an ack, or a refusal saying what to
-bid): a bid without one is lost. Each bidder notes when the hub's ``auction`` with
+would be: the hub's order decides). Each bid must get its answer (an ack, or a refusal
+saying what to bid): a bid without one is lost. Each bidder notes when the hub's ``auction`` with
 ``why: close`` reaches it: the winner announced, measured from the end on the hub's
 clock (the same machine's clock). Afterwards the stored bids are replayed through
 :mod:`console.domain.auction` in the store's order and must give the announced winner
