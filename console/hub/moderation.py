@@ -63,14 +63,23 @@ class Moderation:
         self._publish = publish
         self._clock = clock
         self._is_buyer = is_buyer
-        self._sanctions: dict[str, Sanction] = self.records.sanctions()
+        self._sanctions: dict[str, Sanction] = {}
+        self.policy = ChatPolicy()
+        self.replicate()
+
+    def replicate(self) -> None:
+        """Take the sanctions, modes and blocked terms from the store.
+
+        Every hub of a room judges by the same rules: a moderator's action on one hub is
+        a stored ``mod`` event, and each hub that sees it come over the bus reads them
+        again (the chat's own windows, who repeated what, stay as they are).
+        """
+        self._sanctions = self.records.sanctions()
         modes = self.records.setting(MODES_KEY, protocol.SetModes)
         terms = self.records.setting(TERMS_KEY, protocol.SetTerms)
-        self.policy = ChatPolicy(
-            terms=[_term(t) for t in terms.terms] if terms else (),
-            modes=_modes(modes) if modes else RoomModes(),
-            block_links=terms.block_links if terms else True,
-        )
+        self.policy.set_modes(_modes(modes) if modes else RoomModes())
+        self.policy.set_terms([_term(t) for t in terms.terms] if terms else ())
+        self.policy.block_links = terms.block_links if terms else True
 
     # ------------------------------------------------------------ judging comments
 

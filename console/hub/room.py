@@ -1003,8 +1003,14 @@ class Room:
         self.bus.publish(RoomEvent(seq, encoded, audience))
 
     def on_event(self, event: RoomEvent) -> None:
-        """A committed event from the bus (the bus's subscriber): queue it for the tick."""
+        """A committed event from the bus (the bus's subscriber): queue it for the tick.
+
+        A moderation action (a ``mod`` event, from this hub or another) changes the rules
+        every hub judges by: they are read again from the store.
+        """
         self._feed.event(event)
+        if event.body.startswith(_MOD_EVENT):
+            self.moderation.replicate()
 
     def on_resync(self) -> None:
         """The bus may have missed events: queue what the log has after the last one."""
@@ -1112,6 +1118,9 @@ class Room:
         self.flush()
         self._presence_handle = self._housekeeping_handle = None
 
+
+#: How a stored mod-log event begins (msgspec writes the tag first).
+_MOD_EVENT = b'{"t":"mod"'
 
 _ANOTHER_BROWSER = (
     "This viewer id belongs to another browser. Reload the page: it will make an id of its own."
