@@ -87,6 +87,11 @@ class Viewers:
         assert offer is not None, "Janus joined a subscriber without an offer"
         pc = RTCPeerConnection(rtc_configuration())
         await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
+        for transceiver in pc.getTransceivers():
+            # aiortc estimates the bandwidth for REMB in Python on every video packet,
+            # which made the receivers, not Janus, the limit near 25 viewers on 2 cores;
+            # Janus's VideoRoom caps the publisher by the room, not by subscribers' REMB.
+            transceiver.receiver._RTCRtpReceiver__remote_bitrate_estimator = None  # type: ignore[attr-defined]
         await pc.setLocalDescription(await pc.createAnswer())
         jsep = {"type": "answer", "sdp": pc.localDescription.sdp, "trickle": False}
         start = {"request": "start", "room": DEFAULT_ROOM}
