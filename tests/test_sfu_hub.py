@@ -19,7 +19,15 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 
 from console.hub.room import Limits
 from console.hub.server import Hub
-from console.hub.sfu import RECONNECTING, SfuBroker, choose_feed, publisher_ids, still_live
+from console.hub.sfu import (
+    CANNOT_PLAY,
+    RECONNECTING,
+    SfuBroker,
+    choose_feed,
+    publisher_ids,
+    still_live,
+    unplayable,
+)
 from console.store import Store
 from tests.support.clients import RawClient
 
@@ -28,6 +36,17 @@ SECRET = "api-s3cret"
 #: The broker's graces, short: how long a show stays live without its publisher.
 LEFT_GRACE = 0.3
 AWAY_GRACE = 3.0
+#: A browser's answer to Janus's offer: H.264 video and Opus audio taken (the hub reads
+#: only that).
+ANSWER = (
+    "v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\n"
+    "m=video 9 UDP/TLS/RTP/SAVPF 103\r\na=rtpmap:103 H264/90000\r\n"
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n"
+)
+#: What Debian's Firefox ESR (no OpenH264) answers: the video section refused.
+FIREFOX_ESR_ANSWER = ANSWER.replace(
+    "m=video 9 UDP/TLS/RTP/SAVPF 103", "m=video 0 UDP/TLS/RTP/SAVPF 120"
+).replace("a=rtpmap:103 H264/90000", "a=rtpmap:120 VP8/90000")
 #: What the stand-in offers each subscriber: the hub relays it without reading it.
 OFFER = "v=0\r\no=janus 1 1 IN IP4 10.0.0.1\r\n"
 
@@ -182,10 +201,10 @@ async def test_a_viewer_watches_through_the_sfu_the_hub_relaying_its_offer_and_a
         "streams": [{"feed": 77}],
     }
 
-    await ann.send({"t": "watch_answer", "sdp": "v=0 answer", "ref": "stream"})
+    await ann.send({"t": "watch_answer", "sdp": ANSWER, "ref": "stream"})
     await ann.wait_for("ack", ref="stream")
     [start] = janus.asked("start")
-    assert start["jsep"] == {"type": "answer", "sdp": "v=0 answer", "trickle": False}
+    assert start["jsep"] == {"type": "answer", "sdp": ANSWER, "trickle": False}
     assert start["handle_id"] == join["handle_id"]
 
     await ann.close()
@@ -217,7 +236,7 @@ async def test_the_show_ends_when_the_publisher_leaves_janus_and_a_late_answer_i
     await ann.wait_for("stream", live=True)
     janus.publishers.clear()
     await ann.wait_for("stream", live=False)
-    await ann.send({"t": "watch_answer", "sdp": "v=0", "ref": "stream"})
+    await ann.send({"t": "watch_answer", "sdp": ANSWER, "ref": "stream"})
     [refused] = await ann.wait_for("error", ref="stream")
     assert refused["code"] == "not_live"
     await ann.close()
@@ -260,6 +279,34 @@ async def test_a_janus_away_past_the_grace_ends_the_show(sfu_hub: Hub, janus: St
     for connection in list(janus.connections):
         await connection.close()
     await ann.wait_for("stream", live=False, timeout=AWAY_GRACE + 5)
+    await ann.close()
+
+
+def test_an_answer_without_h264_video_or_opus_audio_is_named_for_what_it_cannot_play() -> None:
+    assert unplayable(ANSWER) is None
+    assert unplayable(FIREFOX_ESR_ANSWER) == "H.264 video"
+    assert unplayable(ANSWER.replace("103 H264/90000", "103 VP9/90000")) == "H.264 video"
+    assert unplayable(ANSWER.replace("opus/48000/2", "PCMU/8000")) == "Opus audio"
+    assert unplayable("v=0\r\n") == "H.264 video"
+
+
+async def test_a_page_that_cannot_play_h264_is_told_why_and_its_subscription_ends(
+    sfu_hub: Hub, janus: StandInJanus
+) -> None:
+    janus.publishers.append(77)
+    ann = await RawClient.viewer(sfu_hub.local_ws_url, "Ann")
+    await ann.wait_for("stream", live=True)
+    await ann.send({"t": "watch", "ref": "stream"})
+    await ann.wait_for("watch_offer", ref="stream")
+    await ann.send({"t": "watch_answer", "sdp": FIREFOX_ESR_ANSWER, "ref": "stream"})
+    [refused] = await ann.wait_for("error", ref="stream")
+    assert refused["code"] == "invalid"
+    assert refused["message"] == CANNOT_PLAY.format(what="H.264 video")
+    assert not janus.asked("start"), "Janus was never asked to send to it"
+    [join] = janus.asked("join")
+    await until(lambda: any(r["janus"] == "detach" for r in janus.requests))
+    [detach] = [r for r in janus.requests if r["janus"] == "detach"]
+    assert detach["handle_id"] == join["handle_id"]
     await ann.close()
 
 

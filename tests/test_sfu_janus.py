@@ -714,3 +714,44 @@ def test_the_console_publishes_again_when_the_server_ends_its_session_or_janus_k
     running.wait_for("the console publish after the kick", lambda: publisher(other_than=second))
     assert len([line for line in whip_log() if "ended the session" in line]) == 2, whip_log()
     assert "publishing" in whip_log()[-1], "the last word is that it publishes again"
+
+
+#: A page that answers like a browser without H.264 (Debian's Firefox ESR): once Janus's
+#: offer is set, its video transceivers prefer VP8, VP9 and AV1 only.
+NO_H264_ANSWER_JS = """
+const nativeSetRemote = RTCPeerConnection.prototype.setRemoteDescription;
+RTCPeerConnection.prototype.setRemoteDescription = async function (...args) {
+  await nativeSetRemote.apply(this, args);
+  const codecs = RTCRtpReceiver.getCapabilities("video").codecs.filter(
+    (c) => ["video/VP8", "video/VP9", "video/AV1"].includes(c.mimeType)
+  );
+  for (const transceiver of this.getTransceivers()) {
+    if (transceiver.receiver.track.kind === "video") transceiver.setCodecPreferences(codecs);
+  }
+};
+"""
+
+
+@pytest.mark.browser
+def test_a_browser_that_cannot_play_h264_is_told_on_the_page_why_and_what_to_change(
+    show_in_namespace: Show, tmp_path: Path
+) -> None:
+    require_janus_js()
+    running = show_in_namespace
+    said = running.start_sfu()
+    viewer_page = running.start_hub(said["Janus API"].split()[0])
+    running.start_console(said["WHIP endpoint"], said["WHIP token"])
+    with contextlib.ExitStack() as stack:
+        with running.namespace.inside():
+            browsers = stack.enter_context(strict_chromium(tmp_path / "profiles"))
+        context = browsers.profile()
+        context.add_init_script(NO_H264_ANSWER_JS)
+        page = context.pages[0] if context.pages else context.new_page()
+        page.goto(viewer_page)
+        state = page.get_by_test_id("stream-state")
+        told = running.wait_for(
+            "the page say why there is no video",
+            lambda: text if "H.264" in (text := state.inner_text()) else None,
+        )
+    assert "could not start" in told
+    assert "Chrome" in told and "OpenH264" in told, told

@@ -31,7 +31,7 @@ from console.hub.auth import host_token, issue_token
 from console.hub.payments import PaymentProvider
 from console.hub.permissions import check_permission
 from console.hub.room import MAX_CLIENT_BUFFER, Limits, Room, Session, reply, send
-from console.hub.sfu import NO_PUBLISHER, SfuBroker, SfuUnavailable
+from console.hub.sfu import NO_PUBLISHER, SfuBroker, SfuCodecRefused, SfuUnavailable
 from console.hub.static import StaticFiles
 from console.hub.stream import StreamGateway
 from console.protocol import ErrorCode
@@ -361,6 +361,8 @@ class Hub:
                 answer = protocol.Ack(ref=message.ref)
         except SfuUnavailable as exc:
             raise ProtocolError(ErrorCode.NOT_LIVE, str(exc)) from None
+        except SfuCodecRefused as exc:
+            raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
         except ShopcastError as exc:
             raise ProtocolError(ErrorCode.UNAVAILABLE, str(exc)) from None
         send(ws, protocol.frame([protocol.encode(answer)]))

@@ -46,10 +46,21 @@ AWAY_GRACE = 30.0
 NOT_READY = "The show's video server (Janus) is not reachable; the hub keeps trying."
 NO_PUBLISHER = "The show is not live yet; the video starts when it is."
 RECONNECTING = "The video is reconnecting; this page picks it up again by itself."
+#: What a page whose browser answered Janus's offer without H.264 video (or Opus audio)
+#: is told: the show's room forwards the publisher's codecs only.
+CANNOT_PLAY = (
+    "This browser cannot play the show's {what}, which is the only kind this show sends. "
+    "Watch in an up-to-date Chrome, Edge or Safari, or in Firefox turn on the "
+    "OpenH264 plugin (Settings, Extensions & Themes, Plugins) and reload."
+)
 
 
 class SfuUnavailable(ShopcastError):
     """Janus is away, or the room has no publisher: a viewer cannot subscribe now."""
+
+
+class SfuCodecRefused(ShopcastError):
+    """The page's browser cannot play what the show sends; the message says what to use."""
 
 
 # ------------------------------------------------------------------ pure decisions
@@ -78,6 +89,32 @@ def still_live(live: bool, publishing: bool, gone_for: float, grace: float) -> b
     seconds after it dropped out of a live show (``gone_for`` seconds ago), which is
     how long the console takes to publish again."""
     return publishing or (live and gone_for < grace)
+
+
+def unplayable(answer: str) -> str | None:
+    """What a page's SDP ``answer`` to Janus's offer cannot play ("H.264 video", "Opus
+    audio"), or None. A browser without H.264 (Debian's Firefox ESR) answers the video
+    section with port 0 or with other codecs; Janus would then send it sound only."""
+    for kind, codec in (("video", "H264/90000"), ("audio", "opus/48000")):
+        section = _section(answer, kind)
+        accepted = section and section[0].split()[1:2] != ["0"]
+        if not accepted or not any(codec.lower() in line.lower() for line in section):
+            return "H.264 video" if kind == "video" else "Opus audio"
+    return None
+
+
+def _section(sdp: str, kind: str) -> list[str]:
+    """The lines of the first ``kind`` media section, its ``m=`` line first; [] if none."""
+    found: list[str] = []
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            if found:
+                break
+            if line.startswith(f"m={kind} "):
+                found.append(line)
+        elif found:
+            found.append(line)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +221,9 @@ class SfuBroker:
         janus = self._janus
         if subscription is None or janus is None:
             raise SfuUnavailable("Ask for the video first (watch); this answer has no offer.")
+        if (what := unplayable(sdp)) is not None:
+            await self.close_viewer(key)
+            raise SfuCodecRefused(CANNOT_PLAY.format(what=what))
         jsep = {"type": "answer", "sdp": sdp, "trickle": False}
         await janus.negotiate(
             self._session, subscription.handle, {"request": "start", "room": self.room}, jsep
