@@ -255,27 +255,18 @@ def test_the_winner_is_reproducible_from_the_revealed_seed_and_the_entries(seed,
 
 # ---------------------------------------------------------------- the page's check
 
-#: The check a viewer's page runs: the rule of console/domain/giveaway.py in the page's
-#: own JavaScript, with SubtleCrypto. The viewer page copies this function.
-CHECK_DRAW_JS = """
-async ({commitment, seed, entries, winner}) => {
-  const bytes = (hex) => Uint8Array.from(hex.match(/../g) || [], (h) => parseInt(h, 16));
-  const hex = (buffer) =>
-    Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
-  const seedBytes = bytes(seed);
-  if (hex(await crypto.subtle.digest("SHA-256", seedBytes)) !== commitment) return "bad seed";
-  const sorted = [...new Set(entries)].sort();
-  if (sorted.length === 0) return winner === null ? "ok" : "bad winner";
-  const list = new TextEncoder().encode(sorted.join("\\n"));
-  const message = new Uint8Array(seedBytes.length + 1 + list.length);
-  message.set(seedBytes, 0);
-  message[seedBytes.length] = 0x0a;
-  message.set(list, seedBytes.length + 1);
-  const digest = hex(await crypto.subtle.digest("SHA-256", message));
-  const index = Number(BigInt("0x" + digest) % BigInt(sorted.length));
-  return sorted[index] === winner ? "ok" : "bad winner: " + sorted[index];
-}
-"""
+VIEWER = Path(__file__).resolve().parents[1] / "resources" / "viewer"
+#: The check a viewer's page runs, from the page's own module (resources/viewer/giveaway.js).
+CHECK_DRAW_JS = "async (draw) => (await import('/giveaway.js')).checkDraw(draw)"
+
+
+def _serve_viewer_module(route) -> None:
+    """The page's modules as the hub serves them; an empty page for anything else."""
+    name = route.request.url.rsplit("/", 1)[1]
+    if name.endswith(".js") and (VIEWER / name).is_file():
+        route.fulfill(body=(VIEWER / name).read_text(), content_type="text/javascript")
+    else:
+        route.fulfill(body="<!doctype html>", content_type="text/html")
 
 
 @pytest.mark.browser
@@ -299,7 +290,7 @@ def test_a_viewers_browser_recomputes_the_winner_from_the_seed_and_the_entries(t
         context = browsers.profile()
         page = context.new_page()
         # SubtleCrypto needs a secure context: a page served from localhost is one.
-        page.route("http://localhost/**", lambda route: route.fulfill(body="<!doctype html>"))
+        page.route("http://localhost/**", _serve_viewer_module)
         page.goto("http://localhost/draw")
         for checked in draws:
             assert page.evaluate(CHECK_DRAW_JS, checked) == "ok", json.dumps(checked)

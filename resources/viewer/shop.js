@@ -7,6 +7,7 @@
 
 import { createAuction } from "./auction.js";
 import { createCheckout } from "./checkout.js";
+import { createGiveaway } from "./giveaway.js";
 import { byId, el, elUser, stars, storage, userText } from "./dom.js";
 import { formatMoney } from "./money.js";
 
@@ -623,6 +624,8 @@ export function createShop({ send, isConnected, identity }) {
     onPay: payLot,
   });
   claimList.after(auction.element);
+  const giveaway = createGiveaway({ send, makeRef, hubNow, viewerId: () => myViewerId });
+  auction.element.after(giveaway.element);
 
   function payLot(lot) {
     const product = pinned && pinned.id === lot.product_id ? pinned : null;
@@ -832,6 +835,10 @@ export function createShop({ send, isConnected, identity }) {
         case "auction_bid":
           auction.apply(msg);
           return true;
+        case "giveaway":
+        case "giveaway_entry":
+          giveaway.apply(msg);
+          return true;
         case "quote":
         case "order_confirmed":
           replies.delete(msg.ref);
@@ -852,6 +859,7 @@ export function createShop({ send, isConnected, identity }) {
       replies.delete(msg.ref);
       if (entry && entry.kind === "review") reviewAnswered(entry, msg);
       else if (entry === "bid") auction.answered(msg);
+      else if (entry === "giveaway") giveaway.answered(msg);
       else checkout.onReply(msg);
       updateBuyButton();
     },
