@@ -92,6 +92,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         metavar="SECONDS",
         help="how long the winner has to pay before the runner-up may (default 300)",
     )
+    giveaway = commands.add_parser(
+        "giveaway", help="open a giveaway (its seed's hash published first), draw or cancel it"
+    )
+    giveaway.add_argument("action", choices=("start", "draw", "cancel"))
+    giveaway.add_argument("prize", nargs="?", help="with start: the prize, as viewers see it")
+    giveaway.add_argument("--seconds", type=float, default=60.0, help="time to enter (60)")
+    giveaway.add_argument("--who", choices=("everyone", "commented", "bought"), default="everyone")
+    giveaway.add_argument("--keyword", help="a comment saying it enters, e.g. WIN")
     review = commands.add_parser("feature-review", help="show a review over the video")
     review.add_argument("review_id")
     comment = commands.add_parser("feature-comment", help="show a comment over the video")
@@ -271,6 +279,8 @@ async def _command(session: _Session, args: argparse.Namespace) -> str:
             return f'Claims on: a comment such as "sold M" holds the pinned product{hold}.'
         case "auction":
             return await _auction(session, args)
+        case "giveaway":
+            return await _giveaway(session, args)
         case "feature-review":
             await session.request(protocol.Feature(review_id=args.review_id))
             return f"Featured review {args.review_id}."
@@ -321,6 +331,23 @@ async def _auction(session: _Session, args: argparse.Namespace) -> str:
     )
     end = f"anti-snipe {args.anti_snipe} s" if args.anti_snipe else "sudden death"
     return f"Auction of {pinned.title} open for {args.seconds:g} s ({end})."
+
+
+async def _giveaway(session: _Session, args: argparse.Namespace) -> str:
+    if args.action == "draw":
+        await session.request(protocol.DrawGiveaway())
+        return "Drawn: the seed and the entries are public, every page checks the winner."
+    if args.action == "cancel":
+        await session.request(protocol.CancelGiveaway())
+        return "Giveaway cancelled."
+    if not args.prize:
+        raise CtlError('Name the prize: ctl giveaway start "Linen shirt in any size".')
+    await session.request(
+        protocol.StartGiveaway(
+            prize=args.prize, seconds=args.seconds, eligibility=args.who, keyword=args.keyword
+        )
+    )
+    return f"Giveaway open for {args.seconds:g} s: {args.prize}."
 
 
 async def _team_command(session: _Session, args: argparse.Namespace) -> str:

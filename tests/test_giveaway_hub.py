@@ -5,7 +5,9 @@ talk to it over real WebSockets; its clock is a fake the test moves.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from console.hub.server import Hub
 from console.store import Store
 from tests.support.clients import RawClient
 from tests.test_auction_hub import answer
-from tests.test_claims_hub import START, TEE, FakeClock, Show, comment
+from tests.test_claims_hub import REPO, START, TEE, FakeClock, Show, comment
 
 
 @pytest.fixture
@@ -97,3 +99,40 @@ async def test_a_reloaded_page_finds_the_giveaway_and_its_own_entry(show: Show) 
     assert [m["giveaway_id"] for m in again.of_type("giveaway_entry") if m["seq"] == 0] == [
         opened["giveaway_id"]
     ]
+
+
+async def test_ctl_opens_draws_and_cancels_giveaways(show: Show) -> None:
+    async def ctl(*args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "console",
+            "ctl",
+            "--hub",
+            show.hub.local_ws_url,
+            "--token",
+            show.hub.issue_token("host", "Mia"),
+            *args,
+            cwd=REPO,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode is not None
+        return proc.returncode, out.decode().strip(), err.decode().strip()
+
+    assert await ctl("giveaway", "start", "Tee", "--seconds", "30", "--keyword", "win") == (
+        0,
+        "Giveaway open for 30 s: Tee.",
+        "",
+    )
+    [opened] = await show.host.wait_for("giveaway", why="start")
+    assert (opened["keyword"], opened["ends"]) == ("win", START + 30)
+    show.clock.now = START + 30
+    code, out, _ = await ctl("giveaway", "draw")
+    assert code == 0 and out.startswith("Drawn")
+    [drawn] = await show.host.wait_for("giveaway", why="draw")
+    assert "winner_id" not in drawn and drawn.get("entries", []) == [] and drawn["seed"]
+    await ctl("giveaway", "start", "Cap")
+    assert await ctl("giveaway", "cancel") == (0, "Giveaway cancelled.", "")
+    await show.host.wait_for("giveaway", why="cancel")
