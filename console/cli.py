@@ -150,6 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
     hub = sub.add_parser("hub", help="run the hub headless (no window, no Qt)")
     _common(hub)
     hub.add_argument(
+        "--database",
+        default=os.environ.get("SHOPCAST_DATABASE", ""),
+        metavar="URL",
+        help="keep the room in this PostgreSQL database (postgresql://user@host/db) that "
+        "several hubs can share, instead of the SQLite file in --data-dir "
+        "(SHOPCAST_DATABASE sets it too, out of sight of ps)",
+    )
+    hub.add_argument(
         "--sfu",
         default="",
         metavar="URL",
@@ -257,6 +265,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         trusted_proxies=tuple(args.trusted_proxy),
         token=getattr(args, "token", ""),
         print_token=args.print_token,
+        database=getattr(args, "database", ""),
     )
 
 

@@ -53,3 +53,5 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     #: Reverse proxies whose X-Forwarded-For names the client (``--trusted-proxy``).
     trusted_proxies: tuple[str, ...] = ()
+    #: A PostgreSQL URL several hubs share (``--database``); empty: the SQLite file.
+    database: str = ""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -32,7 +31,7 @@ from console.domain.retention import DELIVERY_SECONDS, OFF_AIR_SECONDS
 from console.store import Store
 from console.store.api import Profiles
 from console.store.records import Actor, NewOrder
-from tests.support.storedb import change, rows, value
+from tests.support.storedb import Engine, change, rows, value
 
 ANN = "viewer-ann-0001"
 ANN_PHONE = "viewer-ann-0002"
@@ -42,8 +41,8 @@ MOD = Actor("Mia", "moderator")
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store.open(tmp_path)
+def store(engine: Engine) -> Iterator[Store]:
+    store = engine.open()
     store.replace_catalogue(
         [
             protocol.Product(

@@ -7,15 +7,20 @@ console shows it in File → Staff access and a headless hub's operator reads it
 ``python -m console token``, so the token itself is kept beside the store, in
 :data:`HOST_TOKEN_FILE`, readable by its owner only (mode 0600, like an SSH key) and
 never written into the database. Losing or deleting the file is a way to replace the
-token: the next start finds no file that matches the store and makes a new one.
+token: the next start finds no file that matches the store and makes a new one. A
+database several hubs share is the exception: there the token is the show's, so a hub
+without the file refuses to start rather than revoke the token the host is using.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import secrets
 import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -23,7 +28,7 @@ from typing import cast
 from console import protocol
 from console.errors import ProtocolError, StoreError
 from console.protocol import ErrorCode
-from console.store.api import Store
+from console.store.api import Store, Team
 
 TOKEN_BYTES = 24
 #: The host token's file in the data folder.
@@ -123,21 +128,59 @@ def host_token(store: Store, now: float) -> str:
     one at every start, and each of those would run the show to this day.
     """
     path = host_token_path(store)
+    # Hubs of a cluster that share a data folder often start together: one at a time
+    # reads, makes and stores the token, so they all find the same.
+    with _locked(path.parent):
+        return _host_token(store, path, now)
+
+
+def _host_token(store: Store, path: Path, now: float) -> str:
+    records = store.team
+    token = _read_token_file(path)
+    if _kept(records, token, now):
+        return token
+    if store.shared and records.has_host_token():
+        # Another hub of the show made the token the host is using: a new one here would
+        # revoke it and end the host's connection in the middle of the show.
+        raise StoreError(
+            f"The database {store.location} already has a host token, made by another hub "
+            f"of this show, and {path} does not hold it. Copy the host-token file from "
+            "that hub's data folder to this one (or give every hub the same --data-dir), "
+            "then start again; 'ctl replace-host-token' makes a new one for every hub."
+        )
+    return replace_host_token(store, now)[0]
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on ``folder`` between processes, released when the block ends."""
+    fd = os.open(folder, os.O_RDONLY)
     try:
-        token = path.read_text(encoding="ascii").strip()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _read_token_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
-        token = ""
+        return ""
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else "it is not a token"
         raise StoreError(
             f"Cannot read the host token in {path} ({why}); delete the file and Shopcast "
             "makes a new token at the next start."
         ) from None
-    records = store.team
+
+
+def _kept(records: Team, token: str, now: float) -> bool:
+    """Whether ``token`` is the host token in use; if so it stays the one."""
     if token.startswith(TOKEN_PREFIX) and records.is_host_token(hash_token(token)[:16]):
         records.keep_host_token(hash_token(token), HOST_NAME, now)
-        return token
-    return replace_host_token(store, now)[0]
+        return True
+    return False
 
 
 def host_token_line(token: str, data_dir: Path, *, shown: bool, window: bool) -> str:

@@ -118,8 +118,9 @@ class _Seq(msgspec.Struct):
 
 
 _seq_of = msgspec.json.Decoder(_Seq).decode
-#: A viewer audience nobody has: asking the log for it returns only public events.
-_NOBODY = private_audience("\0")
+#: A viewer audience nobody has (no viewer id holds a space; PostgreSQL text holds no NUL):
+#: asking the log for it returns only public events.
+_NOBODY = private_audience(" ")
 
 
 def events_from_log(

@@ -34,7 +34,7 @@ async def serve_headless(
     consoles joined by ``--connect`` receive it in their welcome. With ``redis`` (a
     ``redis://`` URL) the room's events, notices and viewer count go through that Redis,
     shared with every hub that joins it (``console.bus.redis``)."""
-    store = Store.open(settings.data_dir)
+    store = Store.open(settings.data_dir, database=settings.database or None)
     try:
         seed_demo_catalogue(store)
         hub = Hub(
@@ -55,7 +55,7 @@ async def serve_headless(
         print(f"Viewer page: {hub.viewer_url}", flush=True)
         line = host_token_line(token, settings.data_dir, shown=settings.print_token, window=False)
         print(line, flush=True)
-        print(f"Data: {store.path}", flush=True)
+        print(f"Data: {store.location}", flush=True)
         if sfu is not None:
             print(f"Video: through Janus at {sfu.url}, room {sfu.room}", flush=True)
         if whip is not None:

@@ -266,6 +266,10 @@ class Team(Protocol):
         """Whether ``staff_id`` is the host token in use (stored, unrevoked, unexpiring)."""
         ...
 
+    def has_host_token(self) -> bool:
+        """Whether any host token is in use."""
+        ...
+
     def keep_host_token(self, token_hash: str, name: str, now: float) -> list[str]:
         """Make ``token_hash`` the one host token, storing it if new; return the ids of the host
         tokens this revoked, in one transaction.
@@ -562,6 +566,10 @@ class Store(EventLog, Viewers, Catalogue, Protocol):
 
     #: Where the store keeps its files (the host token lives beside it).
     path: Path
+    #: Where the data is, for a person: the file, or the database's URL (no password).
+    location: str
+    #: Whether other hubs may share the database (each with its own data folder).
+    shared: bool
     orders: Orders
     team: Team
     profiles: Profiles

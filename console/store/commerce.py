@@ -332,11 +332,8 @@ class Commerce:
                     ),
                 )
                 skus = [v.sku for v in p.variants]
-                db.execute(
-                    f"DELETE FROM variants WHERE product_id = ? AND sku NOT IN "
-                    f"({','.join('?' * len(skus))})",
-                    (p.id, *skus),
-                )
+                kept = f" AND sku NOT IN ({','.join('?' * len(skus))})" if skus else ""
+                db.execute(f"DELETE FROM variants WHERE product_id = ?{kept}", (p.id, *skus))
                 db.executemany(
                     "INSERT INTO variants (sku, product_id, position, options, price, "
                     "compare_at, stock) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sku) DO "
@@ -349,8 +346,11 @@ class Commerce:
                     ],
                 )
                 db.executemany(
-                    "INSERT OR REPLACE INTO reviews (id, product_id, author, rating, text, "
-                    "verified_owner, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO reviews (id, product_id, author, rating, text, "
+                    "verified_owner, created) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO "
+                    "UPDATE SET product_id = excluded.product_id, author = excluded.author, "
+                    "rating = excluded.rating, text = excluded.text, "
+                    "verified_owner = excluded.verified_owner, created = excluded.created",
                     [
                         (r.id, p.id, r.author, r.rating, r.text, int(r.verified_owner), r.created)
                         for r in p.reviews

@@ -22,6 +22,9 @@ import psycopg
 from console.errors import StoreError
 from console.store.database import Cursor, Params
 
+#: The advisory lock that queues hubs creating the schema at once (any fixed number).
+_SCHEMA_LOCK = 0x53686F70  # "Shop"
+
 _SCHEMA = (
     # SQLite's NOCASE: a staff tag is one tag whatever its case.
     "CREATE COLLATION IF NOT EXISTS nocase "
@@ -120,11 +123,15 @@ class PostgresDatabase:
         """Connect to ``url`` (``postgresql://user@host:port/db``) and prepare the schema."""
         try:
             connection = psycopg.connect(url, autocommit=True)
-            for statement in _SCHEMA:
-                connection.execute(statement)
+            # Hubs of a cluster often start together: the lock makes the first one create
+            # the tables while the others wait (CREATE ... IF NOT EXISTS alone still races).
+            with connection.transaction():
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                for statement in _SCHEMA:
+                    connection.execute(statement)
         except psycopg.Error as exc:
             raise StoreError(
-                f"Cannot open the store at {_safe(url)}: {describe_postgres(exc)}"
+                f"Cannot open the store at {safe_url(url)}: {describe_postgres(exc)}"
             ) from exc
         return cls(connection)
 
@@ -196,6 +203,6 @@ class PostgresDatabase:
         self._connection.close()
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     """The URL without its password, for a message."""
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)

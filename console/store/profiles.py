@@ -142,7 +142,8 @@ class _Cut:
 
 
 def _marks(values: Sequence[Any]) -> str:
-    return ",".join("?" * len(values))
+    # ``IN (NULL)`` matches nothing on both engines; PostgreSQL refuses ``IN ()``.
+    return ",".join("?" * len(values)) or "NULL"
 
 
 class Profiles:
@@ -309,7 +310,7 @@ class Profiles:
         viewers = [
             r[0]
             for r in db.execute(
-                f"SELECT v FROM ({_LEFT_SOMETHING}) WHERE v NOT IN "
+                f"SELECT v FROM ({_LEFT_SOMETHING}) AS left_something WHERE v NOT IN "
                 "(SELECT viewer_id FROM consent WHERE consent = 'remember')",
                 {"since": since_seq},
             )
@@ -375,10 +376,12 @@ class Profiles:
     def _forget_name(self, db: Database, viewer_id: str, cut: _Cut) -> None:
         db.execute("DELETE FROM viewers WHERE viewer_id = ? AND last_seen < ?", (viewer_id, cut.ts))
         db.execute(
-            "UPDATE viewers SET first_seen = MAX(first_seen, MIN(last_seen, ?)), "
+            # first_seen = max(first_seen, min(last_seen, cut)), in SQL both engines read.
+            "UPDATE viewers SET first_seen = CASE WHEN first_seen >= last_seen "
+            "OR first_seen >= ? THEN first_seen WHEN last_seen < ? THEN last_seen ELSE ? END, "
             "comment_count = (SELECT COUNT(*) FROM comments WHERE viewer_id = ?) "
             "WHERE viewer_id = ?",
-            (cut.ts, viewer_id, viewer_id),
+            (cut.ts, cut.ts, cut.ts, viewer_id, viewer_id),
         )
         # Moderation records stay on the viewer id (a ban holds), without the name.
         db.execute(
@@ -476,8 +479,8 @@ class Profiles:
         if row is None:
             with self._store.db.transaction() as db:
                 db.execute(
-                    "INSERT OR IGNORE INTO viewer_keys (viewer_id, key_hash, created) "
-                    "VALUES (?, ?, ?)",
+                    "INSERT INTO viewer_keys (viewer_id, key_hash, created) "
+                    "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (viewer_id, digest, now),
                 )
             return True
@@ -500,8 +503,8 @@ class Profiles:
             db.execute(
                 "INSERT INTO presence (viewer_id, stream_id, seconds, sessions, first_ts, "
                 "last_ts) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (viewer_id, stream_id) DO "
-                "UPDATE SET seconds = seconds + excluded.seconds, "
-                "sessions = sessions + excluded.sessions, last_ts = excluded.last_ts",
+                "UPDATE SET seconds = presence.seconds + excluded.seconds, "
+                "sessions = presence.sessions + excluded.sessions, last_ts = excluded.last_ts",
                 (viewer_id, stream_id, seconds, sessions, now, now),
             )
 
@@ -642,7 +645,8 @@ class Profiles:
         tag = clean_tag(tag)
         with self._store.db.transaction() as db:
             cur = db.execute(
-                "INSERT OR IGNORE INTO staff_tags (viewer_id, tag, author, ts) VALUES (?, ?, ?, ?)",
+                "INSERT INTO staff_tags (viewer_id, tag, author, ts) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 (viewer_id, tag, author, now),
             )
         return TagItem(tag, author, now) if cur.rowcount else None
@@ -735,7 +739,7 @@ class Profiles:
         seen = (
             db.execute(
                 f"SELECT MIN(first_ts), MAX(last_ts), COUNT(*), "
-                f"TOTAL(CASE WHEN stream_id = ? THEN seconds END) "
+                f"COALESCE(SUM(CASE WHEN stream_id = ? THEN seconds END), 0.0) "
                 f"FROM presence WHERE viewer_id IN ({q}) AND stream_id >= ?",
                 (stream.id, *ids, since_stream),
             ).fetchone()

@@ -41,11 +41,18 @@ class _Live(msgspec.Struct):
 class Store:
     """Persistence for one hub. Not thread-safe: use it from the hub's loop thread only."""
 
-    def __init__(self, database: Database, path: Path) -> None:
+    def __init__(
+        self, database: Database, path: Path, location: str | None = None, shared: bool = False
+    ) -> None:
         #: The adapter the store's modules run their SQL through; nothing outside
         #: :mod:`console.store` uses it.
         self.db = database
         self.path = path
+        #: Where the data is, for a person: the file, or the database's URL (no password).
+        self.location = location or str(path)
+        #: Whether other hubs may use this database too (PostgreSQL), each with its own
+        #: data folder: then no hub may replace the host token on its own.
+        self.shared = shared
         self._last_seq = self.db.last_seq()
         self.orders = Commerce(self)
         self.team = TeamRecords(self)
@@ -87,7 +94,7 @@ class Store:
                 f"--database {url!r} is not a PostgreSQL URL; give postgresql://user@host/db "
                 "or leave it out for the SQLite file in --data-dir."
             )
-        from console.store.postgres import PostgresDatabase  # psycopg only when asked for
+        from console.store.postgres import PostgresDatabase, safe_url  # psycopg only if asked
 
         db = PostgresDatabase.open(url)
         try:
@@ -95,7 +102,7 @@ class Store:
         except BaseException:
             db.close()
             raise
-        return cls(db, data_dir / "postgresql")
+        return cls(db, data_dir / "postgresql", safe_url(url), shared=True)
 
     @staticmethod
     def _migrate(db: Database, where: str) -> None:
@@ -108,6 +115,10 @@ class Store:
             )
         for number in range(version, len(MIGRATIONS)):
             with db.transaction():
+                # Another hub on the same database may have applied it while this one
+                # waited for the transaction (the writers' queue): read it again in here.
+                if db.schema_version() > number:
+                    continue
                 for statement in _split_sql(MIGRATIONS[number]):
                     db.execute(db.migration(statement))
                 db.set_schema_version(number + 1)
@@ -340,7 +351,7 @@ class Store:
         """Every product (or those in ``product_ids``), in the shop's order."""
         where, params = "", ()
         if product_ids is not None:
-            where = f" WHERE product_id IN ({','.join('?' * len(product_ids))})"
+            where = f" WHERE product_id IN ({','.join('?' * len(product_ids)) or 'NULL'})"
             params = tuple(product_ids)
         variants: dict[str, list[protocol.Variant]] = {}
         for pid, sku, options, price, compare_at, stock in self.db.execute(

@@ -110,6 +110,13 @@ class TeamRecords:
         ).fetchone()
         return row is not None
 
+    def has_host_token(self) -> bool:
+        """Whether any host token is in use."""
+        row = self._db.execute(
+            f"SELECT 1 FROM staff_tokens WHERE {_HOST_TOKEN} AND revoked IS NULL LIMIT 1"
+        ).fetchone()
+        return row is not None
+
     def keep_host_token(self, token_hash: str, name: str, now: float) -> list[str]:
         """Make ``token_hash`` the one host token, storing it if new; return the ids of
         the host tokens this revoked, in one transaction."""
@@ -124,8 +131,8 @@ class TeamRecords:
             ]
             db.execute(f"UPDATE staff_tokens SET revoked = ? WHERE {others}", (now, token_hash))
             db.execute(
-                "INSERT OR IGNORE INTO staff_tokens (token_hash, role, name, created) "
-                "VALUES (?, 'host', ?, ?)",
+                "INSERT INTO staff_tokens (token_hash, role, name, created) "
+                "VALUES (?, 'host', ?, ?) ON CONFLICT DO NOTHING",
                 (token_hash, name, now),
             )
         return revoked
@@ -146,7 +153,7 @@ class TeamRecords:
         """Every viewer with a ban or a time-out, for the hub to keep in memory."""
         rows = self._db.execute(
             "SELECT viewer_id, banned, muted_until, reason FROM sanctions "
-            "WHERE banned OR muted_until IS NOT NULL"
+            "WHERE banned != 0 OR muted_until IS NOT NULL"
         ).fetchall()
         return {v: Sanction(bool(b), m, r) for v, b, m, r in rows}
 
@@ -495,8 +502,8 @@ class TeamRecords:
         """
         with self._store.events() as writer:
             writer.db.execute(
-                "INSERT OR IGNORE INTO questions (id, viewer_id, name, text, grp, ts, done) "
-                "VALUES (?, ?, ?, ?, ?, ?, 1)",
+                "INSERT INTO questions (id, viewer_id, name, text, grp, ts, done) "
+                "VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT DO NOTHING",
                 (comment.seq, comment.viewer_id, comment.name, comment.text, group, comment.ts),
             )
         return protocol.QuestionState(
@@ -578,7 +585,7 @@ class TeamRecords:
         where = "" if include_done else " WHERE done = 0"
         rows = self._db.execute(
             f"SELECT {_QUESTION_COLUMNS} FROM (SELECT * FROM questions{where} "
-            "ORDER BY id DESC LIMIT ?) ORDER BY id",
+            "ORDER BY id DESC LIMIT ?) AS latest ORDER BY id",
             (limit,),
         ).fetchall()
         return [_question(r) for r in rows]

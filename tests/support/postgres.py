@@ -41,9 +41,16 @@ class Postgres:
 
     def fresh_database(self) -> str:
         """A new database, migrated (a copy of the template); its URL."""
+        return self._new_database(TEMPLATE)
+
+    def empty_database(self) -> str:
+        """A new database without Shopcast's tables, as a cluster's first start finds it."""
+        return self._new_database("template0")
+
+    def _new_database(self, template: str) -> str:
         name = f"test_{os.getpid()}_{next(_names)}"
         with psycopg.connect(self.url("postgres"), autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE {TEMPLATE}')
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE {template}')
         return self.url(name)
 
 
