@@ -37,7 +37,17 @@ Role = Literal["viewer", "host", "agent", "moderator"]
 STAFF_ROLES: Final = frozenset({"host", "agent", "moderator"})
 ROLES: Final = ("viewer", "agent", "moderator", "host")
 ModAction = Literal[
-    "delete", "timeout", "ban", "unban", "hold", "approve", "deny", "auto_delete", "modes", "terms"
+    "delete",
+    "timeout",
+    "ban",
+    "unban",
+    "hold",
+    "approve",
+    "deny",
+    "auto_delete",
+    "modes",
+    "terms",
+    "giveaway",
 ]
 
 

@@ -136,3 +136,24 @@ async def test_ctl_opens_draws_and_cancels_giveaways(show: Show) -> None:
     await ctl("giveaway", "start", "Cap")
     assert await ctl("giveaway", "cancel") == (0, "Giveaway cancelled.", "")
     await show.host.wait_for("giveaway", why="cancel")
+
+
+async def test_the_draw_and_a_cancel_land_in_the_mod_log(show: Show) -> None:
+    await show.ok({"t": "start_giveaway", "prize": "Logo Tee", "seconds": 60})
+    ann = await show.viewer("Ann")
+    opened = (await ann.wait_for("giveaway", why="start"))[-1]
+    await enter(ann, opened["giveaway_id"])
+    show.clock.now = START + 60
+    await show.ok({"t": "draw_giveaway"})
+    [drawn] = await ann.wait_for("giveaway", why="draw")
+    [line] = await show.host.wait_for("mod", action="giveaway")
+    assert (line["actor"], line["actor_role"]) == ("Mia", "host")
+    assert (line["viewer_id"], line["name"]) == (drawn["winner_id"], "Ann")
+    assert "Ann won among 1 entrant(s)" in line["text"] and drawn["seed"] in line["text"]
+    assert not ann.of_type("mod"), "the mod log is for staff"
+    await show.ok({"t": "start_giveaway", "prize": "Cap", "seconds": 60})
+    await show.ok({"t": "cancel_giveaway"})
+    lines = await show.host.wait_for("mod", action="giveaway", count=2)
+    assert "Cap" in lines[1]["text"] and "cancelled" in lines[1]["text"]
+    stored = show.hub.store.team.mod_log(10, action="giveaway")
+    assert [e.text for e in reversed(stored)] == [m["text"] for m in lines]

@@ -21,6 +21,7 @@ ACTION_LABELS: dict[str, str] = {
     "auto_delete": "Refused (blocked term)",
     "modes": "Changed chat modes",
     "terms": "Changed blocked terms",
+    "giveaway": "Drew or cancelled a giveaway",
 }
 
 CSV_COLUMNS = (

@@ -24,8 +24,8 @@ from console.domain import giveaway as rules
 from console.errors import ProtocolError
 from console.hub.fanout import private_to
 from console.protocol import ErrorCode
-from console.store.api import Orders
-from console.store.records import ClaimMove
+from console.store.api import Orders, Team
+from console.store.records import Actor, ClaimMove
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +38,14 @@ class GiveawayDesk:
     def __init__(
         self,
         records: Orders,
+        team: Team,
         publish: Publish,
         clock: Callable[[], float],
         is_banned: Callable[[str], bool],
         is_buyer: Callable[[str], bool],
     ) -> None:
         self._records = records
+        self._team = team
         self._publish = publish
         self._clock = clock
         self._is_banned = is_banned
@@ -165,7 +167,7 @@ class GiveawayDesk:
         self._giveaway, self._seed, self._names = decision.giveaway, seed, {}
         self._commit("start", now)
 
-    def draw(self) -> None:
+    def draw(self, actor: Actor) -> None:
         state = self._open()
         if self._seed is None:
             raise ProtocolError(
@@ -181,13 +183,24 @@ class GiveawayDesk:
         self._seed = None
         self._commit("draw", now)
         log.info("giveaway %s drawn among %d entrants", state.id, len(state.entrants))
+        drawn = self._giveaway
+        winner = drawn.winner or ""
+        among = f"among {len(drawn.entrants)} entrant(s), seed {drawn.seed}"
+        who = f"{self._names.get(winner, winner)} won" if winner else "no winner"
+        self._log(actor, now, winner, f"{drawn.prize} ({drawn.id}): {who} {among}")
 
-    def cancel(self) -> None:
+    def cancel(self, actor: Actor) -> None:
         state = self._open()
         now = self._clock()
         self._giveaway = rules.cancel(state, now).giveaway
         self._seed = None
         self._commit("cancel", now)
+        self._log(
+            actor,
+            now,
+            "",
+            f"{state.prize} ({state.id}): cancelled, {len(state.entrants)} entrant(s)",
+        )
 
     # ------------------------------------------------------------ viewers
 
@@ -233,6 +246,12 @@ class GiveawayDesk:
         if self._giveaway is None or self._giveaway.status != "open":
             raise ProtocolError(ErrorCode.NOT_FOUND, "No giveaway is open.")
         return self._giveaway
+
+    def _log(self, actor: Actor, now: float, winner: str, text: str) -> None:
+        """The draw lands in the mod log: who drew, the winner, and how to check it."""
+        name = self._names.get(winner, "") if winner else ""
+        seq, body, audience = self._team.log_action("giveaway", actor, now, winner, name, text=text)
+        self._publish(seq, body, audience)
 
     def _commit(self, why: str, at: float, entry: protocol.GiveawayEntry | None = None) -> None:
         if entry is not None:

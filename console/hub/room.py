@@ -216,6 +216,7 @@ class Room:
         self.moderation = Moderation(store, self._publish_all, clock, self.shop.records.is_buyer)
         self.giveaways = GiveawayDesk(
             self.shop.records,
+            store.team,
             self.shop.publish,
             clock,
             self._is_banned,
@@ -599,9 +600,9 @@ class Room:
             case protocol.StartGiveaway():
                 self.giveaways.start(message)
             case protocol.DrawGiveaway():
-                self.giveaways.draw()
+                self.giveaways.draw(session.actor)
             case protocol.CancelGiveaway():
-                self.giveaways.cancel()
+                self.giveaways.cancel(session.actor)
             case protocol.ImportCatalogue():
                 reply(session, self.shop.import_catalogue(message))
                 return

@@ -362,6 +362,19 @@ class Team(Protocol):
         """Store a room setting; modes and terms changes go to the mod log, canned text not."""
         ...
 
+    def log_action(
+        self,
+        action: protocol.ModAction,
+        actor: Actor,
+        now: float,
+        viewer_id: str = "",
+        name: str = "",
+        *,
+        text: str = "",
+    ) -> Published:
+        """A line in the mod log for an action recorded elsewhere (a giveaway's draw)."""
+        ...
+
     def mod_log(
         self, limit: int, action: str | None = None, viewer_id: str | None = None
     ) -> list[protocol.ModEntry]:

@@ -463,6 +463,20 @@ class TeamRecords:
         )
         return entry.seq, body, STAFF_AUDIENCE
 
+    def log_action(
+        self,
+        action: protocol.ModAction,
+        actor: Actor,
+        now: float,
+        viewer_id: str = "",
+        name: str = "",
+        *,
+        text: str = "",
+    ) -> Published:
+        """A line in the mod log for an action recorded elsewhere (a giveaway's draw)."""
+        with self._store.events() as writer:
+            return self._log(writer, action, actor, now, viewer_id, name, text=text)
+
     def mod_log(
         self, limit: int, action: str | None = None, viewer_id: str | None = None
     ) -> list[protocol.ModEntry]:
