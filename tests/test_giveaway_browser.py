@@ -84,3 +84,19 @@ def test_viewers_enter_by_button_and_keyword_and_each_page_checks_the_draw(
         ["Anna won.", "You won! The host will be in touch."],
         ["Ben won.", "You won! The host will be in touch."],
     )
+
+
+def test_a_giveaway_shows_with_nothing_pinned(
+    hub: HubProcess, browsers: Chromium, host: Host
+) -> None:
+    anna: Page = joined(browsers, hub, "Anna")
+    expect(anna.locator("#shop")).to_be_hidden()
+    host.do({"t": "start_giveaway", "prize": "A tote bag", "seconds": 60})
+    panel = anna.get_by_test_id("giveaway")
+    expect(panel).to_contain_text("Giveaway: A tote bag")
+    expect(anna.get_by_test_id("pinned-product")).to_be_hidden()
+    panel.get_by_test_id("giveaway-enter").click()
+    expect(panel.get_by_test_id("giveaway-entered")).to_be_visible()
+    host.do({"t": "cancel_giveaway"})
+    expect(panel).to_be_hidden()
+    expect(anna.locator("#shop")).to_be_hidden()

@@ -32,7 +32,7 @@ function clock(seconds) {
   return `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
 }
 
-export function createGiveaway({ send, makeRef, hubNow, viewerId }) {
+export function createGiveaway({ send, makeRef, hubNow, viewerId, onShown }) {
   let state = null; // the hub's last `giveaway`
   let entered = null; // the giveaway id this viewer entered
   let message = "";
@@ -63,11 +63,12 @@ export function createGiveaway({ send, makeRef, hubNow, viewerId }) {
   function render() {
     clearTimeout(timer);
     box.replaceChildren();
-    if (!state || state.status === "cancelled") {
-      box.hidden = true;
-      return;
+    const shown = Boolean(state) && state.status !== "cancelled";
+    if (box.hidden === shown) {
+      box.hidden = !shown;
+      onShown(shown);
     }
-    box.hidden = false;
+    if (!shown) return;
     const prize = elUser("p", "giveaway-prize", state.prize);
     prize.prepend("Giveaway: ");
     box.append(prize);

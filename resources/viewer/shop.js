@@ -172,6 +172,7 @@ export function createShop({ send, isConnected, identity }) {
 
   let pinned = null;
   let shelf = [];
+  let giveawayShown = false; // the giveaway panel is up (see createGiveaway)
   let deal = null;
   let featured = null;
   let selectedSku = null;
@@ -303,7 +304,8 @@ export function createShop({ send, isConnected, identity }) {
   }
 
   function render() {
-    const hasShop = Boolean(pinned) || shelf.length > 0;
+    // A giveaway needs no product: it keeps the shop's panel open on its own.
+    const hasShop = Boolean(pinned) || shelf.length > 0 || giveawayShown;
     els.shop.hidden = !hasShop;
     els.app.classList.toggle("has-shop", hasShop);
     renderCard();
@@ -624,8 +626,17 @@ export function createShop({ send, isConnected, identity }) {
     onPay: payLot,
   });
   claimList.after(auction.element);
-  const giveaway = createGiveaway({ send, makeRef, hubNow, viewerId: () => myViewerId });
-  auction.element.after(giveaway.element);
+  const giveaway = createGiveaway({
+    send,
+    makeRef,
+    hubNow,
+    viewerId: () => myViewerId,
+    onShown(shown) {
+      giveawayShown = shown;
+      render();
+    },
+  });
+  els.card.after(giveaway.element);
 
   function payLot(lot) {
     const product = pinned && pinned.id === lot.product_id ? pinned : null;
