@@ -479,6 +479,14 @@ class CancelGiveaway(_Msg, tag="cancel_giveaway"):
     ref: str | None = None
 
 
+class ClockRequest(_Msg, tag="clock"):
+    """The page asks the hub's time (``clock`` answers): from the round trip it learns
+    how far its own clock is off and how long its tap takes to reach the hub, so a
+    closing countdown says how long is left to send a bid or an entry that counts."""
+
+    ref: str | None = None
+
+
 class EnterGiveaway(_Msg, tag="enter_giveaway"):
     """A viewer enters the giveaway shown (the Enter button)."""
 
@@ -575,6 +583,7 @@ ClientMessage = (
     | Watch
     | WatchAnswer
     | PlayoutReport
+    | ClockRequest
     | Pin
     | Unpin
     | SetShelf
@@ -714,6 +723,13 @@ class SfuViewers(_Msg, tag="sfu_viewers"):
     there: it sends to Janus alone."""
 
     count: int = 0
+
+
+class Clock(_Msg, tag="clock"):
+    """The hub's time, in answer to the page's ``clock``."""
+
+    now: float
+    ref: str | None = None
 
 
 class Ack(_Msg, tag="ack"):
@@ -1485,6 +1501,7 @@ ServerMessage = (
     | Playout
     | SfuViewers
     | Ack
+    | Clock
     | Error
     | Profile
     | Catalogue

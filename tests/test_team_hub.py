@@ -160,6 +160,7 @@ EXAMPLES: dict[type, dict[str, Any]] = {
     protocol.DrawGiveaway: {"t": "draw_giveaway"},
     protocol.CancelGiveaway: {"t": "cancel_giveaway"},
     protocol.EnterGiveaway: {"t": "enter_giveaway", "giveaway_id": "G-1"},
+    protocol.ClockRequest: {"t": "clock"},
     protocol.SetConsent: {"t": "consent", "consent": "session"},
     protocol.ExportData: {"t": "export", "viewer_id": "matrix-viewer-1"},
     protocol.AddNote: {"t": "add_note", "viewer_id": "matrix-viewer-1", "text": "Prefers M"},

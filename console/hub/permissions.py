@@ -37,6 +37,7 @@ PERMISSIONS: Final[dict[type, frozenset[str]]] = {
     protocol.WatchAnswer: _ALL,
     # Only a page that plays the video reports what its viewer sees.
     protocol.PlayoutReport: _VIEWER,
+    protocol.ClockRequest: _ALL,
     protocol.GetQuote: _ALL,
     protocol.Buy: _VIEWER,
     protocol.PlaceBid: _VIEWER,

@@ -529,6 +529,8 @@ class Room:
                 self.playout.report(session.viewer_id, message.delay_ms)
                 if message.ref is not None:  # pages send none: no ack per viewer every 5 s
                     reply(session, protocol.Ack(ref=message.ref))
+            case protocol.ClockRequest():
+                reply(session, protocol.Clock(now=self._clock(), ref=message.ref))
             case protocol.GetQuote():
                 quote = self.shop.quote(message, session.viewer_id)
                 if not session.is_staff:

@@ -4,6 +4,7 @@
 // ever reaches innerHTML. An ES module: the page has no build step and a strict CSP.
 
 import { el, elUser, randomId, storage, userText } from "./dom.js";
+import { createHubClock } from "./clock.js";
 import { createModeration } from "./moderation.js";
 import { createPlayout } from "./playout.js";
 import { createPrivacy } from "./privacy.js";
@@ -161,6 +162,7 @@ import { createShop } from "./shop.js";
     socket = null;
     connected = false;
     pending.clear();
+    hubClock.stop();
     updateComposer();
     shop.onDisconnected();
     privacy.onDisconnected();
@@ -243,6 +245,9 @@ import { createShop } from "./shop.js";
         case "watch_offer":
           onWatchOffer(msg);
           break;
+        case "clock":
+          hubClock.answered(msg);
+          break;
         case "ack":
           if (shop.owns(msg.ref)) shop.onReply(msg);
           else if (privacy.owns(msg.ref)) privacy.onReply(msg);
@@ -305,6 +310,8 @@ import { createShop } from "./shop.js";
     } else {
       els.meName.replaceChildren(userText(myName));
     }
+    hubClock.welcome(msg.now);
+    hubClock.start();
     moderation.onWelcome(msg);
     updateComposer();
     shop.onWelcome(msg);
@@ -771,7 +778,10 @@ import { createShop } from "./shop.js";
   }
 
   const DEFAULT_PLACEHOLDER = els.commentInput.placeholder;
+  // The hub's time, for every countdown on the page (clock.js).
+  const hubClock = createHubClock({ send });
   const moderation = createModeration({
+    hubClock,
     els: {
       list: els.list,
       mode: els.chatMode,
@@ -786,6 +796,7 @@ import { createShop } from "./shop.js";
 
   const shop = createShop({
     send,
+    hubClock,
     isConnected: () => connected,
     identity: { name: () => myName, adopt: adoptName },
   });

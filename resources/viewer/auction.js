@@ -21,7 +21,15 @@ function clock(seconds) {
   return `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
 }
 
-export function createAuction({ send, makeRef, hubNow, viewerId, onPay }) {
+// `hubClock`: the hub's time and this page's delay to it (clock.js); a countdown shows
+// the time left to send a bid that reaches the hub before the end.
+// What the countdown's tooltip says of the correction.
+export function sendByNote(lead) {
+  const ms = Math.round(lead * 1000);
+  return `Time left to send a bid that reaches the hub in time: your connection takes about ${ms} ms.`;
+}
+
+export function createAuction({ send, makeRef, hubClock, viewerId, onPay }) {
   let state = null; // the hub's last `auction`
   let mine = null; // this viewer's highest maximum (`auction_bid`)
   let message = "";
@@ -98,7 +106,8 @@ export function createAuction({ send, makeRef, hubNow, viewerId, onPay }) {
     if (state.status === "open") {
       const countdown = el("p", "auction-countdown");
       countdown.dataset.testid = "auction-countdown";
-      ticking.push([countdown, () => `${clock(state.ends - hubNow())} left`]);
+      ticking.push([countdown, () => `${clock(hubClock.leftToSend(state.ends))} left`]);
+      countdown.title = sendByNote(hubClock.lead());
       next = leading && mine ? mine.maximum + state.increment : state.next_bid;
       button.textContent = `Bid ${formatMoney(next, currency)}`;
       max.setAttribute("aria-label", `Maximum bid in ${currency}`);
@@ -126,7 +135,10 @@ export function createAuction({ send, makeRef, hubNow, viewerId, onPay }) {
     } else if (won) {
       const until = state.checkout_until || 0;
       const text = el("span", "auction-won");
-      ticking.push([text, () => `You won at ${price}: ${clock(until - hubNow())} left to pay.`]);
+      ticking.push([
+        text,
+        () => `You won at ${price}: ${clock(hubClock.leftToSend(until))} left to pay.`,
+      ]);
       const pay = el("button", "button auction-pay", "Pay");
       pay.type = "button";
       pay.dataset.testid = "auction-pay";

@@ -32,7 +32,7 @@ function clock(seconds) {
   return `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
 }
 
-export function createGiveaway({ send, makeRef, hubNow, viewerId, onShown }) {
+export function createGiveaway({ send, makeRef, hubClock, viewerId, onShown }) {
   let state = null; // the hub's last `giveaway`
   let entered = null; // the giveaway id this viewer entered
   let message = "";
@@ -54,7 +54,7 @@ export function createGiveaway({ send, makeRef, hubNow, viewerId, onShown }) {
 
   function tick() {
     if (!state || state.status !== "open") return;
-    const left = state.ends - hubNow();
+    const left = hubClock.leftToSend(state.ends);
     countdown.textContent = left > 0 ? `${clock(left)} to enter` : "Entries closed: the draw is next";
     enter.hidden = left <= 0 || entered === state.giveaway_id;
     timer = setTimeout(tick, 250);

@@ -41,13 +41,13 @@ export function modeLines(modes) {
 }
 
 /**
+ * hubClock: the hub's time (clock.js).
  * els: { list, mode, standing, input, sendLabel, countdown }
  * viewerId: this page's viewer id.
  * buildItem(msg, extraClass): a chat item element like a comment's (avatar, meta, text).
  * onChange(): the composer must be re-evaluated (a countdown started, ticked or ended).
  */
-export function createModeration({ els, viewerId, buildItem, onChange }) {
-  let clockOffset = 0;
+export function createModeration({ hubClock, els, viewerId, buildItem, onChange }) {
   let modes = { slow_seconds: 0, buyers_only: false, emoji_only: false, paused: false };
   let banned = false;
   let mutedUntil = null; // the hub's clock, seconds
@@ -55,9 +55,7 @@ export function createModeration({ els, viewerId, buildItem, onChange }) {
   let slowUntil = 0; // this page's clock, ms
   let timer = null;
 
-  function hubNow() {
-    return Date.now() / 1000 + clockOffset;
-  }
+  const hubNow = hubClock.now;
 
   // ---------------------------------------------------------------- modes and standing
 
@@ -281,7 +279,6 @@ export function createModeration({ els, viewerId, buildItem, onChange }) {
 
   return {
     onWelcome(msg) {
-      if (typeof msg.now === "number" && msg.now > 0) clockOffset = msg.now - Date.now() / 1000;
       // A rejoin hears its standing again only if it still has one.
       banned = false;
       mutedUntil = null;

@@ -163,13 +163,9 @@ const averageFormat = new Intl.NumberFormat(navigator.language || "en", {
 
 // ------------------------------------------------------------------ the shop
 
-export function createShop({ send, isConnected, identity }) {
+export function createShop({ send, hubClock, isConnected, identity }) {
   let refCounter = 0;
   const replies = new Map();
-  // Seconds to add to this page's clock to get the hub's: countdowns then agree for
-  // every viewer, whatever their phone's clock says.
-  let clockOffset = 0;
-
   let pinned = null;
   let shelf = [];
   let giveawayShown = false; // the giveaway panel is up (see createGiveaway)
@@ -196,13 +192,8 @@ export function createShop({ send, isConnected, identity }) {
     return ref;
   }
 
-  function hubNow() {
-    return Date.now() / 1000 + clockOffset;
-  }
-
-  function setHubClock(now) {
-    if (typeof now === "number" && now > 0) clockOffset = now - Date.now() / 1000;
-  }
+  // Countdowns agree for every viewer, whatever their phone's clock says (clock.js).
+  const hubNow = hubClock.now;
 
   const checkout = createCheckout({
     makeRef,
@@ -294,7 +285,7 @@ export function createShop({ send, isConnected, identity }) {
   }
 
   function dealSecondsLeft() {
-    return deal ? deal.ends - hubNow() : 0;
+    return deal ? hubClock.leftToSend(deal.ends) : 0;
   }
 
   function dealActive() {
@@ -621,7 +612,7 @@ export function createShop({ send, isConnected, identity }) {
   const auction = createAuction({
     send,
     makeRef,
-    hubNow,
+    hubClock,
     viewerId: () => myViewerId,
     onPay: payLot,
   });
@@ -629,7 +620,7 @@ export function createShop({ send, isConnected, identity }) {
   const giveaway = createGiveaway({
     send,
     makeRef,
-    hubNow,
+    hubClock,
     viewerId: () => myViewerId,
     onShown(shown) {
       giveawayShown = shown;
@@ -805,7 +796,6 @@ export function createShop({ send, isConnected, identity }) {
 
   return {
     onWelcome(msg) {
-      setHubClock(msg.now);
       if (typeof msg.viewer_id === "string") myViewerId = msg.viewer_id;
       updateBuyButton();
       checkout.onConnected();
