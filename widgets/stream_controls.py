@@ -158,6 +158,11 @@ class StreamControls(QWidget):
         for label in (self.health, self.recording):
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             label.setMinimumWidth(0)
+        # It wraps instead of being cut in a narrow column (a remote host's window, whose
+        # docks keep their width): the SFU path's figures come at the line's end. Two
+        # lines are kept, so the preview does not jump as the figures change length.
+        self.health.setWordWrap(True)
+        self.health.setMinimumHeight(2 * self.health.fontMetrics().lineSpacing())
         column.addWidget(self.health)
         #: Why a recording or another output failed, in words, until it is put right.
         self.problem = QLabel("", self)
