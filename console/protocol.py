@@ -479,6 +479,25 @@ class CancelGiveaway(_Msg, tag="cancel_giveaway"):
     ref: str | None = None
 
 
+class Browse(_Msg, tag="browse"):
+    """A viewer looked closer at a product: opened its reviews (``reviews``) or chose a
+    variant. No reply (an ``ack`` only with a ``ref``): it feeds the team's funnel
+    (``shopper``)."""
+
+    product_id: str
+    reviews: bool = False
+    ref: str | None = None
+
+
+class CheckoutClosed(_Msg, tag="checkout_closed"):
+    """A viewer closed the checkout sheet without paying; ``form_error``: after the form
+    refused something they typed. No reply (an ``ack`` only with a ``ref``)."""
+
+    product_id: str
+    form_error: bool = False
+    ref: str | None = None
+
+
 class ClockRequest(_Msg, tag="clock"):
     """The page asks the hub's time (``clock`` answers): from the round trip it learns
     how far its own clock is off and how long its tap takes to reach the hub, so a
@@ -584,6 +603,8 @@ ClientMessage = (
     | WatchAnswer
     | PlayoutReport
     | ClockRequest
+    | Browse
+    | CheckoutClosed
     | Pin
     | Unpin
     | SetShelf
@@ -723,6 +744,25 @@ class SfuViewers(_Msg, tag="sfu_viewers"):
     there: it sends to Janus alone."""
 
     count: int = 0
+
+
+ShopperStep = Literal["opened", "checkout", "dropped", "paid"]
+
+
+class Shopper(_Msg, tag="shopper"):
+    """Staff only, ephemeral: one step of a shopper's way to paying, for the Room pulse's
+    funnel. ``shopper`` is a pseudonym this hub process makes (console.hub.shoppers): it
+    counts a viewer once, and names nobody. ``reason`` (``dropped``): declined,
+    sold_out, form_error or closed."""
+
+    step: ShopperStep
+    product_id: str
+    shopper: str
+    ts: float
+    reviews: bool = False
+    reason: str | None = None
+    #: ``paid``: the order, so a replayed buy counts once.
+    order_id: str | None = None
 
 
 class Clock(_Msg, tag="clock"):
@@ -1502,6 +1542,7 @@ ServerMessage = (
     | SfuViewers
     | Ack
     | Clock
+    | Shopper
     | Error
     | Profile
     | Catalogue

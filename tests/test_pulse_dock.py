@@ -53,10 +53,32 @@ def order(seq: int, product: str, ts: float) -> protocol.OrderPlaced:
     )
 
 
-def play_show(feed: Any, clock: Clock) -> None:
-    """20 watch, the scarf is pinned, 5 more join, 2 orders, blockers, then 10 leave.
+def step(kind: protocol.ShopperStep, who: int, ts: float, **more: Any) -> protocol.Shopper:
+    return protocol.Shopper(step=kind, product_id="scarf", shopper=f"shopper-{who}", ts=ts, **more)
 
-    By hand: viewers when pinned 20 + 5 = 25; paid 2, so 2/25 = 8.0 % converted. Price
+
+def shoppers(ts: float) -> list[protocol.Shopper]:
+    """Shoppers 1-5 open the scarf, 1-4 its checkout; 1 and 2 pay, 3 is declined, 4 closes."""
+    return [
+        step("opened", 1, ts, reviews=True),
+        *(step("opened", who, ts) for who in (2, 3, 4, 5)),
+        *(step("checkout", who, ts) for who in (1, 2, 3, 4)),
+        step("paid", 1, ts, order_id="o7"),
+        step("paid", 2, ts, order_id="o8"),
+        step("paid", 2, ts, order_id="o8"),
+        step("dropped", 3, ts, reason="declined"),
+        step("dropped", 4, ts, reason="closed"),
+    ]
+
+
+def play_show(feed: Any, clock: Clock) -> None:
+    """20 watch, the scarf is pinned, 5 more join, 5 shoppers, 2 orders, blockers, then
+    10 leave.
+
+    By hand: viewers when pinned 20 + 5 = 25. Five shoppers open the scarf (one its
+    reviews), four of them its checkout; two pay (one buy replayed: still two), one card
+    is declined and one closes the sheet: opened 5 (5/25 = 20 %), checkout 4 (80 %),
+    paid 2 (50 %), 2/25 = 8.0 % converted. Price
     is raised by 3 comments (a, b, c) in the last five minutes and none before: rising;
     shipping by 2: steady. Viewers peaked at 25 and are 15 now: 10/25 = 40 % fewer, more
     than a fifth, within two minutes of the peak: the alert. Three viewers asked about
@@ -76,6 +98,7 @@ def play_show(feed: Any, clock: Clock) -> None:
             comment(4, "cat", "too expensive tbh", T0 + 32),
             comment(5, "dan", "do you ship to Canada?", T0 + 33),
             comment(6, "eve", "do you ship to Canada?", T0 + 34),
+            *shoppers(T0 + 35),
             order(7, "scarf", T0 + 35),
             order(8, "scarf", T0 + 36),
             comment(9, "fay", "are the boots waterproof?", T0 + 40),
@@ -108,11 +131,14 @@ def test_a_known_show_shows_its_funnel_blockers_worst_metric_and_alert(qtbot) ->
         "2 paid",
         "8.0% converted",
     )
-    steps = rows(top)
-    assert steps[0] == ("Viewers when pinned", "25", "")
-    assert steps[3] == ("Paid", "2", "8% of viewers")
-    # The hub does not send opens or failed checkouts to the console: no invented figure.
-    assert steps[1][1] == steps[2][1] == "—"
+    assert rows(top) == [
+        ("Viewers when pinned", "25", ""),
+        ("Opened it or its reviews", "5", "20%"),
+        ("Opened the checkout", "4", "80%"),
+        ("Paid", "2", "50%"),
+        ("Where buyers drop", "", ""),
+    ]
+    assert rows(top.child(4)) == [("card declined", "1", ""), ("closed the checkout", "1", "")]
 
     blockers = [
         tuple(dock.blockers.topLevelItem(i).text(c) for c in range(4))

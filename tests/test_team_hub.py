@@ -161,6 +161,8 @@ EXAMPLES: dict[type, dict[str, Any]] = {
     protocol.CancelGiveaway: {"t": "cancel_giveaway"},
     protocol.EnterGiveaway: {"t": "enter_giveaway", "giveaway_id": "G-1"},
     protocol.ClockRequest: {"t": "clock"},
+    protocol.Browse: {"t": "browse", "product_id": "p1"},
+    protocol.CheckoutClosed: {"t": "checkout_closed", "product_id": "p1"},
     protocol.SetConsent: {"t": "consent", "consent": "session"},
     protocol.ExportData: {"t": "export", "viewer_id": "matrix-viewer-1"},
     protocol.AddNote: {"t": "add_note", "viewer_id": "matrix-viewer-1", "text": "Prefers M"},

@@ -35,16 +35,12 @@ from PySide6.QtWidgets import (
 from console import protocol
 from console.domain.insight.alerts import Alert, Suggestion
 from console.domain.insight.blockers import Group, Trend
-from console.domain.insight.funnel import DROP_LABELS, DROPS, STEPS, Funnel, Step
+from console.domain.insight.funnel import DROP_LABELS, DROPS, Funnel
 from console.domain.insight.pulse import Pulse
 from widgets.pulse_feed import PulseFeed
 from widgets.questions_dock import QuestionsDock
 
 REFRESH_MS = 1000
-NOT_SENT = (
-    "The hub does not send product opens, checkout opens or failed checkouts to the "
-    "console yet; the other steps count everyone."
-)
 _ARROWS: dict[Trend, str] = {"rising": "▲ rising", "falling": "▼ falling", "steady": "→ steady"}
 _BUTTONS = {"pin": "Pin it", "answer": "Select the question", "deal": "Set up the deal"}
 _GROUP = Qt.ItemDataRole.UserRole
@@ -244,7 +240,6 @@ class PulseDock(QDockWidget):
         self.funnel.resizeColumnToContents(0)
 
     def _add_funnel(self, funnel: Funnel, pinned: bool) -> None:
-        heard = self.feed.heard
         title = self.feed.titles.get(funnel.product, funnel.product)
         conversion = funnel.conversion
         top = QTreeWidgetItem(
@@ -255,28 +250,15 @@ class PulseDock(QDockWidget):
                 f"{conversion:.1%} converted" if conversion is not None else "",
             ),
         )
-        before: tuple[Step, int] | None = None
+        before: int | None = None  # viewers at the step above
         for step in funnel.steps:
-            if step.step not in heard:
-                _not_sent(QTreeWidgetItem(top, (step.label, "—", "not sent yet")))
-                continue
-            rate = ""
-            if before is not None and before[1]:
-                # Of the step shown above it: a step the console does not hear is skipped.
-                rate = f"{step.viewers / before[1]:.0%}"
-                if STEPS.index(before[0]) != STEPS.index(step.step) - 1:
-                    rate += f" of {before[0]}"
+            rate = f"{step.viewers / before:.0%}" if before else ""
             QTreeWidgetItem(top, (step.label, str(step.viewers), rate))
-            before = (step.step, step.viewers)
+            before = step.viewers
         drops = QTreeWidgetItem(top, ("Where buyers drop", "", ""))
-        if "checkout" not in heard:
-            drops.setText(1, "—")
-            drops.setText(2, "not sent yet")
-            _not_sent(drops)
-        else:
-            for drop in DROPS:
-                if funnel.drops[drop]:
-                    QTreeWidgetItem(drops, (DROP_LABELS[drop], str(funnel.drops[drop]), ""))
+        for drop in DROPS:
+            if funnel.drops[drop]:
+                QTreeWidgetItem(drops, (DROP_LABELS[drop], str(funnel.drops[drop]), ""))
         top.setData(0, _GROUP, funnel.product)
         top.setExpanded(self._expanded.get(funnel.product, pinned))
 
@@ -332,11 +314,6 @@ def _caption(text: str, parent: QWidget) -> QLabel:
     label = QLabel(text, parent)
     label.setWordWrap(True)
     return label
-
-
-def _not_sent(item: QTreeWidgetItem) -> None:
-    for column in range(3):
-        item.setToolTip(column, NOT_SENT)
 
 
 def select_question_group(dock: QuestionsDock, key: str) -> bool:

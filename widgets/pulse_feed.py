@@ -6,9 +6,11 @@ it the same way.
 
 What the staff console does not hear is not invented: the hub sends a viewer count, not
 who joined, so the count becomes anonymous watchers (``watcher-1`` …) that join and leave
-to match it; a paid order names no viewer id, so it is credited to one of those
-anonymous watchers. Product and checkout opens, and why a checkout failed, are not sent
-to staff yet: :attr:`PulseFeed.heard` says which funnel steps the figures cover.
+to match it. A shopper's steps (opened the product, the checkout, dropped and why, paid)
+come as ``shopper`` messages under the hub's pseudonym; each pseudonym takes the place of
+one of those watchers, so a shopper is one viewer of the funnel, not two, and stays
+anonymous. Those messages are not replayed: a console that joins mid-show counts the
+steps from then on (the report reads the whole show from the store).
 """
 
 from __future__ import annotations
@@ -16,22 +18,26 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
 from console import protocol
 from console.domain.insight.events import (
+    DROP_REASONS,
     Answered,
+    CheckoutDropped,
+    CheckoutOpened,
     Commented,
     DealEnded,
     DealStarted,
+    DropReason,
     Event,
     Joined,
     Left,
     Paid,
     Pinned,
+    ProductOpened,
     Unpinned,
 )
-from console.domain.insight.funnel import Step
 from console.domain.insight.pulse import Pulse, RoomPulse
 from console.domain.profile import Consent
 
@@ -54,9 +60,6 @@ class Mark:
 class PulseFeed:
     """Turns the hub's messages into the room pulse's events, in arrival order."""
 
-    #: Funnel steps the staff console hears events for.
-    heard: Final[frozenset[Step]] = frozenset({"viewers", "paid"})
-
     def __init__(self) -> None:
         self.pulse = RoomPulse()
         self.titles: dict[str, str] = {}
@@ -66,7 +69,8 @@ class PulseFeed:
         self.counts: deque[tuple[float, int]] = deque(maxlen=KEPT_COUNTS)
         self.marks: list[Mark] = []
         self._watchers = 0
-        self._orders = 0
+        #: Each shopper's pseudonym, and the anonymous watcher it stands for.
+        self._shoppers: dict[str, str] = {}
         self._pinned: str | None = None
         self._deal: str | None = None
 
@@ -105,10 +109,28 @@ class PulseFeed:
                 return self._stage(message, now)
             case protocol.DealEnded():
                 return self._end_deal(now)
-            case protocol.OrderPlaced():
-                self._orders += 1
-                buyer = f"watcher-{(self._orders - 1) % max(self._watchers, 1) + 1}"
-                return [Paid(message.ts, buyer, message.product_id, message.order_id)]
+            case protocol.Shopper():
+                return self._shopper(message)
+        return []
+
+    def _shopper(self, step: protocol.Shopper) -> list[Event]:
+        viewer = self._shoppers.get(step.shopper)
+        if viewer is None:
+            # The next watcher nobody stands for yet; past the count (it lags), its own.
+            free = len(self._shoppers) + 1
+            viewer = f"watcher-{free}" if free <= self._watchers else step.shopper
+            self._shoppers[step.shopper] = viewer
+        product = step.product_id
+        match step.step:
+            case "opened":
+                return [ProductOpened(step.ts, viewer, product, reviews=step.reviews)]
+            case "checkout":
+                return [CheckoutOpened(step.ts, viewer, product)]
+            case "dropped" if step.reason in DROP_REASONS:
+                reason = cast(DropReason, step.reason)
+                return [CheckoutDropped(step.ts, viewer, product, reason)]
+            case "paid":
+                return [Paid(step.ts, viewer, product, step.order_id or "")]
         return []
 
     def _viewers(self, count: int, now: float) -> list[Event]:

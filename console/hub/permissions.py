@@ -38,6 +38,9 @@ PERMISSIONS: Final[dict[type, frozenset[str]]] = {
     # Only a page that plays the video reports what its viewer sees.
     protocol.PlayoutReport: _VIEWER,
     protocol.ClockRequest: _ALL,
+    # What a shopper does on the page, for the team's funnel.
+    protocol.Browse: _VIEWER,
+    protocol.CheckoutClosed: _VIEWER,
     protocol.GetQuote: _ALL,
     protocol.Buy: _VIEWER,
     protocol.PlaceBid: _VIEWER,

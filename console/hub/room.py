@@ -48,6 +48,7 @@ from console.hub.permissions import check_permission
 from console.hub.playout import PlayoutDesk
 from console.hub.questions import QuestionDesk
 from console.hub.shop import Shop, domain_product
+from console.hub.shoppers import ShopperSignals
 from console.hub.viewers import ViewerData
 from console.protocol import ErrorCode
 from console.store.api import Store
@@ -230,6 +231,7 @@ class Room:
         )
         self.viewers = ViewerData(store, self._publish_all, clock)
         self.playout = PlayoutDesk(clock, self._to_staff)
+        self.shoppers = ShopperSignals(self._to_staff, clock, lambda: self.shop.pinned_id)
 
     # ------------------------------------------------------------ joining and leaving
 
@@ -529,6 +531,8 @@ class Room:
                 self.playout.report(session.viewer_id, message.delay_ms)
                 if message.ref is not None:  # pages send none: no ack per viewer every 5 s
                     reply(session, protocol.Ack(ref=message.ref))
+            case protocol.Browse() | protocol.CheckoutClosed():
+                self._shopper_step(session, message)
             case protocol.ClockRequest():
                 reply(session, protocol.Clock(now=self._clock(), ref=message.ref))
             case protocol.GetQuote():
@@ -540,6 +544,7 @@ class Room:
                         self.viewers.checkout_started(
                             session.viewer_id, variant.product_id, message.sku
                         )
+                        self.shoppers.checkout(session.viewer_id, variant.product_id)
                 reply(session, quote)
             case protocol.SetConsent():
                 self.keep_viewer(session)
@@ -573,6 +578,17 @@ class Room:
                 reply(session, protocol.Ack(ref=message.ref))
             case _:
                 self._staff_command(session, message)
+
+    def _shopper_step(
+        self, session: Session, message: protocol.Browse | protocol.CheckoutClosed
+    ) -> None:
+        if isinstance(message, protocol.Browse):
+            self.shoppers.opened(session.viewer_id, message.product_id, message.reviews)
+        else:
+            reason = "form_error" if message.form_error else "closed"
+            self.shoppers.dropped(session.viewer_id, message.product_id, reason)
+        if message.ref is not None:  # pages send none: the funnel is no conversation
+            reply(session, protocol.Ack(ref=message.ref))
 
     def _staff_command(self, session: Session, message: protocol.ClientMessage) -> None:
         match message:

@@ -32,6 +32,7 @@ from console.hub.payments import PaymentProvider
 from console.hub.permissions import check_permission
 from console.hub.room import MAX_CLIENT_BUFFER, Limits, Room, Session, reply, send
 from console.hub.sfu import NO_PUBLISHER, SfuBroker, SfuCodecRefused, SfuUnavailable
+from console.hub.shoppers import drop_reason
 from console.hub.static import StaticFiles
 from console.hub.stream import StreamGateway
 from console.protocol import ErrorCode
@@ -321,7 +322,16 @@ class Hub:
         self.room.keep_viewer(session)
         # Everyone sees the sale: a banned buyer's goes out without their name.
         announced = self.room.moderation.announced_name(session.viewer_id, session.name)
-        confirmed = await self.room.shop.buy(session.viewer_id, announced, message)
+        variant = self.room.shop.records.variant(message.sku)
+        product_id = variant.product_id if variant is not None else ""
+        try:
+            confirmed = await self.room.shop.buy(session.viewer_id, announced, message)
+        except ProtocolError as exc:
+            reason = drop_reason(exc.code)
+            if reason is not None:
+                self.room.shoppers.dropped(session.viewer_id, product_id, reason)
+            raise
+        self.room.shoppers.paid(session.viewer_id, product_id, confirmed.order_id)
         self.room.viewers.bought(
             session.viewer_id, message.sku, confirmed.order_id, message.buyer.email
         )

@@ -201,6 +201,8 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
   let buying = null; // { ref, message, usedSavedCard } while a buy waits for its answer
   let editingDetails = false;
   let editingCard = false;
+  let formError = false; // the form refused something since the sheet opened
+  let refused = false; // the hub refused a buy since then, and told the team why
 
   function hubToday() {
     return new Date(hubNow() * 1000).toISOString().slice(0, 10);
@@ -215,6 +217,8 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
       attempt && attempt.sku === item.variant.sku && attempt.quantity === item.quantity;
     if (!sameAttempt) attempt = { key: newKey(), sku: item.variant.sku, quantity: item.quantity };
     plan = 1;
+    formError = false;
+    refused = false;
     els.title.textContent = item.product.title;
     const unit = item.label ? `${item.label} · ` : "";
     els.meta.textContent = `${unit}Qty ${item.quantity}`;
@@ -381,6 +385,7 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
   }
 
   function showFieldErrors(fields) {
+    formError = true;
     const rest = [];
     let first = null;
     for (const [field, sentence] of Object.entries(fields)) {
@@ -500,6 +505,7 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
   function buyFailed(msg) {
     const failed = buying;
     buying = null;
+    refused = msg.code !== "price_changed";
     els.notice.textContent = "";
     const message = String(msg.message || "The order did not go through.");
     const fields = msg.fields && typeof msg.fields === "object" ? msg.fields : {};
@@ -577,6 +583,10 @@ export function createCheckout({ makeRef, send, isConnected, identity, hubNow, o
     if (event.target === els.dialog) closeSheet();
   });
   els.dialog.addEventListener("close", () => {
+    // Closed without paying: where this buyer stopped, for the team's funnel.
+    if (item && !buying && !refused && els.confirmation.hidden) {
+      send({ t: "checkout_closed", product_id: item.product.id, form_error: formError });
+    }
     if (!buying) quote = null;
     onClosed();
   });

@@ -747,7 +747,21 @@ export function createShop({ send, hubClock, isConnected, identity }) {
 
   // -------------------------------------------------------------- viewer input
 
+  // A viewer who looks closer at the pinned product (its reviews, a variant) is a step
+  // of the team's funnel (docs/protocol.md, `browse`); once per product and kind.
+  const browsed = new Set();
+  function browse(reviews) {
+    const key = pinned && `${pinned.id}:${reviews}`;
+    if (!key || browsed.has(key)) return;
+    browsed.add(key);
+    send({ t: "browse", product_id: pinned.id, reviews });
+  }
+  els.reviews.querySelector("summary").addEventListener("click", () => {
+    if (!els.reviews.open) browse(true);
+  });
+
   els.variantSelect.addEventListener("change", () => {
+    browse(false);
     selectedSku = els.variantSelect.value;
     els.buyError.textContent = "";
     renderPrice();
