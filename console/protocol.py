@@ -479,6 +479,22 @@ class CancelGiveaway(_Msg, tag="cancel_giveaway"):
     ref: str | None = None
 
 
+class JoinWaitlist(_Msg, tag="join_waitlist"):
+    """A viewer joins a sold-out variant's waitlist (the page's button); ``claim_wait``
+    follows, or a ``claim_card`` when units are free."""
+
+    sku: str
+    quantity: int = 1
+    ref: str | None = None
+
+
+class ReleaseClaim(_Msg, tag="release_claim"):
+    """A viewer lets their claim go ("Let it go"); ``claim_end`` follows."""
+
+    claim_id: str
+    ref: str | None = None
+
+
 class Browse(_Msg, tag="browse"):
     """A viewer looked closer at a product: opened its reviews (``reviews``) or chose a
     variant. No reply (an ``ack`` only with a ``ref``): it feeds the team's funnel
@@ -605,6 +621,8 @@ ClientMessage = (
     | ClockRequest
     | Browse
     | CheckoutClosed
+    | JoinWaitlist
+    | ReleaseClaim
     | Pin
     | Unpin
     | SetShelf

@@ -162,6 +162,8 @@ EXAMPLES: dict[type, dict[str, Any]] = {
     protocol.EnterGiveaway: {"t": "enter_giveaway", "giveaway_id": "G-1"},
     protocol.ClockRequest: {"t": "clock"},
     protocol.Browse: {"t": "browse", "product_id": "p1"},
+    protocol.JoinWaitlist: {"t": "join_waitlist", "sku": "S1"},
+    protocol.ReleaseClaim: {"t": "release_claim", "claim_id": "C-1"},
     protocol.CheckoutClosed: {"t": "checkout_closed", "product_id": "p1"},
     protocol.SetConsent: {"t": "consent", "consent": "session"},
     protocol.ExportData: {"t": "export", "viewer_id": "matrix-viewer-1"},

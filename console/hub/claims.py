@@ -170,14 +170,39 @@ class ClaimDesk:
             return protocol.ClaimAsk(message=str(exc))
         self._names[viewer_id] = name
         self._commit(self._moves(decision), now, decision.shelf)
-        place = decision.shelf.place(viewer_id, reading.sku)
-        if place is None:
-            return None
-        return protocol.ClaimAsk(
-            message=f"Sold out: you are number {place} in line; if one comes back it is "
-            "held for you and its card appears here.",
-            place=place,
-        )
+        return _in_line(decision.shelf.place(viewer_id, reading.sku))
+
+    def join_waitlist(
+        self, viewer_id: str, name: str, sku: str, quantity: int
+    ) -> protocol.ClaimAsk | None:
+        """The page's "Join the waitlist": a place in ``sku``'s line, or units at once
+        when some are free and nobody is ahead; what to tell the viewer of their place."""
+        variant = self._records.variant(sku)
+        if self._product is None or variant is None or variant.product_id != self._product_id:
+            raise ProtocolError(
+                ErrorCode.INVALID,
+                "The waitlist is for the product the host takes claims on; "
+                "wait for the host to open claims, then try again.",
+            )
+        now = self._clock()
+        self.expire()
+        self._count(sku, now)
+        try:
+            decision = waitlist.join_waitlist(self._shelf, viewer_id, sku, quantity, now)
+        except waitlist.ClaimError as exc:
+            raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
+        self._names[viewer_id] = name
+        self._commit(self._moves(decision), now, decision.shelf)
+        return _in_line(decision.shelf.place(viewer_id, sku))
+
+    def release(self, viewer_id: str, claim_id: str) -> None:
+        """The viewer lets their claim go: its units go to the line first."""
+        now = self._clock()
+        try:
+            decision = waitlist.release(self._shelf, claim_id, now, viewer_id)
+        except waitlist.ClaimError as exc:
+            raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
+        self._commit(self._moves(decision), now, decision.shelf)
 
     def held_for(self, viewer_id: str, claim_id: str) -> protocol.ClaimCard:
         """The viewer's open claim, for its checkout; a typed error when it is gone."""
@@ -354,3 +379,14 @@ class ClaimDesk:
                 else:
                     self._cards.pop(event.claim_id, None)
             self._publish(seq, body, audience)
+
+
+def _in_line(place: int | None) -> protocol.ClaimAsk | None:
+    """What a viewer in a sold-out variant's line is told (None: not in line)."""
+    if place is None:
+        return None
+    return protocol.ClaimAsk(
+        message=f"Sold out: you are number {place} in line; if one comes back it is "
+        "held for you and its card appears here.",
+        place=place,
+    )

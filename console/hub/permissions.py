@@ -40,6 +40,8 @@ PERMISSIONS: Final[dict[type, frozenset[str]]] = {
     protocol.ClockRequest: _ALL,
     # What a shopper does on the page, for the team's funnel.
     protocol.Browse: _VIEWER,
+    protocol.JoinWaitlist: _VIEWER,
+    protocol.ReleaseClaim: _VIEWER,
     protocol.CheckoutClosed: _VIEWER,
     protocol.GetQuote: _ALL,
     protocol.Buy: _VIEWER,

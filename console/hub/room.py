@@ -531,6 +531,21 @@ class Room:
                 self.playout.report(session.viewer_id, message.delay_ms)
                 if message.ref is not None:  # pages send none: no ack per viewer every 5 s
                     reply(session, protocol.Ack(ref=message.ref))
+            case protocol.JoinWaitlist():
+                if session.name is None:
+                    raise ProtocolError(
+                        ErrorCode.NAME_REQUIRED, "Choose a display name before you join the line."
+                    )
+                self.keep_viewer(session)
+                place = self.claims.join_waitlist(
+                    session.viewer_id, session.name, message.sku, message.quantity
+                )
+                reply(session, protocol.Ack(ref=message.ref))
+                if place is not None:
+                    reply(session, place)
+            case protocol.ReleaseClaim():
+                self.claims.release(session.viewer_id, message.claim_id)
+                reply(session, protocol.Ack(ref=message.ref))
             case protocol.Browse() | protocol.CheckoutClosed():
                 self._shopper_step(session, message)
             case protocol.ClockRequest():

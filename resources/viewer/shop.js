@@ -414,6 +414,7 @@ export function createShop({ send, hubClock, isConnected, identity }) {
     els.stockNote.classList.toggle("low", variant.stock <= LOW_STOCK);
     els.stockNote.textContent = variant.stock <= LOW_STOCK ? `Only ${variant.stock} left` : "In stock";
     els.qty.max = String(Math.max(1, Math.min(MAX_QUANTITY, variant.stock)));
+    renderJoinLine();
     updateBuyButton();
   }
 
@@ -541,10 +542,35 @@ export function createShop({ send, hubClock, isConnected, identity }) {
   const waits = new Map(); // sku -> the hub's claim_wait: this viewer's place in line
   let claimQuestion = "";
   let claimTimer = null;
+  let claimsProduct = null; // the product the host takes claims on (`claims`), or null
   const claimList = el("div", "claims");
   claimList.dataset.testid = "claims";
   claimList.setAttribute("aria-live", "polite");
   els.buyError.after(claimList);
+  // A sold-out variant of the claims product: a place in its line (docs/protocol.md).
+  const joinLine = el("button", "button button-quiet join-waitlist", "Join the waitlist");
+  joinLine.type = "button";
+  joinLine.dataset.testid = "join-waitlist";
+  joinLine.hidden = true;
+  joinLine.addEventListener("click", () => {
+    const variant = selectedVariant();
+    if (!variant) return;
+    joinLine.disabled = true;
+    send({ t: "join_waitlist", sku: variant.sku, ref: makeRef("waitlist") });
+  });
+  els.soldOut.after(joinLine);
+
+  function renderJoinLine() {
+    const variant = pinned && selectedVariant();
+    joinLine.hidden = !(
+      variant &&
+      variant.stock <= 0 &&
+      claimsProduct === pinned.id &&
+      !waits.has(variant.sku) &&
+      ![...claims.values()].some((c) => c.sku === variant.sku)
+    );
+    joinLine.disabled = false;
+  }
 
   function applyClaim(msg) {
     if (msg.t === "claim_card") {
@@ -555,10 +581,20 @@ export function createShop({ send, hubClock, isConnected, identity }) {
       waits.set(msg.sku, msg);
     } else if (msg.t === "claim_end") {
       claims.delete(msg.claim_id);
+    } else if (msg.t === "claims") {
+      claimsProduct = msg.on ? msg.product_id : null;
     } else {
       claimQuestion = String(msg.message || "");
     }
     renderClaims();
+    renderJoinLine();
+  }
+
+  // A refused join or release says why where the claims are; an ack waits for its event.
+  function claimAnswered(msg) {
+    if (msg.t === "error") claimQuestion = String(msg.message || "That did not work.");
+    renderClaims();
+    renderJoinLine();
   }
 
   function renderClaims() {
@@ -600,7 +636,14 @@ export function createShop({ send, hubClock, isConnected, identity }) {
       pay.dataset.testid = "claim-pay";
       pay.disabled = left <= 0;
       pay.addEventListener("click", () => payClaim(card));
-      box.append(pay);
+      const letGo = el("button", "link-button claim-release", "Let it go");
+      letGo.type = "button";
+      letGo.dataset.testid = "claim-release";
+      letGo.addEventListener("click", () => {
+        letGo.disabled = true;
+        send({ t: "release_claim", claim_id: card.claim_id, ref: makeRef("claim") });
+      });
+      box.append(pay, letGo);
       claimList.append(box);
     }
     clearTimeout(claimTimer);
@@ -845,6 +888,7 @@ export function createShop({ send, hubClock, isConnected, identity }) {
           applyClaim(msg);
           return true;
         case "claims":
+          applyClaim(msg);
           return true;
         case "auction":
         case "auction_bid":
@@ -875,6 +919,7 @@ export function createShop({ send, hubClock, isConnected, identity }) {
       if (entry && entry.kind === "review") reviewAnswered(entry, msg);
       else if (entry === "bid") auction.answered(msg);
       else if (entry === "giveaway") giveaway.answered(msg);
+      else if (entry === "waitlist" || entry === "claim") claimAnswered(msg);
       else checkout.onReply(msg);
       updateBuyButton();
     },

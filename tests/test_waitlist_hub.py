@@ -1,0 +1,68 @@
+"""The waitlist's button and letting a claim go, through a real hub over real
+WebSockets with a fake clock (issue 19, points 1 and 2)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+
+from tests.support.clients import RawClient
+from tests.test_claims_hub import Show, comment, show
+
+__all__ = ["show"]  # the fixture
+
+
+async def ask(client: RawClient, message: dict[str, Any]) -> dict[str, Any]:
+    ref = "w-" + secrets.token_hex(4)
+    await client.send({**message, "ref": ref})
+    async with asyncio.timeout(10):
+        while not (found := [m for m in client.messages if m.get("ref") == ref]):
+            await asyncio.sleep(0.02)
+    return found[0]
+
+
+async def test_the_button_puts_a_viewer_in_line_and_a_let_go_claim_goes_to_them(
+    show: Show,
+) -> None:
+    await show.claims_on()
+    ann, bob = await show.viewer("Ann"), await show.viewer("Bob")
+    await comment(ann, "sold S")
+    [card] = await ann.wait_for("claim_card")
+    assert (await ask(bob, {"t": "join_waitlist", "sku": "TEE-S"}))["t"] == "ack"
+    [place] = await bob.wait_for("claim_ask")
+    assert place["place"] == 1
+    [waiting] = await bob.wait_for("claim_wait")
+    assert waiting["sku"] == "TEE-S"
+    assert (await ask(bob, {"t": "join_waitlist", "sku": "TEE-S"}))["t"] == "ack"
+    assert len(bob.of_type("claim_wait")) == 1, "pressing it again keeps the place"
+
+    refused = await ask(bob, {"t": "release_claim", "claim_id": card["claim_id"]})
+    assert refused["t"] == "error", "only its claimer lets a claim go"
+    assert (await ask(ann, {"t": "release_claim", "claim_id": card["claim_id"]}))["t"] == "ack"
+    [ended] = await ann.wait_for("claim_end", claim_id=card["claim_id"])
+    assert ended["why"] == "released"
+    [offer] = await bob.wait_for("claim_card")
+    assert offer["offered"] is True and offer["sku"] == "TEE-S"
+    assert show.stock("TEE-S") == 0, "the unit is held for Bob, not back on sale"
+
+
+async def test_joining_a_line_with_units_free_holds_them_at_once(show: Show) -> None:
+    await show.claims_on()
+    ann = await show.viewer("Ann")
+    assert (await ask(ann, {"t": "join_waitlist", "sku": "TEE-M"}))["t"] == "ack"
+    [offer] = await ann.wait_for("claim_card")
+    assert offer["sku"] == "TEE-M" and offer["offered"] is True
+    assert ann.of_type("claim_ask") == [], "not in line: served"
+    assert show.stock("TEE-M") == 4
+
+
+async def test_the_waitlist_needs_claims_on_and_a_name(show: Show) -> None:
+    ann = await show.viewer("Ann")
+    refused = await ask(ann, {"t": "join_waitlist", "sku": "TEE-S"})
+    assert (refused["t"], refused["code"]) == ("error", "invalid")
+    assert "claims" in refused["message"]
+    await show.claims_on()
+    nameless = await RawClient.viewer(show.hub.local_ws_url, name=None)
+    refused = await ask(nameless, {"t": "join_waitlist", "sku": "TEE-S"})
+    assert refused["code"] == "name_required"
