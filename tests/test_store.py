@@ -1,4 +1,5 @@
-"""The SQLite store: migrations, version check, durable comments, catalogue."""
+"""The store on both engines: migrations, version check, durable comments, catalogue,
+reservations and their expiry, one order per viewer and key."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from console.errors import StoreError, StoreVersionError
 from console.hub.server import seed_demo_catalogue
 from console.store import DB_FILE_NAME, Store
 from console.store.migrations import MIGRATIONS
-from tests.support.storedb import Engine, value
+from console.store.records import DuplicateOrderError, NewOrder, NotReservedError
+from tests.support.storedb import Engine, rows, value
 
 
 def test_new_store_is_in_wal_mode_at_the_latest_schema(tmp_path: Path) -> None:
@@ -117,3 +119,89 @@ def test_the_last_stream_event_says_whether_the_show_is_live(engine: Engine) -> 
         assert not store.last_stream_live()
     finally:
         store.close()
+
+
+def _tee_order(order_id: str, viewer_id: str, key: str, expires: float | None) -> NewOrder:
+    return NewOrder(
+        order_id=order_id,
+        key=key,
+        viewer_id=viewer_id,
+        name="Ann Example",
+        email="ann@example.com",
+        address={"address1": "Hauptstraße 1"},
+        country="DE",
+        product_id="tee",
+        sku="TEE-1",
+        title="Tee",
+        quantity=1,
+        unit_price=1000,
+        shipping=0,
+        total=1000,
+        currency="EUR",
+        deal=False,
+        expires=expires,
+    )
+
+
+def _stock_a_tee(store: Store, stock: int) -> None:
+    store.replace_catalogue(
+        [
+            protocol.Product(
+                id="tee",
+                title="Tee",
+                currency="EUR",
+                variants=[protocol.Variant(sku="TEE-1", options={}, price=1000, stock=stock)],
+            )
+        ]
+    )
+
+
+def test_a_reservation_goes_back_on_the_shelf_only_after_its_expiry(engine: Engine) -> None:
+    """Two hubs on one database: neither releases a reservation before it expires (the
+    other may be paying), and past it the units come back once, whichever releases."""
+    first, second = engine.open(), engine.open()
+    try:
+        _stock_a_tee(first, 5)
+        first.orders.reserve(_tee_order("SC-PAYING", "viewer-0001", "key-00001", 110.0), 100.0)
+        first.orders.reserve(_tee_order("SC-PAID", "viewer-0002", "key-00002", 110.0), 100.0)
+        first.orders.complete("SC-PAID", "ch_1", "Bo", 101.0)
+        assert second.orders.release_expired(109.0) == []
+        assert second.orders.stock("TEE-1") == 3
+        [(stock, _)] = second.orders.release_expired(110.0)
+        assert (stock.sku, stock.stock) == ("TEE-1", 4)
+        assert first.orders.release_expired(111.0) == [], "released once"
+        assert first.orders.stock("TEE-1") == 4
+        statuses = rows(first, "SELECT id, status FROM orders ORDER BY id")
+        assert statuses == [("SC-PAID", "paid"), ("SC-PAYING", "failed")]
+        with pytest.raises(NotReservedError) as lapsed:
+            first.orders.complete("SC-PAYING", "ch_2", "Ann", 112.0)
+        assert lapsed.value.status == "failed", "a lapsed reservation is never sold"
+        assert value(first, "SELECT COUNT(*) FROM events WHERE type = 'order'") == 1
+    finally:
+        first.close()
+        second.close()
+
+
+def test_one_order_per_viewer_and_key_whichever_hub_writes_it(engine: Engine) -> None:
+    """The same buy replayed through another hub meets the unique (viewer, key): it is
+    refused before any stock moves, and the first order stands alone."""
+    first, second = engine.open(), engine.open()
+    try:
+        _stock_a_tee(first, 5)
+        first.orders.reserve(_tee_order("SC-FIRST", "viewer-0001", "key-00001", 700.0), 100.0)
+        with pytest.raises(DuplicateOrderError):
+            second.orders.reserve(_tee_order("SC-SECOND", "viewer-0001", "key-00001", 700.0), 101.0)
+        assert second.orders.stock("TEE-1") == 4
+        stored = second.orders.order_by_key("viewer-0001", "key-00001")
+        assert stored is not None and stored.record.order_id == "SC-FIRST"
+        # Another viewer's purchase may use the same key: keys are per viewer.
+        second.orders.reserve(_tee_order("SC-OTHER", "viewer-0002", "key-00001", 700.0), 102.0)
+        assert value(first, "SELECT COUNT(*) FROM orders") == 2
+        first.orders.complete("SC-FIRST", "ch_1", "Ann", 103.0)
+        with pytest.raises(NotReservedError) as paid:
+            second.orders.complete("SC-FIRST", "ch_1", "Ann", 104.0)
+        assert paid.value.status == "paid", "confirmed once: the other hub replays it"
+        assert value(first, "SELECT COUNT(*) FROM events WHERE type = 'order'") == 1
+    finally:
+        first.close()
+        second.close()
