@@ -215,10 +215,10 @@ def _stranded(viewer_id: str, key: str, now: float) -> NewOrder:
 async def test_a_hub_killed_mid_drop_loses_no_confirmed_order_and_leaks_no_stock(
     cluster: Cluster,
 ) -> None:
-    """kill -9 of hub C once it sold a unit, its other buyers' purchases in flight. They buy again
-    with the same keys through nginx; every confirmation anyone got is a paid order, and
-    once the reservations of the dead (C's, and one cut off right after its reserve)
-    expire, the shelf and the paid orders add up to the units of the drop."""
+    """kill -9 of hub C once it sold a unit, its other buyers' purchases in flight. They
+    buy again with the same keys through nginx; every confirmation anyone got is a paid
+    order, and once the reservations of the dead (C's, and one cut off right after its
+    reserve) expire, the shelf and the paid orders add up to the units of the drop."""
     a, b, c = cluster.hubs
     host = await RawClient.staff(a.ws_url, a.token)
     watchers = [await RawClient.viewer(hub.ws_url, "Watcher") for hub in (a, b)]
@@ -310,3 +310,70 @@ async def test_a_hub_killed_mid_drop_loses_no_confirmed_order_and_leaks_no_stock
     finally:
         for client in (host, *watchers, *buyers, *again):
             await client.close()
+
+
+async def test_a_buy_cut_off_mid_payment_is_paid_by_the_hub_it_is_replayed_on(
+    cluster: Cluster,
+) -> None:
+    """A hub reserved the order and died before its payment: the buyer's page sends the
+    same buy again, nginx takes it to a live hub, and that hub pays the reserved order
+    under the same key instead of reserving a second unit or replaying an unpaid one."""
+    store = cluster.store()
+    try:
+        before = store.orders.stock(SKU)
+        now = time.time()
+        store.orders.reserve(_stranded("cut-off-0002", "cut-key-0002", now), now)
+    finally:
+        store.close()
+    again = await RawClient.viewer(cluster.edge, "Cut Off", viewer_id="cut-off-0002")
+    try:
+        replay = await _ask(again, _buy("cut-key-0002"))
+        assert replay["t"] == "order_confirmed", replay
+        assert replay["order_id"] == "SC-STRANDED"
+        assert (await _ask(again, _buy("cut-key-0002")))["order_id"] == "SC-STRANDED"
+    finally:
+        await again.close()
+    store = cluster.store()
+    try:
+        statuses = rows(store, "SELECT id, status FROM orders WHERE viewer_id = 'cut-off-0002'")
+        assert statuses == [("SC-STRANDED", "paid")]
+        assert store.orders.stock(SKU) == before - 1, "one unit, taken once"
+        assert value(store, "SELECT COUNT(*) FROM events WHERE type = 'order'") == 1
+    finally:
+        store.close()
+
+
+async def test_the_same_buy_sent_to_two_hubs_at_once_is_one_order(cluster: Cluster) -> None:
+    """A page that reconnected through nginx resends its buy while the first copy is still
+    on its way through the old hub: both hubs answer with the one order the unique key
+    allows."""
+    a, b, _ = cluster.hubs
+    pairs = [
+        (
+            await RawClient.viewer(a.ws_url, "Twice", viewer_id=f"twice-{n:04d}"),
+            await RawClient.viewer(b.ws_url, "Twice", viewer_id=f"twice-{n:04d}"),
+        )
+        for n in range(10)
+    ]
+    try:
+        await asyncio.gather(
+            *(
+                client.send(_buy(f"twice-key-{n:04d}", f"twice-{n}"))
+                for n, pair in enumerate(pairs)
+                for client in pair
+            )
+        )
+        for n, pair in enumerate(pairs):
+            answers = [await _answer(client, f"twice-{n}") for client in pair]
+            assert all(m is not None and m["t"] == "order_confirmed" for m in answers), answers
+            assert answers[0]["order_id"] == answers[1]["order_id"]  # type: ignore[index]
+    finally:
+        for pair in pairs:
+            for client in pair:
+                await client.close()
+    store = cluster.store()
+    try:
+        paid = rows(store, "SELECT viewer_id, status FROM orders WHERE viewer_id LIKE 'twice-%'")
+        assert sorted(paid) == [(f"twice-{n:04d}", "paid") for n in range(10)], "one order each"
+    finally:
+        store.close()
