@@ -896,12 +896,7 @@ def _stored_deal(info: protocol.DealInfo, now: float) -> Deal:
 
 def _same_deal(a: Deal, b: Deal) -> bool:
     """Whether two deals are one (the units sold aside)."""
-    return (a.product_id, a.price, a.ends, a.max_units) == (
-        b.product_id,
-        b.price,
-        b.ends,
-        b.max_units,
-    )
+    return all(getattr(a, f) == getattr(b, f) for f in ("product_id", "price", "ends", "max_units"))
 
 
 def _wire_plan(plan: Sequence[Instalment]) -> list[protocol.Instalment]:
