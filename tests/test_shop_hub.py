@@ -934,6 +934,47 @@ async def test_reservation_left_by_a_crash_is_released_after_its_expiry(data_dir
         await bob.close()
 
 
+class GatedPayments(SandboxProvider):
+    """The real sandbox, answering only once the test opens the gate (a slow provider)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def charge(
+        self, *, amount: Money, payment: str, idempotency_key: str, description: str
+    ) -> Charge:
+        await self.gate.wait()
+        return await super().charge(
+            amount=amount,
+            payment=payment,
+            idempotency_key=idempotency_key,
+            description=description,
+        )
+
+
+async def test_a_payment_that_confirms_after_the_reservation_expired_is_no_sale(
+    data_dir: Path,
+) -> None:
+    clock = FakeClock()
+    slow = GatedPayments()
+    async with running_hub(data_dir, clock, slow) as hub:
+        ann = await RawClient.viewer(hub.local_ws_url, "Ann")
+        await ann.send(buy_message("JKT-M", "slow-000001", "b"))
+        await wait_until(ann, lambda m: m["t"] == "stock" and m["stock"] == 2)
+        clock.advance(RESERVATION_SECONDS)
+        # The housekeeping puts the units back while the provider still has not answered.
+        await wait_until(ann, lambda m: m["t"] == "stock" and m["stock"] == 3)
+        slow.gate.set()
+        refused = await answer(ann, "b")
+        assert refused["t"] == "error" and refused["code"] == "payment_declined", refused
+        assert "reservation ran out" in refused["message"]
+        assert query(data_dir, "SELECT status FROM orders") == [("failed",)]
+        assert query(data_dir, "SELECT COUNT(*) FROM events WHERE type = 'order'") == [(0,)]
+        assert query(data_dir, "SELECT stock FROM variants WHERE sku = 'JKT-M'") == [(3,)]
+        await ann.close()
+
+
 # ---------------------------------------------------------------- import
 
 

@@ -824,7 +824,12 @@ class Shop:
             if won is not None and self.auctions is not None:
                 self.auctions.payment_failed()
             raise ProtocolError(ErrorCode.PAYMENT_DECLINED, str(exc)) from None
-        paid = self._complete(order.order_id, charge, name, viewer_id, message)
+        try:
+            paid = self._complete(order.order_id, charge, name, viewer_id, message)
+        except ProtocolError:
+            if on_deal and self._deal is not None and deal_before is not None:
+                self._deal = record_sale(self._deal, -order.quantity)
+            raise
         if paid is not None:
             return paid
         if won is not None and self.auctions is not None:
