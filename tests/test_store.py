@@ -11,8 +11,11 @@ from console import protocol
 from console.errors import StoreError, StoreVersionError
 from console.hub.server import seed_demo_catalogue
 from console.store import DB_FILE_NAME, Store
+from console.store.database import Database, SqliteDatabase
 from console.store.migrations import MIGRATIONS
+from console.store.postgres import PostgresDatabase
 from console.store.records import DuplicateOrderError, NewOrder, NotReservedError
+from console.store.sqlite import _split_sql
 from tests.support.storedb import Engine, rows, value
 
 
@@ -205,3 +208,50 @@ def test_one_order_per_viewer_and_key_whichever_hub_writes_it(engine: Engine) ->
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"])
+def test_a_reservation_left_by_an_older_version_expires_at_once(
+    engine_name: str, data_dir: Path, request: pytest.FixtureRequest
+) -> None:
+    """Before reservations had an expiry, a start released them all; one such left in a
+    data file is expired by the migration that brings the expiry, not held for ever."""
+    url = None
+    if engine_name == "sqlite":
+        data_dir.mkdir(parents=True)
+        db: Database = SqliteDatabase.open(data_dir / DB_FILE_NAME)
+    else:
+        url = request.getfixturevalue("postgres").empty_database()
+        db = PostgresDatabase.open(url)
+    try:
+        before_expiry = 8  # migrations before the one that adds it
+        for number in range(before_expiry):
+            with db.transaction():
+                for statement in _split_sql(MIGRATIONS[number]):
+                    db.execute(db.migration(statement))
+                db.set_schema_version(number + 1)
+        with db.transaction():
+            db.execute(
+                "INSERT INTO products (id, position, title, description, vendor, currency, "
+                "options) VALUES ('tee', 0, 'Tee', '', '', 'EUR', '[]')"
+            )
+            db.execute(
+                "INSERT INTO variants (sku, product_id, position, options, price, stock) "
+                "VALUES ('TEE-1', 'tee', 0, '{}', 1000, 4)"
+            )
+            db.execute(
+                "INSERT INTO orders (id, idempotency_key, viewer_id, name, email, address, "
+                "country, product_id, sku, title, quantity, unit_price, shipping, total, "
+                "currency, status, created, updated) VALUES ('SC-OLD', 'key-00001', "
+                "'viewer-0001', 'Ann', 'ann@example.com', '{}', 'DE', 'tee', 'TEE-1', 'Tee', "
+                "1, 1000, 0, 1000, 'EUR', 'reserved', 50.0, 50.0)"
+            )
+    finally:
+        db.close()
+    store = Engine(engine_name, data_dir, url).open()
+    try:
+        [(stock, _)] = store.orders.release_expired(60.0)
+        assert stock.stock == 5
+        assert value(store, "SELECT status FROM orders WHERE id = 'SC-OLD'") == "failed"
+    finally:
+        store.close()
