@@ -1,9 +1,11 @@
-"""Orders, stock, owners' reviews and the show state, in the same SQLite file as the room.
+"""Orders, stock, owners' reviews and the show state, in the same store as the room.
 
 Stock is reserved by one conditional ``UPDATE`` inside the transaction that records the
 order, so two buyers can never both get the last unit: the second update finds too
-little stock and changes nothing. The hub writes from one thread, and SQLite's write
-lock would serialise two writers anyway.
+little stock and changes nothing, whichever hub it runs on (writers queue on SQLite's
+write lock, or on PostgreSQL's ``room_seq`` row). The order's unique (viewer, key) makes
+a replayed buy the same order, and a reservation's expiry lets any hub release the units
+of a payment cut off by a crash, never those of one still running.
 """
 
 from __future__ import annotations
@@ -485,7 +487,7 @@ def _release(
         "WHERE id = ? AND status = 'reserved'",
         (order_id,),
     ).fetchone()
-    if row is None or (expired_by is not None and not row[3] <= expired_by):
+    if row is None or (expired_by is not None and (row[3] is None or row[3] > expired_by)):
         return None
     product_id, sku, quantity, _ = row
     writer.db.execute(
