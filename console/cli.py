@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from console.ctl import add_parser as add_ctl_parser
 from console.ctl import run_ctl
 from console.desktop import check_desktop
+from console.domain.checkout import RESERVATION_SECONDS
 from console.domain.limits import LimitRuleError, parse_trusted_proxy
 from console.errors import ShopcastError
 from console.hub.auth import host_token
@@ -202,6 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
         "every hub fans out the room's events from it and sums the viewer count; hubs "
         "that share a room share one store",
     )
+    hub.add_argument(
+        "--reservation-seconds",
+        type=_reservation_seconds,
+        default=None,
+        metavar="SECONDS",
+        help=f"how long a buyer's units are held while the payment runs; past it any hub "
+        f"puts them back on sale (default {RESERVATION_SECONDS:.0f})",
+    )
     token = sub.add_parser(
         "token",
         help="print the data folder's host token (made if there is none yet); replace it "
@@ -245,6 +254,17 @@ def _whip_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise argparse.ArgumentTypeError(f"{value!r} is not an http:// or https:// address")
     return value
+
+
+def _reservation_seconds(value: str) -> float:
+    """Seconds above zero: a hold of none would release every buyer's units mid-payment."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds above 0")
+    return seconds
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -338,7 +358,9 @@ def main(argv: list[str] | None = None) -> int:
 
             sfu = _sfu_options(args, settings.data_dir)
             whip = _whip_target(args, settings.data_dir) if sfu is not None else None
-            return asyncio.run(serve_headless(settings, sfu, whip, args.redis or None))
+            return asyncio.run(
+                serve_headless(settings, sfu, whip, args.redis or None, args.reservation_seconds)
+            )
         # Before Qt is imported: a missing system library would abort the process in Qt.
         check_desktop()
         from console.app import run_console

@@ -25,6 +25,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from console import protocol
+from console.domain.checkout import RESERVATION_SECONDS
 from console.domain.money import Money
 from console.hub.payments import (
     ACCEPTED_TEST_CARD,
@@ -893,7 +894,7 @@ async def test_show_state_survives_a_restart(data_dir: Path) -> None:
         await ann.close()
 
 
-async def test_reservation_left_by_a_crash_is_released_at_start(data_dir: Path) -> None:
+async def test_reservation_left_by_a_crash_is_released_after_its_expiry(data_dir: Path) -> None:
     clock = FakeClock()
     stuck = StuckPayments()
     async with running_hub(data_dir, clock, stuck) as hub:
@@ -909,22 +910,69 @@ async def test_reservation_left_by_a_crash_is_released_at_start(data_dir: Path) 
     assert query(data_dir, "SELECT stock FROM variants WHERE sku = 'JKT-M'") == [(2,)]
     assert query(data_dir, "SELECT status FROM orders") == [("reserved",)]
 
+    # A hub that starts before the reservation expires leaves it alone: in a cluster
+    # another hub may be taking that payment right now.
+    clock.advance(RESERVATION_SECONDS - 1)
     async with running_hub(data_dir, clock, CountingSandbox()) as hub:
-        assert query(data_dir, "SELECT stock FROM variants WHERE sku = 'JKT-M'") == [(3,)]
-        assert query(data_dir, "SELECT status, failure FROM orders") == [
-            ("failed", "the hub stopped during payment")
-        ]
+        assert query(data_dir, "SELECT status FROM orders") == [("reserved",)]
+        assert query(data_dir, "SELECT stock FROM variants WHERE sku = 'JKT-M'") == [(2,)]
         bob = await RawClient.viewer(hub.local_ws_url, "Bob")
-        # The release is a room event like any other: in the log, and sent live.
+        clock.advance(1)
+        # The room's housekeeping releases it once expired, as a room event like any other.
         await wait_until(
             bob, lambda m: m["t"] == "stock" and m["sku"] == "JKT-M" and m["stock"] == 3
         )
+        assert query(data_dir, "SELECT stock FROM variants WHERE sku = 'JKT-M'") == [(3,)]
+        assert query(data_dir, "SELECT status, failure FROM orders") == [
+            ("failed", "the payment did not finish before the reservation expired")
+        ]
         assert (await quote(bob, "JKT-M"))["stock"] == 3
         await bob.send({"t": "comment", "text": "Back again", "ref": "c"})
         assert (await answer(bob, "c"))["t"] == "ack"
         [comment] = await bob.wait_for("comment")
         assert comment["seq"] == hub.store.last_seq
         await bob.close()
+
+
+class GatedPayments(SandboxProvider):
+    """The real sandbox, answering only once the test opens the gate (a slow provider)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def charge(
+        self, *, amount: Money, payment: str, idempotency_key: str, description: str
+    ) -> Charge:
+        await self.gate.wait()
+        return await super().charge(
+            amount=amount,
+            payment=payment,
+            idempotency_key=idempotency_key,
+            description=description,
+        )
+
+
+async def test_a_payment_that_confirms_after_the_reservation_expired_is_no_sale(
+    data_dir: Path,
+) -> None:
+    clock = FakeClock()
+    slow = GatedPayments()
+    async with running_hub(data_dir, clock, slow) as hub:
+        ann = await RawClient.viewer(hub.local_ws_url, "Ann")
+        await ann.send(buy_message("JKT-M", "slow-000001", "b"))
+        await wait_until(ann, lambda m: m["t"] == "stock" and m["stock"] == 2)
+        clock.advance(RESERVATION_SECONDS)
+        # The housekeeping puts the units back while the provider still has not answered.
+        await wait_until(ann, lambda m: m["t"] == "stock" and m["stock"] == 3)
+        slow.gate.set()
+        refused = await answer(ann, "b")
+        assert refused["t"] == "error" and refused["code"] == "payment_declined", refused
+        assert "reservation ran out" in refused["message"]
+        assert query(data_dir, "SELECT status FROM orders") == [("failed",)]
+        assert query(data_dir, "SELECT COUNT(*) FROM events WHERE type = 'order'") == [(0,)]
+        assert query(data_dir, "SELECT stock FROM variants WHERE sku = 'JKT-M'") == [(3,)]
+        await ann.close()
 
 
 # ---------------------------------------------------------------- import

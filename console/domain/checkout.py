@@ -22,6 +22,7 @@ __all__ = [
     "COUNTRIES",
     "DEFAULT_SHIPPING",
     "MAX_QUANTITY",
+    "RESERVATION_SECONDS",
     "Buyer",
     "CheckoutError",
     "Quote",
@@ -287,6 +288,11 @@ def clean_buyer(data: Mapping[str, object]) -> Buyer:
 #: Most units of one variant per order: live drops sell limited stock to many viewers,
 #: and one buyer clearing the shelf in a tap is what resellers' bots do.
 MAX_QUANTITY: Final = 10
+
+#: How long a buyer's reserved units are held while the payment runs. A payment takes
+#: seconds; past this the hub that took it is taken for dead, and any hub puts the units
+#: back on the shelf (a crash mid-payment must not keep them from other buyers for good).
+RESERVATION_SECONDS: Final = 600.0
 
 
 def _is_count(value: object, least: int) -> TypeGuard[int]:

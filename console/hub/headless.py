@@ -26,6 +26,7 @@ async def serve_headless(
     sfu: SfuOptions | None = None,
     whip: WhipTarget | None = None,
     redis: str | None = None,
+    reservation_seconds: float | None = None,
 ) -> int:
     """Serve until SIGINT or SIGTERM, then close connections and the store; return 0.
 
@@ -33,7 +34,8 @@ async def serve_headless(
     room has a publisher (the console publishing by WHIP); ``whip`` is where: host
     consoles joined by ``--connect`` receive it in their welcome. With ``redis`` (a
     ``redis://`` URL) the room's events, notices and viewer count go through that Redis,
-    shared with every hub that joins it (``console.bus.redis``)."""
+    shared with every hub that joins it (``console.bus.redis``). ``reservation_seconds``
+    is how long a buyer's units are held while paying (default: the checkout rule's)."""
     store = Store.open(settings.data_dir, database=settings.database or None)
     try:
         seed_demo_catalogue(store)
@@ -49,6 +51,8 @@ async def serve_headless(
             bus=RedisBus(redis) if redis else None,
         )
         hub.room.whip = whip
+        if reservation_seconds is not None:
+            hub.room.shop.reservation_seconds = reservation_seconds
         token = hub.host_token()
         await hub.start(settings.bind, settings.port)
         tune_collector()

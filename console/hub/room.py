@@ -47,7 +47,7 @@ from console.hub.payments import PaymentProvider
 from console.hub.permissions import check_permission
 from console.hub.playout import PlayoutDesk
 from console.hub.questions import QuestionDesk
-from console.hub.shop import Shop, domain_product
+from console.hub.shop import SHOP_EVENTS, Shop, domain_product
 from console.hub.shoppers import ShopperSignals
 from console.hub.viewers import ViewerData
 from console.protocol import ErrorCode
@@ -919,8 +919,8 @@ class Room:
             )
 
     def _housekeeping(self) -> None:
-        """End staff sessions whose token expired; free lapsed question claims; apply
-        the retention table's time limits."""
+        """End staff sessions whose token expired; free lapsed question claims and
+        expired reservations; apply the retention table's time limits."""
         self._housekeeping_handle = None
         now = self._clock()
         for session in list(self._sessions.values()):
@@ -934,6 +934,10 @@ class Room:
             self.claims.expire()
         except Exception:
             log.exception("releasing unpaid claims failed")
+        try:
+            self.shop.release_expired()
+        except Exception:
+            log.exception("releasing expired reservations failed")
         try:
             self.auctions.tick()
         except Exception:
@@ -1040,11 +1044,14 @@ class Room:
         """A committed event from the bus (the bus's subscriber): queue it for the tick.
 
         A moderation action (a ``mod`` event, from this hub or another) changes the rules
-        every hub judges by: they are read again from the store.
+        every hub judges by: they are read again from the store. So does a shop event
+        (the show, stock, a sale) what the shop holds.
         """
         self._feed.event(event)
         if event.body.startswith(_MOD_EVENT):
             self.moderation.replicate()
+        elif event.body.startswith(SHOP_EVENTS):
+            self.shop.replicate(event.body)
 
     def on_resync(self) -> None:
         """The bus may have missed events: queue what the log has after the last one."""

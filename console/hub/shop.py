@@ -5,11 +5,17 @@ shell applies them to the store and the room. Each change is stored before it is
 published, and every buy goes through three short transactions (reserve, then pay, then
 confirm or release) so that stock is never promised twice and a failed payment puts the
 units back on the shelf.
+
+Several hubs may share one show (docs/cluster.md): what one of them changes is stored
+and its event comes to every hub over the bus, and each reads the show again from the
+store (:meth:`Shop.replicate`). A reservation carries an expiry, and the unique order key
+makes a purchase replayed through another hub the same order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import json
 import logging
@@ -31,6 +37,7 @@ from console.domain.catalogue import (
 )
 from console.domain.chat import ChatRuleError, clean_comment
 from console.domain.checkout import (
+    RESERVATION_SECONDS,
     CheckoutError,
     Quote,
     check_quantity,
@@ -55,10 +62,17 @@ from console.errors import CatalogueError, ProtocolError
 from console.hub.auctions import AuctionDesk
 from console.hub.claims import ClaimDesk
 from console.hub.moderation import Moderation
-from console.hub.payments import PaymentError, PaymentProvider, SandboxProvider
+from console.hub.payments import Charge, PaymentError, PaymentProvider, SandboxProvider
 from console.protocol import ErrorCode
 from console.store.api import Orders, Store
-from console.store.records import NewOrder, OutOfStockError, StoredOrder, owner_review
+from console.store.records import (
+    DuplicateOrderError,
+    NewOrder,
+    NotReservedError,
+    OutOfStockError,
+    StoredOrder,
+    owner_review,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +85,14 @@ _KEY_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 #: The room's: an event's seq, its encoding, and its audience (None: everyone).
 Publish = Callable[[int, bytes, str | None], None]
+
+# How the stored events that change what a shop holds begin (msgspec writes the tag
+# first). A pin, the shelf, a deal's start or end and the featured item all store a
+# ``show``; ``stock`` changes the pinned product; ``order`` may make an owner.
+_SHOW_EVENT: Final = b'{"t":"show"'
+_ORDER_EVENT: Final = b'{"t":"order"'
+#: The events, from any hub, after which a shop reads again from the store.
+SHOP_EVENTS: Final = (_SHOW_EVENT, b'{"t":"stock"', _ORDER_EVENT)
 
 
 def domain_product(product: protocol.Product) -> Product:
@@ -117,6 +139,10 @@ class Shop:
         self._featured: protocol.FeaturedItem | None = None
         self._owners: set[str] = set()
         self._deal_timer: asyncio.TimerHandle | None = None
+        #: The seq of the stored show this shop's state is (its own last save, or one read).
+        self._show_seq: int | None = None
+        #: How long a buyer's units are held while paying (``hub --reservation-seconds``).
+        self.reservation_seconds = RESERVATION_SECONDS
         self._inflight: dict[tuple[str, str], asyncio.Future[protocol.OrderConfirmed]] = {}
         #: Comment to claim; the room sets it up with the rest of the room.
         self.claims: ClaimDesk | None = None
@@ -132,34 +158,71 @@ class Shop:
     def resume(self) -> None:
         """Pick up the show where the last run left it (call in the running loop)."""
         now = self._clock()
-        released = self._records.release_stale_reservations(now)
-        for event, body in released:
-            self.publish(event.seq, body)
-        if released:
-            log.warning("released %d reservations left by an interrupted payment", len(released))
+        self.release_expired()
         state = self._records.load_show()
         if state is None:
             return
-        self._pinned = state.pinned.id if state.pinned else None
-        self._shelf = [p.id for p in state.shelf]
-        self._featured = state.featured
-        if self._pinned is not None:
-            self._owners = self._records.owners(self._pinned)
+        self._adopt(state)
         if state.deal is not None:
-            deal = Deal(
-                product_id=state.deal.product_id,
-                price=Money(state.deal.price, state.deal.currency),
-                starts=now,
-                ends=state.deal.ends,
-                max_units=state.deal.max_units,
-                sold=state.deal.sold,
-            )
+            deal = _stored_deal(state.deal, now)
             if deal_is_active(deal, now):
                 self._set_deal_timer(deal)
                 self._deal = deal
             else:
                 self._deal = deal
                 self._end_deal("time")
+
+    def release_expired(self) -> None:
+        """Put back on the shelf the units of reservations past their expiry: a payment
+        cut off by a crash of whichever hub took it. At start and from the room's
+        housekeeping; never the others', which may be paying on another hub."""
+        released = self._records.release_expired(self._clock())
+        for event, body in released:
+            self.publish(event.seq, body)
+        if released:
+            log.warning("released %d reservations whose payment did not finish", len(released))
+
+    def replicate(self, body: bytes) -> None:
+        """A shop event (of :data:`SHOP_EVENTS`, from this hub or another) was committed:
+        read again from the store what it changed.
+
+        Stock changes the pinned product the snapshot carries; a sale of it may make an
+        owner; a stored show newer than this shop's state is taken whole, so a viewer on
+        any hub sees, and buys at the price of, what the host set through another. Only
+        the hub that started a deal times it: a replicated deal gets no timer here, and
+        this hub's timer stops if the deal it was set for ended or was replaced.
+        """
+        self._snapshot = None
+        if body.startswith(_ORDER_EVENT):
+            placed = msgspec.json.decode(body, type=protocol.OrderPlaced)
+            if placed.product_id == self._pinned:
+                self._owners = self._records.owners(placed.product_id)
+            return
+        if not body.startswith(_SHOW_EVENT):
+            return
+        state = self._records.load_show()
+        if state is None or state.seq == self._show_seq:
+            return
+        now = self._clock()
+        deal = _stored_deal(state.deal, now) if state.deal is not None else None
+        if self._deal is not None and deal is not None and _same_deal(self._deal, deal):
+            deal = dataclasses.replace(self._deal, sold=deal.sold)
+        elif self._deal_timer is not None:
+            self._deal_timer.cancel()
+            self._deal_timer = None
+        self._deal = deal
+        self._adopt(state)
+
+    def _adopt(self, state: protocol.ShowState) -> None:
+        """Take the stored show's pin, shelf and featured item (the deal is the caller's)."""
+        pinned = state.pinned.id if state.pinned else None
+        if pinned != self._pinned or self._show_seq is None:
+            self._owners = self._records.owners(pinned) if pinned is not None else set()
+        self._pinned = pinned
+        self._shelf = [p.id for p in state.shelf]
+        self._featured = state.featured
+        self._show_seq = state.seq
+        self._snapshot = None
 
     def close(self) -> None:
         if self._deal_timer is not None:
@@ -208,6 +271,8 @@ class Shop:
 
     def _changed(self) -> None:
         event, body = self._records.save_show(self._state(seq=0), self._clock())
+        # Before the publish: this hub's own show, coming back, is not read again.
+        self._show_seq = event.seq
         self.publish(event.seq, body)
 
     @property
@@ -510,31 +575,20 @@ class Shop:
             confirmed = await asyncio.shield(pending)
             return msgspec.structs.replace(confirmed, ref=message.ref)
         stored = self._records.order_by_key(viewer_id, message.key)
-        if stored is not None:
+        if stored is not None and stored.record.status != "reserved":
             return self._replay(stored, message.ref)
-        # Stock first: in a flash drop most attempts find it gone, and are answered
-        # without more work (the full quote comes in ``_place``).
-        stock = self._records.stock(message.sku)
-        if stock is None:
-            raise ProtocolError(ErrorCode.NOT_FOUND, f"No product variant {message.sku!r}.")
-        card = self._claim(viewer_id, message.claim_id)
-        if self._won(viewer_id, message) is not None:
-            card = None  # the lot left the stock when the auction started
-        elif card is None:
-            _checked_quantity(message.quantity, stock)
-        elif (card.sku, card.quantity) != (message.sku, message.quantity):
-            raise ProtocolError(
-                ErrorCode.INVALID,
-                f"Claim {card.claim_id} holds {card.quantity} of {card.sku}; pay for that, "
-                "or comment again to claim another.",
-            )
+        if stored is None:
+            self._check_buy(viewer_id, message)
         # Placed in this step, not in a task of its own: a task would start only after
         # every other buy that arrived with this one, so in a flash drop the winners
         # waited for all the refusals. A dropped connection does not cancel this
         # handler, so the payment still runs to its end and a retry gets its outcome.
         pending = self._inflight[slot] = asyncio.get_running_loop().create_future()
         try:
-            confirmed = await self._place(viewer_id, name, message)
+            if stored is None:
+                confirmed = await self._place(viewer_id, name, message)
+            else:
+                confirmed = await self._settle(stored, name, message)
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError):
                 pending.cancel()
@@ -546,6 +600,89 @@ class Shop:
             del self._inflight[slot]
         pending.set_result(confirmed)
         return msgspec.structs.replace(confirmed, ref=message.ref)
+
+    def _check_buy(self, viewer_id: str, message: protocol.Buy) -> None:
+        """Stock first: in a flash drop most attempts find it gone, and are answered
+        without more work (the full quote comes in ``_place``)."""
+        stock = self._records.stock(message.sku)
+        if stock is None:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"No product variant {message.sku!r}.")
+        card = self._claim(viewer_id, message.claim_id)
+        if self._won(viewer_id, message) is not None:
+            return  # the lot left the stock when the auction started
+        if card is None:
+            _checked_quantity(message.quantity, stock)
+        elif (card.sku, card.quantity) != (message.sku, message.quantity):
+            raise ProtocolError(
+                ErrorCode.INVALID,
+                f"Claim {card.claim_id} holds {card.quantity} of {card.sku}; pay for that, "
+                "or comment again to claim another.",
+            )
+
+    async def _settle(
+        self, stored: StoredOrder, name: str, message: protocol.Buy
+    ) -> protocol.OrderConfirmed:
+        """The purchase under this key is recorded already, perhaps through another hub.
+
+        Paid or failed, the buyer gets its outcome. Still reserved, its payment was cut
+        off (the hub that took it died) or runs there still: this hub asks the provider
+        for the same first payment under the same idempotency key, which charges once,
+        and whichever hub confirms first records the sale; the other replays it.
+        """
+        record = stored.record
+        if record.status != "reserved":
+            return self._replay(stored, message.ref)
+        total = Money(record.total, record.currency)
+        first = chosen_plan(total, record.plan, self._today(record.ts))[0]
+        try:
+            charge = await self.payments.charge(
+                amount=first.amount,
+                payment=message.payment,
+                idempotency_key=f"{record.viewer_id}:{message.key}",
+                description=f"{record.quantity} x {record.title}",
+            )
+        except PaymentError as exc:
+            # Left reserved: the hub that took it may still be paying; it expires if not.
+            raise ProtocolError(ErrorCode.PAYMENT_DECLINED, str(exc)) from None
+        paid = self._complete(record.order_id, charge, name, record.viewer_id, message)
+        if paid is not None:
+            return paid
+        if record.product_id == self._pinned:
+            self._owners.add(record.viewer_id)
+        return self._confirmation(
+            record, record.ts, ref=message.ref, token=charge.token, label=charge.label
+        )
+
+    def _complete(
+        self, order_id: str, charge: Charge, name: str, viewer_id: str, message: protocol.Buy
+    ) -> protocol.OrderConfirmed | None:
+        """Record the payment and publish the sale (then None).
+
+        An order that is no longer reserved was paid through another hub (its
+        confirmation is returned), or its reservation lapsed while the provider took
+        the payment: then no order stands, and the buyer is told what to do.
+        """
+        try:
+            placed, body = self._records.complete(
+                order_id,
+                charge.reference,
+                name,
+                self._clock(),
+                payment_token=charge.token,
+                payment_label=charge.label,
+            )
+        except NotReservedError as exc:
+            stored = self._records.order_by_key(viewer_id, message.key)
+            if exc.status == "paid" and stored is not None:
+                return self._replay(stored, message.ref)
+            raise ProtocolError(
+                ErrorCode.PAYMENT_DECLINED,
+                "Your reservation ran out before the payment confirmed, so no order was "
+                f"placed and the units went back on sale. If you were charged (payment "
+                f"{charge.reference}), ask the shop to refund it.",
+            ) from None
+        self.publish(placed.seq, body)
+        return None
 
     def _replay(self, stored: StoredOrder, ref: str | None) -> protocol.OrderConfirmed:
         record = stored.record
@@ -643,6 +780,7 @@ class Shop:
             currency=result.total.currency,
             deal=on_deal,
             plan=len(payments),
+            expires=now + self.reservation_seconds,
         )
         if card is not None and self.claims is not None:
             # The claim's held units are the ones bought: no second reservation.
@@ -655,6 +793,11 @@ class Shop:
             except OutOfStockError as exc:
                 code = ErrorCode.SOLD_OUT if exc.left == 0 else ErrorCode.INVALID
                 raise ProtocolError(code, str(exc), fields={"quantity": str(exc)}) from None
+            except DuplicateOrderError:
+                # The same purchase, placed through another hub since this one looked.
+                placed = self._records.order_by_key(viewer_id, message.key)
+                assert placed is not None
+                return await self._settle(placed, name, message)
             self.publish(stock.seq, body)
         deal_before = self._deal
         if on_deal and self._deal is not None:
@@ -670,22 +813,25 @@ class Shop:
         except PaymentError as exc:
             if on_deal and self._deal is not None and deal_before is not None:
                 self._deal = record_sale(self._deal, -order.quantity)
-            released, body = self._records.release(order.order_id, str(exc), self._clock())
-            self.publish(released.seq, body)
+            try:
+                released, body = self._records.release(order.order_id, str(exc), self._clock())
+            except NotReservedError:
+                pass  # it lapsed and was released already, or another hub confirmed it
+            else:
+                self.publish(released.seq, body)
             if card is not None and self.claims is not None:
                 self.claims.came_back(order.sku, order.quantity, order.order_id)
             if won is not None and self.auctions is not None:
                 self.auctions.payment_failed()
             raise ProtocolError(ErrorCode.PAYMENT_DECLINED, str(exc)) from None
-        placed, body = self._records.complete(
-            order.order_id,
-            charge.reference,
-            name,
-            self._clock(),
-            payment_token=charge.token,
-            payment_label=charge.label,
-        )
-        self.publish(placed.seq, body)
+        try:
+            paid = self._complete(order.order_id, charge, name, viewer_id, message)
+        except ProtocolError:
+            if on_deal and self._deal is not None and deal_before is not None:
+                self._deal = record_sale(self._deal, -order.quantity)
+            raise
+        if paid is not None:
+            return paid
         if won is not None and self.auctions is not None:
             self.auctions.paid(order.order_id)
         if order.product_id == self._pinned:
@@ -739,6 +885,23 @@ class Shop:
     def review_approved(self) -> None:
         """A moderator published a held review: joining viewers get it with the pin."""
         self._snapshot = None
+
+
+def _stored_deal(info: protocol.DealInfo, now: float) -> Deal:
+    """The domain's deal for the stored one (its start is not stored: ``now`` stands in)."""
+    return Deal(
+        product_id=info.product_id,
+        price=Money(info.price, info.currency),
+        starts=now,
+        ends=info.ends,
+        max_units=info.max_units,
+        sold=info.sold,
+    )
+
+
+def _same_deal(a: Deal, b: Deal) -> bool:
+    """Whether two deals are one (the units sold aside)."""
+    return all(getattr(a, f) == getattr(b, f) for f in ("product_id", "price", "ends", "max_units"))
 
 
 def _wire_plan(plan: Sequence[Instalment]) -> list[protocol.Instalment]:

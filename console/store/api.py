@@ -166,7 +166,8 @@ class Orders(Protocol):
         ...
 
     def reserve(self, order: NewOrder, now: float) -> tuple[protocol.Stock, bytes]:
-        """Take the units off the shelf and record the order as reserved, or neither."""
+        """Take the units off the shelf and record the order as reserved, or neither; an order
+        already under the viewer's key raises :class:`DuplicateOrderError`."""
         ...
 
     def record_claims(
@@ -203,15 +204,17 @@ class Orders(Protocol):
         payment_token: str | None = None,
         payment_label: str | None = None,
     ) -> tuple[protocol.OrderPlaced, bytes]:
-        """Mark a reserved order paid and announce the sale under the buyer's chat name."""
+        """Mark a reserved order paid and announce the sale under the buyer's chat name; one no
+        longer reserved raises :class:`NotReservedError`."""
         ...
 
     def release(self, order_id: str, failure: str, now: float) -> tuple[protocol.Stock, bytes]:
         """A reserved order failed (payment): put its units back on the shelf."""
         ...
 
-    def release_stale_reservations(self, now: float) -> list[tuple[protocol.Stock, bytes]]:
-        """Reservations left by a crash mid-payment go back on the shelf at start."""
+    def release_expired(self, now: float) -> list[tuple[protocol.Stock, bytes]]:
+        """Reservations past their expiry (a payment cut off by a crash) go back on the shelf;
+        the others may be paying on another hub."""
         ...
 
     def update_variant(

@@ -1,9 +1,11 @@
-"""Orders, stock, owners' reviews and the show state, in the same SQLite file as the room.
+"""Orders, stock, owners' reviews and the show state, in the same store as the room.
 
 Stock is reserved by one conditional ``UPDATE`` inside the transaction that records the
 order, so two buyers can never both get the last unit: the second update finds too
-little stock and changes nothing. The hub writes from one thread, and SQLite's write
-lock would serialise two writers anyway.
+little stock and changes nothing, whichever hub it runs on (writers queue on SQLite's
+write lock, or on PostgreSQL's ``room_seq`` row). The order's unique (viewer, key) makes
+a replayed buy the same order, and a reservation's expiry lets any hub release the units
+of a payment cut off by a crash, never those of one still running.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from console import protocol
-from console.errors import ShopcastError
 from console.store.records import (
     AuctionEvent,
     ClaimEvent,
     ClaimMove,
+    DuplicateOrderError,
     GiveawayEvent,
     NewOrder,
+    NotReservedError,
     OutOfStockError,
     Published,
     StoredOrder,
@@ -118,8 +121,14 @@ class Commerce:
         return [_order(r).record for r in rows]
 
     def reserve(self, order: NewOrder, now: float) -> tuple[protocol.Stock, bytes]:
-        """Take the units off the shelf and record the order as reserved, or neither."""
+        """Record the order as reserved and take its units off the shelf, or neither.
+
+        The order row goes in first: a second order under the same viewer and key (a
+        replay through another hub) meets the table's unique key and raises
+        :class:`DuplicateOrderError` before any stock moves.
+        """
         with self._store.events() as writer:
+            _insert_order(writer, order, now)
             cur = writer.db.execute(
                 "UPDATE variants SET stock = stock - ? WHERE sku = ? AND stock >= ?",
                 (order.quantity, order.sku, order.quantity),
@@ -132,7 +141,6 @@ class Commerce:
                 raise OutOfStockError(
                     "Sold out." if left == 0 else f"Only {left} left; lower the quantity.", left
                 )
-            _insert_order(writer, order, now)
             return self._stock_event(writer, order.product_id, order.sku, now)
 
     def record_claims(
@@ -212,14 +220,18 @@ class Commerce:
         """Mark a reserved order paid and announce the sale under the buyer's chat name.
 
         The announcement goes to every viewer, so it carries the display name the buyer
-        chose for the chat, never the name and address typed at checkout.
+        chose for the chat, never the name and address typed at checkout. An order that is
+        no longer reserved raises :class:`NotReservedError` and announces nothing.
         """
         with self._store.events() as writer:
-            writer.db.execute(
+            cur = writer.db.execute(
                 "UPDATE orders SET status = 'paid', payment_ref = ?, payment_token = ?, "
                 "payment_label = ?, updated = ? WHERE id = ? AND status = 'reserved'",
                 (payment_ref, payment_token, payment_label, now, order_id),
             )
+            if cur.rowcount != 1:
+                # Paid through another hub already, or lapsed: never a second sale.
+                raise NotReservedError(order_id, _status(writer, order_id))
             row = writer.db.execute(
                 "SELECT viewer_id, product_id, sku, title, quantity, total, currency, deal "
                 "FROM orders WHERE id = ?",
@@ -247,32 +259,30 @@ class Commerce:
     def release(self, order_id: str, failure: str, now: float) -> tuple[protocol.Stock, bytes]:
         """A reserved order failed (payment): put its units back on the shelf."""
         with self._store.events() as writer:
-            row = writer.db.execute(
-                "SELECT product_id, sku, quantity FROM orders WHERE id = ? AND status = 'reserved'",
-                (order_id,),
-            ).fetchone()
-            if row is None:
-                raise ShopcastError(f"Order {order_id} is not reserved; nothing to release.")
-            product_id, sku, quantity = row
-            writer.db.execute(
-                "UPDATE orders SET status = 'failed', failure = ?, updated = ? WHERE id = ?",
-                (failure, now, order_id),
-            )
-            writer.db.execute(
-                "UPDATE variants SET stock = stock + ? WHERE sku = ?", (quantity, sku)
-            )
+            released = _release(writer, order_id, failure, now, None)
+            if released is None:
+                raise NotReservedError(order_id, _status(writer, order_id))
+            product_id, sku = released
             return self._stock_event(writer, product_id, sku, now)
 
-    def release_stale_reservations(self, now: float) -> list[tuple[protocol.Stock, bytes]]:
-        """Reservations left by a crash mid-payment go back on the shelf at start.
+    def release_expired(self, now: float) -> list[tuple[protocol.Stock, bytes]]:
+        """Put the units of reservations past their expiry back on the shelf.
 
-        Returns their stock events: each took a seq, so the room must publish them, or
-        its next event would leave a gap in the log.
+        Only expired ones: the others may be paying on another hub right now. Each is
+        checked again in its own transaction, so two hubs releasing at once release it
+        once. Returns the stock events: each took a seq, so the room must publish them,
+        or its next event would leave a gap in the log.
         """
-        rows = self._db.execute("SELECT id FROM orders WHERE status = 'reserved'").fetchall()
-        return [
-            self.release(order_id, "the hub stopped during payment", now) for (order_id,) in rows
-        ]
+        rows = self._db.execute(
+            "SELECT id FROM orders WHERE status = 'reserved' AND expires <= ?", (now,)
+        ).fetchall()
+        published: list[tuple[protocol.Stock, bytes]] = []
+        for (order_id,) in rows:
+            with self._store.events() as writer:
+                released = _release(writer, order_id, _EXPIRED, now, now)
+                if released is not None:
+                    published.append(self._stock_event(writer, *released, now))
+        return published
 
     @staticmethod
     def _stock_event(
@@ -458,13 +468,48 @@ class Commerce:
             )
 
 
-def _insert_order(writer: EventWriter, order: NewOrder, now: float) -> None:
-    """The order row, reserved until its payment confirms or fails."""
+#: Why a reservation left the shelf's hold (the order's ``failure``).
+_EXPIRED = "the payment did not finish before the reservation expired"
+
+
+def _status(writer: EventWriter, order_id: str) -> str:
+    row = writer.db.execute("SELECT status FROM orders WHERE id = ?", (order_id,)).fetchone()
+    return str(row[0]) if row else "unknown"
+
+
+def _release(
+    writer: EventWriter, order_id: str, failure: str, now: float, expired_by: float | None
+) -> tuple[str, str] | None:
+    """Fail a reserved order (one whose expiry is past ``expired_by``, if given) and put
+    its units back; its product and SKU, or None if it is not (or no longer) so."""
+    row = writer.db.execute(
+        "SELECT product_id, sku, quantity, expires FROM orders "
+        "WHERE id = ? AND status = 'reserved'",
+        (order_id,),
+    ).fetchone()
+    if row is None or (expired_by is not None and (row[3] is None or row[3] > expired_by)):
+        return None
+    product_id, sku, quantity, _ = row
     writer.db.execute(
+        "UPDATE orders SET status = 'failed', failure = ?, updated = ? WHERE id = ?",
+        (failure, now, order_id),
+    )
+    writer.db.execute("UPDATE variants SET stock = stock + ? WHERE sku = ?", (quantity, sku))
+    return product_id, sku
+
+
+def _insert_order(writer: EventWriter, order: NewOrder, now: float) -> None:
+    """The order row, reserved until its payment confirms or fails, or it expires.
+
+    One order per viewer and key, whichever hub writes it: the unique key decides, and
+    the second is :class:`DuplicateOrderError`.
+    """
+    cur = writer.db.execute(
         "INSERT INTO orders (id, idempotency_key, viewer_id, name, email, address, "
         "country, product_id, sku, title, quantity, unit_price, shipping, total, "
-        "currency, deal, plan, status, created, updated) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'reserved', ?, ?)",
+        "currency, deal, plan, status, created, updated, expires) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'reserved', ?, ?, ?) "
+        "ON CONFLICT (viewer_id, idempotency_key) DO NOTHING",
         (
             order.order_id,
             order.key,
@@ -485,8 +530,11 @@ def _insert_order(writer: EventWriter, order: NewOrder, now: float) -> None:
             order.plan,
             now,
             now,
+            order.expires,
         ),
     )
+    if cur.rowcount != 1:
+        raise DuplicateOrderError(order.viewer_id, order.key)
 
 
 def write_review(

@@ -325,4 +325,12 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     ALTER TABLE held ADD COLUMN product_id TEXT;
     ALTER TABLE held ADD COLUMN rating INTEGER;
     """,
+    # 9: a reservation's expiry. A hub releases only reservations past it (at start and
+    # from its housekeeping), never every one: in a cluster the others may be paying
+    # right now. Reservations left by an older version expire at once.
+    """
+    ALTER TABLE orders ADD COLUMN expires REAL;
+    UPDATE orders SET expires = updated WHERE status = 'reserved';
+    CREATE INDEX orders_reserved ON orders (status, expires);
+    """,
 )

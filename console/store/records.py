@@ -47,6 +47,26 @@ class OutOfStockError(ShopcastError):
         self.left = left
 
 
+class DuplicateOrderError(ShopcastError):
+    """The viewer already has an order under this idempotency key (perhaps placed through
+    another hub): the purchase is that order, not a second one."""
+
+    def __init__(self, viewer_id: str, key: str) -> None:
+        super().__init__(f"Viewer {viewer_id} already has an order under key {key!r}.")
+        self.viewer_id = viewer_id
+        self.key = key
+
+
+class NotReservedError(ShopcastError):
+    """The order is no longer reserved: ``status`` says what it became (``paid`` through
+    another hub, ``failed`` when its reservation lapsed or its payment failed)."""
+
+    def __init__(self, order_id: str, status: str) -> None:
+        super().__init__(f"Order {order_id} is {status}, no longer reserved.")
+        self.order_id = order_id
+        self.status = status
+
+
 @dataclass(frozen=True, slots=True)
 class VariantRow:
     product_id: str
@@ -79,6 +99,9 @@ class NewOrder:
     deal: bool
     #: How many payments the buyer chose (1: at once).
     plan: int = 1
+    #: When the reservation lapses and its units go back on the shelf, unless paid (the
+    #: shop sets it; None holds them until paid or released).
+    expires: float | None = None
 
 
 ClaimEvent = protocol.ClaimCard | protocol.ClaimEnded | protocol.ClaimWaiting | protocol.ClaimsMode
