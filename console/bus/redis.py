@@ -152,9 +152,10 @@ class RedisBus:
             lease_key(self.room, name), LeaseRules(self._lease_ttl), on_change
         )
         await self._attempt(lease)
-        self._tasks.append(
-            asyncio.get_running_loop().create_task(self._keep(lease), name=f"bus-lease-{name}")
+        lease.task = asyncio.get_running_loop().create_task(
+            self._keep(lease), name=f"bus-lease-{name}"
         )
+        self._tasks.append(lease.task)
 
     def holds(self, name: str) -> bool:
         lease = self._leases.get(name)
@@ -186,6 +187,9 @@ class RedisBus:
         """Send what is queued (within :data:`CLOSE_GRACE`), then leave."""
         if self._client is None:
             return
+        for lease in self._leases.values():
+            if lease.task is not None:
+                lease.task.cancel()  # the room stopped its timers: take no lease now
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._outbox.join(), CLOSE_GRACE)
         for task in self._tasks:
@@ -347,3 +351,5 @@ class _Lease:
     on_change: Callable[[bool], None]
     #: What ``on_change`` was last told: whether this hub holds the lease.
     told: bool = False
+    #: The task that renews or takes it.
+    task: asyncio.Task[None] | None = None
