@@ -116,7 +116,11 @@ class Shop:
         self._deal: Deal | None = None
         self._featured: protocol.FeaturedItem | None = None
         self._owners: set[str] = set()
+        #: Whether this hub runs the show's timers (the room holds the bus's lease).
+        self._runs_timers = False
         self._deal_timer: asyncio.TimerHandle | None = None
+        #: The end of the deal the timer is set for.
+        self._deal_timer_ends: float | None = None
         self._inflight: dict[tuple[str, str], asyncio.Future[protocol.OrderConfirmed]] = {}
         #: Comment to claim; the room sets it up with the rest of the room.
         self.claims: ClaimDesk | None = None
@@ -138,33 +142,68 @@ class Shop:
         if released:
             log.warning("released %d reservations left by an interrupted payment", len(released))
         state = self._records.load_show()
-        if state is None:
-            return
+        if state is not None:
+            self._adopt(state)
+
+    def _adopt(self, state: protocol.ShowState) -> None:
+        """Take the stored show as this hub's (its deal is timed by the timers' holder)."""
         self._pinned = state.pinned.id if state.pinned else None
         self._shelf = [p.id for p in state.shelf]
         self._featured = state.featured
-        if self._pinned is not None:
-            self._owners = self._records.owners(self._pinned)
-        if state.deal is not None:
-            deal = Deal(
-                product_id=state.deal.product_id,
-                price=Money(state.deal.price, state.deal.currency),
-                starts=now,
-                ends=state.deal.ends,
-                max_units=state.deal.max_units,
-                sold=state.deal.sold,
-            )
-            if deal_is_active(deal, now):
-                self._set_deal_timer(deal)
-                self._deal = deal
-            else:
-                self._deal = deal
-                self._end_deal("time")
+        self._owners = self._records.owners(self._pinned) if self._pinned else set()
+        self._deal = _stored_deal(state, self._clock())
+        self._snapshot = None
 
-    def close(self) -> None:
+    # ------------------------------------------------------------ the deal's clock
+
+    def take_timers(self) -> None:
+        """This hub now holds the show's timers (the bus's ``timers`` lease): read the
+        show as the store has it, whichever hub changed it last, and time its deal; a
+        deal that should have ended while nobody held the lease ends now, at its end."""
+        self._runs_timers = True
+        state = self._records.load_show()
+        if state is not None:
+            self._adopt(state)
+        self.keep_time()
+
+    def drop_timers(self) -> None:
+        """Another hub may hold the timers now: this one ends no deal by the clock."""
+        self._runs_timers = False
+        self._cancel_deal_timer()
+
+    def keep_time(self) -> None:
+        """Time the deal this hub knows, if it holds the timers: a timer at its end, or
+        the end now if it is over. Called at each change of the deal and by the room's
+        housekeeping, so a deal that reached this hub another way is timed too."""
+        deal = self._deal
+        if not self._runs_timers or deal is None:
+            self._cancel_deal_timer()
+            return
+        if self._deal_timer is not None and self._deal_timer_ends == deal.ends:
+            return
+        self._cancel_deal_timer()
+        now = self._clock()
+        if deal_is_active(deal, now):
+            self._deal_timer_ends = deal.ends
+            self._deal_timer = asyncio.get_running_loop().call_later(
+                deal.ends - now, self._deal_clock_ran_out
+            )
+        else:
+            self._end_deal("time" if now >= deal.ends else "sold")
+
+    def _deal_clock_ran_out(self) -> None:
+        """The timer is due: the loop's clock may run a little ahead of the show's, so
+        the deal ends only once the show's clock says so (else it is timed again)."""
+        self._deal_timer = self._deal_timer_ends = None
+        self.keep_time()
+
+    def _cancel_deal_timer(self) -> None:
         if self._deal_timer is not None:
             self._deal_timer.cancel()
-            self._deal_timer = None
+        self._deal_timer = self._deal_timer_ends = None
+
+    def close(self) -> None:
+        self.drop_timers()
 
     # ------------------------------------------------------------ what viewers see
 
@@ -312,10 +351,8 @@ class Shop:
             )
         except (DealError, CatalogueError) as exc:
             raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
-        if self._deal_timer is not None:
-            self._deal_timer.cancel()
         self._deal = deal
-        self._set_deal_timer(deal)
+        self.keep_time()
         self._changed()
 
     def end_deal(self) -> None:
@@ -323,23 +360,21 @@ class Shop:
             raise ProtocolError(ErrorCode.INVALID, "No deal is running.")
         self._end_deal("host")
 
-    def _set_deal_timer(self, deal: Deal) -> None:
-        delay = max(0.0, deal.ends - self._clock())
-        self._deal_timer = asyncio.get_running_loop().call_later(delay, self._deal_clock_ran_out)
-
-    def _deal_clock_ran_out(self) -> None:
-        self._deal_timer = None
-        if self._deal is not None:
-            self._end_deal("time")
-
     def _end_deal(self, reason: str, announce: bool = True) -> None:
-        assert self._deal is not None
-        if self._deal_timer is not None:
-            self._deal_timer.cancel()
-            self._deal_timer = None
-        product_id = self._deal.product_id
+        """End the deal in the store and say so; a deal that ran out of time ends at its
+        end. If another hub ended it first, the store says so and nothing is sent."""
+        deal = self._deal
+        assert deal is not None
+        self._cancel_deal_timer()
         self._deal = None
-        event, body = self._records.deal_ended(product_id, reason, self._clock())
+        now = self._clock()
+        ended = self._records.deal_ended(
+            deal.product_id, deal.ends, reason, min(now, deal.ends) if reason == "time" else now
+        )
+        if ended is None:
+            self._snapshot = None
+            return
+        event, body = ended
         self.publish(event.seq, body)
         if announce:
             self._changed()
@@ -739,6 +774,20 @@ class Shop:
     def review_approved(self) -> None:
         """A moderator published a held review: joining viewers get it with the pin."""
         self._snapshot = None
+
+
+def _stored_deal(state: protocol.ShowState, now: float) -> Deal | None:
+    """The stored show's deal, as the rules read it (running from ``now``)."""
+    if state.deal is None:
+        return None
+    return Deal(
+        product_id=state.deal.product_id,
+        price=Money(state.deal.price, state.deal.currency),
+        starts=now,
+        ends=state.deal.ends,
+        max_units=state.deal.max_units,
+        sold=state.deal.sold,
+    )
 
 
 def _wire_plan(plan: Sequence[Instalment]) -> list[protocol.Instalment]:
