@@ -14,7 +14,7 @@ but it would be noise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 #: Seconds a lease lives without renewal; a dead holder's timers move within about this.
@@ -27,7 +27,7 @@ class LeaseRules:
 
     ttl: float = LEASE_TTL
     #: Until when this hub may act as the holder; None while it does not hold the lease.
-    _until: float | None = None
+    _until: float | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.ttl <= 0:
