@@ -147,6 +147,22 @@ async def test_a_renewal_is_only_the_holders(
         await a.close()
 
 
+async def test_a_holder_cut_off_from_redis_stops_acting_as_the_holder(
+    redis_url: str, admin: aioredis.Redis, request: pytest.FixtureRequest
+) -> None:
+    room = request.node.name
+    on_a: list[bool] = []
+    a = await competing(redis_url, room, "hub-a", on_a)
+    try:
+        # Redis answers nobody for twice the ttl (and forgets no key meanwhile).
+        await admin.execute_command("CLIENT", "PAUSE", int(2 * TTL * 1000), "ALL")
+        await until(lambda: on_a == [True, False], "hub A gives up a lease it cannot renew")
+        assert not a.holds("timers")
+        await until(lambda: on_a == [True, False, True], "and takes it again once it can")
+    finally:
+        await a.close()
+
+
 #: A hub's lease in a process of its own: says ``held`` once it holds it, then lives on.
 _HOLDER = textwrap.dedent(
     """

@@ -293,14 +293,15 @@ class RedisBus:
             await self._attempt(lease)
 
     async def _attempt(self, lease: _Lease) -> None:
-        """One request to Redis, bounded by half an interval: a holder whose renewals go
-        unanswered gives the lease up (in its own eyes) before Redis would."""
+        """One request to Redis, given up after an interval (a loaded hub's answers come
+        late; later than that, its margin may be over). A holder whose renewals go
+        unanswered gives the lease up, in its own eyes, before Redis can forget it."""
         assert self._client is not None
         rules = lease.rules
         sent = self._clock()
         ask = self._take if rules.next_step(sent) == "take" else self._renew
         try:
-            won = await asyncio.wait_for(ask(lease), rules.interval / 2)
+            won = await asyncio.wait_for(ask(lease), rules.interval)
         except (RedisError, OSError, TimeoutError) as exc:
             log.warning("the lease %s could not be renewed or taken (%s)", lease.key, exc)
             rules.unanswered(self._clock())
