@@ -112,6 +112,30 @@ def test_two_hubs_on_one_database_never_hand_out_the_same_seq(engine: Engine) ->
         second.close()
 
 
+def test_a_deal_ends_once_whichever_hubs_end_it(engine: Engine) -> None:
+    """Two hubs (a timer's holder and the host, or a lease taken over) end the same deal:
+    the store writes one ``deal_end``; a newer deal is not ended by a stale end."""
+    first, second = engine.open(), engine.open()
+    try:
+        deal = protocol.DealInfo(product_id="mug", price=900, currency="EUR", ends=50.0)
+        first.orders.save_show(protocol.ShowState(seq=0, deal=deal), 10.0)
+        ended = first.orders.deal_ended("mug", 50.0, "time", 50.0)
+        assert ended is not None and ended[0].reason == "time"
+        assert second.orders.deal_ended("mug", 50.0, "time", 50.2) is None
+        assert first.orders.deal_ended("mug", 50.0, "host", 51.0) is None
+        stored = second.orders.load_show()
+        assert stored is not None and stored.deal is None
+        newer = protocol.DealInfo(product_id="mug", price=800, currency="EUR", ends=90.0)
+        second.orders.save_show(protocol.ShowState(seq=0, deal=newer), 60.0)
+        assert first.orders.deal_ended("mug", 50.0, "time", 61.0) is None
+        assert first.orders.deal_ended("mug", 90.0, "host", 62.0) is not None
+        kinds = [e for e in second.events_after(0, first.last_seq, 100) if b"deal_end" in e]
+        assert len(kinds) == 2
+    finally:
+        first.close()
+        second.close()
+
+
 def test_the_last_stream_event_says_whether_the_show_is_live(engine: Engine) -> None:
     store = engine.open()
     try:

@@ -4,11 +4,14 @@ Every hub fans out from the bus, the writer included: after a store commit the w
 publishes ``(seq, audience, body)``, and each hub's subscriber feeds its Coalescer in seq
 order. :class:`~console.bus.local.LocalBus` is one process (delivery is a plain call, so
 the embedded hub keeps its ordering guarantee); :class:`~console.bus.redis.RedisBus`
-carries the same messages between hub processes (``docs/architecture.md``).
+carries the same messages between hub processes (``docs/architecture.md``). The bus also
+keeps the show's leases: the timers that change shared state run in the one hub holding
+the ``timers`` lease (:mod:`console.bus.lease`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -71,6 +74,17 @@ class EventBus(Protocol):
 
     def viewers(self) -> int:
         """The room's viewer count: the sum over the hubs that refreshed theirs lately."""
+
+    async def hold_lease(self, name: str, on_change: Callable[[bool], None]) -> None:
+        """Compete for the named lease while the bus is open (call after :meth:`start`).
+
+        The first attempt is made before this returns; ``on_change(True)`` when this hub
+        takes the lease, ``on_change(False)`` when it may have lost it. :meth:`close`
+        gives a held lease back, so another hub takes it without waiting for the ttl.
+        """
+
+    def holds(self, name: str) -> bool:
+        """Whether this hub holds the named lease now."""
 
     async def start(self) -> None: ...
 

@@ -2,10 +2,13 @@
 
 No ``await`` stands between a store commit, the publish and the Coalescer, so a client
 joining between two commands sees history and live frames meet without overlap or gap
-(``console.hub.room``), exactly as when the room queued its events itself.
+(``console.hub.room``), exactly as when the room queued its events itself. The one process
+holds every lease: there is nobody to share the timers with.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from console.bus import Notice, RoomEvent, Subscriber
 
@@ -16,6 +19,7 @@ class LocalBus:
     def __init__(self) -> None:
         self._subscriber: Subscriber | None = None
         self._viewers = 0
+        self._leases: set[str] = set()
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscriber = subscriber
@@ -34,8 +38,16 @@ class LocalBus:
     def viewers(self) -> int:
         return self._viewers
 
+    async def hold_lease(self, name: str, on_change: Callable[[bool], None]) -> None:
+        self._leases.add(name)
+        on_change(True)
+
+    def holds(self, name: str) -> bool:
+        return name in self._leases
+
     async def start(self) -> None:
         """Nothing to connect to."""
 
     async def close(self) -> None:
         self._subscriber = None
+        self._leases.clear()

@@ -12,7 +12,9 @@ the room's log, as :class:`console.hub.claims.ClaimDesk` does for claims:
   hub replays the decisions from them and finds the same standing;
 - a timer closes the auction at its end and hands the lot to the next bidder when a
   checkout lapses; the room's housekeeping checks the same deadlines, for a clock the
-  loop does not know (tests move a fake one).
+  loop does not know (tests move a fake one). Both run only in the hub that holds the
+  show's timers (the bus's lease), which replays the auction from the log when it
+  takes them over.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ class AuctionDesk:
         #: The viewer whose payment is running: their checkout does not lapse meanwhile.
         self._paying: str | None = None
         self._timer: asyncio.TimerHandle | None = None
+        #: Whether this hub runs the show's timers (the room holds the bus's lease).
+        self._runs_timers = False
         #: The next announcement of the standing after bids, while one is due.
         self._announce: asyncio.TimerHandle | None = None
 
@@ -337,6 +341,18 @@ class AuctionDesk:
 
     # ------------------------------------------------------------ the clock
 
+    def take_timers(self) -> None:
+        """This hub now holds the show's timers: replay the auction as the log has it
+        (another hub may have run it) and time its end or its checkout."""
+        self._runs_timers = True
+        self.resume()
+
+    def drop_timers(self) -> None:
+        self._runs_timers = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
     def tick(self) -> None:
         """Close at the end; hand a lapsed checkout to the next bidder."""
         state = self._auction
@@ -361,7 +377,7 @@ class AuctionDesk:
             self._timer.cancel()
             self._timer = None
         state = self._auction
-        if state is None:
+        if state is None or not self._runs_timers:
             return
         if state.status == "open":
             due = state.ends

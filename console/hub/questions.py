@@ -38,7 +38,13 @@ class QuestionDesk:
         self._clock = clock
         self._pinned = pinned
         self.queue = QuestionQueue()
-        for stored in records.questions():
+        self.reload()
+
+    def reload(self) -> None:
+        """The queue as the store has it: at the start, and when this hub takes over the
+        show's timers (another hub's agents may have claimed questions meanwhile)."""
+        self.queue = QuestionQueue()
+        for stored in self._records.questions():
             self._restore(stored)
 
     def _restore(self, stored: protocol.QuestionState) -> None:

@@ -85,6 +85,9 @@ LISTENERS_PER_TICK_SECOND = 33_000
 PRESENCE_INTERVAL = 1.0
 #: How often the room checks staff tokens' expiry and lapsed question claims.
 HOUSEKEEPING_INTERVAL = 1.0
+#: The bus's lease of the hub that runs the show's timers (deal end, question expiry,
+#: auction close): one hub of a cluster at a time, so each fires once.
+TIMERS_LEASE = "timers"
 #: Longest invitation: a show's team is invited per show or per season, not for ever.
 MAX_INVITE_HOURS = 24 * 90
 
@@ -199,6 +202,8 @@ class Room:
         self._frame_clock = FrameClock(min_gap=tick)
         self._presence_handle: asyncio.TimerHandle | None = None
         self._housekeeping_handle: asyncio.TimerHandle | None = None
+        #: Whether this hub holds :data:`TIMERS_LEASE` (the bus says).
+        self.runs_timers = False
         self._announced_count = -1
         self.live = False
         #: How pages get the video (``welcome.stream_flow``): "server_offer" when the
@@ -912,6 +917,31 @@ class Room:
             case "forget_viewer":
                 self._forget_pages(notice.target, notice.body.decode())
 
+    async def compete_for_timers(self) -> None:
+        """Run the show's timers whenever this hub holds the bus's lease on them (the
+        one process always does); call once the room's state is resumed."""
+        await self.bus.hold_lease(TIMERS_LEASE, self._timers_held)
+
+    def _timers_held(self, held: bool) -> None:
+        """The bus's word on the timers' lease. Taken: read what the timers act on from
+        the store (other hubs changed it) and time it; lost: stop, another hub runs them."""
+        self.runs_timers = held
+        if not held:
+            self.shop.drop_timers()
+            self.auctions.drop_timers()
+            return
+        log.info("this hub runs the show's timers")
+        for what, step in (
+            ("the questions", self.questions.reload),
+            ("the auction", self.auctions.take_timers),
+            ("the deal", self.shop.take_timers),
+        ):
+            try:
+                step()
+            except Exception:
+                log.exception("taking over %s's timers failed", what)
+        self._start_housekeeping()
+
     def _start_housekeeping(self) -> None:
         if self._housekeeping_handle is None:
             self._housekeeping_handle = asyncio.get_running_loop().call_later(
@@ -919,17 +949,17 @@ class Room:
             )
 
     def _housekeeping(self) -> None:
-        """End staff sessions whose token expired; free lapsed question claims and
-        expired reservations; apply the retention table's time limits."""
+        """End staff sessions whose token expired; free unpaid claims and expired
+        reservations; apply the retention table's time limits. The timers' holder also
+        frees lapsed question claims, closes the auction and ends the deal when their
+        time is up."""
         self._housekeeping_handle = None
         now = self._clock()
         for session in list(self._sessions.values()):
             if session.expires is not None and now >= session.expires:
                 self._close_staff(session, "Your staff token expired; ask the host for a new one.")
-        try:
-            self.questions.expire()
-        except Exception:
-            log.exception("releasing lapsed question claims failed")
+        if self.runs_timers:
+            self._shared_timers()
         try:
             self.claims.expire()
         except Exception:
@@ -938,10 +968,6 @@ class Room:
             self.shop.release_expired()
         except Exception:
             log.exception("releasing expired reservations failed")
-        try:
-            self.auctions.tick()
-        except Exception:
-            log.exception("closing the auction on the hub's clock failed")
         try:
             self.viewers.housekeeping()
         except Exception:
@@ -953,8 +979,23 @@ class Room:
         if self.sfu_viewers is not None and self.sfu_viewers() != self._sfu_viewers_told:
             self._sfu_viewers_told = self.sfu_viewers()
             self._to_staff(protocol.SfuViewers(count=self._sfu_viewers_told))
-        if self._sessions:
+        if self._sessions or self.runs_timers:
             self._start_housekeeping()
+
+    def _shared_timers(self) -> None:
+        """What only the timers' holder does, for every hub: each fires once."""
+        try:
+            self.questions.expire()
+        except Exception:
+            log.exception("releasing lapsed question claims failed")
+        try:
+            self.auctions.tick()
+        except Exception:
+            log.exception("closing the auction on the hub's clock failed")
+        try:
+            self.shop.keep_time()
+        except Exception:
+            log.exception("ending the deal on time failed")
 
     def _comment(self, session: Session, message: protocol.SendComment) -> None:
         if session.name is None:
@@ -1151,6 +1192,7 @@ class Room:
 
     def close(self) -> None:
         """Send what is queued and stop the timers (the hub is shutting down)."""
+        self.runs_timers = False
         self.shop.close()
         self.auctions.stop()
         for handle in (self._flush_handle, self._presence_handle, self._housekeeping_handle):

@@ -175,6 +175,7 @@ class Hub:
         self.room.claims.resume()
         self.room.auctions.resume()
         self.room.giveaways.resume()
+        await self.room.compete_for_timers()
         if self.store.last_stream_live():
             # The last run ended without saying so (a crash): the show is not live now.
             self.room.recover_from_crash()

@@ -138,7 +138,11 @@ class Shop:
         self._deal: Deal | None = None
         self._featured: protocol.FeaturedItem | None = None
         self._owners: set[str] = set()
+        #: Whether this hub runs the show's timers (the room holds the bus's lease).
+        self._runs_timers = False
         self._deal_timer: asyncio.TimerHandle | None = None
+        #: The end of the deal the timer is set for.
+        self._deal_timer_ends: float | None = None
         #: The seq of the stored show this shop's state is (its own last save, or one read).
         self._show_seq: int | None = None
         #: How long a buyer's units are held while paying (``hub --reservation-seconds``).
@@ -160,17 +164,9 @@ class Shop:
         now = self._clock()
         self.release_expired()
         state = self._records.load_show()
-        if state is None:
-            return
-        self._adopt(state)
-        if state.deal is not None:
-            deal = _stored_deal(state.deal, now)
-            if deal_is_active(deal, now):
-                self._set_deal_timer(deal)
-                self._deal = deal
-            else:
-                self._deal = deal
-                self._end_deal("time")
+        if state is not None:
+            self._adopt(state)
+            self._deal = _stored_deal(state, now)
 
     def release_expired(self) -> None:
         """Put back on the shelf the units of reservations past their expiry: a payment
@@ -188,9 +184,8 @@ class Shop:
 
         Stock changes the pinned product the snapshot carries; a sale of it may make an
         owner; a stored show newer than this shop's state is taken whole, so a viewer on
-        any hub sees, and buys at the price of, what the host set through another. Only
-        the hub that started a deal times it: a replicated deal gets no timer here, and
-        this hub's timer stops if the deal it was set for ended or was replaced.
+        any hub sees, and buys at the price of, what the host set through another. The
+        deal it brings is timed here if this hub holds the timers (:meth:`keep_time`).
         """
         self._snapshot = None
         if body.startswith(_ORDER_EVENT):
@@ -203,15 +198,12 @@ class Shop:
         state = self._records.load_show()
         if state is None or state.seq == self._show_seq:
             return
-        now = self._clock()
-        deal = _stored_deal(state.deal, now) if state.deal is not None else None
+        deal = _stored_deal(state, self._clock())
         if self._deal is not None and deal is not None and _same_deal(self._deal, deal):
             deal = dataclasses.replace(self._deal, sold=deal.sold)
-        elif self._deal_timer is not None:
-            self._deal_timer.cancel()
-            self._deal_timer = None
         self._deal = deal
         self._adopt(state)
+        self.keep_time()
 
     def _adopt(self, state: protocol.ShowState) -> None:
         """Take the stored show's pin, shelf and featured item (the deal is the caller's)."""
@@ -224,10 +216,57 @@ class Shop:
         self._show_seq = state.seq
         self._snapshot = None
 
-    def close(self) -> None:
+    # ------------------------------------------------------------ the deal's clock
+
+    def take_timers(self) -> None:
+        """This hub now holds the show's timers (the bus's ``timers`` lease): read the
+        show as the store has it, whichever hub changed it last, and time its deal; a
+        deal that should have ended while nobody held the lease ends now, at its end."""
+        self._runs_timers = True
+        state = self._records.load_show()
+        if state is not None:
+            self._adopt(state)
+            self._deal = _stored_deal(state, self._clock())
+        self.keep_time()
+
+    def drop_timers(self) -> None:
+        """Another hub may hold the timers now: this one ends no deal by the clock."""
+        self._runs_timers = False
+        self._cancel_deal_timer()
+
+    def keep_time(self) -> None:
+        """Time the deal this hub knows, if it holds the timers: a timer at its end, or
+        the end now if it is over. Called at each change of the deal and by the room's
+        housekeeping, so a deal that reached this hub another way is timed too."""
+        deal = self._deal
+        if not self._runs_timers or deal is None:
+            self._cancel_deal_timer()
+            return
+        if self._deal_timer is not None and self._deal_timer_ends == deal.ends:
+            return
+        self._cancel_deal_timer()
+        now = self._clock()
+        if deal_is_active(deal, now):
+            self._deal_timer_ends = deal.ends
+            self._deal_timer = asyncio.get_running_loop().call_later(
+                deal.ends - now, self._deal_clock_ran_out
+            )
+        else:
+            self._end_deal("time" if now >= deal.ends else "sold")
+
+    def _deal_clock_ran_out(self) -> None:
+        """The timer is due: the loop's clock may run a little ahead of the show's, so
+        the deal ends only once the show's clock says so (else it is timed again)."""
+        self._deal_timer = self._deal_timer_ends = None
+        self.keep_time()
+
+    def _cancel_deal_timer(self) -> None:
         if self._deal_timer is not None:
             self._deal_timer.cancel()
-            self._deal_timer = None
+        self._deal_timer = self._deal_timer_ends = None
+
+    def close(self) -> None:
+        self.drop_timers()
 
     # ------------------------------------------------------------ what viewers see
 
@@ -377,10 +416,8 @@ class Shop:
             )
         except (DealError, CatalogueError) as exc:
             raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
-        if self._deal_timer is not None:
-            self._deal_timer.cancel()
         self._deal = deal
-        self._set_deal_timer(deal)
+        self.keep_time()
         self._changed()
 
     def end_deal(self) -> None:
@@ -388,23 +425,21 @@ class Shop:
             raise ProtocolError(ErrorCode.INVALID, "No deal is running.")
         self._end_deal("host")
 
-    def _set_deal_timer(self, deal: Deal) -> None:
-        delay = max(0.0, deal.ends - self._clock())
-        self._deal_timer = asyncio.get_running_loop().call_later(delay, self._deal_clock_ran_out)
-
-    def _deal_clock_ran_out(self) -> None:
-        self._deal_timer = None
-        if self._deal is not None:
-            self._end_deal("time")
-
     def _end_deal(self, reason: str, announce: bool = True) -> None:
-        assert self._deal is not None
-        if self._deal_timer is not None:
-            self._deal_timer.cancel()
-            self._deal_timer = None
-        product_id = self._deal.product_id
+        """End the deal in the store and say so; a deal that ran out of time ends at its
+        end. If another hub ended it first, the store says so and nothing is sent."""
+        deal = self._deal
+        assert deal is not None
+        self._cancel_deal_timer()
         self._deal = None
-        event, body = self._records.deal_ended(product_id, reason, self._clock())
+        now = self._clock()
+        ended = self._records.deal_ended(
+            deal.product_id, deal.ends, reason, min(now, deal.ends) if reason == "time" else now
+        )
+        if ended is None:
+            self._snapshot = None
+            return
+        event, body = ended
         self.publish(event.seq, body)
         if announce:
             self._changed()
@@ -887,15 +922,17 @@ class Shop:
         self._snapshot = None
 
 
-def _stored_deal(info: protocol.DealInfo, now: float) -> Deal:
-    """The domain's deal for the stored one (its start is not stored: ``now`` stands in)."""
+def _stored_deal(state: protocol.ShowState, now: float) -> Deal | None:
+    """The stored show's deal, as the rules read it (running from ``now``)."""
+    if state.deal is None:
+        return None
     return Deal(
-        product_id=info.product_id,
-        price=Money(info.price, info.currency),
+        product_id=state.deal.product_id,
+        price=Money(state.deal.price, state.deal.currency),
         starts=now,
-        ends=info.ends,
-        max_units=info.max_units,
-        sold=info.sold,
+        ends=state.deal.ends,
+        max_units=state.deal.max_units,
+        sold=state.deal.sold,
     )
 
 

@@ -254,8 +254,11 @@ class Orders(Protocol):
     def load_show(self) -> protocol.ShowState | None: ...
 
     def deal_ended(
-        self, product_id: str, reason: str, now: float
-    ) -> tuple[protocol.DealEnded, bytes]: ...
+        self, product_id: str, ends: float, reason: str, now: float
+    ) -> tuple[protocol.DealEnded, bytes] | None:
+        """End the stored deal if it is still the one on ``product_id`` ending at
+        ``ends``; None if it ended already (another hub, the host): a deal ends once."""
+        ...
 
 
 class Team(Protocol):

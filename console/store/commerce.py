@@ -457,9 +457,24 @@ class Commerce:
         return msgspec.json.decode(bytes(row[0]), type=protocol.ShowState) if row else None
 
     def deal_ended(
-        self, product_id: str, reason: str, now: float
-    ) -> tuple[protocol.DealEnded, bytes]:
+        self, product_id: str, ends: float, reason: str, now: float
+    ) -> tuple[protocol.DealEnded, bytes] | None:
+        """End the stored deal on ``product_id`` ending at ``ends``, if it still runs.
+
+        Hubs may race to end a deal (a timer's holder and the host, a lease taken over):
+        the check and the end are one transaction, so the deal ends once and the others
+        get None. The stored show loses its deal in it, whatever ``show`` follows.
+        """
         with self._store.events() as writer:
+            row = writer.db.execute("SELECT body FROM show_state WHERE id = 1").fetchone()
+            state = msgspec.json.decode(bytes(row[0]), type=protocol.ShowState) if row else None
+            deal = state.deal if state is not None else None
+            if state is None or deal is None or (deal.product_id, deal.ends) != (product_id, ends):
+                return None
+            writer.db.execute(
+                "UPDATE show_state SET body = ? WHERE id = 1",
+                (protocol.encode(msgspec.structs.replace(state, deal=None)),),
+            )
             return writer.add(
                 "deal_end",
                 None,
