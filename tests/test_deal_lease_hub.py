@@ -7,16 +7,16 @@ take back (a LocalBus that does not grant it by itself), the hub's clock a fake 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, closing
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from console.bus.local import LocalBus
 from console.hub.server import Hub, seed_demo_catalogue
-from console.store import DB_FILE_NAME, Store
+from console.store import Store
 from tests.support.clients import RawClient
+from tests.support.storedb import rows
 
 START = 1_790_000_000.0
 DEAL_SECONDS = 5  # the shortest deal: its timer would fire within the test
@@ -59,9 +59,8 @@ async def ok(client: RawClient, message: dict[str, Any]) -> None:
     assert answers[0]["t"] != "error", answers[0]
 
 
-def deal_ends(data_dir: Path) -> list[tuple[float, bytes]]:
-    with closing(sqlite3.connect(data_dir / DB_FILE_NAME)) as db:
-        return db.execute("SELECT ts, body FROM events WHERE type = 'deal_end'").fetchall()
+def deal_ends(hub: Hub) -> list[tuple[float, bytes]]:
+    return rows(hub.store, "SELECT ts, body FROM events WHERE type = 'deal_end'")
 
 
 @asynccontextmanager
@@ -95,27 +94,27 @@ async def test_a_deal_started_on_a_hub_without_the_lease_ends_when_one_takes_it(
     tmp_path: Path,
 ) -> None:
     clock = FakeClock()
-    async with hub_without_the_lease(tmp_path, clock) as (_, bus, host):
+    async with hub_without_the_lease(tmp_path, clock) as (hub, bus, host):
         await ok(host, {"t": "start_deal", "price": 999, "seconds": DEAL_SECONDS})
         await past_the_deal(clock)
         assert host.of_type("deal_end") == [], "a hub without the lease ends no deal"
-        assert deal_ends(tmp_path) == []
+        assert deal_ends(hub) == []
 
         bus.grant(True)  # the holder died; this hub takes the lease over
         [ended] = await host.wait_for("deal_end", timeout=5)
         assert ended["reason"] == "time"
-        [(ts, _)] = deal_ends(tmp_path)
+        [(ts, _)] = deal_ends(hub)
         assert ts == START + DEAL_SECONDS, "stamped at the deal's end, not at the takeover"
 
 
 async def test_a_hub_that_loses_the_lease_stops_timing_its_deal(tmp_path: Path) -> None:
     clock = FakeClock()
-    async with hub_without_the_lease(tmp_path, clock) as (_, bus, host):
+    async with hub_without_the_lease(tmp_path, clock) as (hub, bus, host):
         bus.grant(True)
         await ok(host, {"t": "start_deal", "price": 999, "seconds": DEAL_SECONDS})
         bus.grant(False)  # another hub holds the timers now
         await past_the_deal(clock)
-        assert host.of_type("deal_end") == [] and deal_ends(tmp_path) == []
+        assert host.of_type("deal_end") == [] and deal_ends(hub) == []
         bus.grant(True)
         [ended] = await host.wait_for("deal_end", timeout=5)
-        assert ended["reason"] == "time" and len(deal_ends(tmp_path)) == 1
+        assert ended["reason"] == "time" and len(deal_ends(hub)) == 1

@@ -13,10 +13,9 @@ import asyncio
 import datetime
 import json
 import secrets
-import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, closing
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,8 +35,9 @@ from console.hub.payments import (
 )
 from console.hub.room import Limits
 from console.hub.server import Hub
-from console.store import DB_FILE_NAME, Store
+from console.store import Store
 from tests.support.clients import RawClient
+from tests.support.storedb import rows
 
 REPO = Path(__file__).resolve().parents[1]
 #: 2026-09-21 14:13:20 UTC: a whole number, so that ``start + seconds`` compares exactly.
@@ -216,9 +216,13 @@ async def shop(data_dir: Path) -> AsyncIterator[Shop]:
 
 
 def query(data_dir: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
-    """Read the store's file on a connection of its own: only committed rows are seen."""
-    with closing(sqlite3.connect(data_dir / DB_FILE_NAME)) as db:
-        return db.execute(sql, params).fetchall()
+    """What the store in ``data_dir`` holds, on a store of its own (only committed rows
+    are seen), through the store's adapter rather than its file."""
+    store = Store.open(data_dir)
+    try:
+        return rows(store, sql, *params)
+    finally:
+        store.close()
 
 
 async def wait_until(
