@@ -1,5 +1,8 @@
 """The "Selling" dock: comment to claim, auctions and giveaways, for the host.
 
+Its mnemonics avoid the letters of what shows beside it (the menus, Go live, Record,
+Approve, Deny, Profile), so Alt and a letter reaches one control.
+
 Three tabs follow the hub's events (claims as they land, a cart per viewer and the
 waitlist; the auction's state and each bid; the giveaway and its entries) and turn the
 host's clicks into commands. Nothing changes here before the hub says so: every staff
@@ -84,6 +87,20 @@ def _wrapping(text: str, parent: QWidget, name: str) -> QLabel:
     return label
 
 
+def _captioned(caption: str, widget: QWidget) -> QWidget:
+    """A list under its caption: three unlabelled lists in a column read as one."""
+    box = QWidget()
+    column = QVBoxLayout(box)
+    column.setContentsMargins(0, 2, 0, 0)
+    column.setSpacing(2)
+    label = QLabel(caption, box)
+    label.setBuddy(widget)
+    column.addWidget(label)
+    widget.setMinimumHeight(40)
+    column.addWidget(widget, 1)
+    return box
+
+
 class SellingDock(QDockWidget):
     #: A command to send, what to say once done, what to call it if refused.
     command = Signal(object, str, str)
@@ -127,11 +144,11 @@ class SellingDock(QDockWidget):
         layout = QVBoxLayout(page)
         layout.setContentsMargins(4, 4, 4, 4)
         row = QHBoxLayout()
-        self.claims_on = QCheckBox("&Comments claim the pinned product", page)
+        self.claims_on = QCheckBox("Co&mments claim the pinned product", page)
         self.claims_on.setToolTip('Viewers comment "sold M" to hold one until they pay')
         self.claims_on.toggled.connect(self._toggle_claims)
         row.addWidget(self.claims_on, 1)
-        hold = QLabel("&Hold", page)
+        hold = QLabel("H&old", page)
         row.addWidget(hold)
         self.claims_hold = QSpinBox(page)
         self.claims_hold.setRange(
@@ -147,16 +164,20 @@ class SellingDock(QDockWidget):
         layout.addWidget(self.claims_state)
         split = QSplitter(Qt.Orientation.Vertical, page)
         split.setChildrenCollapsible(False)
-        self.claims_list = QListWidget(split)
+        self.claims_list = QListWidget()
         self.claims_list.setAccessibleName("Claims as they land, newest first")
-        self.carts = QTreeWidget(split)
+        self.carts = QTreeWidget()
         self.carts.setAccessibleName("Carts: claims per viewer with their total")
-        self.carts.setHeaderLabels(["Carts"])
-        self.carts.setRootIsDecorated(True)
-        self.waitlist = QListWidget(split)
+        self.carts.setHeaderHidden(True)
+        self.waitlist = QListWidget()
         self.waitlist.setAccessibleName("Waitlist per variant")
-        for widget in (self.claims_list, self.carts, self.waitlist):
-            widget.setMinimumHeight(48)
+        for caption, widget, stretch in (
+            ("Landing (newest first)", self.claims_list, 2),
+            ("Carts per viewer", self.carts, 3),
+            ("Waitlist (sold-out variants)", self.waitlist, 1),
+        ):
+            split.addWidget(_captioned(caption, widget))
+            split.setStretchFactor(split.count() - 1, stretch)
         layout.addWidget(split, 1)
         return page
 
@@ -174,13 +195,12 @@ class SellingDock(QDockWidget):
         self.start_price.setAccessibleName("Start price")
         self.start_price.setPlaceholderText("e.g. 10.00")
         prices.addWidget(self.start_price)
-        step = QLabel("+", page)
-        prices.addWidget(step)
+        prices.addWidget(QLabel("rising by", page))
         self.increment = QLineEdit(self._remembered(INCREMENT_KEY, DEFAULT_INCREMENT), page)
         self.increment.setAccessibleName("Bid increment")
         self.increment.setToolTip("Each bid raises the price by at least this much")
         prices.addWidget(self.increment)
-        start_label = QLabel("&Price", page)
+        start_label = QLabel("Start pr&ice", page)
         start_label.setBuddy(self.start_price)
         form.addRow(start_label, prices)
         times = QHBoxLayout()
@@ -251,7 +271,7 @@ class SellingDock(QDockWidget):
         self.prize.setMaxLength(giveaway_rules.MAX_PRIZE_CHARS)
         self.prize.setAccessibleName("Prize")
         self.prize.setPlaceholderText("the pinned product")
-        form.addRow("P&rize", self.prize)
+        form.addRow("Pri&ze", self.prize)
         self.giveaway_seconds = QSpinBox(page)
         self.giveaway_seconds.setRange(
             giveaway_rules.MIN_GIVEAWAY_SECONDS, giveaway_rules.MAX_GIVEAWAY_SECONDS
@@ -261,12 +281,12 @@ class SellingDock(QDockWidget):
         )
         self.giveaway_seconds.setSuffix(" s")
         self.giveaway_seconds.setAccessibleName("Giveaway entry time in seconds")
-        form.addRow("Ent&ry time", self.giveaway_seconds)
+        form.addRow("Entr&y time", self.giveaway_seconds)
         self.eligibility = QComboBox(page)
         self.eligibility.setAccessibleName("Who may enter")
         for name, text in eligibility_choices():
             self.eligibility.addItem(text, name)
-        form.addRow("&Who", self.eligibility)
+        form.addRow("Open &to", self.eligibility)
         self.keyword = QLineEdit(page)
         self.keyword.setMaxLength(giveaway_rules.MAX_KEYWORD_CHARS)
         self.keyword.setAccessibleName("Keyword that enters by comment (optional)")
@@ -274,10 +294,10 @@ class SellingDock(QDockWidget):
         form.addRow("&Keyword", self.keyword)
         layout.addLayout(form)
         row = QHBoxLayout()
-        self.giveaway_start = QPushButton("Start &giveaway", page)
+        self.giveaway_start = QPushButton("Start g&iveaway", page)
         self.giveaway_start.clicked.connect(self._start_giveaway)
         row.addWidget(self.giveaway_start)
-        self.draw = QPushButton("&Draw winner", page)
+        self.draw = QPushButton("Draw &winner", page)
         self.draw.setToolTip("Draw once entries closed")
         self.draw.clicked.connect(
             lambda: self.command.emit(protocol.DrawGiveaway(), "Winner drawn.", "Not drawn")
