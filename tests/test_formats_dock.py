@@ -32,6 +32,7 @@ from tests.test_window import until
 from widgets.formats_dock import (
     ANTI_SNIPE_KEY,
     AUCTION_SECONDS_KEY,
+    GIVEAWAY_SECONDS_KEY,
     INCREMENT_KEY,
     SellingDock,
 )
@@ -294,3 +295,28 @@ def test_a_bad_start_price_is_said_in_the_dock_and_nothing_is_sent(qtbot) -> Non
         dock.auction_start.click()
     assert dock.outcome.text().startswith("Start price: ")
     assert dock.outcome.property("refused") is True
+
+
+def test_the_last_auction_and_giveaway_choices_are_the_next_shows_defaults(
+    qtbot, tmp_path: Path
+) -> None:
+    settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
+    fresh = SellingDock(settings)
+    qtbot.addWidget(fresh)
+    assert (fresh.increment.text(), fresh.auction_seconds.value(), fresh.anti_snipe.value()) == (
+        "1.00",
+        60,
+        10,
+    )
+    for key, value in (
+        (INCREMENT_KEY, "2.50"),
+        (AUCTION_SECONDS_KEY, 120),
+        (ANTI_SNIPE_KEY, 0),
+        (GIVEAWAY_SECONDS_KEY, 45),
+    ):
+        settings.setValue(key, value)
+    dock = SellingDock(settings)
+    qtbot.addWidget(dock)
+    assert (dock.increment.text(), dock.auction_seconds.value()) == ("2.50", 120)
+    assert dock.anti_snipe.text() == "sudden death"
+    assert dock.giveaway_seconds.value() == 45

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from console import protocol
 from console.domain.money import Money, MoneyError, format_money, parse_decimal
 from console.domain.reviews import stars, summarise
+from console.domain.selling import countdown
 from widgets.products_dock import price_text
 
 _REVIEW_ID = Qt.ItemDataRole.UserRole
@@ -319,9 +320,7 @@ class ShowDock(QDockWidget):
 
     def _left(self, deal: protocol.DealInfo) -> str:
         """The deal's time left by the hub's clock, as the countdown shows it ("1:35")."""
-        left = max(0.0, deal.ends - (time.time() + self.clock_offset))
-        minutes, seconds = divmod(int(left + 0.999), 60)
-        return f"{minutes}:{seconds:02d}"
+        return countdown(deal.ends, time.time() + self.clock_offset)
 
     def _tick(self) -> None:
         deal = self.state.deal
