@@ -194,7 +194,7 @@ async def test_the_host_starts_an_auction_and_sees_two_viewers_bids_on_the_ladde
             15,
         )
         assert dock.auction_state.text() == "Logo Tee M: opens at €10.00 · no bids yet · 1:30 left"
-        assert dock.auction_next.text() == "Next bid: €10.00"
+        assert dock.auction_detail.text() == "Next bid: €10.00"
         assert dock.auction_cancel.isEnabled() and not dock.auction_start.isEnabled()
         assert console.outcome() == "Auction started."
         remembered = [
@@ -221,6 +221,7 @@ async def test_the_host_starts_an_auction_and_sees_two_viewers_bids_on_the_ladde
         await until(lambda: dock.auction.state.status == "closed")
         await until(lambda: "won by Ann" in dock.auction_state.text())
         assert dock.auction_state.text() == "Logo Tee M: won by Ann at €12.50 · 5:00 left to pay"
+        assert dock.auction_detail.text().startswith("Checkout until ")
         assert not dock.auction_cancel.isEnabled() and not dock.auction_start.isEnabled()
         await ann.close()
         await bob.close()
@@ -320,3 +321,17 @@ def test_the_last_auction_and_giveaway_choices_are_the_next_shows_defaults(
     assert (dock.increment.text(), dock.auction_seconds.value()) == ("2.50", 120)
     assert dock.anti_snipe.text() == "sudden death"
     assert dock.giveaway_seconds.value() == 45
+
+
+async def test_the_host_calls_an_auction_off_and_may_start_the_next(tmp_path: Path) -> None:
+    async with host_console(tmp_path) as console:
+        dock = console.dock
+        await console.pin_tee()
+        dock.start_price.setText("10")
+        dock.auction_start.click()
+        await until(lambda: dock.auction_cancel.isEnabled())
+        dock.auction_cancel.click()
+        await until(lambda: dock.auction.state.status == "cancelled")
+        await until(lambda: dock.auction_start.isEnabled())
+        assert dock.auction_state.text() == "Logo Tee S: called off; the unit is back on sale"
+        assert console.outcome() == "Auction called off."

@@ -16,8 +16,8 @@ from console.domain.selling import (
     AuctionBoard,
     ClaimBoard,
     GiveawayBoard,
+    auction_detail,
     auction_headline,
-    auction_next,
     claim_line,
     clock_time,
     countdown,
@@ -173,10 +173,12 @@ def test_the_headline_follows_the_auction_from_its_start_to_its_end() -> None:
     assert auction_headline(leading, NOW + 50) == (
         "Logo Tee M: €12.50 · Ann leads · 2 bids · 0:10 left"
     )
-    assert auction_next(leading) == "Next bid: €13.00"
+    assert auction_detail(leading, 0.0) == "Next bid: €13.00"
     won = auction(status="closed", bids=2, price=1250, winner="Ann", checkout_until=NOW + 360)
     assert auction_headline(won, NOW + 60) == "Logo Tee M: won by Ann at €12.50 · 5:00 left to pay"
-    assert auction_next(won) == ""
+    until = time.strftime("%H:%M:%S", time.localtime(NOW + 360 - 30))
+    assert auction_detail(won, 30.0) == f"Checkout until {until}; then the next bidder may pay."
+    assert auction_detail(auction(status="sold"), 0.0) == ""
     paid = auction(status="sold", bids=2, price=1250, winner="Ann", order_id="SC-7")
     assert auction_headline(paid, NOW) == "Logo Tee M: sold to Ann for €12.50 · paid (order SC-7)"
     assert auction_headline(auction(status="unsold"), NOW).endswith(

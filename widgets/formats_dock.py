@@ -48,8 +48,8 @@ from console.domain.selling import (
     AuctionBoard,
     ClaimBoard,
     GiveawayBoard,
+    auction_detail,
     auction_headline,
-    auction_next,
     cart_line,
     claim_line,
     clock_time,
@@ -247,8 +247,8 @@ class SellingDock(QDockWidget):
         self.auction_state = _bold(_wrapping("", page, "Auction state"))
         self.auction_state.setObjectName("auction-state")
         layout.addWidget(self.auction_state)
-        self.auction_next = _wrapping("", page, "Next bid")
-        layout.addWidget(self.auction_next)
+        self.auction_detail = _wrapping("", page, "Next bid, or until when the winner may pay")
+        layout.addWidget(self.auction_detail)
         self.ladder = QTreeWidget(page)
         self.ladder.setAccessibleName("Bid ladder, newest first")
         self.ladder.setHeaderLabels(["Time", "Bidder", "Up to", ""])
@@ -491,10 +491,10 @@ class SellingDock(QDockWidget):
         state = self.auction.state
         if state is None:
             self.auction_state.setText("No auction yet.")
-            self.auction_next.setText("")
+            self.auction_detail.setText("")
         else:
             self.auction_state.setText(auction_headline(state, now))
-            self.auction_next.setText(auction_next(state))
+            self.auction_detail.setText(auction_detail(state, self.clock_offset))
         self.giveaway_state.setText(giveaway_headline(self.giveaway, now))
         self._enable()
 

@@ -417,11 +417,15 @@ def auction_headline(state: AuctionFacts, hub_now: float) -> str:
     return f"{lot}: called off; the unit is back on sale"
 
 
-def auction_next(state: AuctionFacts) -> str:
-    """What a viewer must bid now, while bidding is open ("" otherwise)."""
-    if state.status != "open":
-        return ""
-    return f"Next bid: {_money(state.next_bid, state.currency)}"
+def auction_detail(state: AuctionFacts, offset: float) -> str:
+    """The line under the headline: what a viewer must bid now while bidding is open;
+    until when the winner may pay (on this console's clock) once it closed."""
+    if state.status == "open":
+        return f"Next bid: {_money(state.next_bid, state.currency)}"
+    if state.status == "closed" and state.checkout_until is not None:
+        until = clock_time(state.checkout_until, offset)
+        return f"Checkout until {until}; then the next bidder may pay."
+    return ""
 
 
 # ---------------------------------------------------------------- giveaways
