@@ -255,13 +255,17 @@ async def test_the_host_starts_a_giveaway_a_viewer_enters_and_draw_shows_the_win
         assert (
             dock.giveaway_state.text() == "Logo Tee: entries closed · 1 entrant · draw the winner"
         )
+        narrowest = dock.widget().minimumSizeHint().width()
         dock.draw.click()
         await until(lambda: dock.giveaway.state.status == "drawn")
         assert dock.giveaway_state.text() == "Logo Tee: Ann won (of 1 entrant)"
         seed = dock.giveaway.state.seed
         assert dock.giveaway_check.text() == (
-            f"Seed {seed}: matches the commitment and the winner."
+            f"Seed {seed[:16]}…: matches the commitment and the winner."
         )
+        assert dock.seed.text() == seed and dock.seed.isVisibleTo(dock)
+        # 64 unbroken hex digits in a label once widened the dock, and the window with it.
+        assert dock.widget().minimumSizeHint().width() <= narrowest
         assert not dock.draw.isEnabled() and dock.giveaway_start.isEnabled()
         await ann.close()
 

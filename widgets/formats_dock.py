@@ -321,6 +321,11 @@ class SellingDock(QDockWidget):
         self.giveaway_check = _wrapping("", page, "The draw's seed and its check")
         self.giveaway_check.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.giveaway_check)
+        self.seed = QLineEdit(page)
+        self.seed.setReadOnly(True)
+        self.seed.setAccessibleName("The draw's seed, in hex, to copy")
+        self.seed.setVisible(False)
+        layout.addWidget(self.seed)
         layout.addStretch(1)
         return page
 
@@ -479,6 +484,9 @@ class SellingDock(QDockWidget):
         state = self.giveaway.state
         self.giveaway_terms.setText(giveaway_terms(state) if state is not None else "")
         self.giveaway_check.setText(draw_check(state) if state is not None else "")
+        seed = state.seed if state is not None else None
+        self.seed.setText(seed or "")
+        self.seed.setVisible(seed is not None)
         self._tick()
 
     def _tick(self) -> None:

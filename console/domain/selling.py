@@ -486,19 +486,21 @@ def giveaway_terms(state: GiveawayFacts) -> str:
 
 
 def draw_check(state: GiveawayFacts) -> str:
-    """The draw's seed, and whether the seed matches the commitment published at the
-    start and gives the announced winner (the same check every viewer's page makes)."""
+    """Whether the seed the draw revealed matches the commitment published at the start
+    and gives the announced winner (the check every viewer's page makes). The seed and
+    the commitment are cut to their first 16 digits: 64 unbroken hex digits would widen
+    the dock, and with it the window; the dock shows the full seed in a field to copy."""
     if state.seed is None:
         return f"Commitment {state.commitment[:16]}…: the seed stays secret until the draw."
     try:
         seed = bytes.fromhex(state.seed)
     except ValueError:
-        return f"Seed {state.seed}: not hex; the draw cannot be checked."
+        return f"Seed {state.seed[:16]}…: not hex; the draw cannot be checked."
     fair = commitment_of(seed) == state.commitment and winner_of(seed, state.entries) == (
         state.winner_id
     )
     verdict = "matches the commitment and the winner" if fair else "does NOT check out"
-    return f"Seed {state.seed}: {verdict}."
+    return f"Seed {state.seed[:16]}…: {verdict}."
 
 
 def eligibility_choices() -> list[tuple[Eligibility, str]]:
