@@ -486,6 +486,7 @@ class SellingDock(QDockWidget):
         self.giveaway_check.setText(draw_check(state) if state is not None else "")
         seed = state.seed if state is not None else None
         self.seed.setText(seed or "")
+        self.seed.setCursorPosition(0)  # its first digits, as the check line gives them
         self.seed.setVisible(seed is not None)
         self._tick()
 
