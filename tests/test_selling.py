@@ -19,6 +19,7 @@ from console.domain.selling import (
     auction_detail,
     auction_headline,
     claim_line,
+    claims_mode_text,
     clock_time,
     countdown,
     draw_check,
@@ -305,3 +306,16 @@ def test_a_refusal_names_the_command_the_reason_in_words_and_the_hubs_sentence()
         "Not drawn (not sent): Not connected to the hub."
     )
     assert refusal("Not drawn", "teapot", "?") == "Not drawn (teapot): ?"
+
+
+def test_the_claims_mode_says_for_which_product_and_when_it_claims_nothing() -> None:
+    tee = ("logo-tee", "Logo Tee")
+    assert claims_mode_text(False, None, 600, tee, "") == "Claims are off (pinned: Logo Tee)."
+    assert claims_mode_text(False, None, 600, None, "") == "Claims are off (pinned: nothing)."
+    assert claims_mode_text(True, "logo-tee", 900, tee, "1 claim from 1 viewer") == (
+        "Claims on for Logo Tee: a claim holds its units 15 min. 1 claim from 1 viewer."
+    )
+    assert claims_mode_text(True, "logo-tee", 900, ("cap", "Cap"), "0 claims from 0 viewers") == (
+        "Claims are on for logo-tee, which is not pinned: comments claim nothing until it is "
+        "pinned again; untick and tick to claim the pinned one. 0 claims from 0 viewers."
+    )

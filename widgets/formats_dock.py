@@ -52,6 +52,7 @@ from console.domain.selling import (
     auction_headline,
     cart_line,
     claim_line,
+    claims_mode_text,
     clock_time,
     draw_check,
     eligibility_choices,
@@ -414,18 +415,15 @@ class SellingDock(QDockWidget):
     # ------------------------------------------------------------ rendering
 
     def _show_claims_mode(self) -> None:
-        mode = self.claims_mode
-        if not mode.on:
-            pinned = self.pinned.title if self.pinned is not None else "nothing is pinned"
-            self.claims_state.setText(f"Claims are off (pinned: {pinned}).")
-            return
-        title = mode.product_id or ""
-        if self.pinned is not None and self.pinned.id == mode.product_id:
-            title = self.pinned.title
-        minutes = round(mode.hold_seconds / 60)
+        mode, pinned = self.claims_mode, self.pinned
         self.claims_state.setText(
-            f"Claims on for {title}: a claim holds its units {minutes} min. "
-            f"{self.claims.summary()}."
+            claims_mode_text(
+                mode.on,
+                mode.product_id,
+                mode.hold_seconds,
+                (pinned.id, pinned.title) if pinned is not None else None,
+                self.claims.summary(),
+            )
         )
 
     def _fill_claims(self) -> None:

@@ -232,6 +232,29 @@ def _what(card: ClaimFacts | WaitFacts) -> str:
     return card.label or card.title
 
 
+def claims_mode_text(
+    on: bool,
+    product_id: str | None,
+    hold_seconds: float,
+    pinned: tuple[str, str] | None,
+    summary: str,
+) -> str:
+    """The claims mode in a sentence. ``pinned``: the pinned product's id and title.
+
+    The hub reads claims only on the product claims were turned on for, and only while
+    it is pinned: pinning another leaves claims on but claiming nothing.
+    """
+    if not on:
+        return f"Claims are off (pinned: {pinned[1] if pinned else 'nothing'})."
+    if pinned is None or pinned[0] != product_id:
+        return (
+            f"Claims are on for {product_id}, which is not pinned: comments claim nothing "
+            f"until it is pinned again; untick and tick to claim the pinned one. {summary}."
+        )
+    minutes = round(hold_seconds / 60)
+    return f"Claims on for {pinned[1]}: a claim holds its units {minutes} min. {summary}."
+
+
 def cart_line(card: ClaimFacts) -> str:
     """A claim inside its viewer's cart: "2 x M / White · €25.00" (with a times sign)."""
     total = _money(card.quantity * card.unit_price, card.currency)
