@@ -325,6 +325,10 @@ def test_the_last_auction_and_giveaway_choices_are_the_next_shows_defaults(
     assert (dock.increment.text(), dock.auction_seconds.value()) == ("2.50", 120)
     assert dock.anti_snipe.text() == "sudden death"
     assert dock.giveaway_seconds.value() == 45
+    settings.setValue(AUCTION_SECONDS_KEY, "a minute")  # a settings file edited by hand
+    edited = SellingDock(settings)
+    qtbot.addWidget(edited)
+    assert edited.auction_seconds.value() == 60
 
 
 async def test_the_host_calls_an_auction_off_and_may_start_the_next(tmp_path: Path) -> None:

@@ -133,6 +133,11 @@ class SellingDock(QDockWidget):
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
         self._timer.start(250)
+        #: A burst of claims (hundreds in a second) redraws the lists once, not per claim.
+        self._redraw = QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(0)
+        self._redraw.timeout.connect(self._fill_claims)
         self._show_claims_mode()
         self._fill_claims()
         self._fill_auction()
@@ -210,14 +215,14 @@ class SellingDock(QDockWidget):
             auction_rules.MIN_AUCTION_SECONDS, auction_rules.MAX_AUCTION_SECONDS
         )
         self.auction_seconds.setValue(
-            int(self._remembered(AUCTION_SECONDS_KEY, DEFAULT_AUCTION_SECONDS))
+            self._remembered_seconds(AUCTION_SECONDS_KEY, DEFAULT_AUCTION_SECONDS)
         )
         self.auction_seconds.setSuffix(" s")
         self.auction_seconds.setAccessibleName("Auction duration in seconds")
         times.addWidget(self.auction_seconds)
         self.anti_snipe = QSpinBox(page)
         self.anti_snipe.setRange(0, auction_rules.MAX_ANTI_SNIPE_SECONDS)
-        self.anti_snipe.setValue(int(self._remembered(ANTI_SNIPE_KEY, DEFAULT_ANTI_SNIPE)))
+        self.anti_snipe.setValue(self._remembered_seconds(ANTI_SNIPE_KEY, DEFAULT_ANTI_SNIPE))
         self.anti_snipe.setPrefix("late bid +")
         self.anti_snipe.setSuffix(" s")
         self.anti_snipe.setSpecialValueText("sudden death")
@@ -278,7 +283,7 @@ class SellingDock(QDockWidget):
             giveaway_rules.MIN_GIVEAWAY_SECONDS, giveaway_rules.MAX_GIVEAWAY_SECONDS
         )
         self.giveaway_seconds.setValue(
-            int(self._remembered(GIVEAWAY_SECONDS_KEY, DEFAULT_GIVEAWAY_SECONDS))
+            self._remembered_seconds(GIVEAWAY_SECONDS_KEY, DEFAULT_GIVEAWAY_SECONDS)
         )
         self.giveaway_seconds.setSuffix(" s")
         self.giveaway_seconds.setAccessibleName("Giveaway entry time in seconds")
@@ -335,6 +340,14 @@ class SellingDock(QDockWidget):
             return str(default)
         return str(self._settings.value(key, default))
 
+    def _remembered_seconds(self, key: str, default: int) -> int:
+        """A remembered duration; a settings file edited by hand falls back to the default
+        (the spin box keeps it in range)."""
+        try:
+            return int(self._remembered(key, default))
+        except ValueError:
+            return default
+
     def _remember(self, key: str, value: object) -> None:
         if self._settings is not None:
             self._settings.setValue(key, value)
@@ -390,7 +403,8 @@ class SellingDock(QDockWidget):
                 self.claims.end(event.claim_id)
             case protocol.ClaimWaiting():
                 self.claims.wait(event)
-        self._fill_claims()
+        if not self._redraw.isActive():
+            self._redraw.start()
 
     def auction_changed(self, event: protocol.AuctionState | protocol.AuctionBid) -> None:
         if isinstance(event, protocol.AuctionBid):
@@ -491,10 +505,11 @@ class SellingDock(QDockWidget):
     def _tick(self) -> None:
         """The countdowns, by the hub's clock."""
         now = self.hub_now()
-        for row, card in enumerate(self.claims.landed()):
-            item = self.claims_list.item(row)
-            if item is not None:
-                item.setText(claim_line(card, now))
+        if not self._redraw.isActive():  # else the rows are the board's before the burst
+            for row, card in enumerate(self.claims.landed()):
+                item = self.claims_list.item(row)
+                if item is not None:
+                    item.setText(claim_line(card, now))
         state = self.auction.state
         if state is None:
             self.auction_state.setText("No auction yet.")
