@@ -25,7 +25,6 @@ from console.hub.room import Limits
 from console.hub.server import Hub
 from console.store import DB_FILE_NAME, Store
 from tests.support.clients import RawClient
-from widgets.show_dock import ShowDock
 
 REPO = Path(__file__).resolve().parents[1]
 START = 1_790_000_000.0
@@ -362,36 +361,3 @@ async def test_ctl_turns_claims_on_with_a_hold_time_and_off(show: Show) -> None:
     await comment(ann, "sold L")
     await comment(ann, "ok")
     assert len(ann.of_type("claim_card")) == 1
-
-
-def test_the_on_stream_dock_asks_for_claims_and_lists_them_as_they_land(qtbot) -> None:
-    dock = ShowDock()
-    qtbot.addWidget(dock)
-    dock.claims_hold.setValue(15)
-    with qtbot.waitSignal(dock.claims_requested) as asked:
-        dock.claims_on.click()
-    assert asked.args == [True, 15.0]
-    assert not dock.claims_on.isChecked(), "on only when the hub says so"
-    dock.set_claims(protocol.ClaimsMode(seq=3, on=True, product_id="logo-tee", hold_seconds=900))
-    assert dock.claims_on.isChecked() and dock.claims_hold.value() == 15
-    card = protocol.ClaimCard(
-        seq=4,
-        claim_id="C1",
-        viewer_id="viewer-ann-1",
-        name="Ann",
-        product_id="logo-tee",
-        sku="TEE-M",
-        title="Logo Tee",
-        label="M",
-        quantity=2,
-        unit_price=1250,
-        currency="EUR",
-        expires=START,
-    )
-    dock.claim_changed(card)
-    assert dock.claims_list.count() == 1
-    assert dock.claims_list.item(0).text().startswith("Ann: 2 \u00d7 M, until ")
-    dock.claim_changed(
-        protocol.ClaimEnded(seq=5, claim_id="C1", viewer_id="viewer-ann-1", why="expired")
-    )
-    assert dock.claims_list.count() == 0

@@ -46,13 +46,15 @@ from PySide6.QtWidgets import (
 from console import protocol
 from console.client import StaffClient, State, is_replay
 from console.domain.sales import orders_csv
+from console.domain.selling import refusal
 from console.domain.words import counted
-from console.errors import ShopcastError
+from console.errors import ProtocolError, ShopcastError
 from media.capture import Capture
 from media.webrtc import Broadcast
 from widgets.alerts import ask, tell
 from widgets.chat_dock import ChatDock
 from widgets.chat_model import ChatEntry
+from widgets.formats_dock import SellingDock
 from widgets.orders_window import OrdersWindow
 from widgets.preview import VideoPreview
 from widgets.products_dock import ProductsDock
@@ -77,8 +79,9 @@ log = logging.getLogger(__name__)
 #: console is then not restored: one saved before the team's docks were tabbed together
 #: stacked the Viewer, Moderation and Questions docks into a window 1,281 px tall, taller
 #: than a 1080p screen. Version 3 gives the chat most of its column (at 1444x850 it showed
-#: four lines under an empty Viewer panel).
-LAYOUT_VERSION = 3
+#: four lines under an empty Viewer panel). Version 4 adds the Selling dock, a tab
+#: beside On stream and Sales.
+LAYOUT_VERSION = 4
 
 _DEAL_END_TEXT = {
     "time": "The deal's time ran out.",
@@ -161,6 +164,8 @@ class MainWindow(QMainWindow):
         self.sales = SalesDock(self)
         self.sales.export_requested.connect(self.export_orders)
         self.sales.orders_requested.connect(self.open_orders)
+        self.selling = SellingDock(settings, self)
+        self.selling.command.connect(self.sell)
         self.orders_window = OrdersWindow(self)
         self.orders_window.export_requested.connect(self.export_orders)
         self.orders_window.refresh_requested.connect(lambda: self._spawn(self._fill_orders()))
@@ -171,11 +176,13 @@ class MainWindow(QMainWindow):
             (self.profile, 300),
             (self.show_dock, 280),
             (self.sales, 280),
+            (self.selling, 280),
         ):
             dock.setMinimumWidth(width)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.products)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.show_dock)
         self.tabifyDockWidget(self.show_dock, self.sales)
+        self.tabifyDockWidget(self.sales, self.selling)
         self.show_dock.raise_()
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.chat)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.profile)
@@ -350,7 +357,7 @@ class MainWindow(QMainWindow):
         view = self._view_menu = self.menuBar().addMenu("&View")
         for number, dock in enumerate(self._docks(), start=1):
             toggle = dock.toggleViewAction()
-            toggle.setShortcut(QKeySequence(f"Alt+{number}"))
+            toggle.setShortcut(QKeySequence(f"Alt+{number % 10}"))  # the tenth: Alt+0
             view.addAction(toggle)
         # Number keys pin the shelf's products; a text field with the focus keeps them.
         for number in range(1, 10):
@@ -449,19 +456,25 @@ class MainWindow(QMainWindow):
                         chat.append(message)
                 case protocol.ShowState():
                     self.show_dock.apply(message)
+                    self.selling.apply_show(message)
                     if self.preview is not None:
                         self.preview.show_state(message, self.show_dock.clock_offset)
                 case protocol.Stock():
                     self.products.set_stock(message.product_id, message.sku, message.stock)
                     self.show_dock.set_stock(message.product_id, message.sku, message.stock)
+                    self.selling.set_stock(message.product_id, message.sku, message.stock)
                     if self.preview is not None:
                         self.preview.set_stock(message.product_id, message.sku, message.stock)
                 case protocol.OrderPlaced():
                     orders.append(message)
                 case protocol.ClaimsMode():
-                    self.show_dock.set_claims(message)
-                case protocol.ClaimCard() | protocol.ClaimEnded():
-                    self.show_dock.claim_changed(message)
+                    self.selling.set_claims(message)
+                case protocol.ClaimCard() | protocol.ClaimEnded() | protocol.ClaimWaiting():
+                    self.selling.claim_changed(message)
+                case protocol.AuctionState() | protocol.AuctionBid():
+                    self.selling.auction_changed(message)
+                case protocol.GiveawayState() | protocol.GiveawayEntry():
+                    self.selling.giveaway_changed(message)
                 case protocol.DealEnded():
                     self.show_dock.deal_ended(message.product_id)
                     notice = _DEAL_END_TEXT.get(message.reason, "Deal ended.")
@@ -476,6 +489,7 @@ class MainWindow(QMainWindow):
                     self.room_title.setText(message.room_title)
                     self._set_viewers(message.viewers)
                     self.show_dock.set_clock(message.now)
+                    self.selling.set_clock(message.now)
                     self.team.joined(message)
                     if not self._catalogue_loaded:
                         self._spawn(self._load_catalogue())
@@ -552,6 +566,7 @@ class MainWindow(QMainWindow):
             self.team.questions,
             self.profiles.viewer_list,
             self.pulse,
+            self.selling,
         )
 
     def _set_viewers(self, count: int) -> None:
@@ -612,12 +627,6 @@ class MainWindow(QMainWindow):
             )
         )
         dock.end_deal_requested.connect(lambda: self.command(protocol.EndDeal(), "Deal ended."))
-        dock.claims_requested.connect(
-            lambda on, minutes: self.command(
-                protocol.SetClaims(on=on, hold_minutes=minutes),
-                f"Claims on: a claim holds for {minutes:.0f} min." if on else "Claims off.",
-            )
-        )
         dock.feature_review_requested.connect(
             lambda rid: self.command(protocol.Feature(review_id=rid), "Review featured.")
         )
@@ -678,6 +687,22 @@ class MainWindow(QMainWindow):
         except ShopcastError as exc:
             self.statusBar().showMessage(f"Not done: {exc}", 10000)
             return
+        self.statusBar().showMessage(done, 4000)
+
+    def sell(self, message: protocol.ClientMessage, done: str, refused: str) -> None:
+        """A Selling dock command; its outcome shows in the dock (and the status bar)."""
+        self._spawn(self._sell(message, done, refused))
+
+    async def _sell(self, message: protocol.ClientMessage, done: str, refused: str) -> None:
+        try:
+            await self.client.request(message)
+        except ShopcastError as exc:
+            code = exc.code if isinstance(exc, ProtocolError) else None
+            text = refusal(refused, code, str(exc))
+            self.selling.report(False, text)
+            self.statusBar().showMessage(text, 10000)
+            return
+        self.selling.report(True, done)
         self.statusBar().showMessage(done, 4000)
 
     def _edit_variant(self, sku: str, price: int | None, stock: int | None) -> None:

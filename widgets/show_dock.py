@@ -14,7 +14,6 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox,
     QDockWidget,
     QFormLayout,
     QFrame,
@@ -35,6 +34,7 @@ from PySide6.QtWidgets import (
 from console import protocol
 from console.domain.money import Money, MoneyError, format_money, parse_decimal
 from console.domain.reviews import stars, summarise
+from console.domain.selling import countdown
 from widgets.products_dock import price_text
 
 _REVIEW_ID = Qt.ItemDataRole.UserRole
@@ -67,8 +67,6 @@ class ShowDock(QDockWidget):
     end_deal_requested = Signal()
     feature_review_requested = Signal(str)
     clear_featured_requested = Signal()
-    #: claims on, and how many minutes a claim holds its units
-    claims_requested = Signal(bool, float)
     message = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -83,7 +81,6 @@ class ShowDock(QDockWidget):
         column.setContentsMargins(4, 4, 4, 4)
         column.addWidget(self._build_pinned(body))
         column.addWidget(self._build_deal(body))
-        column.addWidget(self._build_claims(body))
         column.addWidget(self._build_reviews(body), 1)
         column.addWidget(self._build_shelf(body))
         # On a laptop screen the controls are taller than the dock: scroll, never squash.
@@ -164,31 +161,6 @@ class ShowDock(QDockWidget):
         self.countdown.setObjectName("deal-countdown")
         self.countdown.setAccessibleName("Deal time left")
         form.addRow(self.countdown)
-        return box
-
-    def _build_claims(self, parent: QWidget) -> QGroupBox:
-        """Comment to claim: a viewer's "sold M" holds a unit for the hold time."""
-        box = QGroupBox("Claims", parent)
-        layout = QVBoxLayout(box)
-        self.claims_on = QCheckBox("Comments claim the pin", box)
-        self.claims_on.setToolTip('Viewers comment "sold M" to hold one until they pay')
-        self.claims_on.toggled.connect(self._toggle_claims)
-        layout.addWidget(self.claims_on)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Hold for", box))
-        self.claims_hold = QSpinBox(box)
-        self.claims_hold.setRange(1, 1440)
-        self.claims_hold.setValue(10)
-        self.claims_hold.setSuffix(" min")
-        self.claims_hold.setAccessibleName("How long a claim holds its units, in minutes")
-        row.addWidget(self.claims_hold)
-        row.addStretch(1)
-        layout.addLayout(row)
-        self.claims_list = QListWidget(box)
-        self.claims_list.setAccessibleName("Open claims")
-        self.claims_list.setMaximumHeight(96)
-        layout.addWidget(self.claims_list)
-        self._claim_cards: dict[str, protocol.ClaimCard] = {}
         return box
 
     def _build_reviews(self, parent: QWidget) -> QGroupBox:
@@ -279,35 +251,6 @@ class ShowDock(QDockWidget):
                         variant.stock = stock
         self._show_detail()
 
-    def set_claims(self, mode: protocol.ClaimsMode) -> None:
-        """The hub's claims mode; the box follows it, never the click alone."""
-        self.claims_on.blockSignals(True)
-        self.claims_on.setChecked(mode.on)
-        self.claims_on.blockSignals(False)
-        self.claims_hold.setValue(max(1, round(mode.hold_seconds / 60)))
-
-    def claim_changed(self, event: protocol.ClaimCard | protocol.ClaimEnded) -> None:
-        """A claim landed (newest first) or closed (paid, expired, released)."""
-        if isinstance(event, protocol.ClaimCard):
-            self._claim_cards[event.claim_id] = event
-        else:
-            self._claim_cards.pop(event.claim_id, None)
-        self.claims_list.clear()
-        for card in reversed(self._claim_cards.values()):
-            until = time.strftime("%H:%M", time.localtime(card.expires - self.clock_offset))
-            waited = " (from the waitlist)" if card.offered else ""
-            self.claims_list.addItem(
-                f"{card.name or 'A viewer'}: {card.quantity} \u00d7 {card.label or card.title}"
-                f"{waited}, until {until}"
-            )
-
-    def _toggle_claims(self, on: bool) -> None:
-        # Back as it was until the hub's claims mode says it changed (it may refuse).
-        self.claims_on.blockSignals(True)
-        self.claims_on.setChecked(not on)
-        self.claims_on.blockSignals(False)
-        self.claims_requested.emit(on, float(self.claims_hold.value()))
-
     def add_review(self, product_id: str, review: protocol.Review) -> None:
         pinned = self.state.pinned
         if pinned is not None and pinned.id == product_id:
@@ -377,9 +320,7 @@ class ShowDock(QDockWidget):
 
     def _left(self, deal: protocol.DealInfo) -> str:
         """The deal's time left by the hub's clock, as the countdown shows it ("1:35")."""
-        left = max(0.0, deal.ends - (time.time() + self.clock_offset))
-        minutes, seconds = divmod(int(left + 0.999), 60)
-        return f"{minutes}:{seconds:02d}"
+        return countdown(deal.ends, time.time() + self.clock_offset)
 
     def _tick(self) -> None:
         deal = self.state.deal

@@ -39,6 +39,7 @@ ROLE_DOCKS: dict[str, tuple[str, ...]] = {
         "moderation",
         "questions",
         "pulse",
+        "selling",
     ),
     "agent": ("questions", "profile", "watching", "chat", "pulse"),
     "moderator": ("chat", "moderation", "profile", "watching"),
@@ -121,6 +122,7 @@ class TeamConsole(QObject):
             "questions": self.questions,
             "watching": self.window.profiles.viewer_list,
             "pulse": self.window.pulse,
+            "selling": self.window.selling,
         }
         wanted = ROLE_DOCKS.get(role, ROLE_DOCKS["host"])
         for name, dock in docks.items():
