@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import sqlite3
 import sys
 from collections.abc import AsyncIterator
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +21,9 @@ from console import protocol
 from console.hub.payments import ACCEPTED_TEST_CARD, DECLINED_TEST_CARD, SandboxProvider
 from console.hub.room import Limits
 from console.hub.server import Hub
-from console.store import DB_FILE_NAME, Store
+from console.store import Store
 from tests.support.clients import RawClient
+from tests.support.storedb import value
 
 REPO = Path(__file__).resolve().parents[1]
 START = 1_790_000_000.0
@@ -78,9 +77,7 @@ class Show:
         await self.ok(command)
 
     def stock(self, sku: str) -> int:
-        with closing(sqlite3.connect(self.data_dir / DB_FILE_NAME)) as db:
-            [(stock,)] = db.execute("SELECT stock FROM variants WHERE sku = ?", (sku,)).fetchall()
-        return stock
+        return value(self.hub.store, "SELECT stock FROM variants WHERE sku = ?", sku)
 
     async def viewer(self, name: str, viewer_id: str | None = None) -> RawClient:
         return await RawClient.viewer(self.hub.local_ws_url, name=name, viewer_id=viewer_id)
