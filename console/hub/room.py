@@ -27,9 +27,10 @@ from console import protocol
 from console.bus import EventBus, Notice, RoomEvent
 from console.bus.local import LocalBus
 from console.domain.chat import ChatRuleError, RateLimiter, clean_comment, clean_name
+from console.domain.insight.audience import AudienceSampler
 from console.domain.limits import NEW_IDS_PER_MINUTE, NewIdGate
 from console.domain.profile import DELETED_NAME
-from console.errors import ProtocolError
+from console.errors import ProtocolError, ShopcastError
 from console.hub.auctions import AuctionDesk
 from console.hub.auth import (
     check_token,
@@ -205,6 +206,8 @@ class Room:
         #: Whether this hub holds :data:`TIMERS_LEASE` (the bus says).
         self.runs_timers = False
         self._announced_count = -1
+        #: Which viewer counts the report keeps (the timers' holder writes them).
+        self._audience = AudienceSampler()
         self.live = False
         #: How pages get the video (``welcome.stream_flow``): "server_offer" when the
         #: hub brokers viewers to an SFU.
@@ -982,8 +985,19 @@ class Room:
         if self._sessions or self.runs_timers:
             self._start_housekeeping()
 
+    def _keep_audience(self, count: int | None) -> None:
+        """Store a viewer count the sampler kept; one hub, the timers' holder, writes the
+        room's (summed) count, so a cluster's show has one series."""
+        if count is None or not self.runs_timers:
+            return
+        try:
+            self.viewers.records.record_audience(count, self._clock())
+        except ShopcastError:
+            log.exception("keeping the viewer count for the report failed")
+
     def _shared_timers(self) -> None:
         """What only the timers' holder does, for every hub: each fires once."""
+        self._keep_audience(self._audience.due(self._clock()))
         try:
             self.questions.expire()
         except Exception:
@@ -1185,6 +1199,7 @@ class Room:
     def _announce_presence(self) -> None:
         self._presence_handle = None
         count = self.room_viewers
+        self._keep_audience(self._audience.offer(count, self._clock()))
         if count == self._announced_count:
             return
         self._announced_count = count

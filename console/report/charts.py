@@ -35,11 +35,14 @@ def _png(figure: Figure) -> bytes:
 
 
 def timeline(report: Report) -> bytes:
-    """Active viewers, comments and orders per bucket; pins shaded, deals marked."""
+    """Viewers watching and active, comments and orders per bucket; pins shaded, deals
+    marked."""
     t = report.timeline
     minutes = np.arange(len(t.comments)) * t.bucket / 60.0
     width = t.bucket / 60.0 * 0.8
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True)
+    if t.audience:
+        top.plot(minutes, t.audience, color="#3182bd", marker=".", label="viewers watching")
     top.plot(
         minutes, t.active, color="#31a354", marker=".", label="viewers who commented or bought"
     )

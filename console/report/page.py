@@ -141,9 +141,10 @@ def render(report: Report, charts: Mapping[str, bytes | None], exports: list[str
 <div class="cards">{cards}</div>
 <h2>Try next time</h2><ul id="try-next">{tips}</ul>
 <h2>Over time</h2>{_img("timeline", charts.get("timeline"))}
-<p class="note">Viewer counts over time are not stored: one line counts the viewers who
-commented or bought in each bucket, the other those watching who chose "Remember me"
-(only their joins and leaves are stored).</p>
+<p class="note">Viewers watching: the most at once in each bucket, from the room's count
+(a number, kept for everyone; shows before it was kept have no such line). The other
+lines count the viewers who commented or bought in each bucket, and those watching who
+chose "Remember me" (only their joins and leaves are stored).</p>
 <h2>Products</h2>
 <table id="products"><tr><th>Product</th><th class=n>Revenue</th><th class=n>Orders</th>
 <th class=n>Units</th><th class=n>Average order</th><th class=n>Conversion</th></tr>

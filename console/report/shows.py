@@ -6,8 +6,9 @@ and a test can check them against the store. The figures are the report's own
 (:mod:`.summary`'s timeline and metrics), so a row says what the show's report says.
 :func:`read_shows` is the one function that reads the store, in a worker thread.
 
-Viewer counts over time are not stored yet, so "viewers" here are the viewers active in
-a bucket (who commented or bought), which counts everyone, consenting or not.
+"Viewers" here are the most watching at once in a bucket, from the room's stored count
+(a number, everyone counted); a show from before counts were kept falls back to the
+viewers active in a bucket (who commented or bought).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ class ShowFigures:
     #: Seconds from going live to the show's end (or its last event, if still open).
     duration: float
     ended: bool
-    #: Viewers active (commented or bought) in each bucket of ``bucket`` seconds.
+    #: Viewers watching in each bucket of ``bucket`` seconds (the most at once, from the
+    #: stored count); for a show before counts were kept, those who commented or bought.
     viewers: tuple[int, ...]
     bucket: float
     comments: int
@@ -68,7 +70,7 @@ def figures(log: ShowLog) -> ShowFigures:
         started=log.show.started,
         duration=max(end - log.show.started, 0.0),
         ended=log.show.ended is not None,
-        viewers=tuple(timeline.active),
+        viewers=tuple(timeline.audience or timeline.active),
         bucket=timeline.bucket,
         comments=sum(timeline.comments),
         questions=len(log.questions),
@@ -138,8 +140,8 @@ COLUMNS: Final[tuple[Column, ...]] = (
         "Peak viewers",
         lambda f: str(f.peak_viewers),
         lambda f: f.peak_viewers,
-        "The most viewers who commented or bought in one bucket of the show "
-        "(viewer counts are not stored yet).",
+        "The most viewers watching at once during the show (for a show from before "
+        "viewer counts were kept: the most who commented or bought in one bucket).",
     ),
     Column("Comments", lambda f: str(f.comments), lambda f: f.comments),
     Column("Orders", lambda f: str(f.orders), lambda f: f.orders),

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -53,8 +53,11 @@ class Timeline:
     bucket: float
     comments: list[int]
     orders: list[int]
-    #: Viewers who commented or bought in the bucket (viewer counts are not stored).
+    #: Viewers who commented or bought in the bucket.
     active: list[int]
+    #: The most viewers watching at once in the bucket (the stored room count; the last
+    #: one carries over a bucket without a change); empty for a show before counts.
+    audience: list[int]
     #: Viewers who chose "Remember me" watching in the bucket (their joins are stored).
     remembered: list[int]
     pins: list[Span]
@@ -214,10 +217,39 @@ def show_timeline(log: ShowLog, end: float) -> Timeline:
     for first, last in log.watched:
         for i in range(index(first), index(end if last is None else last) + 1):
             remembered[i] += 1
+    audience = _audience(log.audience, count, index)
     pins, deals = _spans(log, end)
     return Timeline(
-        start, bucket, comments, orders, [len(a) for a in active], remembered, pins, deals
+        start,
+        bucket,
+        comments,
+        orders,
+        [len(a) for a in active],
+        audience,
+        remembered,
+        pins,
+        deals,
     )
+
+
+def _audience(
+    counts: list[tuple[float, int]], buckets: int, index: Callable[[float], int]
+) -> list[int]:
+    """The most viewers at once in each bucket: the count standing as it began, or any
+    kept during it. No counts (a show before they were kept): no series."""
+    if not counts:
+        return []
+    most = [0] * buckets
+    standing = 0
+    kept = iter(counts)
+    upcoming = next(kept, None)
+    for i in range(buckets):
+        most[i] = standing
+        while upcoming is not None and index(upcoming[0]) <= i:
+            standing = upcoming[1]
+            most[i] = max(most[i], standing)
+            upcoming = next(kept, None)
+    return most
 
 
 def _questions(log: ShowLog) -> list[QuestionGroup]:

@@ -494,6 +494,10 @@ class Profiles(Protocol):
         """The viewers present when ``product_id`` was pinned (once per stream each)."""
         ...
 
+    def record_audience(self, viewers: int, now: float) -> None:
+        """How many watch the current stream now (a count, for the report)."""
+        ...
+
     def checkout_started(self, viewer_id: str, product_id: str, sku: str, now: float) -> int | None:
         """A viewer opened the checkout for ``sku``; returns the record's id, or None when their
         consent does not let the shop record browsing.

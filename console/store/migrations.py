@@ -333,4 +333,14 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     UPDATE orders SET expires = updated WHERE status = 'reserved';
     CREATE INDEX orders_reserved ON orders (status, expires);
     """,
+    # 10: the audience's size over each show, for the report: a number, nobody's row, so
+    # it is kept whatever the viewers chose (console.domain.insight.audience).
+    """
+    CREATE TABLE viewer_counts (
+        stream_id INTEGER NOT NULL,
+        ts        REAL    NOT NULL,
+        viewers   INTEGER NOT NULL
+    );
+    CREATE INDEX viewer_counts_by_stream ON viewer_counts (stream_id, ts);
+    """,
 )

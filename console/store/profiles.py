@@ -516,6 +516,15 @@ class Profiles:
         ).fetchone()
         return row[0] if row else 0.0
 
+    def record_audience(self, viewers: int, now: float) -> None:
+        """How many watch the current stream now (a count, for the report)."""
+        stream_id = self.current_stream().id
+        with self._store.db.transaction() as db:
+            db.execute(
+                "INSERT INTO viewer_counts (stream_id, ts, viewers) VALUES (?, ?, ?)",
+                (stream_id, now, viewers),
+            )
+
     def record_product_view(self, viewer_ids: Iterable[str], product_id: str, now: float) -> None:
         """The viewers present when ``product_id`` was pinned (once per stream each).
 

@@ -13,13 +13,15 @@ insight domain's events (:mod:`console.domain.insight.events`) and plain rows:
 - joins and leaves, and checkouts opened, are stored only for viewers who chose
   "Remember me" (the presence and checkout tables); a viewer who commented or bought
   was watching, so their first comment or order also counts as a join;
-- viewer counts over time, product card opens and why a checkout failed are not stored.
+- the room's viewer count over time is stored as a number (nobody's row), for everyone;
+- product card opens and why a checkout failed are not stored (the live pulse hears
+  them, anonymously).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
@@ -113,6 +115,9 @@ class ShowLog:
     #: When each viewer who chose "Remember me" was first and last seen in the show
     #: (``None`` last: still watching, the show has not ended).
     watched: list[tuple[float, float | None]]
+    #: The room's viewer count over the show, (ts, viewers) in time order, as the timers'
+    #: holder kept it (``console.domain.insight.audience``); empty for older shows.
+    audience: list[tuple[float, int]] = field(default_factory=list)
 
 
 _DECODER = msgspec.json.Decoder(protocol.RoomEvent)
@@ -306,4 +311,11 @@ class ShowReader:
             consent=consent,
             buyers=buyers,
             watched=watched,
+            audience=[
+                (ts, viewers)
+                for ts, viewers in db.execute(
+                    "SELECT ts, viewers FROM viewer_counts WHERE stream_id = ? ORDER BY ts",
+                    (span.id,),
+                )
+            ],
         )
