@@ -38,11 +38,6 @@ class Cluster:
     #: The PostgreSQL URL; None for the SQLite file in ``data`` (one hub).
     database: str | None
 
-    @property
-    def label(self) -> str:
-        engine = "postgresql" if self.database else "sqlite"
-        return f"{len(self.hubs)}_hub{'s' if len(self.hubs) > 1 else ''}_{engine}"
-
     def store(self) -> Store:
         """The show's store, opened as one more hub would: what the hubs committed."""
         return Store.open(self.data, database=self.database)
