@@ -18,7 +18,7 @@ from console.hub.server import Hub
 from console.store import Store
 from tests.support.postgres import Postgres, postgres_server
 from tests.support.storedb import Engine
-from tests.support.system import fail_missing_package_under_ci
+from tests.support.system import fail_missing_package_under_ci, skip_when_missing
 
 # Correctness only: Hypothesis's per-example deadline (200 ms) is a timing threshold, and
 # on a shared two-core machine a slow example is not a wrong one.
@@ -63,7 +63,7 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     """A real PostgreSQL 15 for the whole session (tests/support/postgres.py)."""
-    with postgres_server() as server:
+    with skip_when_missing(), postgres_server() as server:
         yield server
 
 

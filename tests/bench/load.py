@@ -49,6 +49,7 @@ import threading
 import time
 import zlib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -257,14 +258,17 @@ def phone_address(index: int) -> str:
     return f"10.{index // 65536 % 256}.{index // 256 % 256}.{index % 256 + 1}"
 
 
-def start_hub(workdir: Path) -> Server:
-    """``python -m console hub`` on a free port and a fresh data folder, trusting this
-    machine as its reverse proxy (:func:`phone_address`); read its port and token."""
-    data = workdir / "data"
+def start_hub(workdir: Path, data: Path | None = None, extra: Sequence[str] = ()) -> Server:
+    """``python -m console hub`` on a free port, trusting this machine as its reverse
+    proxy (:func:`phone_address`); read its port and token. Its stderr goes to
+    ``workdir``; its data folder is ``data`` (default: a fresh one in ``workdir``), which
+    the hubs of a cluster share; ``extra`` are more of the hub's options."""
+    data = data or workdir / "data"
+    workdir.mkdir(parents=True, exist_ok=True)
     data.mkdir(parents=True, exist_ok=True)
     cmd = [
         sys.executable, "-m", "console", "hub", "--port", "0", "--data-dir", str(data),
-        "--trusted-proxy", "127.0.0.1", "--print-token",
+        "--trusted-proxy", "127.0.0.1", "--print-token", *extra,
     ]  # fmt: skip
     server, _ = _start("shopcast", cmd, REPO, workdir)
     page = _wait_line(server, "Viewer page:")

@@ -5,6 +5,7 @@ package), listening only on a unix socket in its temporary folder, so the system
 PostgreSQL and ``/etc`` are never touched. A migrated template database is made once;
 each test gets a fresh copy of it (``CREATE DATABASE ... TEMPLATE``: a file copy, fast).
 As root (CI, this machine) the server runs as the ``postgres`` user, which initdb needs.
+The benchmarks of a cluster (``tests/bench/cluster.py``) start theirs here too.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from console.store import Store
-from tests.support.system import missing_package
+from tests.support.system import MissingPackage
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 TEMPLATE = "shopcast_template"
@@ -63,14 +63,17 @@ def _as_server_user(command: list[str]) -> list[str]:
 
 @contextmanager
 def postgres_server() -> Iterator[Postgres]:
-    """Start PostgreSQL 15 on a unix socket in a temporary folder; stop it afterwards."""
+    """Start PostgreSQL 15 on a unix socket in a temporary folder; stop it afterwards.
+
+    Raises :class:`MissingPackage` without Debian's ``postgresql``, RuntimeError (with
+    the server's log) when it does not start."""
     if not (BIN / "initdb").exists():
-        pytest.skip(missing_package("PostgreSQL 15", "postgresql"))
+        raise MissingPackage("PostgreSQL 15", "postgresql")
     if os.geteuid() == 0:
         try:
             owner = pwd.getpwnam("postgres")
         except KeyError:
-            pytest.skip(missing_package("The postgres user", "postgresql"))
+            raise MissingPackage("The postgres user", "postgresql") from None
     folder = Path(tempfile.mkdtemp(prefix="shopcast-pg-"))
     if os.geteuid() == 0:
         os.chown(folder, owner.pw_uid, owner.pw_gid)
@@ -114,4 +117,4 @@ def _run(command: list[str], log: Path | None = None) -> None:
     done = subprocess.run(_as_server_user(command), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         told = log.read_text(errors="replace") if log is not None and log.exists() else ""
-        pytest.fail(f"{command[0]} failed ({done.returncode}):\n{done.stderr}\n{told}")
+        raise RuntimeError(f"{command[0]} failed ({done.returncode}):\n{done.stderr}\n{told}")

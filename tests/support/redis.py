@@ -1,5 +1,6 @@
 """A real redis-server for the bus tests: one per test session, on 127.0.0.1, keeping
-nothing on disk (``--save "" --appendonly no``), in the session's own folder."""
+nothing on disk (``--save "" --appendonly no``), in the session's own folder. The
+benchmarks of a cluster (``tests/bench/cluster.py``) start theirs here too."""
 
 from __future__ import annotations
 
@@ -14,17 +15,20 @@ from pathlib import Path
 import pytest
 
 from tests.support.nginx import free_port
-from tests.support.system import missing_package
+from tests.support.system import MissingPackage, skip_when_missing
 
 START_TIMEOUT = 10.0
 
 
 @contextmanager
 def redis_server(folder: Path) -> Iterator[str]:
-    """Start redis-server; yield its ``redis://`` URL; stop it."""
+    """Start redis-server; yield its ``redis://`` URL; stop it.
+
+    Raises :class:`MissingPackage` without Debian's ``redis-server``, RuntimeError (with
+    its log) when it does not start."""
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     if not Path(binary).exists():
-        pytest.skip(missing_package("redis-server", "redis-server"))
+        raise MissingPackage("redis-server", "redis-server")
     port = free_port()
     command = [
         binary,
@@ -50,7 +54,7 @@ def redis_server(folder: Path) -> Iterator[str]:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 process.wait(10)
-                pytest.fail(f"redis-server did not start ({command}):\n{log.read_text()}")
+                raise RuntimeError(f"redis-server did not start ({command}):\n{log.read_text()}")
             time.sleep(0.05)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
@@ -62,5 +66,5 @@ def redis_server(folder: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The session's redis-server (import this fixture into a test module to use it)."""
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+    with skip_when_missing(), redis_server(tmp_path_factory.mktemp("redis")) as url:
         yield url

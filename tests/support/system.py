@@ -42,6 +42,27 @@ def missing_package(what: str, package: str) -> str:
     return f"{what} is not installed (apt-get install {package})"
 
 
+class MissingPackage(RuntimeError):
+    """A server the suite starts (PostgreSQL, Redis) is not installed.
+
+    Raised, not skipped, by the start-up itself, so a benchmark that starts the same
+    server stops with the package to install; a fixture turns it into the usual skip
+    (:func:`skip_when_missing`)."""
+
+    def __init__(self, what: str, package: str) -> None:
+        super().__init__(missing_package(what, package))
+
+
+@contextmanager
+def skip_when_missing() -> Iterator[None]:
+    """Skip the test (naming the package, so CI fails it) when a start-up raises
+    :class:`MissingPackage`."""
+    try:
+        yield
+    except MissingPackage as exc:
+        pytest.skip(str(exc))
+
+
 def under_ci() -> bool:
     """Whether this run is CI's, where every package the suite needs is installed."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
