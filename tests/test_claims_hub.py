@@ -24,17 +24,10 @@ from console.hub.server import Hub
 from console.store import Store
 from tests.support.clients import RawClient
 from tests.support.storedb import value
+from tests.test_shop_hub import BUYER
 
 REPO = Path(__file__).resolve().parents[1]
 START = 1_790_000_000.0
-BUYER = {
-    "name": "Ann Example",
-    "email": "ann@example.com",
-    "address1": "Hauptstraße 1",
-    "city": "Berlin",
-    "postal_code": "10115",
-    "country": "DE",
-}
 TEE = protocol.Product(
     id="logo-tee",
     title="Logo Tee",

@@ -22,6 +22,7 @@ from tests.support.nginx import nginx_in_front
 from tests.support.postgres import Postgres
 from tests.support.redis import redis_url
 from tests.support.storedb import rows, value
+from tests.test_shop_hub import BUYER
 
 __all__ = ["redis_url"]  # the session's redis-server, a fixture
 
@@ -37,14 +38,6 @@ DEAL_PRICE = 2900
 #: milliseconds, and one that overran would be refused, never confirmed.
 RESERVATION_SECONDS = 5
 CARD = "4242424242424242"
-BUYER = {
-    "name": "Ann Example",
-    "email": "ann@example.com",
-    "address1": "Hauptstraße 1",
-    "city": "Berlin",
-    "postal_code": "10115",
-    "country": "DE",
-}
 _refs = itertools.count()
 
 
