@@ -169,3 +169,37 @@ async def test_with_every_hub_alive_only_the_holder_ends_the_deal(cluster: Clust
     finally:
         for client in (host, bo):
             await client.close()
+
+
+async def test_an_auction_run_through_another_hub_closes_once_on_time_with_the_top_bid(
+    cluster: Cluster,
+) -> None:
+    a, b, c = cluster.hubs
+    assert runs_timers(a), "the first holds the timers; the host works through B"
+    host = await RawClient.staff(b.ws_url, b.token)
+    bo = await RawClient.viewer(b.ws_url, "Bo")
+    cy = await RawClient.viewer(c.ws_url, "Cy")
+    try:
+        await ok(host, {"t": "pin", "product": "linen-shirt"})
+        await ok(
+            host,
+            {"t": "start_auction", "start_price": 1000, "increment": 100, "seconds": 6},
+        )
+        await until(lambda: bool(cy.of_type("auction")), 10, "the auction reaches hub C")
+        opened = cy.of_type("auction")[-1]
+        await ok(cy, {"t": "bid", "auction_id": opened["auction_id"], "maximum": 1500})
+        await ok(bo, {"t": "bid", "auction_id": opened["auction_id"], "maximum": 1300})
+        closes = lambda v: [m for m in v.of_type("auction") if m["why"] == "close"]  # noqa: E731
+        arrived = await until(
+            lambda: bool(closes(bo) and closes(cy)),
+            opened["ends"] - time.time() + SLACK,
+            "the auction closes for viewers on both hubs",
+        )
+        assert arrived >= opened["ends"]
+        await asyncio.sleep(LEASE_TTL / 2)  # time for a second close, were there one
+        for viewer in (bo, cy):
+            [closed] = closes(viewer)
+            assert (closed["winner"], closed["price"]) == ("Cy", 1400), closed
+    finally:
+        for client in (host, bo, cy):
+            await client.close()

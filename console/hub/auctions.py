@@ -83,6 +83,8 @@ class AuctionDesk:
         self._runs_timers = False
         #: The next announcement of the standing after bids, while one is due.
         self._announce: asyncio.TimerHandle | None = None
+        #: Seqs of the events this desk wrote, not yet heard back from the bus.
+        self._own: set[int] = set()
 
     # ------------------------------------------------------------ state
 
@@ -94,6 +96,23 @@ class AuctionDesk:
                 self._replay(event)
             except rules.AuctionError:
                 log.exception("auction event %s does not replay; left as it was", event.seq)
+        self._arm()
+
+    def follow(self, seq: int, body: bytes) -> None:
+        """An auction event from the bus: one another hub wrote is applied here as on a
+        replay, so every hub of a cluster holds the same auction (its standing, its end
+        moved by anti-snipe, its close) and the timers' holder closes it on time. The
+        desk's own events are already applied."""
+        if seq in self._own:
+            self._own.discard(seq)
+            return
+        try:
+            event = _AUCTION_EVENT(body)
+            self._replay(event)
+        except (msgspec.ValidationError, msgspec.DecodeError, rules.AuctionError):
+            log.exception("auction event %s from another hub does not apply; replaying", seq)
+            self.resume()
+            return
         self._arm()
 
     def _replay(self, event: protocol.AuctionState | protocol.AuctionBid) -> None:
@@ -462,6 +481,13 @@ class AuctionDesk:
             raise ProtocolError(ErrorCode.SOLD_OUT, str(exc)) from None
         if bid is None:
             self._last = public
+        self._own.update(s for s, body, _ in published if body.startswith(AUCTION_EVENT_PREFIX))
         for seq, body, audience in published:
             self._publish(seq, body, audience)
         self._arm()
+
+
+#: An auction event as the log stores it (its standing, or a bid).
+_AUCTION_EVENT = msgspec.json.Decoder(protocol.AuctionState | protocol.AuctionBid).decode
+#: How a stored auction event begins (``auction`` or ``auction_bid``).
+AUCTION_EVENT_PREFIX = b'{"t":"auction'

@@ -31,7 +31,7 @@ from console.domain.insight.audience import AudienceSampler
 from console.domain.limits import NEW_IDS_PER_MINUTE, NewIdGate
 from console.domain.profile import DELETED_NAME
 from console.errors import ProtocolError, ShopcastError
-from console.hub.auctions import AuctionDesk
+from console.hub.auctions import AUCTION_EVENT_PREFIX, AuctionDesk
 from console.hub.auth import (
     check_token,
     hash_token,
@@ -1100,17 +1100,21 @@ class Room:
 
         A moderation action (a ``mod`` event, from this hub or another) changes the rules
         every hub judges by: they are read again from the store. So does a shop event
-        (the show, stock, a sale) what the shop holds.
+        (the show, stock, a sale) what the shop holds. An auction event another hub
+        wrote is applied to this hub's auction.
         """
         self._feed.event(event)
         if event.body.startswith(_MOD_EVENT):
             self.moderation.replicate()
+        elif event.body.startswith(AUCTION_EVENT_PREFIX):
+            self.auctions.follow(event.seq, event.body)
         elif event.body.startswith(SHOP_EVENTS):
             self.shop.replicate(event.body)
 
     def on_resync(self) -> None:
         """The bus may have missed events: queue what the log has after the last one."""
         self._feed.fill()
+        self.auctions.resume()  # an auction event it missed is in the log too
 
     def on_viewers(self) -> None:
         self._presence_changed()
