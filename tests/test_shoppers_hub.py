@@ -5,12 +5,12 @@ names nobody (issue 18). A real hub on 127.0.0.1 with real WebSockets, a fake cl
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from typing import Any
 
 from console.hub.payments import ACCEPTED_TEST_CARD, DECLINED_TEST_CARD
 from tests.support.clients import RawClient
+from tests.test_auction_hub import answer
 from tests.test_claims_hub import BUYER, START, Show
 from tests.test_giveaway_hub import show
 
@@ -30,12 +30,7 @@ async def buy(client: RawClient, payment: str, key: str) -> dict[str, Any]:
             "ref": ref,
         }
     )
-    async with asyncio.timeout(10):
-        while True:
-            for message in client.messages:
-                if message.get("ref") == ref and message["t"] in ("order_confirmed", "error"):
-                    return message
-            await asyncio.sleep(0.02)
+    return await answer(client, ref)
 
 
 async def test_each_step_of_a_shopper_reaches_staff_under_one_pseudonym(show: Show) -> None:

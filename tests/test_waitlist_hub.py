@@ -3,11 +3,11 @@ WebSockets with a fake clock (issue 19, points 1 and 2)."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from typing import Any
 
 from tests.support.clients import RawClient
+from tests.test_auction_hub import answer
 from tests.test_claims_hub import Show, comment, show
 
 __all__ = ["show"]  # the fixture
@@ -16,10 +16,7 @@ __all__ = ["show"]  # the fixture
 async def ask(client: RawClient, message: dict[str, Any]) -> dict[str, Any]:
     ref = "w-" + secrets.token_hex(4)
     await client.send({**message, "ref": ref})
-    async with asyncio.timeout(10):
-        while not (found := [m for m in client.messages if m.get("ref") == ref]):
-            await asyncio.sleep(0.02)
-    return found[0]
+    return await answer(client, ref)
 
 
 async def test_the_button_puts_a_viewer_in_line_and_a_let_go_claim_goes_to_them(

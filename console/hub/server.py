@@ -323,16 +323,17 @@ class Hub:
         self.room.keep_viewer(session)
         # Everyone sees the sale: a banned buyer's goes out without their name.
         announced = self.room.moderation.announced_name(session.viewer_id, session.name)
-        variant = self.room.shop.records.variant(message.sku)
-        product_id = variant.product_id if variant is not None else ""
         try:
             confirmed = await self.room.shop.buy(session.viewer_id, announced, message)
         except ProtocolError as exc:
             reason = drop_reason(exc.code)
             if reason is not None:
+                # Read only for a refusal: a sale names its product itself.
+                variant = self.room.shop.records.variant(message.sku)
+                product_id = variant.product_id if variant is not None else ""
                 self.room.shoppers.dropped(session.viewer_id, product_id, reason)
             raise
-        self.room.shoppers.paid(session.viewer_id, product_id, confirmed.order_id)
+        self.room.shoppers.paid(session.viewer_id, confirmed.product_id, confirmed.order_id)
         self.room.viewers.bought(
             session.viewer_id, message.sku, confirmed.order_id, message.buyer.email
         )
