@@ -187,7 +187,12 @@ def is_question(text: str) -> bool:
     or asks in a shopping phrase ("ship to canada", "how much", "price pls") counts,
     unless the clause ends in "!" ("how cute!"). Links alone, "lol" and "I love it" do not.
     """
-    plain = plain_text(text)
+    return plain_asks(plain_text(text))
+
+
+def plain_asks(plain: str) -> bool:
+    """:func:`is_question` of text already read by :func:`plain_text` (a clause of it,
+    say): the blocker groups ask it of every clause that names a matter."""
     if "?" in plain or "¿" in plain:
         return True
     pieces = _CLAUSE.split(plain)

@@ -12,8 +12,10 @@ import asyncio
 import logging
 from pathlib import Path
 
+from console.domain.insight.events import Commented
 from console.errors import ShopcastError, StoreError
 from console.report import charts, exports
+from console.report.grouping import grouped
 from console.report.page import render
 from console.report.summary import PAST_SHOWS, summarize
 from console.store.showlog import ShowReader
@@ -32,7 +34,8 @@ def write_report(data_dir: Path, show_id: int | None = None, out: Path | None = 
         log = reader.read(span)
         earlier = [s for s in reader.shows() if s.id < span.id][-PAST_SHOWS:]
         past = [reader.read(s) for s in earlier]
-    report = summarize(log, past)
+    raised = grouped([e.text for e in log.events if isinstance(e, Commented)])
+    report = summarize(log, past, raised.__getitem__)
     folder = out if out is not None else default_out(data_dir, span.id)
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from console.domain.insight.blockers import BlockerBoard, BlockerSummary
+from console.domain.insight.blockers import BlockerBoard, BlockerSummary, Group, groups
 from console.domain.insight.events import (
     Commented,
     DealEnded,
@@ -351,11 +351,16 @@ def _try_next(
     return tips
 
 
-def summarize(log: ShowLog, past: Sequence[ShowLog] = ()) -> Report:
-    """The report of ``log``'s show; ``past`` are earlier shows, oldest first."""
+def summarize(
+    log: ShowLog,
+    past: Sequence[ShowLog] = (),
+    read: Callable[[str], frozenset[Group]] = groups,
+) -> Report:
+    """The report of ``log``'s show; ``past`` are earlier shows, oldest first; ``read``
+    gives a comment's blocker groups (a table read beforehand, for a big show)."""
     end = show_end(log)
     board = FunnelBoard()
-    heard = BlockerBoard()
+    heard = BlockerBoard(read)
     for event in log.events:
         board.add(event)
         if isinstance(event, Commented):

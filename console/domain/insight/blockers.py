@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right, insort
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final, Literal
@@ -47,7 +47,7 @@ from typing import Final, Literal
 from console.domain.insight.events import Commented, Person, named
 from console.domain.moderation import fold
 from console.domain.profile import Consent
-from console.domain.questions import is_question, plain_text, split_words
+from console.domain.questions import plain_asks, plain_text, split_words
 
 Group = Literal["price", "size", "shipping", "stock", "payment", "trust"]
 GROUPS: Final[tuple[Group, ...]] = ("price", "size", "shipping", "stock", "payment", "trust")
@@ -357,21 +357,22 @@ class _Sentence:
         self._asks: bool | None = True if "?" in ending else None
         self.sour = not TROUBLE_EMOJI.isdisjoint(text + ending)
 
-    def asks(self, clause: str) -> bool:
+    def asks(self, clause: str, words: list[str]) -> bool:
         if self._asks is None:
-            self._asks = _asks(self.text)
-        return self._asks or _asks(clause)
+            self._asks = _asks(self.text, split_words(self.text))
+        return self._asks or _asks(clause, words)
 
 
-def _asks(clause: str) -> bool:
-    words = split_words(clause)
+def _asks(clause: str, words: list[str]) -> bool:
+    """Does the plain ``clause`` (its ``words``) ask? The queue's rule, or a request."""
     return bool(words) and (
-        words[0] in _ASKING_VERBS or bool(_REQUESTS.intersection(words)) or is_question(clause)
+        words[0] in _ASKING_VERBS or bool(_REQUESTS.intersection(words)) or plain_asks(clause)
     )
 
 
 def _clause_groups(clause: str, sentence: _Sentence) -> set[Group]:
-    words = [_as_cue(word) for word in split_words(clause)]
+    said = split_words(clause)
+    words = [_as_cue(word) for word in said]
     matches = _matches(words)
     extra: list[tuple[Group, CueKind]] = []
     if _DIGIT.search(clause):
@@ -388,7 +389,7 @@ def _clause_groups(clause: str, sentence: _Sentence) -> set[Group]:
     if not cues:
         return set()
 
-    asks = sentence.asks(clause)
+    asks = sentence.asks(clause, said)
     covered = {i for m in matches for i in range(m.start, m.start + m.cue.length)}
     free = {word for i, word in enumerate(words) if i not in covered}
     named_here = {group for group, kind, _ in cues if kind != "qualifier"}
@@ -484,7 +485,10 @@ class BlockerBoard:
     report of a past show count the same way.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, read: Callable[[str], frozenset[Group]] = groups) -> None:
+        #: How a comment's groups are read: :func:`groups`, or a table of them read
+        #: beforehand (the report reads a big show's on two cores).
+        self._read = read
         self._seen: set[int] = set()
         self._counts: dict[Group, int] = dict.fromkeys(GROUPS, 0)
         self._viewers: dict[Group, set[str]] = {group: set() for group in GROUPS}
@@ -498,7 +502,7 @@ class BlockerBoard:
         if comment.id in self._seen:
             return None
         self._seen.add(comment.id)
-        raised = groups(comment.text)
+        raised = self._read(comment.text)
         for group in raised:
             self._counts[group] += 1
             self._viewers[group].add(comment.viewer)
