@@ -382,12 +382,9 @@ class Room:
             standing = self.moderation.standing(session.viewer_id)
             if standing is not None:
                 state.append(protocol.encode(standing))
-            consent = (
+            if session.viewer_id in self._kept:
                 self.viewers.joined(session.viewer_id)
-                if session.viewer_id in self._kept
-                else self.viewers.consent_state(session.viewer_id)
-            )
-            state.append(protocol.encode(consent))
+            state.append(protocol.encode(self.viewers.consent_state(session.viewer_id)))
         first = protocol.frame([protocol.encode(welcome_msg), *history, *state])
         session.catching_up = len(first)
         session.max_backlog = (

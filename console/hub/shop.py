@@ -609,11 +609,11 @@ class Shop:
             # A double tap or a retry while the first attempt is still paying: one order.
             confirmed = await asyncio.shield(pending)
             return msgspec.structs.replace(confirmed, ref=message.ref)
-        stored = self._records.order_by_key(viewer_id, message.key)
+        stored, stock = self._records.order_and_stock(viewer_id, message.key, message.sku)
         if stored is not None and stored.record.status != "reserved":
             return self._replay(stored, message.ref)
         if stored is None:
-            self._check_buy(viewer_id, message)
+            self._check_buy(viewer_id, message, stock)
         # Placed in this step, not in a task of its own: a task would start only after
         # every other buy that arrived with this one, so in a flash drop the winners
         # waited for all the refusals. A dropped connection does not cancel this
@@ -636,10 +636,9 @@ class Shop:
         pending.set_result(confirmed)
         return msgspec.structs.replace(confirmed, ref=message.ref)
 
-    def _check_buy(self, viewer_id: str, message: protocol.Buy) -> None:
+    def _check_buy(self, viewer_id: str, message: protocol.Buy, stock: int | None) -> None:
         """Stock first: in a flash drop most attempts find it gone, and are answered
         without more work (the full quote comes in ``_place``)."""
-        stock = self._records.stock(message.sku)
         if stock is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"No product variant {message.sku!r}.")
         card = self._claim(viewer_id, message.claim_id)

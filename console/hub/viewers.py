@@ -66,9 +66,8 @@ class ViewerData:
         self._swept = self._clock()
         self.records.sweep(self._swept, live=self._live)
 
-    def joined(self, viewer_id: str) -> protocol.ConsentState:
+    def joined(self, viewer_id: str) -> None:
         self.records.viewer_joined(viewer_id, self._clock())
-        return self.consent_state(viewer_id)
 
     def left(self, viewer_id: str, seconds: float) -> None:
         self.records.record_presence(viewer_id, seconds, self._clock())

@@ -161,6 +161,13 @@ class Orders(Protocol):
 
     def order_by_key(self, viewer_id: str, key: str) -> StoredOrder | None: ...
 
+    def order_and_stock(
+        self, viewer_id: str, key: str, sku: str
+    ) -> tuple[StoredOrder | None, int | None]:
+        """:meth:`order_by_key` and :meth:`stock` in one look-up: every buy asks both
+        first, and a flash drop's refusals ask nothing else."""
+        ...
+
     def orders(self, limit: int = 500) -> list[protocol.OrderRecord]:
         """The latest orders that were paid, newest first."""
         ...

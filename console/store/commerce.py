@@ -37,6 +37,14 @@ _ORDER_COLUMNS = (
     "payment_label, plan"
 )
 
+#: One row whether or not the order exists: the variant's stock, then the order's columns.
+_ORDER_AND_STOCK = (
+    "SELECT (SELECT stock FROM variants WHERE sku = ?), "
+    + ", ".join(f"o.{column.strip()}" for column in _ORDER_COLUMNS.split(","))
+    + " FROM (SELECT 1) AS one LEFT JOIN orders AS o "
+    "ON o.viewer_id = ? AND o.idempotency_key = ?"
+)
+
 if TYPE_CHECKING:
     from console.store.sqlite import EventWriter, Store
 
@@ -110,6 +118,13 @@ class Commerce:
             (viewer_id, key),
         ).fetchone()
         return _order(row) if row else None
+
+    def order_and_stock(
+        self, viewer_id: str, key: str, sku: str
+    ) -> tuple[StoredOrder | None, int | None]:
+        row = self._db.execute(_ORDER_AND_STOCK, (sku, viewer_id, key)).fetchone()
+        stock = None if row[0] is None else int(row[0])
+        return (_order(row[1:]) if row[1] is not None else None), stock
 
     def orders(self, limit: int = 500) -> list[protocol.OrderRecord]:
         """The latest orders that were paid, newest first."""

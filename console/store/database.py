@@ -61,6 +61,12 @@ class Database(Protocol):
         """A writing transaction that holds the store's write lock until it ends."""
         ...
 
+    def write(self, sql: str, params: Params = ()) -> Cursor:
+        """One statement that is a whole change by itself (an upsert), outside any
+        transaction: it takes no write lock, so it never queues behind the writers of
+        room events (a flash drop's buyers each write their key and name first)."""
+        ...
+
     @property
     def in_transaction(self) -> bool: ...
 
@@ -127,6 +133,12 @@ class SqliteDatabase:
 
     def execute(self, sql: str, params: Params = ()) -> Cursor:
         return self._connection.execute(sql, params)
+
+    def write(self, sql: str, params: Params = ()) -> Cursor:
+        try:
+            return self._connection.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise StoreError(describe_sqlite(exc)) from exc
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._connection.executemany(sql, rows)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 import psycopg
 
@@ -109,6 +109,9 @@ def describe_postgres(exc: psycopg.Error) -> str:
     return f"The PostgreSQL store could not be written ({text})."
 
 
+_BEGIN_QUEUED: Final = "BEGIN; SELECT seq FROM room_seq WHERE id = 1 FOR UPDATE"
+
+
 class PostgresDatabase:
     """One psycopg connection in autocommit mode, with explicit transactions."""
 
@@ -117,6 +120,8 @@ class PostgresDatabase:
     def __init__(self, connection: psycopg.Connection[Any]) -> None:
         self._connection = connection
         self._depth = 0
+        #: The room's seq as the open transaction's lock read it (nobody moves it since).
+        self._locked_seq = 0
 
     @classmethod
     def open(cls, url: str) -> PostgresDatabase:
@@ -148,6 +153,10 @@ class PostgresDatabase:
         if rows:
             self._connection.cursor().executemany(placeholders(sql), rows)
 
+    def write(self, sql: str, params: Params = ()) -> Cursor:
+        """In autocommit, one statement is its own transaction: one round trip."""
+        return self.execute(sql, params)
+
     def insert(self, sql: str, params: Params = ()) -> int:
         (row,) = self.execute(sql + " RETURNING id", params).fetchall()
         return int(row[0])
@@ -155,9 +164,11 @@ class PostgresDatabase:
     @contextmanager
     def transaction(self) -> Iterator[PostgresDatabase]:
         try:
-            self._connection.execute("BEGIN")
-            # The writers' queue: one row lock, held to the end of the transaction.
-            self._connection.execute("SELECT seq FROM room_seq WHERE id = 1 FOR UPDATE")
+            # The writers' queue: one row lock, held to the end of the transaction, taken
+            # in BEGIN's round trip (no parameters: one simple query of two statements).
+            cursor = self._connection.execute(_BEGIN_QUEUED)
+            cursor.nextset()
+            (self._locked_seq,) = cursor.fetchone()
         except psycopg.Error as exc:
             self._rollback()
             raise StoreError(describe_postgres(exc)) from exc
@@ -183,11 +194,14 @@ class PostgresDatabase:
         return self._connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
     def last_seq(self) -> int:
+        if self._depth:
+            return int(self._locked_seq)
         (seq,) = self.execute("SELECT seq FROM room_seq WHERE id = 1").fetchone()
         return int(seq)
 
     def advance_seq(self, seq: int) -> None:
         self.execute("UPDATE room_seq SET seq = ? WHERE id = 1 AND seq < ?", (seq, seq))
+        self._locked_seq = max(self._locked_seq, seq)
 
     def schema_version(self) -> int:
         (version,) = self.execute("SELECT version FROM schema_version WHERE id = 1").fetchone()

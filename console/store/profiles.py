@@ -477,12 +477,11 @@ class Profiles:
             return None if row is None else False
         digest = hashlib.sha256(key.encode()).hexdigest()
         if row is None:
-            with self._store.db.transaction() as db:
-                db.execute(
-                    "INSERT INTO viewer_keys (viewer_id, key_hash, created) "
-                    "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                    (viewer_id, digest, now),
-                )
+            self._store.db.write(
+                "INSERT INTO viewer_keys (viewer_id, key_hash, created) "
+                "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (viewer_id, digest, now),
+            )
             return True
         return hmac.compare_digest(row[0], digest)
 
@@ -499,14 +498,13 @@ class Profiles:
         if not recorded("browsing", self.consent(viewer_id)):
             return
         stream_id = self.current_stream().id
-        with self._store.db.transaction() as db:
-            db.execute(
-                "INSERT INTO presence (viewer_id, stream_id, seconds, sessions, first_ts, "
-                "last_ts) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (viewer_id, stream_id) DO "
-                "UPDATE SET seconds = presence.seconds + excluded.seconds, "
-                "sessions = presence.sessions + excluded.sessions, last_ts = excluded.last_ts",
-                (viewer_id, stream_id, seconds, sessions, now, now),
-            )
+        self._store.db.write(
+            "INSERT INTO presence (viewer_id, stream_id, seconds, sessions, first_ts, "
+            "last_ts) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (viewer_id, stream_id) DO "
+            "UPDATE SET seconds = presence.seconds + excluded.seconds, "
+            "sessions = presence.sessions + excluded.sessions, last_ts = excluded.last_ts",
+            (viewer_id, stream_id, seconds, sessions, now, now),
+        )
 
     def watch_time(self, viewer_id: str) -> float:
         """Seconds watched in the current stream."""

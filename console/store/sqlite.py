@@ -246,26 +246,23 @@ class Store:
     # ------------------------------------------------------------ viewers
 
     def touch_viewer(self, viewer_id: str, name: str | None, ts: float) -> str | None:
-        """Record that a viewer is here (and their name, if given); return their name."""
-        with self.db.transaction() as db:
-            row = db.execute(
-                "SELECT name FROM viewers WHERE viewer_id = ?", (viewer_id,)
-            ).fetchone()
-            if row is None:
-                if name is None:
-                    return None
-                db.execute(
-                    "INSERT INTO viewers (viewer_id, name, first_seen, last_seen) "
-                    "VALUES (?, ?, ?, ?)",
-                    (viewer_id, name, ts, ts),
-                )
-                return name
-            new_name = name if name is not None else row[0]
-            db.execute(
-                "UPDATE viewers SET last_seen = ?, name = ? WHERE viewer_id = ?",
-                (ts, new_name, viewer_id),
-            )
-            return str(new_name)
+        """Record that a viewer is here (and their name, if given); return their name.
+
+        One statement each way, so two hubs seeing the viewer at once cannot both insert.
+        """
+        if name is None:
+            rows = self.db.write(
+                "UPDATE viewers SET last_seen = ? WHERE viewer_id = ? RETURNING name",
+                (ts, viewer_id),
+            ).fetchall()
+            return str(rows[0][0]) if rows else None
+        self.db.write(
+            "INSERT INTO viewers (viewer_id, name, first_seen, last_seen) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (viewer_id) DO UPDATE SET name = excluded.name, "
+            "last_seen = excluded.last_seen",
+            (viewer_id, name, ts, ts),
+        )
+        return name
 
     def profile(self, viewer_id: str, last_comments: int = 20) -> protocol.Profile | None:
         row = self.db.execute(
