@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,6 +13,7 @@ from console.domain.questions import (
     ANSWER_TIMES_KEPT,
     CLAIM_TIMEOUT,
     ClaimError,
+    Question,
     QuestionQueue,
     group_key,
     is_question,
@@ -189,6 +192,11 @@ def queue_with(*texts: str) -> QuestionQueue:
     return queue
 
 
+def expire(queue: QuestionQueue, now: float) -> list[Question]:
+    """What a hub's expiry releases: each lapsed claim, one at a time."""
+    return [q for i in queue.lapsed(now) if (q := queue.lapse(i, now)) is not None]
+
+
 def test_added_questions_carry_their_group() -> None:
     queue = QuestionQueue()
     question = queue.add(7, "v1", "Ann", "does it run small?", 10.0)
@@ -224,7 +232,7 @@ def test_claiming_again_refreshes_the_claim() -> None:
     queue = queue_with("q?")
     queue.claim(1, "Sam", 0.0)
     assert queue.claim(1, "Sam", 100.0).claimed_at == 100.0
-    assert queue.expire(200.0) == []
+    assert expire(queue, 200.0) == []
     with pytest.raises(ClaimError):
         queue.claim(1, "Kim", 219.0)
 
@@ -233,8 +241,8 @@ def test_a_claim_expires_after_two_minutes_without_an_answer() -> None:
     queue = queue_with("q one?", "q two?")
     queue.claim(1, "Sam", 0.0)
     queue.claim(2, "Sam", 60.0)
-    assert queue.expire(119.9) == []
-    released = queue.expire(CLAIM_TIMEOUT)
+    assert expire(queue, 119.9) == []
+    released = expire(queue, CLAIM_TIMEOUT)
     assert [q.id for q in released] == [1]
     assert released[0].claimed_by is None and released[0].claimed_at is None
     assert queue.get(2).claimed_by == "Sam"
@@ -255,7 +263,7 @@ def test_an_answer_keeps_the_claim_fresh_and_records_the_first_answer_only() -> 
     assert (first.answered_at, first.claimed_at) == (100.0, 100.0)
     again = queue.answer(1, "Sam", 200.0)
     assert (again.answered_at, again.claimed_at) == (100.0, 200.0)
-    assert queue.expire(300.0) == []
+    assert expire(queue, 300.0) == []
     with pytest.raises(ClaimError):
         queue.claim(1, "Kim", 300.0)
 
@@ -288,6 +296,77 @@ def test_done_questions_leave_the_queue() -> None:
         queue.claim(99, "Sam", 13.0)
     with pytest.raises(ClaimError, match="no question #99"):
         queue.release(99, "Sam")
+
+
+def test_a_lapsed_claim_refreshed_meanwhile_is_not_released() -> None:
+    queue = queue_with("q?")
+    queue.claim(1, "Sam", 0.0)
+    assert queue.lapsed(CLAIM_TIMEOUT) == [1]
+    # Sam answered through another hub before this one's expiry got to the question.
+    held = queue.get(1)
+    assert held is not None
+    queue.restate(replace(held, claimed_at=CLAIM_TIMEOUT - 1, answered_at=CLAIM_TIMEOUT - 1))
+    assert queue.lapse(1, CLAIM_TIMEOUT) is None
+    assert queue.lapse(99, CLAIM_TIMEOUT) is None
+    assert queue.get(1).claimed_by == "Sam"
+
+
+# --- restating what the store holds -------------------------------------------------
+
+
+def stored(question_id: int, **state: object) -> Question:
+    """A question as another hub stored it."""
+    return replace(
+        Question(question_id, f"v{question_id}", "Bo", "does it run small?", 10.0, "sizing"),
+        **state,  # type: ignore[arg-type]
+    )
+
+
+def test_a_question_queued_through_another_hub_is_added_as_stored() -> None:
+    queue = QuestionQueue()
+    claimed = stored(5, claimed_by="Ann", claimed_at=100.0)
+    assert queue.restate(claimed) == claimed
+    assert [g.questions for g in queue.pending(101.0)] == [[claimed]]
+    with pytest.raises(ClaimError, match=r"Already claimed by Ann \(3 s ago\)"):
+        queue.claim(5, "Kim", 103.0)
+    assert queue.claim(5, "Ann", 104.0).claimed_at == 104.0
+
+
+def test_the_stored_claim_replaces_what_this_queue_decided() -> None:
+    """This hub let Kim claim; the store had Ann's claim first: Ann holds it."""
+    queue = QuestionQueue()
+    queue.restate(stored(5))
+    queue.claim(5, "Kim", 100.0)
+    queue.restate(stored(5, claimed_by="Ann", claimed_at=99.0))
+    assert queue.get(5) == stored(5, claimed_by="Ann", claimed_at=99.0)
+    with pytest.raises(ClaimError, match="Already claimed by Ann"):
+        queue.answer(5, "Kim", 101.0)
+    queue.restate(stored(5))  # Ann released it
+    assert queue.answer(5, "Kim", 102.0).claimed_by == "Kim"
+
+
+def test_a_question_closed_through_another_hub_leaves_the_queue() -> None:
+    queue = QuestionQueue()
+    queue.restate(stored(5, claimed_by="Ann", claimed_at=100.0))
+    queue.restate(stored(6))
+    queue.restate(stored(5, answered_at=100.0, done=True))
+    assert [q.id for g in queue.pending(200.0) for q in g.questions] == [6]
+    assert queue.stats(200.0).length == 1
+    with pytest.raises(ClaimError, match="#5 is already done"):
+        queue.claim(5, "Kim", 200.0)
+    queue.restate(stored(7, done=True))  # closed before this hub heard of it
+    assert queue.get(7) is not None and queue.stats(200.0).length == 1
+
+
+def test_a_first_answer_from_another_hub_counts_once_in_the_answer_times() -> None:
+    queue = QuestionQueue()
+    queue.restate(stored(1))
+    queue.answer(1, "Sam", 20.0)  # 10 s after it was asked
+    queue.restate(stored(2, claimed_by="Ann", claimed_at=40.0, answered_at=40.0))  # 30 s
+    queue.restate(stored(2, claimed_by="Ann", claimed_at=90.0, answered_at=40.0))
+    queue.restate(stored(2, answered_at=40.0, done=True))
+    queue.restate(stored(1, claimed_by="Sam", claimed_at=20.0, answered_at=20.0))
+    assert queue.stats(100.0).median_first_answer == 20.0, "10 s and 30 s, each once"
 
 
 def test_pending_groups_oldest_first_with_a_crowd_label() -> None:
@@ -409,7 +488,7 @@ class QueueMachine(RuleBasedStateMachine):
 
     @rule()
     def expire(self) -> None:
-        for question in self.queue.expire(self.now):
+        for question in expire(self.queue, self.now):
             assert self.now - self.holders.pop(question.id)[1] >= CLAIM_TIMEOUT
 
     @invariant()

@@ -118,7 +118,7 @@ def simulated_show(data_dir: Path, ended: bool = False) -> None:
         shipping, _ = store.append_comment(
             "carol", "Carol Neverchose", "viewer", "Does the scarf ship to Canada?", T0 + 90
         )
-        team.add_question(shipping, "ship canada scarf")
+        asked, _ = team.add_question(shipping, "ship canada scarf")
         sizes, _ = store.append_comment(
             "bob", "Bob Onlythisshow", "viewer", "What sizes does the scarf come in?", T0 + 95
         )
@@ -127,7 +127,7 @@ def simulated_show(data_dir: Path, ended: bool = False) -> None:
         _buy(store, "alice", "Alice Remembered", "scarf", 2, T0 + 120)
         _buy(store, "bob", "Bob Onlythisshow", "scarf", 1, T0 + 130)
         team.update_question(
-            shipping.seq,
+            asked,
             T0 + 210,
             claimed_by=None,
             claimed_at=None,

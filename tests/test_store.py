@@ -1,11 +1,12 @@
 """The store on both engines: migrations, version check, durable comments, catalogue,
-reservations and their expiry, one order per viewer and key."""
+reservations and their expiry, one order per viewer and key, one claim per question."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from console import protocol
 from console.errors import StoreError, StoreVersionError
@@ -14,7 +15,12 @@ from console.store import DB_FILE_NAME, Store
 from console.store.database import Database, SqliteDatabase
 from console.store.migrations import MIGRATIONS
 from console.store.postgres import PostgresDatabase
-from console.store.records import DuplicateOrderError, NewOrder, NotReservedError
+from console.store.records import (
+    DuplicateOrderError,
+    NewOrder,
+    NotReservedError,
+    QuestionMovedError,
+)
 from console.store.sqlite import _split_sql
 from tests.support.storedb import Engine, rows, value
 
@@ -250,6 +256,49 @@ def test_a_buy_looks_up_its_order_and_the_stock_at_once(engine: Engine) -> None:
         assert store.orders.order_and_stock("viewer-0002", "key-00001", "TEE-1") == (None, 4)
     finally:
         store.close()
+
+
+def test_a_question_is_claimed_once_whichever_hubs_claim_it(engine: Engine) -> None:
+    """Two hubs change one question, each from the state it last knew: the store writes
+    the first change only, tells the second how the question stands now, and takes a
+    change decided from that (empty columns compared as empty on both engines)."""
+    first, second = engine.open(), engine.open()
+    try:
+        first.touch_viewer("viewer-0001", "Bo", 1.0)
+        comment, _ = first.append_comment("viewer-0001", "Bo", "viewer", "ship to Canada?", 2.0)
+        free, _ = first.team.add_question(comment, "shipping")
+
+        def claim(store: Store, was: protocol.QuestionState, agent: str, now: float) -> None:
+            store.team.update_question(
+                was, now, claimed_by=agent, claimed_at=now, answered_at=None, done=False
+            )
+
+        claim(first, free, "ann", 10.0)
+        moved = f"#{free.id} changed through another hub"
+        with pytest.raises(QuestionMovedError, match=moved) as lost:
+            claim(second, free, "kim", 11.0)
+        held = lost.value.stored
+        assert (held.claimed_by, held.claimed_at, held.done) == ("ann", 10.0, False)
+        assert second.team.question(free.id) == held
+        answered, _ = second.team.update_question(
+            held, 12.0, claimed_by="ann", claimed_at=12.0, answered_at=12.0, done=False
+        )
+        with pytest.raises(QuestionMovedError):  # ann's claim as it was before her answer
+            claim(first, held, "kim", 13.0)
+        released, _ = first.team.update_question(
+            answered, 14.0, claimed_by=None, claimed_at=None, answered_at=12.0, done=False
+        )
+        closed, _ = second.team.update_question(
+            released, 15.0, claimed_by=None, claimed_at=None, answered_at=12.0, done=True
+        )
+        assert closed.done and first.team.question(free.id) == replace(closed, seq=0)
+        events = value(first, "SELECT COUNT(*) FROM events WHERE type = 'question'")
+        assert events == 5, "the question, ann's claim, her answer, its release, the close"
+        with pytest.raises(StoreError, match="#99 is not in the store"):
+            claim(first, replace(free, id=99), "ann", 16.0)
+    finally:
+        first.close()
+        second.close()
 
 
 @pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"])

@@ -358,7 +358,7 @@ class QuestionQueue:
         question = self._held_for(question_id, agent, now)
         first = question.answered_at is None
         if first:
-            self._answer_times.append(max(0.0, now - question.ts))
+            self._count_answer(question, now)
         answered = replace(
             question,
             claimed_by=agent,
@@ -370,23 +370,30 @@ class QuestionQueue:
     def done(self, question_id: int, agent: str, now: float) -> Question:
         """Close the question; it leaves the queue but its answer time stays in the stats."""
         question = self._held_for(question_id, agent, now)
-        finished = replace(question, claimed_by=None, claimed_at=None, done=True)
-        del self._open[question_id]
-        self._done[question_id] = finished
-        if len(self._done) > DONE_KEPT:
-            self._done.popitem(last=False)
-        return finished
+        return self._finish(replace(question, claimed_by=None, claimed_at=None, done=True))
 
     def withdraw(self, question_id: int) -> Question | None:
         """Take a question off the queue whoever holds it (a moderator deleted it)."""
-        question = self._open.pop(question_id, None)
+        question = self._open.get(question_id)
         if question is None:
             return None
-        finished = replace(question, claimed_by=None, claimed_at=None, done=True)
-        self._done[question_id] = finished
-        if len(self._done) > DONE_KEPT:
-            self._done.popitem(last=False)
-        return finished
+        return self._finish(replace(question, claimed_by=None, claimed_at=None, done=True))
+
+    def restate(self, stored: Question) -> Question:
+        """Set a question to the state the store holds, whatever this queue thought.
+
+        In a cluster every hub keeps a queue, and the store is the one that decides: a
+        question another hub's agent claimed, answered or closed, or a change of this
+        hub's that lost the race for the stored row, is taken as stored. A question not
+        known yet is added; a first answer counts in the answer times, as in :meth:`answer`.
+        """
+        known = self.get(stored.id)
+        if stored.answered_at is not None and (known is None or known.answered_at is None):
+            self._count_answer(stored, stored.answered_at)
+        if stored.done:
+            return self._finish(stored)
+        self._done.pop(stored.id, None)
+        return self._put(stored)
 
     def erase(self, question_ids: Iterable[int], name: str) -> None:
         """The askers' data was deleted: their questions stay, signed ``name``, no id."""
@@ -396,19 +403,31 @@ class QuestionQueue:
                 if question is not None:
                     table[question_id] = replace(question, viewer_id="", name=name)
 
-    def expire(self, now: float) -> list[Question]:
-        """Release claims not taken or refreshed by an answer for :data:`CLAIM_TIMEOUT`."""
-        released = [
-            self._put(replace(question, claimed_by=None, claimed_at=None))
-            for question in list(self._open.values())
+    def lapsed(self, now: float) -> list[int]:
+        """Open questions whose claim was not taken or refreshed by an answer for
+        :data:`CLAIM_TIMEOUT`; :meth:`lapse` releases each."""
+        return [
+            question.id
+            for question in self._open.values()
             if question.claimed_by is not None and not _claim_live(question, now)
         ]
-        return released
+
+    def lapse(self, question_id: int, now: float) -> Question | None:
+        """Release the question's claim if it has lapsed; None if it has not (an answer
+        refreshed it meanwhile) or the question is no longer open.
+
+        One question at a time, so that a hub stores each release as a change of the
+        claim it saw, and a release another hub stored first is not written again.
+        """
+        question = self._open.get(question_id)
+        if question is None or question.claimed_by is None or _claim_live(question, now):
+            return None
+        return self._put(replace(question, claimed_by=None, claimed_at=None))
 
     def pending(self, now: float) -> list[QuestionGroup]:
         """Open questions by group, the group with the oldest question first.
 
-        A claim that has run out shows as free even before :meth:`expire` runs, so the
+        A claim that has run out shows as free even before :meth:`lapse` releases it, so the
         team never waits on an agent who has left.
         """
         groups: dict[str, list[Question]] = {}
@@ -436,6 +455,18 @@ class QuestionQueue:
     def _put(self, question: Question) -> Question:
         self._open[question.id] = question
         return question
+
+    def _finish(self, question: Question) -> Question:
+        """Move a done question out of the queue, keeping the latest :data:`DONE_KEPT`."""
+        self._open.pop(question.id, None)
+        self._done[question.id] = question
+        self._done.move_to_end(question.id)
+        if len(self._done) > DONE_KEPT:
+            self._done.popitem(last=False)
+        return question
+
+    def _count_answer(self, question: Question, answered_at: float) -> None:
+        self._answer_times.append(max(0.0, answered_at - question.ts))
 
 
 def _label(key: str, questions: list[Question]) -> str:

@@ -29,7 +29,6 @@ from console.bus.local import LocalBus
 from console.domain.chat import ChatRuleError, RateLimiter, clean_comment, clean_name
 from console.domain.insight.audience import AudienceSampler
 from console.domain.limits import NEW_IDS_PER_MINUTE, NewIdGate
-from console.domain.profile import DELETED_NAME
 from console.errors import ProtocolError, ShopcastError
 from console.hub.auctions import AUCTION_EVENT_PREFIX, AuctionDesk
 from console.hub.auth import (
@@ -47,7 +46,7 @@ from console.hub.moderation import Moderation
 from console.hub.payments import PaymentProvider
 from console.hub.permissions import check_permission
 from console.hub.playout import PlayoutDesk
-from console.hub.questions import QuestionDesk
+from console.hub.questions import QUESTION_EVENTS, QuestionDesk
 from console.hub.shop import SHOP_EVENTS, Shop, domain_product
 from console.hub.shoppers import ShopperSignals
 from console.hub.viewers import ViewerData
@@ -778,7 +777,6 @@ class Room:
         for forgotten in deletion.viewer_ids:
             self.shop.forget_viewer(forgotten)
         self.shop.refresh_after_deletion()
-        self.questions.erase(deletion.comment_seqs, DELETED_NAME)
         self.moderation.policy.forget(viewer_id)
         self._kept.discard(viewer_id)
         reply(session, protocol.Ack(ref=message.ref))
@@ -1098,13 +1096,16 @@ class Room:
         A moderation action (a ``mod`` event, from this hub or another) changes the rules
         every hub judges by: they are read again from the store. So does a shop event
         (the show, stock, a sale) what the shop holds. An auction event another hub
-        wrote is applied to this hub's auction.
+        wrote is applied to this hub's auction, a question event to its question queue
+        (and a deletion's ``erased`` re-signs the questions there).
         """
         self._feed.event(event)
         if event.body.startswith(_MOD_EVENT):
             self.moderation.replicate()
         elif event.body.startswith(AUCTION_EVENT_PREFIX):
             self.auctions.follow(event.seq, event.body)
+        elif event.body.startswith(QUESTION_EVENTS):
+            self.questions.follow(event.seq, event.body)
         elif event.body.startswith(SHOP_EVENTS):
             self.shop.replicate(event.body)
 
@@ -1112,6 +1113,7 @@ class Room:
         """The bus may have missed events: queue what the log has after the last one."""
         self._feed.fill()
         self.auctions.resume()  # an auction event it missed is in the log too
+        self.questions.reload()  # and a question another hub changed, in the store
 
     def on_viewers(self) -> None:
         self._presence_changed()

@@ -404,14 +404,21 @@ class Team(Protocol):
 
     def update_question(
         self,
-        question_id: int,
+        was: protocol.QuestionState,
         now: float,
         *,
         claimed_by: str | None,
         claimed_at: float | None,
         answered_at: float | None,
         done: bool,
-    ) -> tuple[protocol.QuestionState, Published]: ...
+    ) -> tuple[protocol.QuestionState, Published]:
+        """Store a change decided from ``was`` if the stored question is still as ``was``
+        has it; else :class:`~console.store.records.QuestionMovedError` says how it is."""
+        ...
+
+    def question(self, question_id: int) -> protocol.QuestionState | None:
+        """The question as stored now."""
+        ...
 
     def add_answer(
         self, question: protocol.QuestionState, agent: str, text: str, private: bool, now: float

@@ -67,6 +67,17 @@ class NotReservedError(ShopcastError):
         self.status = status
 
 
+class QuestionMovedError(ShopcastError):
+    """The stored question is no longer as the change was decided from: another hub's
+    agent claimed, answered or closed it meanwhile. ``stored`` is how it stands now."""
+
+    def __init__(self, stored: protocol.QuestionState) -> None:
+        super().__init__(
+            f"Question #{stored.id} changed through another hub meanwhile; look at it again."
+        )
+        self.stored = stored
+
+
 @dataclass(frozen=True, slots=True)
 class VariantRow:
     product_id: str

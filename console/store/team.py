@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from console import protocol
+from console.errors import StoreError
 from console.store.commerce import write_review
 from console.store.records import (
     HUB,
@@ -23,6 +24,7 @@ from console.store.records import (
     Actor,
     HeldComment,
     Published,
+    QuestionMovedError,
     Sanction,
     owner_review,
     private_audience,
@@ -61,6 +63,24 @@ def _question(row: Sequence[Any], seq: int = 0) -> protocol.QuestionState:
         answered_at=answered_at,
         done=bool(done),
     )
+
+
+def _as_known(was: protocol.QuestionState) -> tuple[str, tuple[Any, ...]]:
+    """A condition (and its parameters) true of a question row whose claim, first answer
+    and done are as ``was`` has them.
+
+    A column ``was`` has empty is compared with ``IS NULL``: ``= NULL`` is never true,
+    and the null-safe ``=`` is spelt differently on the two engines (SQLite's ``IS``,
+    PostgreSQL's ``IS NOT DISTINCT FROM``), so the comparison is chosen per column here.
+    """
+    known = {
+        "claimed_by": was.claimed_by,
+        "claimed_at": was.claimed_at,
+        "answered_at": was.answered_at,
+        "done": was.done,
+    }
+    terms = [f"{column} IS NULL" if v is None else f"{column} = ?" for column, v in known.items()]
+    return " AND ".join(terms), tuple(v for v in known.values() if v is not None)
 
 
 def _unfeature_in_history(writer: EventWriter, seq: int) -> None:
@@ -533,7 +553,7 @@ class TeamRecords:
 
     def update_question(
         self,
-        question_id: int,
+        was: protocol.QuestionState,
         now: float,
         *,
         claimed_by: str | None,
@@ -541,13 +561,36 @@ class TeamRecords:
         answered_at: float | None,
         done: bool,
     ) -> tuple[protocol.QuestionState, Published]:
+        """Store a change of the question decided from ``was``, only if the stored row is
+        still as ``was`` has it (its claim, first answer and done); else
+        :class:`QuestionMovedError` says how it stands: hubs that act on one question at
+        once store one change, and the other learns what it lost to."""
+        matches, known = _as_known(was)
         with self._store.events() as writer:
-            writer.db.execute(
+            cur = writer.db.execute(
                 "UPDATE questions SET claimed_by = ?, claimed_at = ?, answered_at = ?, done = ? "
-                "WHERE id = ?",
-                (claimed_by, claimed_at, answered_at, done, question_id),
+                f"WHERE id = ? AND {matches}",
+                (claimed_by, claimed_at, answered_at, done, was.id, *known),
             )
-            return self._question_event(writer, question_id, now)
+            if cur.rowcount != 1:
+                stored = self._stored_question(writer.db, was.id)
+                if stored is None:
+                    raise StoreError(
+                        f"Question #{was.id} is not in the store; reload the question queue."
+                    )
+                raise QuestionMovedError(stored)
+            return self._question_event(writer, was.id, now)
+
+    def question(self, question_id: int) -> protocol.QuestionState | None:
+        """The question as stored now (``seq`` 0: it is no event)."""
+        return self._stored_question(self._db, question_id)
+
+    @staticmethod
+    def _stored_question(db: Database, question_id: int) -> protocol.QuestionState | None:
+        row = db.execute(
+            f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE id = ?", (question_id,)
+        ).fetchone()
+        return None if row is None else _question(row)
 
     def _question_event(
         self, writer: EventWriter, question_id: int, now: float
