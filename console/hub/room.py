@@ -40,7 +40,7 @@ from console.hub.auth import (
     staff_viewer_id,
 )
 from console.hub.cadence import FrameClock
-from console.hub.claims import ClaimDesk
+from console.hub.claims import CLAIM_EVENTS, ClaimDesk
 from console.hub.fanout import Coalescer, Feed, Frames, events_from_log, private_to
 from console.hub.giveaways import GiveawayDesk
 from console.hub.moderation import Moderation
@@ -1101,13 +1101,15 @@ class Room:
         A moderation action (a ``mod`` event, from this hub or another) changes the rules
         every hub judges by: they are read again from the store. So does a shop event
         (the show, stock, a sale) what the shop holds. An auction event another hub
-        wrote is applied to this hub's auction.
+        wrote is applied to this hub's auction; a claim event brings its claims up to date.
         """
         self._feed.event(event)
         if event.body.startswith(_MOD_EVENT):
             self.moderation.replicate()
         elif event.body.startswith(AUCTION_EVENT_PREFIX):
             self.auctions.follow(event.seq, event.body)
+        elif event.body.startswith(CLAIM_EVENTS):
+            self.claims.follow(event.seq)
         elif event.body.startswith(SHOP_EVENTS):
             self.shop.replicate(event.body)
 
@@ -1115,6 +1117,7 @@ class Room:
         """The bus may have missed events: queue what the log has after the last one."""
         self._feed.fill()
         self.auctions.resume()  # an auction event it missed is in the log too
+        self.claims.catch_up()  # and a claim event
 
     def on_viewers(self) -> None:
         self._presence_changed()
