@@ -1,10 +1,12 @@
 """The store on both engines: migrations, version check, durable comments, catalogue,
-reservations and their expiry, one order per viewer and key, one claim per question."""
+reservations and their expiry, one order per viewer and key, one claim per question,
+comment claims decided from an older log refused."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 from msgspec.structs import replace
 
@@ -16,10 +18,13 @@ from console.store.database import Database, SqliteDatabase
 from console.store.migrations import MIGRATIONS
 from console.store.postgres import PostgresDatabase
 from console.store.records import (
+    ClaimMove,
     DuplicateOrderError,
     NewOrder,
     NotReservedError,
     QuestionMovedError,
+    StaleClaimsError,
+    private_audience,
 )
 from console.store.sqlite import _split_sql
 from tests.support.storedb import Engine, rows, value
@@ -346,3 +351,42 @@ def test_a_reservation_left_by_an_older_version_expires_at_once(
         assert value(store, "SELECT status FROM orders WHERE id = 'SC-OLD'") == "failed"
     finally:
         store.close()
+
+
+def _claim(claim_id: str, viewer_id: str, units: int = 1) -> ClaimMove:
+    """A claim of the tee's units as the claims desk stores it (its private card)."""
+    card = protocol.ClaimCard(seq=0, claim_id=claim_id, viewer_id=viewer_id, name="Ann",
+                              product_id="tee", sku="TEE-1", title="Tee", label="",
+                              quantity=units, unit_price=1000, currency="EUR",
+                              expires=700.0)  # fmt: skip
+    return ClaimMove("tee", "TEE-1", -units, "claim_card", viewer_id,
+                     lambda seq: msgspec.structs.replace(card, seq=seq),
+                     private_audience(viewer_id))  # fmt: skip
+
+
+def test_a_claim_decided_from_an_older_log_writes_nothing(engine: Engine) -> None:
+    """Two hubs decide claims from the claim events each has seen: the store takes a
+    decision only if no claim event came after the one it was taken from, so the hub
+    that lost catches up and decides again, never handing out the same claim twice."""
+    first, second = engine.open(), engine.open()
+    try:
+        _stock_a_tee(first, 3)
+        [(seen, _, _), _] = first.orders.record_claims(
+            [_claim("C1", "viewer-0001")], 100.0, decided_from=0
+        )
+        first.append_comment("viewer-0001", "Ann", "viewer", "sold", 100.5)
+        before = value(first, "SELECT COUNT(*) FROM events")
+        with pytest.raises(StaleClaimsError) as stale:
+            second.orders.record_claims([_claim("C1", "viewer-0002")], 101.0, decided_from=0)
+        assert (stale.value.seen, stale.value.newer) == (0, seen)
+        assert value(first, "SELECT COUNT(*) FROM events") == before, "no event written"
+        assert first.orders.stock("TEE-1") == 2, "no unit taken"
+        # Caught up to the first's claim, the comment after it does not make it stale.
+        [(claimed, _, _), _] = second.orders.record_claims(
+            [_claim("C2", "viewer-0002")], 102.0, decided_from=seen
+        )
+        assert claimed > seen and first.orders.stock("TEE-1") == 1
+        assert [e.seq for e in first.orders.claim_log(after=seen)] == [claimed]
+    finally:
+        first.close()
+        second.close()

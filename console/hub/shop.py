@@ -854,7 +854,7 @@ class Shop:
             else:
                 self.publish(released.seq, body)
             if card is not None and self.claims is not None:
-                self.claims.came_back(order.sku, order.quantity, order.order_id)
+                self.claims.stock_changed(order.sku)
             if won is not None and self.auctions is not None:
                 self.auctions.payment_failed()
             raise ProtocolError(ErrorCode.PAYMENT_DECLINED, str(exc)) from None

@@ -178,17 +178,24 @@ class Orders(Protocol):
         ...
 
     def record_claims(
-        self, moves: Sequence[ClaimMove], now: float, order: NewOrder | None = None
+        self,
+        moves: Sequence[ClaimMove],
+        now: float,
+        order: NewOrder | None = None,
+        *,
+        decided_from: int | None = None,
     ) -> list[Published]:
         """Take claimed units off the free stock, put released ones back, and log each change, all
         in one transaction: if one claim finds too little stock (a pin-buy took it meanwhile),
-        nothing changes and :class:`OutOfStockError` says so.
+        nothing changes and :class:`OutOfStockError` says so. A claim event logged after
+        ``decided_from`` (the last the deciding desk applied) raises :class:`StaleClaimsError`
+        and nothing is written.
         """
         ...
 
-    def claim_log(self) -> list[ClaimEvent]:
-        """Every claim event in the log, oldest first: a restarted hub rebuilds its open claims,
-        their expiries and the claims mode from them.
+    def claim_log(self, after: int = 0) -> list[ClaimEvent]:
+        """The claim events after seq ``after``, oldest first: a restarted hub rebuilds its open
+        claims, their expiries and the claims mode from them; a hub of a cluster catches up.
         """
         ...
 

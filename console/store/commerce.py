@@ -27,6 +27,7 @@ from console.store.records import (
     NotReservedError,
     OutOfStockError,
     Published,
+    StaleClaimsError,
     StoredOrder,
     VariantRow,
 )
@@ -159,7 +160,12 @@ class Commerce:
             return self._stock_event(writer, order.product_id, order.sku, now)
 
     def record_claims(
-        self, moves: Sequence[ClaimMove], now: float, order: NewOrder | None = None
+        self,
+        moves: Sequence[ClaimMove],
+        now: float,
+        order: NewOrder | None = None,
+        *,
+        decided_from: int | None = None,
     ) -> list[Published]:
         """Take claimed units off the free stock, put released ones back, and log each
         change, all in one transaction: if one claim finds too little stock (a pin-buy
@@ -168,9 +174,23 @@ class Commerce:
         ``order`` is the order of a claim being paid, recorded with the claim's end. Its
         units left the stock when they were claimed: they are the ones bought, so the
         stock does not change for it (a failed payment releases them as any order's).
+
+        ``decided_from`` is the seq of the last claim event the claims desk had applied
+        when it decided: a later one in the log (another hub's, committed first, since
+        writers take the room's lock in seq order) makes the decision stale, and
+        :class:`StaleClaimsError` is raised before anything is written. Auctions and
+        giveaways, which move stock this way but decide from their own events, give None.
         """
         published: list[Published] = []
         with self._store.events() as writer:
+            if decided_from is not None:
+                newer = writer.db.execute(
+                    f"SELECT seq FROM events WHERE seq > ? AND type IN {_CLAIM_TYPES} "
+                    "ORDER BY seq LIMIT 1",
+                    (decided_from,),
+                ).fetchone()
+                if newer is not None:
+                    raise StaleClaimsError(decided_from, int(newer[0]))
             if order is not None:
                 _insert_order(writer, order, now)
             for move in moves:
@@ -196,13 +216,13 @@ class Commerce:
                     published.append((stock.seq, body, None))
         return published
 
-    def claim_log(self) -> list[ClaimEvent]:
-        """Every claim event in the log, oldest first: a restarted hub rebuilds its
-        open claims, their expiries and the claims mode from them."""
+    def claim_log(self, after: int = 0) -> list[ClaimEvent]:
+        """The claim events after seq ``after``, oldest first: a restarted hub rebuilds its
+        open claims, their expiries and the claims mode from all of them, and a hub of a
+        cluster catches up with those another hub logged since the last it applied."""
         rows = self._db.execute(
-            "SELECT body FROM events WHERE type IN "
-            "('claims', 'claim_card', 'claim_end', 'claim_wait') "
-            "ORDER BY seq"
+            f"SELECT body FROM events WHERE seq > ? AND type IN {_CLAIM_TYPES} ORDER BY seq",
+            (after,),
         ).fetchall()
         return [msgspec.json.decode(bytes(r[0]), type=ClaimEvent) for r in rows]
 
@@ -498,6 +518,8 @@ class Commerce:
             )
 
 
+#: The event types of comment-to-claim, as SQL: the claims mode, cards, ends, places in line.
+_CLAIM_TYPES = "('claims', 'claim_card', 'claim_end', 'claim_wait')"
 #: Why a reservation left the shelf's hold (the order's ``failure``).
 _EXPIRED = "the payment did not finish before the reservation expired"
 

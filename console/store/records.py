@@ -57,6 +57,20 @@ class DuplicateOrderError(ShopcastError):
         self.key = key
 
 
+class StaleClaimsError(ShopcastError):
+    """A claims decision was taken from an older log: claim event ``newer`` (another hub's)
+    came after ``seen``, the last the deciding desk had applied, so nothing was written.
+    The desk catches up from the log and decides again."""
+
+    def __init__(self, seen: int, newer: int) -> None:
+        super().__init__(
+            f"Claim event {newer} was logged after {seen}, the last this decision was taken "
+            "from; nothing was written. Catch up from the log and decide again."
+        )
+        self.seen = seen
+        self.newer = newer
+
+
 class NotReservedError(ShopcastError):
     """The order is no longer reserved: ``status`` says what it became (``paid`` through
     another hub, ``failed`` when its reservation lapsed or its payment failed)."""
