@@ -1096,25 +1096,19 @@ class Room:
         A moderation action (a ``mod`` event, from this hub or another) changes the rules
         every hub judges by: they are read again from the store. So does a shop event
         (the show, stock, a sale) what the shop holds. An auction event another hub
-<<<<<<< HEAD
         wrote is applied to this hub's auction, a question event to its question queue
-        (and a deletion's ``erased`` re-signs the questions there).
-=======
-        wrote is applied to this hub's auction; a claim event brings its claims up to date.
->>>>>>> claims
+        (and a deletion's ``erased`` re-signs the questions there); a claim event brings
+        its claims up to date.
         """
         self._feed.event(event)
         if event.body.startswith(_MOD_EVENT):
             self.moderation.replicate()
         elif event.body.startswith(AUCTION_EVENT_PREFIX):
             self.auctions.follow(event.seq, event.body)
-<<<<<<< HEAD
         elif event.body.startswith(QUESTION_EVENTS):
             self.questions.follow(event.seq, event.body)
-=======
         elif event.body.startswith(CLAIM_EVENTS):
             self.claims.follow(event.seq)
->>>>>>> claims
         elif event.body.startswith(SHOP_EVENTS):
             self.shop.replicate(event.body)
 
@@ -1122,11 +1116,8 @@ class Room:
         """The bus may have missed events: queue what the log has after the last one."""
         self._feed.fill()
         self.auctions.resume()  # an auction event it missed is in the log too
-<<<<<<< HEAD
         self.questions.reload()  # and a question another hub changed, in the store
-=======
         self.claims.catch_up()  # and a claim event
->>>>>>> claims
 
     def on_viewers(self) -> None:
         self._presence_changed()
