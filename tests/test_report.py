@@ -15,10 +15,12 @@ import pytest
 
 from console import protocol, report
 from console.cli import main
+from console.errors import StoreError
 from console.report import write_report
 from console.report.summary import summarize
 from console.store import Store
 from console.store.commerce import Commerce, NewOrder
+from console.store.postgres import PostgresDatabase
 from console.store.profiles import Profiles
 from console.store.showlog import BuyerHistory, ShowReader
 from console.store.team import TeamRecords
@@ -408,3 +410,62 @@ def test_a_show_kept_in_postgresql_reads_as_the_same_show_kept_in_sqlite(
         ("mug", 1500),
     ]
     assert on_postgres[2].buyers == {"past0": BuyerHistory(1, 2, 6400)}
+
+
+def test_python_m_console_report_database_writes_a_cluster_shows_report(
+    tmp_path: Path,
+    postgres: Postgres,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = postgres.fresh_database()
+    simulated_show(tmp_path / "hub", database=url)
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--database", url]) == 0
+    printed = capsys.readouterr().out.split()
+    # Without --out: reports/show-N in the current folder, as --help says.
+    assert printed[0] == str(tmp_path / "reports" / "show-2" / "report.html")
+    html = (tmp_path / "reports" / "show-2" / "report.html").read_text(encoding="utf-8")
+    assert "Show #2" in html and "€162.00" in html
+
+
+@pytest.mark.parametrize(
+    ("url", "told"),
+    [
+        ("mysql://ann:secret@db/show", "is not a PostgreSQL URL; give postgresql://"),
+        ("postgresql://ann:secret@/none?host={folder}", "could not be reached"),
+    ],
+)
+def test_a_report_from_a_wrong_database_url_says_what_to_fix(
+    url: str, told: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "--database", url.format(folder=tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("shopcast: ") and told in err
+    assert "Traceback" not in err
+    if url.startswith("postgresql"):
+        assert "secret" not in err and "--database URL" in err
+
+
+def test_a_database_without_a_show_is_refused_with_advice(
+    postgres: Postgres, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "--database", postgres.empty_database()]) == 2
+    assert "holds no Shopcast store" in capsys.readouterr().err
+    assert main(["report", "--database", postgres.fresh_database()]) == 2
+    assert "No show has gone live in the database postgresql://" in capsys.readouterr().err
+
+
+def test_the_reports_connection_cannot_change_a_clusters_store(
+    tmp_path: Path, postgres: Postgres
+) -> None:
+    url = postgres.fresh_database()
+    simulated_show(tmp_path / "hub", database=url)
+    reading = PostgresDatabase.open_read_only(url)
+    try:
+        with pytest.raises(StoreError, match=r"could not be read .*read-only transaction"):
+            reading.execute("DELETE FROM orders")
+    finally:
+        reading.close()
+    with ShowReader(tmp_path, database=url) as reader:
+        assert len(reader.read(reader.show()).orders) == 3
