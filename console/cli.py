@@ -150,13 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{hub,ctl,token,report}")
     hub = sub.add_parser("hub", help="run the hub headless (no window, no Qt)")
     _common(hub)
-    hub.add_argument(
-        "--database",
-        default=os.environ.get("SHOPCAST_DATABASE", ""),
-        metavar="URL",
-        help="keep the room in this PostgreSQL database (postgresql://user@host/db) that "
-        "several hubs can share, instead of the SQLite file in --data-dir "
-        "(SHOPCAST_DATABASE sets it too, out of sight of ps)",
+    _database(
+        hub,
+        "keep the room in this PostgreSQL database (postgresql://user@host/db) that "
+        "several hubs can share, instead of the SQLite file in --data-dir",
     )
     hub.add_argument(
         "--sfu",
@@ -226,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser(
         "report",
         help="write a past show's report (HTML, PNG charts, CSV exports) from the data folder "
-        "and print the files; reads the file read-only, so the hub may be running",
+        "or a cluster's --database and print the files; reads read-only, so the hubs may "
+        "be running",
     )
     report.add_argument(
         "show", nargs="?", type=int, default=None, help="the show's number (default: the latest)"
@@ -235,15 +233,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir",
         type=Path,
         default=None,
-        help=f"the hub's data folder (default {default_data_dir()})",
+        help=f"the hub's data folder (default {default_data_dir()}; not read with --database)",
+    )
+    _database(
+        report,
+        "read the show from this PostgreSQL database (postgresql://user@host/db), the one "
+        "the show's hubs were started with, instead of the SQLite file in --data-dir",
     )
     report.add_argument(
         "--out",
         type=Path,
         default=None,
-        help="folder for the files (default: reports/show-N in the data folder)",
+        help="folder for the files (default: reports/show-N in the data folder; with "
+        "--database, reports/show-N in the current folder)",
     )
     return parser
+
+
+def _database(parser: argparse.ArgumentParser, use: str) -> None:
+    """``--database``: one option, one meaning (and one variable) for the hub and the report."""
+    parser.add_argument(
+        "--database",
+        default=os.environ.get("SHOPCAST_DATABASE", ""),
+        metavar="URL",
+        help=f"{use} (SHOPCAST_DATABASE sets it too, out of sight of ps)",
+    )
 
 
 def _whip_url(value: str) -> str:
@@ -319,12 +333,12 @@ def _print_host_token(data_dir: Path) -> int:
     return 0
 
 
-def _write_report(data_dir: Path, show: int | None, out: Path | None) -> int:
+def _write_report(data_dir: Path, show: int | None, out: Path | None, database: str) -> int:
     """Imported here, so matplotlib costs nothing for the other commands."""
     from console.report import write_report
 
     try:
-        files = write_report(data_dir, show, out)
+        files = write_report(data_dir, show, out, database or None)
     except ShopcastError as exc:
         print(f"shopcast: {exc}", file=sys.stderr)
         return 2
@@ -347,7 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "token":
         return _print_host_token(args.data_dir or default_data_dir())
     if args.command == "report":
-        return _write_report(args.data_dir or default_data_dir(), args.show, args.out)
+        return _write_report(
+            args.data_dir or default_data_dir(), args.show, args.out, args.database
+        )
     settings = _settings(args)
     if settings.connect and not settings.token:
         print("shopcast: --connect needs --token (the one in your invitation).", file=sys.stderr)

@@ -15,14 +15,17 @@ import pytest
 
 from console import protocol, report
 from console.cli import main
+from console.errors import StoreError
 from console.report import write_report
 from console.report.summary import summarize
 from console.store import Store
 from console.store.commerce import Commerce, NewOrder
+from console.store.postgres import PostgresDatabase
 from console.store.profiles import Profiles
-from console.store.showlog import ShowReader
+from console.store.showlog import BuyerHistory, ShowReader
 from console.store.team import TeamRecords
 from tests.support.browser import strict_chromium
+from tests.support.postgres import Postgres
 
 T0 = 1_700_000_000.0
 PRICES = {"scarf": 4900, "mug": 1500}
@@ -88,7 +91,7 @@ def _past_show(store: Store, profiles: Profiles, start: float) -> None:
     profiles.stream_ended(start + 600)
 
 
-def simulated_show(data_dir: Path, ended: bool = False) -> None:
+def simulated_show(data_dir: Path, ended: bool = False, database: str | None = None) -> None:
     """Show 2: Alice chose "Remember me", Bob "Only this show", Carol never chose.
 
     Scarf pinned at +60 s with Alice watching (her join is stored), Bob and Carol comment
@@ -96,9 +99,10 @@ def simulated_show(data_dir: Path, ended: bool = False) -> None:
     +300 s a deal on the mug, which Carol buys. Carol asks about shipping (answered after
     120 s), Bob about sizes (never answered), Bob finds it too expensive. The show is
     still open when the report is made (unless ``ended``), so nothing has been forgotten
-    yet: the report itself must keep Bob and Carol out of its rows.
+    yet: the report itself must keep Bob and Carol out of its rows. With ``database``
+    (a PostgreSQL URL) the show is kept there, as a cluster's hubs keep it.
     """
-    store = Store.open(data_dir)
+    store = Store.open(data_dir, database=database)
     try:
         store.replace_catalogue([_product("scarf"), _product("mug")])
         profiles = Profiles(store)
@@ -371,3 +375,97 @@ def test_the_first_shows_report_says_there_is_nothing_to_compare_with(
     html = files["report.html"].read_text(encoding="utf-8")
     assert "No earlier show to compare with yet." in html
     assert [o["buyer"] for o in _rows(files["orders.csv"])] == ["a viewer"] * 4
+
+
+def _a_buyer_comes_back(data_dir: Path, database: str | None = None) -> None:
+    """Show 3: Past 0, who bought a scarf in show 1, buys a mug."""
+    store = Store.open(data_dir, database=database)
+    try:
+        profiles = Profiles(store)
+        store.append_stream_state(True, T0 + 86_400)
+        profiles.stream_started(T0 + 86_400)
+        _buy(store, "past0", "Past 0", "mug", 1, T0 + 86_460)
+        store.append_stream_state(False, T0 + 86_700)
+        profiles.stream_ended(T0 + 86_700)
+    finally:
+        store.close()
+
+
+def test_a_show_kept_in_postgresql_reads_as_the_same_show_kept_in_sqlite(
+    data_dir: Path, tmp_path: Path, postgres: Postgres
+) -> None:
+    url = postgres.fresh_database()
+    for folder, database in ((data_dir, None), (tmp_path / "hub", url)):
+        simulated_show(folder, ended=True, database=database)
+        _a_buyer_comes_back(folder, database)
+    with ShowReader(data_dir) as file, ShowReader(tmp_path / "unread", database=url) as shared:
+        on_sqlite = [file.read(span) for span in file.shows()]
+        on_postgres = [shared.read(span) for span in shared.shows()]
+    assert on_postgres == on_sqlite
+    assert summarize(on_postgres[1], on_postgres[:1]) == summarize(on_sqlite[1], on_sqlite[:1])
+    # The same, and not the same nothing: show 2's sales, and a returning buyer in show 3.
+    assert [(o.product_id, o.total) for o in on_postgres[1].orders] == [
+        ("scarf", 9800),
+        ("scarf", 4900),
+        ("mug", 1500),
+    ]
+    assert on_postgres[2].buyers == {"past0": BuyerHistory(1, 2, 6400)}
+
+
+def test_python_m_console_report_database_writes_a_cluster_shows_report(
+    tmp_path: Path,
+    postgres: Postgres,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = postgres.fresh_database()
+    simulated_show(tmp_path / "hub", database=url)
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--database", url]) == 0
+    printed = capsys.readouterr().out.split()
+    # Without --out: reports/show-N in the current folder, as --help says.
+    assert printed[0] == str(tmp_path / "reports" / "show-2" / "report.html")
+    html = (tmp_path / "reports" / "show-2" / "report.html").read_text(encoding="utf-8")
+    assert "Show #2" in html and "€162.00" in html
+
+
+@pytest.mark.parametrize(
+    ("url", "told"),
+    [
+        ("mysql://ann:secret@db/show", "is not a PostgreSQL URL; give postgresql://"),
+        ("postgresql://ann:secret@/none?host={folder}", "could not be reached"),
+    ],
+)
+def test_a_report_from_a_wrong_database_url_says_what_to_fix(
+    url: str, told: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "--database", url.format(folder=tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("shopcast: ") and told in err
+    assert "Traceback" not in err
+    if url.startswith("postgresql"):
+        assert "secret" not in err and "--database URL" in err
+
+
+def test_a_database_without_a_show_is_refused_with_advice(
+    postgres: Postgres, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "--database", postgres.empty_database()]) == 2
+    assert "holds no Shopcast store" in capsys.readouterr().err
+    assert main(["report", "--database", postgres.fresh_database()]) == 2
+    assert "No show has gone live in the database postgresql://" in capsys.readouterr().err
+
+
+def test_the_reports_connection_cannot_change_a_clusters_store(
+    tmp_path: Path, postgres: Postgres
+) -> None:
+    url = postgres.fresh_database()
+    simulated_show(tmp_path / "hub", database=url)
+    reading = PostgresDatabase.open_read_only(url)
+    try:
+        with pytest.raises(StoreError, match=r"could not be read .*read-only transaction"):
+            reading.execute("DELETE FROM orders")
+    finally:
+        reading.close()
+    with ShowReader(tmp_path, database=url) as reader:
+        assert len(reader.read(reader.show()).orders) == 3

@@ -1,9 +1,10 @@
 """The post-show report (issue 18): HTML, PNG charts and CSV exports of one stored show.
 
-:func:`write_report` reads the show from the data folder (read-only, so the hub may keep
-running), computes its figures (:mod:`.summary`), draws the charts (:mod:`.charts`,
-matplotlib) and writes ``report.html`` beside the PNGs and CSVs. Kept out of
-``console.domain`` because it does I/O and imports matplotlib.
+:func:`write_report` reads the show from the data folder, or from the PostgreSQL database
+a cluster's hubs share (read-only either way, so the hubs may keep running), computes its
+figures (:mod:`.summary`), draws the charts (:mod:`.charts`, matplotlib) and writes
+``report.html`` beside the PNGs and CSVs. Kept out of ``console.domain`` because it does
+I/O and imports matplotlib.
 """
 
 from __future__ import annotations
@@ -23,20 +24,29 @@ from console.store.showlog import ShowReader
 log = logging.getLogger(__name__)
 
 
-def default_out(data_dir: Path, show_id: int) -> Path:
-    return data_dir / "reports" / f"show-{show_id}"
+def default_out(data_dir: Path, show_id: int, database: str | None = None) -> Path:
+    """Where a report goes without ``--out``: ``reports/show-N`` in the data folder, or for
+    a show kept in a database, in the current folder (a cluster numbers its shows apart
+    from this machine's data folder, whose own show N has its report there)."""
+    return (Path.cwd() if database else data_dir) / "reports" / f"show-{show_id}"
 
 
-def write_report(data_dir: Path, show_id: int | None = None, out: Path | None = None) -> list[Path]:
-    """Write the report of show ``show_id`` (the latest by default); return the files."""
-    with ShowReader(data_dir) as reader:
+def write_report(
+    data_dir: Path,
+    show_id: int | None = None,
+    out: Path | None = None,
+    database: str | None = None,
+) -> list[Path]:
+    """Write the report of show ``show_id`` (the latest by default) kept in ``data_dir``'s
+    data file, or with ``database`` (a PostgreSQL URL) in that database; return the files."""
+    with ShowReader(data_dir, database) as reader:
         span = reader.show(show_id)
         log = reader.read(span)
         earlier = [s for s in reader.shows() if s.id < span.id][-PAST_SHOWS:]
         past = [reader.read(s) for s in earlier]
     raised = grouped([e.text for e in log.events if isinstance(e, Commented)])
     report = summarize(log, past, raised.__getitem__)
-    folder = out if out is not None else default_out(data_dir, span.id)
+    folder = out if out is not None else default_out(data_dir, span.id, database)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

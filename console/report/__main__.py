@@ -1,4 +1,4 @@
-"""``python -m console.report [SHOW] [--data-dir DIR] [--out DIR]``: the same as
+"""``python -m console.report [SHOW] [--data-dir DIR | --database URL] [--out DIR]``: as
 ``python -m console report``, whose parser it uses."""
 
 from __future__ import annotations

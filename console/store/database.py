@@ -107,13 +107,24 @@ def describe_sqlite(exc: sqlite3.Error) -> str:
     return f"The data file could not be written ({text})."
 
 
+def check_postgres_url(url: str) -> None:
+    """Refuse a ``--database`` that is not a PostgreSQL URL before any driver sees it."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise StoreError(
+            f"--database {url!r} is not a PostgreSQL URL; give postgresql://user@host/db "
+            "or leave it out for the SQLite file in --data-dir."
+        )
+
+
 class SqliteDatabase:
     """The embedded default: one file in WAL mode; ``BEGIN IMMEDIATE`` serialises writers."""
 
     dialect = "sqlite"
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, read_only: bool = False) -> None:
         self._connection = connection
+        #: Opened by :meth:`open_read_only`: nothing to checkpoint when it closes.
+        self._read_only = read_only
 
     @classmethod
     def open(cls, path: Path) -> SqliteDatabase:
@@ -130,6 +141,23 @@ class SqliteDatabase:
                 "damaged, move it away and Shopcast starts with a new one."
             ) from exc
         return cls(connection)
+
+    @classmethod
+    def open_read_only(cls, path: Path) -> SqliteDatabase:
+        """Open the existing file at ``path`` for reading only, beside the hub that may be
+        writing it: WAL lets this reader and the one writer work at once, and a reader
+        can neither create the file nor change it."""
+        try:
+            connection = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            connection.execute("PRAGMA busy_timeout=2000")
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot read the data file {path} ({exc}).") from exc
+        return cls(connection, read_only=True)
 
     def execute(self, sql: str, params: Params = ()) -> Cursor:
         return self._connection.execute(sql, params)
@@ -191,7 +219,11 @@ class SqliteDatabase:
         self._connection.execute(f"PRAGMA user_version = {int(version)}")
 
     def close(self) -> None:
-        """Checkpoint the WAL into the main file and close, so the file is whole on disk."""
+        """Checkpoint the WAL into the main file and close, so the file is whole on disk
+        (a reader only closes: the checkpoint is the writer's)."""
+        if self._read_only:
+            self._connection.close()
+            return
         try:
             self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             # Statistics for the query planner: worth having, not worth failing a close

@@ -98,15 +98,16 @@ def _params(params: Params) -> Params:
     return tuple(_param(value) for value in params)
 
 
-def describe_postgres(exc: psycopg.Error) -> str:
-    """A PostgreSQL error as the user can act on it."""
+def describe_postgres(exc: psycopg.Error, doing: str = "written") -> str:
+    """A PostgreSQL error as the user can act on it; ``doing``: what the store could not be
+    (``"read"`` for a report's connection)."""
     text = str(exc).strip()
     if isinstance(exc, psycopg.OperationalError):
         return (
             f"The PostgreSQL server could not be reached ({text}); check that it runs and "
             "that the --database URL names it."
         )
-    return f"The PostgreSQL store could not be written ({text})."
+    return f"The PostgreSQL store could not be {doing} ({text})."
 
 
 _BEGIN_QUEUED: Final = "BEGIN; SELECT seq FROM room_seq WHERE id = 1 FOR UPDATE"
@@ -117,11 +118,13 @@ class PostgresDatabase:
 
     dialect = "postgresql"
 
-    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+    def __init__(self, connection: psycopg.Connection[Any], read_only: bool = False) -> None:
         self._connection = connection
         self._depth = 0
         #: The room's seq as the open transaction's lock read it (nobody moves it since).
         self._locked_seq = 0
+        #: Opened by :meth:`open_read_only`: its errors say the store could not be read.
+        self._doing = "read" if read_only else "written"
 
     @classmethod
     def open(cls, url: str) -> PostgresDatabase:
@@ -140,13 +143,40 @@ class PostgresDatabase:
             ) from exc
         return cls(connection)
 
+    @classmethod
+    def open_read_only(cls, url: str) -> PostgresDatabase:
+        """Connect to ``url`` for reading only (a report beside the show's hubs): every
+        transaction of the connection is read only, so nothing run on it can change the
+        store, and nothing is created; a database no hub has used is refused."""
+        try:
+            connection = psycopg.connect(url, autocommit=True)
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"Cannot open the store at {safe_url(url)}: {describe_postgres(exc, 'read')}"
+            ) from exc
+        try:
+            connection.execute("SET default_transaction_read_only = on")
+            kept = connection.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+        except psycopg.Error as exc:
+            connection.close()
+            raise StoreError(
+                f"Cannot read the store at {safe_url(url)}: {describe_postgres(exc, 'read')}"
+            ) from exc
+        if not (kept and kept[0]):
+            connection.close()
+            raise StoreError(
+                f"The database at {safe_url(url)} holds no Shopcast store: no hub has run on "
+                "it. Give --database the URL the show's hubs were started with."
+            )
+        return cls(connection, read_only=True)
+
     def execute(self, sql: str, params: Params = ()) -> Cursor:
         try:
             return self._connection.execute(placeholders(sql), _params(params))
         except psycopg.Error as exc:
             if self._depth:
                 raise
-            raise StoreError(describe_postgres(exc)) from exc
+            raise StoreError(describe_postgres(exc, self._doing)) from exc
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = [_params(row) for row in rows]

@@ -2,9 +2,11 @@
 
 A show is one stream (:mod:`console.store.profiles`): from the host going live (the
 ``stream`` event at ``start_seq``) to the next show's start, so the chat after the show
-still belongs to it. :class:`ShowReader` opens the data file **read-only** on its own
-connection, so a report can be made in a worker thread or another process while the
-hub keeps writing (SQLite's WAL lets readers and the one writer work at once).
+still belongs to it. :class:`ShowReader` opens the store **read-only** on its own
+connection through the store's Database adapter, so a report can be made in a worker
+thread or another process while the hubs keep writing: the SQLite data file (WAL lets
+readers and the one writer work at once), or a cluster's PostgreSQL database (a
+connection whose every transaction is read only). Its SQL is written once for both.
 
 What the store keeps decides what a report can say; the reader turns it into the
 insight domain's events (:mod:`console.domain.insight.events`) and plain rows:
@@ -21,8 +23,11 @@ insight domain's events (:mod:`console.domain.insight.events`) and plain rows:
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -42,6 +47,7 @@ from console.domain.insight.events import (
 )
 from console.domain.profile import CONSENTS, Consent
 from console.errors import StoreError
+from console.store.database import Database, SqliteDatabase, check_postgres_url
 from console.store.sqlite import DB_FILE_NAME
 
 
@@ -122,22 +128,44 @@ class ShowLog:
 
 _DECODER = msgspec.json.Decoder(protocol.RoomEvent)
 
+#: Ids in one ``IN (...)`` list: well within either engine's limit on a statement's
+#: parameters (SQLite's is 32,766; PostgreSQL's 65,535).
+_CHUNK = 500
+
+
+def _in_chunks(db: Database, sql: str, ids: Sequence[str], *params: object) -> Iterator[Any]:
+    """The rows of ``sql`` with its ``IN ({})`` list filled with ``ids``, a chunk at a time
+    (``params`` come before the list)."""
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        yield from db.execute(sql.format(", ".join("?" * len(chunk))), (*params, *chunk))
+
 
 class ShowReader:
-    """Read-only access to the shows in a data folder."""
+    """Read-only access to the shows of one store: the SQLite file in a data folder, or
+    the PostgreSQL database a cluster's hubs share."""
 
-    def __init__(self, data_dir: Path) -> None:
-        path = data_dir / DB_FILE_NAME
-        if not path.exists():
-            raise StoreError(
-                f"There is no Shopcast data file in {data_dir}; give the folder the console "
-                "uses with --data-dir."
-            )
-        try:
-            self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-            self._db.execute("PRAGMA busy_timeout=2000")
-        except sqlite3.Error as exc:
-            raise StoreError(f"Cannot read the data file {path} ({exc}).") from exc
+    def __init__(self, data_dir: Path, database: str | None = None) -> None:
+        """The shows in ``data_dir``'s data file; with ``database`` (a PostgreSQL URL, as
+        the hubs' ``--database`` names it) the shows in that database instead."""
+        self._db: Database
+        if database is None:
+            path = data_dir / DB_FILE_NAME
+            if not path.exists():
+                raise StoreError(
+                    f"There is no Shopcast data file in {data_dir}; give the folder the "
+                    "console uses with --data-dir."
+                )
+            self._db = SqliteDatabase.open_read_only(path)
+            self._where = f"the data file {path}"
+            self._place = "this data folder"
+        else:
+            check_postgres_url(database)
+            # psycopg is imported only when a database is asked for, as Store.open does.
+            from console.store.postgres import PostgresDatabase, safe_url
+
+            self._db = PostgresDatabase.open_read_only(database)
+            self._where = self._place = f"the database {safe_url(database)}"
 
     def close(self) -> None:
         self._db.close()
@@ -148,12 +176,22 @@ class ShowReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @contextmanager
+    def _reading(self, what: str) -> Iterator[None]:
+        """A driver's error (SQLite's raw, PostgreSQL's already a StoreError) as one
+        StoreError naming what could not be read, and where."""
+        try:
+            yield
+        except (sqlite3.Error, StoreError) as exc:
+            raise StoreError(f"Cannot read {what} from {self._where} ({exc}).") from exc
+
     def shows(self) -> list[ShowSpan]:
         """Every show, oldest first."""
-        last = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
-        rows = self._db.execute(
-            "SELECT id, started, ended, start_seq FROM streams ORDER BY id"
-        ).fetchall()
+        with self._reading("the shows"):
+            last = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+            rows = self._db.execute(
+                "SELECT id, started, ended, start_seq FROM streams ORDER BY id"
+            ).fetchall()
         spans: list[ShowSpan] = []
         for index, (sid, started, ended, start_seq) in enumerate(rows):
             end_seq = rows[index + 1][3] if index + 1 < len(rows) else last
@@ -164,7 +202,7 @@ class ShowReader:
         """Show ``show_id``, or the latest one."""
         spans = self.shows()
         if not spans:
-            raise StoreError("No show has gone live in this data folder yet: nothing to report.")
+            raise StoreError(f"No show has gone live in {self._place} yet: nothing to report.")
         if show_id is None:
             return spans[-1]
         for span in spans:
@@ -176,10 +214,8 @@ class ShowReader:
 
     def read(self, span: ShowSpan) -> ShowLog:
         """The show's events in time order and its chat, questions, orders and buyers."""
-        try:
+        with self._reading(f"show {span.id}"):
             return self._read(span)
-        except sqlite3.Error as exc:
-            raise StoreError(f"Cannot read show {span.id} from the data file ({exc}).") from exc
 
     def _read(self, span: ShowSpan) -> ShowLog:
         db = self._db
@@ -195,7 +231,9 @@ class ShowReader:
 
         watched: list[tuple[float, float | None]] = []
         for viewer, first, last in db.execute(
-            "SELECT viewer_id, first_ts, last_ts FROM presence WHERE stream_id = ?", (span.id,)
+            "SELECT viewer_id, first_ts, last_ts FROM presence WHERE stream_id = ? "
+            "ORDER BY viewer_id",
+            (span.id,),
         ):
             join(first, viewer, -1)
             if span.ended is not None and last < span.ended:
@@ -205,11 +243,15 @@ class ShowReader:
                 watched.append((first, None))
 
         chat: list[ChatRow] = []
+        # The show's sales in order, order id -> when paid. The id is read from the sale's
+        # event (which keeps it when the buyer is forgotten; the event's viewer id column
+        # does not), here in Python: in SQL it would take each engine's own JSON functions.
+        sold: dict[str, float] = {}
         pinned: str | None = None
         deal: str | None = None
         for seq, ts, body in db.execute(
             "SELECT seq, ts, body FROM events WHERE seq > ? AND seq <= ? "
-            "AND type IN ('comment', 'show', 'deal_end', 'answer') ORDER BY seq",
+            "AND type IN ('comment', 'show', 'deal_end', 'answer', 'order') ORDER BY seq",
             bounds,
         ):
             message = _DECODER.decode(bytes(body))
@@ -247,20 +289,27 @@ class ShowReader:
                     deal = None
                 case protocol.Answer():
                     events.append((ts, seq, Answered(ts, message.question)))
+                case protocol.OrderPlaced():
+                    sold[message.order_id] = ts
                 case _:
                     pass
 
-        orders = [
-            OrderRow(oid, created, viewer, name, pid, title, qty, total, currency, bool(deal_))
-            for oid, created, viewer, name, pid, title, qty, total, currency, deal_ in db.execute(
-                "SELECT o.id, COALESCE(e.ts, o.created), o.viewer_id, o.name, o.product_id, "
-                "o.title, o.quantity, o.total, o.currency, o.deal FROM orders o "
-                "JOIN events e ON e.type = 'order' AND e.seq > ? AND e.seq <= ? "
-                "AND json_extract(e.body, '$.order_id') = o.id "
-                "WHERE o.status = 'paid' ORDER BY e.seq",
-                bounds,
+        paid = {
+            row[0]: row
+            for row in _in_chunks(
+                db,
+                "SELECT id, viewer_id, name, product_id, title, quantity, total, currency, deal "
+                "FROM orders WHERE status = 'paid' AND id IN ({})",
+                list(sold),
             )
-        ]
+        }
+        orders: list[OrderRow] = []
+        for oid, ts in sold.items():
+            if oid in paid:
+                _, viewer, name, pid, title, qty, total, currency, deal_ = paid[oid]
+                orders.append(
+                    OrderRow(oid, ts, viewer, name, pid, title, qty, total, currency, bool(deal_))
+                )
         for order in orders:
             join(order.ts, order.viewer_id, span.end_seq)
             events.append(
@@ -271,7 +320,7 @@ class ShowReader:
                 )
             )
         for viewer, product, ts in db.execute(
-            "SELECT viewer_id, product_id, ts FROM checkout_starts WHERE stream_id = ?",
+            "SELECT viewer_id, product_id, ts FROM checkout_starts WHERE stream_id = ? ORDER BY id",
             (span.id,),
         ):
             events.append((ts, span.end_seq, CheckoutOpened(ts, viewer, product)))
@@ -289,15 +338,16 @@ class ShowReader:
             for viewer, choice in db.execute("SELECT viewer_id, consent FROM consent")
             if choice in CONSENTS
         }
+        # int(): PostgreSQL's SUM of integers is a numeric (a Decimal in Python).
         buyers = {
-            viewer: BuyerHistory(before, count, spent)
-            for viewer, before, count, spent in db.execute(
-                "SELECT viewer_id, SUM(created < ?), COUNT(*), SUM(total) FROM orders "
-                "WHERE status = 'paid' AND viewer_id IN "
-                "(SELECT o.viewer_id FROM orders o JOIN events e ON e.type = 'order' "
-                "AND e.seq > ? AND e.seq <= ? AND json_extract(e.body, '$.order_id') = o.id) "
+            viewer: BuyerHistory(int(before), int(count), int(spent))
+            for viewer, before, count, spent in _in_chunks(
+                db,
+                "SELECT viewer_id, SUM(CASE WHEN created < ? THEN 1 ELSE 0 END), COUNT(*), "
+                "SUM(total) FROM orders WHERE status = 'paid' AND viewer_id IN ({}) "
                 "GROUP BY viewer_id",
-                (span.started, *bounds),
+                sorted({order.viewer_id for order in orders}),
+                span.started,
             )
         }
         events.sort(key=lambda item: (item[0], item[1]))

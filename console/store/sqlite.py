@@ -21,7 +21,7 @@ import msgspec
 from console import protocol
 from console.errors import StoreError, StoreVersionError
 from console.store.commerce import Commerce
-from console.store.database import Database, SqliteDatabase
+from console.store.database import Database, SqliteDatabase, check_postgres_url
 from console.store.migrations import MIGRATIONS
 from console.store.profiles import Profiles
 from console.store.records import StaffToken
@@ -89,11 +89,7 @@ class Store:
 
     @classmethod
     def _open_postgres(cls, data_dir: Path, url: str) -> Store:
-        if not url.startswith(("postgresql://", "postgres://")):
-            raise StoreError(
-                f"--database {url!r} is not a PostgreSQL URL; give postgresql://user@host/db "
-                "or leave it out for the SQLite file in --data-dir."
-            )
+        check_postgres_url(url)
         from console.store.postgres import PostgresDatabase, safe_url  # psycopg only if asked
 
         db = PostgresDatabase.open(url)
