@@ -343,4 +343,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     );
     CREATE INDEX viewer_counts_by_stream ON viewer_counts (stream_id, ts);
     """,
+    # 11: the room's events by type: a desk of a cluster asks the log whether another
+    # hub wrote a claim event since its last one (before each claim decision), and a
+    # restarted hub replays one desk's events (claims, auctions, giveaways) by type.
+    """
+    CREATE INDEX events_by_type ON events (type, seq);
+    """,
 )
