@@ -28,11 +28,12 @@ desktop:
 hub: $(STAMP)
 	$(BIN)/python -m console hub $(ARGS)
 
-## test: lint, import contracts, then every test headless (offscreen Qt, headless Chromium)
+## test: lint, import contracts, then every test headless (offscreen Qt, headless Chromium),
+## on two workers a test file each (about 9 minutes on 2 cores instead of 15)
 test: $(STAMP)
 	$(BIN)/ruff check console media widgets tests tools
 	$(BIN)/lint-imports
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -p no:cacheprovider $(ARGS)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadfile $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check console media widgets tests tools
