@@ -13,10 +13,10 @@ import asyncio
 import logging
 from pathlib import Path
 
+from console.blocker_groups import grouped
 from console.domain.insight.events import Commented
 from console.errors import ShopcastError, StoreError
 from console.report import charts, exports
-from console.report.grouping import grouped
 from console.report.page import render
 from console.report.summary import PAST_SHOWS, summarize
 from console.store.showlog import ShowReader

@@ -1,5 +1,5 @@
 """The report's blocker groups of a big show, read by a worker process and this one
-(console/report/grouping.py): the same groups as reading them all here, and still
+(console/blocker_groups.py): the same groups as reading them all here, and still
 right when the worker fails."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from console.report import grouping
-from console.report.grouping import grouped, read_groups
+from console import blocker_groups as grouping
+from console.blocker_groups import grouped, read_groups
 
 TEXTS = [
     "is it in stock?",
@@ -48,7 +48,7 @@ def test_a_worker_reads_its_share_and_the_groups_are_the_same(
 
     monkeypatch.setattr(grouping.subprocess, "Popen", popen)
     found = grouped(small_big_show)
-    assert started and started[0][1:] == ["-m", "console.report.grouping"]
+    assert started and started[0][1:] == ["-m", "console.blocker_groups"]
     assert [found[text] for text in small_big_show] == read_groups(small_big_show)
     assert found["too expensive for me 💸 #1"] == {"price"}
 
@@ -57,7 +57,7 @@ def test_a_failing_worker_leaves_the_groups_whole(
     small_big_show: list[str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(grouping.sys, "executable", "/bin/false")
-    with caplog.at_level(logging.WARNING, logger="console.report.grouping"):
+    with caplog.at_level(logging.WARNING, logger="console.blocker_groups"):
         found = grouped(small_big_show)
     assert [found[text] for text in small_big_show] == read_groups(small_big_show)
     assert "the blocker worker failed" in caplog.text
@@ -67,7 +67,7 @@ def test_a_worker_that_cannot_start_leaves_the_groups_whole(
     small_big_show: list[str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(grouping.sys, "executable", "/nonexistent/python")
-    with caplog.at_level(logging.WARNING, logger="console.report.grouping"):
+    with caplog.at_level(logging.WARNING, logger="console.blocker_groups"):
         found = grouped(small_big_show)
     assert [found[text] for text in small_big_show] == read_groups(small_big_show)
     assert "No such file" in caplog.text
