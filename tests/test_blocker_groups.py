@@ -53,24 +53,23 @@ def test_a_worker_reads_its_share_and_the_groups_are_the_same(
     assert found["too expensive for me 💸 #1"] == {"price"}
 
 
-def test_a_failing_worker_leaves_the_groups_whole(
-    small_big_show: list[str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("executable", "logged"),
+    [("/bin/false", "the blocker worker failed"), ("/nonexistent/python", "No such file")],
+    ids=["fails", "cannot-start"],
+)
+def test_a_worker_that_fails_or_cannot_start_leaves_the_groups_whole(
+    executable: str,
+    logged: str,
+    small_big_show: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(grouping.sys, "executable", "/bin/false")
+    monkeypatch.setattr(grouping.sys, "executable", executable)
     with caplog.at_level(logging.WARNING, logger="console.blocker_groups"):
         found = grouped(small_big_show)
     assert [found[text] for text in small_big_show] == read_groups(small_big_show)
-    assert "the blocker worker failed" in caplog.text
-
-
-def test_a_worker_that_cannot_start_leaves_the_groups_whole(
-    small_big_show: list[str], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setattr(grouping.sys, "executable", "/nonexistent/python")
-    with caplog.at_level(logging.WARNING, logger="console.blocker_groups"):
-        found = grouped(small_big_show)
-    assert [found[text] for text in small_big_show] == read_groups(small_big_show)
-    assert "No such file" in caplog.text
+    assert logged in caplog.text
 
 
 def test_a_small_show_is_read_here(monkeypatch: pytest.MonkeyPatch) -> None:
