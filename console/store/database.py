@@ -21,6 +21,11 @@ from console.errors import StoreError
 Params = Sequence[Any] | dict[str, Any]
 
 _LAST_SEQ = "SELECT COALESCE(MAX(seq), 0) FROM events"
+INSERT_EVENT = (
+    "INSERT INTO events (seq, type, viewer_id, ts, body, audience) VALUES (?, ?, ?, ?, ?, ?)"
+)
+#: One room event as stored: seq, type, viewer_id, ts, body, audience.
+EventRow = tuple[int, str, str | None, float, bytes, str | None]
 
 
 class Cursor(Protocol):
@@ -74,8 +79,10 @@ class Database(Protocol):
         """The room's last seq; inside a transaction, under its write lock."""
         ...
 
-    def advance_seq(self, seq: int) -> None:
-        """Record, inside the writing transaction, that events up to ``seq`` exist."""
+    def append_events(self, rows: Sequence[EventRow]) -> None:
+        """Insert the writing transaction's events, the last of them its new seq. Called
+        last in the transaction: PostgreSQL sends them with the seq's update and the
+        COMMIT in one round trip, so the room's lock is held one round trip less."""
         ...
 
     def schema_version(self) -> int:
@@ -203,8 +210,9 @@ class SqliteDatabase:
     def last_seq(self) -> int:
         return int(self._connection.execute(_LAST_SEQ).fetchone()[0])
 
-    def advance_seq(self, seq: int) -> None:
-        """Nothing to do: the events table is the counter, read under ``BEGIN IMMEDIATE``."""
+    def append_events(self, rows: Sequence[EventRow]) -> None:
+        # The events table is the counter, read under ``BEGIN IMMEDIATE``.
+        self._connection.executemany(INSERT_EVENT, rows)
 
     def migration(self, statement: str) -> str:
         return statement

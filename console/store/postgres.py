@@ -20,7 +20,7 @@ from typing import Any, Final
 import psycopg
 
 from console.errors import StoreError
-from console.store.database import Cursor, Params
+from console.store.database import INSERT_EVENT, Cursor, EventRow, Params
 
 #: The advisory lock that queues hubs creating the schema at once (any fixed number).
 _SCHEMA_LOCK = 0x53686F70  # "Shop"
@@ -123,6 +123,8 @@ class PostgresDatabase:
         self._depth = 0
         #: The room's seq as the open transaction's lock read it (nobody moves it since).
         self._locked_seq = 0
+        #: The open transaction's events, sent with its COMMIT.
+        self._events: list[EventRow] = []
         #: Opened by :meth:`open_read_only`: its errors say the store could not be read.
         self._doing = "read" if read_only else "written"
 
@@ -203,9 +205,10 @@ class PostgresDatabase:
             self._rollback()
             raise StoreError(describe_postgres(exc)) from exc
         self._depth += 1
+        self._events = []
         try:
             yield self
-            self._connection.execute("COMMIT")
+            self._commit()
         except psycopg.Error as exc:
             self._rollback()
             raise StoreError(describe_postgres(exc)) from exc
@@ -229,8 +232,24 @@ class PostgresDatabase:
         (seq,) = self.execute("SELECT seq FROM room_seq WHERE id = 1").fetchone()
         return int(seq)
 
-    def advance_seq(self, seq: int) -> None:
-        self.execute("UPDATE room_seq SET seq = ? WHERE id = 1 AND seq < ?", (seq, seq))
+    def append_events(self, rows: Sequence[EventRow]) -> None:
+        self._events.extend(rows)
+
+    def _commit(self) -> None:
+        """The events, the room's new seq and the COMMIT, pipelined: one round trip, whose
+        errors (none are expected: the seq is this transaction's) roll it all back."""
+        if not self._events:
+            self._connection.execute("COMMIT")
+            return
+        seq = self._events[-1][0]
+        with self._connection.pipeline():
+            self._connection.cursor().executemany(
+                placeholders(INSERT_EVENT), [_params(row) for row in self._events]
+            )
+            self._connection.execute(
+                "UPDATE room_seq SET seq = %s WHERE id = 1 AND seq < %s", (seq, seq)
+            )
+            self._connection.execute("COMMIT")
         self._locked_seq = max(self._locked_seq, seq)
 
     def schema_version(self) -> int:

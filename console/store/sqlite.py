@@ -21,7 +21,7 @@ import msgspec
 from console import protocol
 from console.errors import StoreError, StoreVersionError
 from console.store.commerce import Commerce
-from console.store.database import Database, SqliteDatabase, check_postgres_url
+from console.store.database import Database, EventRow, SqliteDatabase, check_postgres_url
 from console.store.migrations import MIGRATIONS
 from console.store.profiles import Profiles
 from console.store.records import StaffToken
@@ -139,7 +139,7 @@ class Store:
         with self.db.transaction() as db:
             writer = EventWriter(db, db.last_seq())
             yield writer
-            db.advance_seq(writer.seq)
+            db.append_events(writer.rows)
         self._last_seq = writer.seq
 
     def append_comment(
@@ -405,11 +405,16 @@ _AUDIENCE_FILTER = {
 
 
 class EventWriter:
-    """Appends room events inside one store transaction, numbering them in order."""
+    """Appends room events inside one store transaction, numbering them in order.
+
+    The rows are inserted when the transaction ends (:meth:`Database.append_events`):
+    nothing in a transaction reads back an event it has just added.
+    """
 
     def __init__(self, db: Database, last_seq: int) -> None:
         self.db = db
         self.seq = last_seq
+        self.rows: list[EventRow] = []
 
     def add(
         self,
@@ -425,11 +430,7 @@ class EventWriter:
         """
         event = make(self.seq + 1)
         body = protocol.encode(event)
-        self.db.execute(
-            "INSERT INTO events (seq, type, viewer_id, ts, body, audience) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (event.seq, kind, viewer_id, ts, body, audience),
-        )
+        self.rows.append((event.seq, kind, viewer_id, ts, body, audience))
         self.seq = event.seq
         return event, body
 
