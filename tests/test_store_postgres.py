@@ -162,8 +162,22 @@ def test_hubs_starting_together_in_one_folder_agree_on_the_host_token(
 
 
 def test_a_database_that_is_not_postgresql_is_refused_with_advice(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="postgresql://"):
-        Store.open(tmp_path, database="mysql://localhost/shop")
+    with pytest.raises(StoreError, match="postgresql://") as told:
+        Store.open(tmp_path, database="mysql://ann:secret@localhost/shop")
+    assert "'mysql://ann:***@localhost/shop' is not a PostgreSQL URL" in str(told.value)
+    assert "secret" not in str(told.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://ann:sec ret@127.0.0.1/shop", "postgresql://ann:secret@[::1/shop"]
+)
+def test_a_url_the_driver_cannot_read_is_refused_without_its_password(
+    url: str, tmp_path: Path
+) -> None:
+    """libpq quotes the piece it could not parse, or the whole URL."""
+    with pytest.raises(StoreError, match=r"postgresql://ann:\*\*\*@") as told:
+        Store.open(tmp_path, database=url)
+    assert "secret" not in str(told.value) and "sec ret" not in str(told.value)
 
 
 def test_an_unreachable_server_is_named_with_the_fix(tmp_path: Path) -> None:

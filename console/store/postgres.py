@@ -20,6 +20,7 @@ from typing import Any, Final
 import psycopg
 
 from console.errors import StoreError
+from console.redact import masked_in, masked_url
 from console.store.database import Cursor, Params
 
 #: The advisory lock that queues hubs creating the schema at once (any fixed number).
@@ -110,6 +111,14 @@ def describe_postgres(exc: psycopg.Error, doing: str = "written") -> str:
     return f"The PostgreSQL store could not be {doing} ({text})."
 
 
+def _cannot(what: str, url: str, exc: psycopg.Error, doing: str = "written") -> StoreError:
+    """The store's error for a connection to ``url`` that failed. The driver's text may
+    quote the URL (a malformed one whole, or the piece it could not parse), so the
+    password is masked in that text too, not only in the URL the message names."""
+    told = f"Cannot {what} the store at {masked_url(url)}: {describe_postgres(exc, doing)}"
+    return StoreError(masked_in(told, url))
+
+
 _BEGIN_QUEUED: Final = "BEGIN; SELECT seq FROM room_seq WHERE id = 1 FOR UPDATE"
 
 
@@ -138,9 +147,7 @@ class PostgresDatabase:
                 for statement in _SCHEMA:
                     connection.execute(statement)
         except psycopg.Error as exc:
-            raise StoreError(
-                f"Cannot open the store at {safe_url(url)}: {describe_postgres(exc)}"
-            ) from exc
+            raise _cannot("open", url, exc) from exc
         return cls(connection)
 
     @classmethod
@@ -151,21 +158,17 @@ class PostgresDatabase:
         try:
             connection = psycopg.connect(url, autocommit=True)
         except psycopg.Error as exc:
-            raise StoreError(
-                f"Cannot open the store at {safe_url(url)}: {describe_postgres(exc, 'read')}"
-            ) from exc
+            raise _cannot("open", url, exc, "read") from exc
         try:
             connection.execute("SET default_transaction_read_only = on")
             kept = connection.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
         except psycopg.Error as exc:
             connection.close()
-            raise StoreError(
-                f"Cannot read the store at {safe_url(url)}: {describe_postgres(exc, 'read')}"
-            ) from exc
+            raise _cannot("read", url, exc, "read") from exc
         if not (kept and kept[0]):
             connection.close()
             raise StoreError(
-                f"The database at {safe_url(url)} holds no Shopcast store: no hub has run on "
+                f"The database at {masked_url(url)} holds no Shopcast store: no hub has run on "
                 "it. Give --database the URL the show's hubs were started with."
             )
         return cls(connection, read_only=True)
@@ -245,8 +248,3 @@ class PostgresDatabase:
 
     def close(self) -> None:
         self._connection.close()
-
-
-def safe_url(url: str) -> str:
-    """The URL without its password, for a message."""
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
