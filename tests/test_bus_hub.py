@@ -7,6 +7,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,9 +83,29 @@ async def test_a_hub_on_redis_shares_its_events_notices_and_viewer_count(
 
 
 def test_a_hub_without_its_redis_says_so_and_exits(tmp_path: Path) -> None:
-    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    port = free_port()
     command = [sys.executable, "-m", "console", "hub", "--port", "0", "--bind", "127.0.0.1"]
-    command += ["--data-dir", str(tmp_path / "data"), "--redis", nowhere]
+    command += ["--data-dir", str(tmp_path / "data")]
+    command += ["--redis", f"redis://default:s3cret@127.0.0.1:{port}/0"]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
-    assert f"Cannot reach Redis at {nowhere}" in done.stderr
+    assert f"Cannot reach Redis at redis://default:***@127.0.0.1:{port}/0" in done.stderr
+    assert "s3cret" not in done.stderr + done.stdout
+
+
+def test_a_hub_names_its_redis_at_start_without_the_password(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """The session's redis-server has no password: it takes any for its default user."""
+    with_password = redis_url.replace("redis://", "redis://default:s3cret@")
+    hub = start_hub(tmp_path / "data", extra=("--redis", with_password))
+    try:
+        deadline = time.monotonic() + 30
+        while not any(line.startswith("Bus:") for line in hub.output):
+            assert hub.process.poll() is None and time.monotonic() < deadline, hub.output
+            time.sleep(0.05)
+    finally:
+        hub.stop()
+    printed = "".join(hub.output)
+    assert f"Bus: Redis at {redis_url.replace('redis://', 'redis://default:***@')}\n" in printed
+    assert "s3cret" not in printed + hub.log.read_text()

@@ -15,7 +15,7 @@ from console.errors import ProtocolError
 from console.hub.questions import QuestionDesk
 from console.store import Store
 from console.store.records import Published
-from tests.support.storedb import value
+from tests.support.storedb import Engine, value
 from tests.test_shop_hub import FakeClock
 
 
@@ -23,8 +23,8 @@ class Desk:
     """One hub's desk on its own connection to the shared store; what it published waits
     in ``sent`` until the test delivers it to the other desk."""
 
-    def __init__(self, data_dir: Path, clock: FakeClock) -> None:
-        self.store = Store.open(data_dir)
+    def __init__(self, store: Store, clock: FakeClock) -> None:
+        self.store = store
         self.sent: list[Published] = []
         self.desk = QuestionDesk(self.store.team, self.sent.extend, clock, lambda: None)
 
@@ -47,7 +47,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def desks(data_dir: Path, clock: FakeClock) -> Iterator[tuple[Desk, Desk]]:
-    a, b = Desk(data_dir, clock), Desk(data_dir, clock)
+    a, b = Desk(Store.open(data_dir), clock), Desk(Store.open(data_dir), clock)
     yield a, b
     a.store.close()
     b.store.close()
@@ -166,3 +166,38 @@ def test_a_deletion_through_another_hub_re_signs_its_queued_questions(
     erased = protocol.Erased(seq=a.store.last_seq + 1, comments=[asked], name="deleted viewer")
     b.desk.follow(erased.seq, protocol.encode(erased))
     assert (b.question(asked).name, b.question(asked).viewer_id) == ("deleted viewer", "")
+
+
+def test_the_answer_times_are_the_same_after_a_reload_and_on_a_hub_that_starts(
+    engine: Engine, clock: FakeClock
+) -> None:
+    """A desk reloads from the store when the bus may have missed events, and loads it
+    when its hub starts: the median first answer the agents see stays what it was,
+    questions answered and closed since included."""
+    a = Desk(engine.open(), clock)
+    asked = []
+    try:
+        for text, wait in [
+            ("does it run small?", 10),
+            ("ship to Canada?", 20),
+            ("waterproof?", 60),
+        ]:
+            asked.append(ask(a, text, clock))
+            clock.advance(wait)
+            a.desk.answer("Ann", protocol.AnswerQuestion(question=asked[-1], text="Yes."))
+        a.desk.finish("Ann", asked[0])
+        a.desk.finish("Ann", asked[1])
+        before = a.desk.snapshot().stats
+        assert (before.length, before.median_first_answer) == (1, 20.0)
+        a.desk.reload()
+        assert a.desk.snapshot().stats == before
+        with pytest.raises(ProtocolError, match=f"#{asked[0]} is already done"):
+            a.desk.claim("Kim", asked[0])
+        assert a.desk.snapshot().stats == before, "a done question counts once"
+    finally:
+        a.store.close()
+    started = Desk(engine.open(), clock)
+    try:
+        assert started.desk.snapshot().stats == before
+    finally:
+        started.store.close()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
+import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,9 +17,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from console.cli import main
 from console.errors import StoreError
 from console.hub.auth import HOST_TOKEN_FILE, hash_token, host_token
-from console.store import Store
+from console.store import Store, postgres
 from console.store.migrations import MIGRATIONS
 from console.store.postgres import PostgresDatabase
 from console.store.sqlite import _split_sql
@@ -162,11 +165,67 @@ def test_hubs_starting_together_in_one_folder_agree_on_the_host_token(
 
 
 def test_a_database_that_is_not_postgresql_is_refused_with_advice(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="postgresql://"):
-        Store.open(tmp_path, database="mysql://localhost/shop")
+    with pytest.raises(StoreError, match="postgresql://") as told:
+        Store.open(tmp_path, database="mysql://ann:secret@localhost/shop")
+    assert "'mysql://ann:***@localhost/shop' is not a PostgreSQL URL" in str(told.value)
+    assert "secret" not in str(told.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://ann:sec ret@127.0.0.1/shop", "postgresql://ann:secret@[::1/shop"]
+)
+def test_a_url_the_driver_cannot_read_is_refused_without_its_password(
+    url: str, tmp_path: Path
+) -> None:
+    """libpq quotes the piece it could not parse, or the whole URL."""
+    with pytest.raises(StoreError, match=r"postgresql://ann:\*\*\*@") as told:
+        Store.open(tmp_path, database=url)
+    assert "secret" not in str(told.value) and "sec ret" not in str(told.value)
 
 
 def test_an_unreachable_server_is_named_with_the_fix(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"(?s)could not be reached.*--database") as told:
         Store.open(tmp_path, database=f"postgresql://ann:secret@/none?host={tmp_path}")
     assert "secret" not in str(told.value)
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port on 127.0.0.1 where something takes the connection and never says a word:
+    the kernel completes the handshake for the listening socket, nobody reads or writes
+    (a wedged server, or a service that is not PostgreSQL)."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        yield listener.getsockname()[1]
+
+
+@pytest.mark.timeout(60)  # psycopg's own wait would be 130 s
+def test_a_hub_gives_up_on_a_server_that_never_answers_and_names_it(
+    silent_server: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)
+    monkeypatch.setattr(postgres, "CONNECT_TIMEOUT", 2)
+    with pytest.raises(StoreError) as told:
+        Store.open(tmp_path, database=f"postgresql://ann:s3cret@127.0.0.1:{silent_server}/shop")
+    message = str(told.value)
+    assert f"PostgreSQL server at 127.0.0.1:{silent_server} did not answer within 2 s" in message
+    assert "connect_timeout=SECONDS" in message and "s3cret" not in message
+
+
+def test_the_hub_command_waits_as_long_as_its_url_says(silent_server: int, tmp_path: Path) -> None:
+    url = f"postgresql://ann:s3cret@127.0.0.1:{silent_server}/shop?connect_timeout=2"
+    command = [sys.executable, "-m", "console", "hub", "--port", "0", "--database", url]
+    command += ["--data-dir", str(tmp_path)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"server at 127.0.0.1:{silent_server} did not answer within 2 s" in done.stderr
+    assert "s3cret" not in done.stderr + done.stdout
+
+
+def test_a_report_gives_up_on_a_server_that_never_answers(
+    silent_server: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"postgresql://ann:s3cret@127.0.0.1:{silent_server}/shop?connect_timeout=2"
+    assert main(["report", "--database", url]) == 2
+    err = capsys.readouterr().err
+    assert f"server at 127.0.0.1:{silent_server} did not answer within 2 s" in err
+    assert "s3cret" not in err

@@ -35,6 +35,7 @@ from redis.exceptions import RedisError
 from console.bus import Notice, RoomEvent, Subscriber
 from console.bus.lease import LEASE_TTL, LeaseRules
 from console.errors import BusError
+from console.redact import masked_in, masked_url
 
 log = logging.getLogger(__name__)
 
@@ -169,9 +170,10 @@ class RedisBus:
         except (RedisError, OSError) as exc:
             await self._client.aclose()
             self._client = None
+            why = masked_in(str(exc), self.url)
             raise BusError(
-                f"Cannot reach Redis at {self.url} ({exc}); start redis-server or give "
-                "--redis the address of a running one."
+                f"Cannot reach Redis at {masked_url(self.url)} ({why}); start redis-server or "
+                "give --redis the address of a running one."
             ) from exc
         self._renew_script = self._client.register_script(RENEW_SCRIPT)
         self._release_script = self._client.register_script(RELEASE_SCRIPT)

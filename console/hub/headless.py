@@ -15,6 +15,7 @@ from console.hub.auth import host_token_line
 from console.hub.server import Hub, seed_demo_catalogue
 from console.hub.sfu import SfuBroker, SfuOptions
 from console.protocol import WhipTarget
+from console.redact import masked_url
 from console.settings import Settings
 from console.store import Store
 
@@ -65,7 +66,7 @@ async def serve_headless(
         if whip is not None:
             print(f"Host consoles publish to: {whip.url}", flush=True)
         if redis:
-            print(f"Bus: Redis at {redis}", flush=True)
+            print(f"Bus: Redis at {masked_url(redis)}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

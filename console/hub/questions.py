@@ -22,7 +22,14 @@ import msgspec
 from console import protocol
 from console.domain.chat import ChatRuleError, clean_comment
 from console.domain.money import Money, format_money
-from console.domain.questions import ClaimError, Question, QuestionQueue, group_key, is_question
+from console.domain.questions import (
+    ANSWER_TIMES_KEPT,
+    ClaimError,
+    Question,
+    QuestionQueue,
+    group_key,
+    is_question,
+)
 from console.domain.suggestions import DEFAULT_CANNED, render_canned, suggest
 from console.errors import ProtocolError, StoreError
 from console.protocol import ErrorCode
@@ -73,6 +80,11 @@ class QuestionDesk:
         self.queue = QuestionQueue()
         # Whatever the bus still brings back of this desk's own is read like another's.
         self._own.clear()
+        # The answered ones first, done ones too, in the order they were answered: the
+        # answer times are theirs (a done question leaves the queue, not the figures), and
+        # a done one stays known as done. Open questions already among them count once.
+        for stored in self._records.answered_questions(ANSWER_TIMES_KEPT):
+            self.queue.restate(_question(stored))
         for stored in self._records.questions():
             self.queue.restate(_question(stored))
 

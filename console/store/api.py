@@ -437,8 +437,9 @@ class Team(Protocol):
         """Questions oldest first (the open ones, unless ``include_done``)."""
         ...
 
-    def answer_times(self, limit: int = 1000) -> list[float]:
-        """Seconds from question to first answer, for the latest answered questions."""
+    def answered_questions(self, limit: int = 1000) -> list[protocol.QuestionState]:
+        """The ``limit`` questions answered last, open or done, in the order of their first
+        answers: what the agents' answer times are made of."""
         ...
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from console.errors import StoreError
+from console.redact import masked_url
 
 Params = Sequence[Any] | dict[str, Any]
 
@@ -118,8 +119,8 @@ def check_postgres_url(url: str) -> None:
     """Refuse a ``--database`` that is not a PostgreSQL URL before any driver sees it."""
     if not url.startswith(("postgresql://", "postgres://")):
         raise StoreError(
-            f"--database {url!r} is not a PostgreSQL URL; give postgresql://user@host/db "
-            "or leave it out for the SQLite file in --data-dir."
+            f"--database {masked_url(url)!r} is not a PostgreSQL URL; give "
+            "postgresql://user@host/db or leave it out for the SQLite file in --data-dir."
         )
 
 

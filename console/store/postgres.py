@@ -11,6 +11,7 @@ makes them queue on the file, and it holds the room's last seq.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,9 +19,17 @@ from functools import lru_cache
 from typing import Any, Final
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, timeout_from_conninfo
 
 from console.errors import StoreError
+from console.redact import masked_in, masked_url
 from console.store.database import INSERT_EVENT, Cursor, EventRow, Params
+
+#: Seconds to wait for the server's answer when connecting. psycopg's own default is
+#: 130 s for each address a host name resolves to, long enough to look like a hang; a
+#: server that answers at all does so within a second.
+CONNECT_TIMEOUT: Final = 10
+_DEFAULT_PORT: Final = 5432
 
 #: The advisory lock that queues hubs creating the schema at once (any fixed number).
 _SCHEMA_LOCK = 0x53686F70  # "Shop"
@@ -110,6 +119,50 @@ def describe_postgres(exc: psycopg.Error, doing: str = "written") -> str:
     return f"The PostgreSQL store could not be {doing} ({text})."
 
 
+def _connect(url: str, doing: str) -> psycopg.Connection[Any]:
+    """An autocommit connection to ``url``, given up after :data:`CONNECT_TIMEOUT` unless
+    the URL (``?connect_timeout=``) or ``PGCONNECT_TIMEOUT`` says how long to wait."""
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.Error as exc:
+        raise _cannot("open", url, exc, doing) from exc
+    told_how_long = "connect_timeout" in params or "PGCONNECT_TIMEOUT" in os.environ
+    waits = {} if told_how_long else {"connect_timeout": CONNECT_TIMEOUT}
+    try:
+        return psycopg.connect(url, autocommit=True, **waits)
+    except psycopg.errors.ConnectionTimeout as exc:
+        seconds = timeout_from_conninfo({**params, **waits})
+        told = (
+            f"Cannot open the store at {masked_url(url)}: the PostgreSQL server at "
+            f"{_server(params)} did not answer within {seconds} s. "
+            "Check that PostgreSQL runs there and listens on that port, and that no firewall "
+            "drops the connection; on a slow network allow longer with connect_timeout=SECONDS "
+            "in the URL's query."
+        )
+        raise StoreError(masked_in(told, url)) from exc
+    except psycopg.Error as exc:
+        raise _cannot("open", url, exc, doing) from exc
+
+
+def _server(params: dict[str, Any]) -> str:
+    """``host:port`` of each server the connection tried, as libpq picks them."""
+    hosts = str(params.get("host") or params.get("hostaddr") or os.environ.get("PGHOST", ""))
+    ports = str(params.get("port") or os.environ.get("PGPORT") or _DEFAULT_PORT).split(",")
+    named = hosts.split(",") if hosts else ["localhost"]
+    return ", ".join(
+        f"{host}:{ports[index] if index < len(ports) else ports[-1]}"
+        for index, host in enumerate(named)
+    )
+
+
+def _cannot(what: str, url: str, exc: psycopg.Error, doing: str = "written") -> StoreError:
+    """The store's error for a connection to ``url`` that failed. The driver's text may
+    quote the URL (a malformed one whole, or the piece it could not parse), so the
+    password is masked in that text too, not only in the URL the message names."""
+    told = f"Cannot {what} the store at {masked_url(url)}: {describe_postgres(exc, doing)}"
+    return StoreError(masked_in(told, url))
+
+
 _BEGIN_QUEUED: Final = "BEGIN; SELECT seq FROM room_seq WHERE id = 1 FOR UPDATE"
 
 
@@ -131,8 +184,8 @@ class PostgresDatabase:
     @classmethod
     def open(cls, url: str) -> PostgresDatabase:
         """Connect to ``url`` (``postgresql://user@host:port/db``) and prepare the schema."""
+        connection = _connect(url, "written")
         try:
-            connection = psycopg.connect(url, autocommit=True)
             # Hubs of a cluster often start together: the lock makes the first one create
             # the tables while the others wait (CREATE ... IF NOT EXISTS alone still races).
             with connection.transaction():
@@ -140,9 +193,8 @@ class PostgresDatabase:
                 for statement in _SCHEMA:
                     connection.execute(statement)
         except psycopg.Error as exc:
-            raise StoreError(
-                f"Cannot open the store at {safe_url(url)}: {describe_postgres(exc)}"
-            ) from exc
+            connection.close()
+            raise _cannot("open", url, exc) from exc
         return cls(connection)
 
     @classmethod
@@ -150,24 +202,17 @@ class PostgresDatabase:
         """Connect to ``url`` for reading only (a report beside the show's hubs): every
         transaction of the connection is read only, so nothing run on it can change the
         store, and nothing is created; a database no hub has used is refused."""
-        try:
-            connection = psycopg.connect(url, autocommit=True)
-        except psycopg.Error as exc:
-            raise StoreError(
-                f"Cannot open the store at {safe_url(url)}: {describe_postgres(exc, 'read')}"
-            ) from exc
+        connection = _connect(url, "read")
         try:
             connection.execute("SET default_transaction_read_only = on")
             kept = connection.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
         except psycopg.Error as exc:
             connection.close()
-            raise StoreError(
-                f"Cannot read the store at {safe_url(url)}: {describe_postgres(exc, 'read')}"
-            ) from exc
+            raise _cannot("read", url, exc, "read") from exc
         if not (kept and kept[0]):
             connection.close()
             raise StoreError(
-                f"The database at {safe_url(url)} holds no Shopcast store: no hub has run on "
+                f"The database at {masked_url(url)} holds no Shopcast store: no hub has run on "
                 "it. Give --database the URL the show's hubs were started with."
             )
         return cls(connection, read_only=True)
@@ -264,8 +309,3 @@ class PostgresDatabase:
 
     def close(self) -> None:
         self._connection.close()
-
-
-def safe_url(url: str) -> str:
-    """The URL without its password, for a message."""
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)

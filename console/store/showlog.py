@@ -47,6 +47,7 @@ from console.domain.insight.events import (
 )
 from console.domain.profile import CONSENTS, Consent
 from console.errors import StoreError
+from console.redact import masked_url
 from console.store.database import Database, SqliteDatabase, check_postgres_url
 from console.store.sqlite import DB_FILE_NAME
 
@@ -162,10 +163,10 @@ class ShowReader:
         else:
             check_postgres_url(database)
             # psycopg is imported only when a database is asked for, as Store.open does.
-            from console.store.postgres import PostgresDatabase, safe_url
+            from console.store.postgres import PostgresDatabase
 
             self._db = PostgresDatabase.open_read_only(database)
-            self._where = self._place = f"the database {safe_url(database)}"
+            self._where = self._place = f"the database {masked_url(database)}"
 
     def close(self) -> None:
         self._db.close()

@@ -20,6 +20,7 @@ import msgspec
 
 from console import protocol
 from console.errors import StoreError, StoreVersionError
+from console.redact import masked_url
 from console.store.commerce import Commerce
 from console.store.database import Database, EventRow, SqliteDatabase, check_postgres_url
 from console.store.migrations import MIGRATIONS
@@ -90,7 +91,7 @@ class Store:
     @classmethod
     def _open_postgres(cls, data_dir: Path, url: str) -> Store:
         check_postgres_url(url)
-        from console.store.postgres import PostgresDatabase, safe_url  # psycopg only if asked
+        from console.store.postgres import PostgresDatabase  # psycopg only if asked
 
         db = PostgresDatabase.open(url)
         try:
@@ -98,7 +99,7 @@ class Store:
         except BaseException:
             db.close()
             raise
-        return cls(db, data_dir / "postgresql", safe_url(url), shared=True)
+        return cls(db, data_dir / "postgresql", masked_url(url), shared=True)
 
     @staticmethod
     def _migrate(db: Database, where: str) -> None:

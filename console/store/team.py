@@ -647,11 +647,11 @@ class TeamRecords:
         ).fetchall()
         return [_question(r) for r in rows]
 
-    def answer_times(self, limit: int = 1000) -> list[float]:
-        """Seconds from question to first answer, for the latest answered questions."""
+    def answered_questions(self, limit: int = 1000) -> list[protocol.QuestionState]:
         rows = self._db.execute(
-            "SELECT answered_at - ts FROM questions WHERE answered_at IS NOT NULL "
-            "ORDER BY id DESC LIMIT ?",
+            f"SELECT {_QUESTION_COLUMNS} FROM (SELECT * FROM questions "
+            "WHERE answered_at IS NOT NULL ORDER BY answered_at DESC, id DESC LIMIT ?) "
+            "AS latest ORDER BY answered_at, id",
             (limit,),
         ).fetchall()
-        return [r[0] for r in rows]
+        return [_question(r) for r in rows]
