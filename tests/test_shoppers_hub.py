@@ -6,10 +6,14 @@ report. A real hub on 127.0.0.1 with real WebSockets, a fake clock.
 
 from __future__ import annotations
 
+import csv
+import io
 import secrets
+from pathlib import Path
 from typing import Any
 
 from console.hub.payments import ACCEPTED_TEST_CARD, DECLINED_TEST_CARD
+from console.report import write_report
 from console.report.summary import summarize
 from console.store.showlog import ShowReader
 from tests.support.clients import RawClient
@@ -146,3 +150,32 @@ async def test_each_way_a_checkout_stops_is_kept_once_and_names_nobody(show: Sho
     assert dict(tee.funnel.drops) == {"declined": 1, "sold_out": 1, "form_error": 2, "closed": 1}
     await ann.close()
     await bob.close()
+
+
+async def test_a_drop_of_a_viewer_who_chose_only_this_show_is_a_number_in_the_report(
+    show: Show, tmp_path: Path
+) -> None:
+    """Ann chose "Only this show" and her card is declined: the show's end forgets her,
+    the drop names nobody and is still counted, and no file of the report names her."""
+    show.hub.set_live(True)
+    await show.ok({"t": "pin", "product": "logo-tee"})
+    ann = await show.viewer("Ann Onlythisshow")
+    ann_id = ann.of_type("welcome")[0]["viewer_id"]
+    await ann.send({"t": "consent", "consent": "session", "ref": "c-1"})
+    assert (await answer(ann, "c-1"))["t"] == "consent"
+    declined = await buy(ann, DECLINED_TEST_CARD, "key-ann01", buyer={**BUYER, "name": "Ann O"})
+    assert declined["code"] == "payment_declined"
+    await ann.close()
+    show.hub.set_live(False)
+
+    assert rows(show.hub.store, "SELECT product_id, reason FROM checkout_drops") == [
+        ("logo-tee", "declined")
+    ]
+    files = {p.name: p for p in write_report(show.data_dir, out=tmp_path / "report")}
+    [tee] = [r for r in csv.DictReader(io.StringIO(files["funnel.csv"].read_text("utf-8")))]
+    assert tee["dropped: card declined"] == "1"
+    for name, path in files.items():
+        if name.endswith((".csv", ".html")):
+            text = path.read_text(encoding="utf-8")
+            for secret in (ann_id, "Ann Onlythisshow", "Ann O", "shopper-"):
+                assert secret not in text, f"{secret!r} is in {name}"
