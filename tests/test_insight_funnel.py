@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -118,45 +120,46 @@ def test_a_replayed_order_counts_once() -> None:
     assert counts(folded, "scarf") == [1, 1, 1, 1]
 
 
-def test_drops_are_the_last_thing_that_went_wrong_for_buyers_who_have_not_paid() -> None:
+def test_every_drop_counts_by_its_reason_from_the_products_first_pin_on() -> None:
     folded = board(
-        Pinned(0, "scarf"),
-        *(CheckoutOpened(1, viewer, "scarf") for viewer in "abcde"),
-        CheckoutDropped(2, "a", "scarf", "declined"),
-        CheckoutDropped(3, "b", "scarf", "form_error"),
-        CheckoutDropped(4, "b", "scarf", "closed"),
-        CheckoutDropped(5, "c", "scarf", "sold_out"),
-        # d was declined, then paid with another card: not a drop.
-        CheckoutDropped(6, "d", "scarf", "declined"),
-        Paid(7, "d", "scarf", "o1"),
+        CheckoutDropped(0, "scarf", "closed"),  # before its first pin: no funnel yet
+        Pinned(1, "scarf"),
+        *(CheckoutOpened(2, viewer, "scarf") for viewer in "abc"),
+        # Drops name nobody: two declines are two, whoever they were, and one of them
+        # paying with another card afterwards does not take a decline back.
+        CheckoutDropped(3, "scarf", "declined"),
+        CheckoutDropped(4, "scarf", "declined", sku="scarf-red"),
+        CheckoutDropped(5, "scarf", "form_error"),
+        Paid(6, "a", "scarf", "o1"),
+        Pinned(10, "boots"),
+        CheckoutDropped(11, "scarf", "closed"),  # still typing when the host moved on
+        CheckoutDropped(12, "boots", "sold_out"),
+        CheckoutDropped(13, "hat", "sold_out"),  # never pinned: no funnel to count it in
     )
-    funnel = folded.funnel("scarf", now=10)
-    assert funnel is not None
-    assert dict(funnel.drops) == {
-        "declined": 1,
-        "sold_out": 1,
-        "form_error": 0,
-        "closed": 1,
-        "silent": 1,
-    }
+    scarf, boots = folded.funnels(now=20)
+    assert dict(scarf.drops) == {"declined": 2, "sold_out": 0, "form_error": 1, "closed": 1}
+    assert dict(boots.drops) == {"declined": 0, "sold_out": 1, "form_error": 0, "closed": 0}
+    assert folded.funnel("hat", now=20) is None
+    assert [scarf.count(step) for step in STEPS] == [3, 3, 3, 1], "drops are no step"
 
 
 def test_dropped_buyers_are_named_only_when_they_chose_to_be_remembered() -> None:
     folded = board(
         Pinned(0, "scarf"),
-        CheckoutOpened(1, "ann", "scarf"),
-        CheckoutOpened(1, "bo", "scarf"),
-        CheckoutOpened(1, "cy", "scarf"),
-        CheckoutDropped(2, "ann", "scarf", "declined"),
-        CheckoutDropped(2, "bo", "scarf", "declined"),
+        *(CheckoutOpened(1, viewer, "scarf") for viewer in ("ann", "bo", "cy", "dee")),
+        CheckoutDropped(2, "scarf", "declined"),
+        Paid(3, "dee", "scarf", "o1"),
     )
     dropped = folded.dropped(
-        "scarf", {"ann": "remember", "bo": "session"}, {"ann": "Ann", "bo": "Bo", "cy": "Cy"}
+        "scarf",
+        {"ann": "remember", "bo": "session", "dee": "remember"},
+        {"ann": "Ann", "bo": "Bo", "cy": "Cy", "dee": "Dee"},
     )
-    assert dropped.rows == ((Person("ann", "Ann"), "declined"),)
+    # Dee paid; Bo chose "Only this show" and Cy never chose: counted, not named.
+    assert dropped.rows == (Person("ann", "Ann"),)
     assert dropped.others == 2
     funnel = folded.funnel("scarf", now=5)
-    assert funnel is not None and funnel.count("checkout") == 3
+    assert funnel is not None and funnel.count("checkout") == 4
 
 
 VIEWERS = st.sampled_from(["a", "b", "c", "d", "e", "f"])
@@ -168,7 +171,7 @@ EVENTS = st.one_of(
     st.builds(Unpinned, st.just(0.0)),
     st.builds(ProductOpened, st.just(0.0), VIEWERS, PRODUCTS, st.booleans()),
     st.builds(CheckoutOpened, st.just(0.0), VIEWERS, PRODUCTS),
-    st.builds(CheckoutDropped, st.just(0.0), VIEWERS, PRODUCTS, st.sampled_from(DROP_REASONS)),
+    st.builds(CheckoutDropped, st.just(0.0), PRODUCTS, st.sampled_from(DROP_REASONS)),
     st.builds(Paid, st.just(0.0), VIEWERS, PRODUCTS, st.sampled_from(["o1", "o2", "o3"])),
 )
 
@@ -182,10 +185,17 @@ def test_no_named_row_of_a_viewer_without_consent_and_everyone_counted(
     events: list[Event], consent: dict[str, Consent]
 ) -> None:
     folded = board(*events)
+    pinned: set[str] = set()
+    drops: Counter[str] = Counter()
+    for event in events:
+        if isinstance(event, Pinned):
+            pinned.add(event.product)
+        elif isinstance(event, CheckoutDropped) and event.product in pinned:
+            drops[event.product] += 1
     for funnel in folded.funnels(now=1):
         steps = [funnel.count(step) for step in STEPS]
         assert steps == sorted(steps, reverse=True), "a step is more than the one before"
         dropped = folded.dropped(funnel.product, consent, {})
-        assert all(consent.get(person.viewer) == "remember" for person, _ in dropped.rows)
-        assert len(dropped.rows) + dropped.others == sum(funnel.drops.values())
-        assert sum(funnel.drops.values()) == funnel.count("checkout") - funnel.count("paid")
+        assert all(consent.get(person.viewer) == "remember" for person in dropped.rows)
+        assert len(dropped.rows) + dropped.others == funnel.count("checkout") - funnel.count("paid")
+        assert sum(funnel.drops.values()) == drops[funnel.product], "each drop counts once"

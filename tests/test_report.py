@@ -15,6 +15,7 @@ import pytest
 
 from console import protocol, report
 from console.cli import main
+from console.domain.insight.events import CheckoutDropped
 from console.errors import StoreError
 from console.report import write_report
 from console.report.summary import summarize
@@ -101,6 +102,12 @@ def simulated_show(data_dir: Path, ended: bool = False, database: str | None = N
     still open when the report is made (unless ``ended``), so nothing has been forgotten
     yet: the report itself must keep Bob and Carol out of its rows. With ``database``
     (a PostgreSQL URL) the show is kept there, as a cluster's hubs keep it.
+
+    Checkouts that stopped, kept as the hub keeps them (naming nobody): a scarf sheet
+    closed at +40, before its pin (no funnel yet); while it is pinned a card declined
+    (+105), a form error (+110), a sheet closed (+115), a card declined (+125); after the
+    mug took its place a scarf sheet closed (+350: counted, a drop counts from the
+    product's first pin on); the mug sold out under a buyer (+310).
     """
     store = Store.open(data_dir, database=database)
     try:
@@ -128,7 +135,16 @@ def simulated_show(data_dir: Path, ended: bool = False, database: str | None = N
         )
         team.add_question(sizes, "sizes scarf")
         profiles.checkout_started("alice", "scarf", "scarf-1", T0 + 100)
+        profiles.record_drops([CheckoutDropped(T0 + 40, "scarf", "closed")])
+        profiles.record_drops(
+            [
+                CheckoutDropped(T0 + 105, "scarf", "declined", "scarf-1"),
+                CheckoutDropped(T0 + 110, "scarf", "form_error", "scarf-1"),
+                CheckoutDropped(T0 + 115, "scarf", "closed"),
+            ]
+        )
         _buy(store, "alice", "Alice Remembered", "scarf", 2, T0 + 120)
+        profiles.record_drops([CheckoutDropped(T0 + 125, "scarf", "declined", "scarf-1")])
         _buy(store, "bob", "Bob Onlythisshow", "scarf", 1, T0 + 130)
         team.update_question(
             asked,
@@ -139,7 +155,9 @@ def simulated_show(data_dir: Path, ended: bool = False, database: str | None = N
             done=True,
         )
         _pin(store, "mug", T0 + 300, deal=True)
+        profiles.record_drops([CheckoutDropped(T0 + 310, "mug", "sold_out", "mug-1")])
         _buy(store, "carol", "Carol Neverchose", "mug", 1, T0 + 320)
+        profiles.record_drops([CheckoutDropped(T0 + 350, "scarf", "closed")])
         _pin(store, "mug", T0 + 420)
         store.append_comment("alice", "Alice Remembered", "viewer", "bye!", T0 + 590)
         if ended:
@@ -158,6 +176,14 @@ def report_files(data_dir: Path, tmp_path: Path) -> dict[str, Path]:
 
 def _rows(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+def _drops(row: dict[str, str]) -> list[int]:
+    """A funnel.csv row's drops: card declined, sold out, form error, closed the checkout."""
+    return [
+        int(row[f"dropped: {label}"])
+        for label in ("card declined", "sold out", "form error", "closed the checkout")
+    ]
 
 
 def test_the_report_writes_a_page_charts_and_four_exports(report_files: dict[str, Path]) -> None:
@@ -218,6 +244,13 @@ def test_the_exports_hold_the_shows_chat_questions_orders_and_funnel(
         "1",
         "1",
     ]
+    # Drops from each product's first pin on: the scarf's two cards declined, its form
+    # error, its sheets closed at +115 and +350 (not the one at +40, before its pin); the
+    # mug's sell-out.
+    assert {pid: _drops(row) for pid, row in funnel.items()} == {
+        "scarf": [2, 0, 1, 2],
+        "mug": [0, 1, 0, 0],
+    }
 
 
 def test_no_row_names_a_viewer_who_did_not_choose_remember_me(
@@ -252,7 +285,14 @@ def test_the_report_opens_in_chromium_with_the_stores_figures(
         blockers = page.locator("#blockers tr").all_inner_texts()
         assert "Price\t1\t1\ttoo expensive :(" in blockers
         funnel = page.locator("#funnel tr").all_inner_texts()
-        assert funnel[1].split("\t")[:5] == ["Silk scarf", "3", "2", "2", "2"]
+        assert funnel[0].split("\t")[5:] == [
+            "dropped: card declined",
+            "dropped: sold out",
+            "dropped: form error",
+            "dropped: closed the checkout",
+        ]
+        assert funnel[1].split("\t") == ["Silk scarf", "3", "2", "2", "2", "2", "0", "1", "2"]
+        assert funnel[2].split("\t") == ["Clay mug", "3", "1", "1", "1", "0", "1", "0", "0"]
         tips = page.locator("#try-next li").all_inner_texts()
         assert any(t.startswith("Open with Silk scarf") for t in tips)
         assert any("What sizes does the scarf come in?" in t for t in tips)
@@ -344,6 +384,9 @@ def test_the_report_of_an_ended_show_counts_every_order_and_names_only_alice(
     html = re.sub(r"data:image/png;base64,[^\"]+", "", files["report.html"].read_text("utf-8"))
     assert "€162.00" in html
     assert "Bob" not in html and "Carol" not in html
+    # The end of the show forgot Bob and Carol; the drops named nobody and stay whole.
+    funnel = {r["product"]: _drops(r) for r in _rows(files["funnel.csv"])}
+    assert funnel == {"scarf": [2, 0, 1, 2], "mug": [0, 1, 0, 0]}
 
 
 def test_the_timeline_counts_comments_orders_and_remembered_viewers_per_minute(

@@ -4,6 +4,7 @@ comment claims decided from an older log refused."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import msgspec
@@ -11,6 +12,7 @@ import pytest
 from msgspec.structs import replace
 
 from console import protocol
+from console.domain.insight.events import CheckoutDropped
 from console.errors import StoreError, StoreVersionError
 from console.hub.server import seed_demo_catalogue
 from console.store import DB_FILE_NAME, Store
@@ -27,7 +29,7 @@ from console.store.records import (
     private_audience,
 )
 from console.store.sqlite import _split_sql
-from tests.support.storedb import Engine, rows, value
+from tests.support.storedb import Engine, change, rows, value
 
 
 def test_new_store_is_in_wal_mode_at_the_latest_schema(tmp_path: Path) -> None:
@@ -390,3 +392,31 @@ def test_a_claim_decided_from_an_older_log_writes_nothing(engine: Engine) -> Non
     finally:
         first.close()
         second.close()
+
+
+def test_checkout_drops_are_kept_in_the_current_show_for_catalogue_products(
+    engine: Engine,
+) -> None:
+    """A flash drop's refusals in one call, past one statement's worth; a product the
+    catalogue does not have (a page may name anything) is not kept; a reason the
+    funnel does not know is refused by the table."""
+    store = engine.open()
+    try:
+        _stock_a_tee(store, 0)
+        store.append_stream_state(True, 10.0)
+        store.profiles.stream_started(10.0)
+        drops = [CheckoutDropped(11.0 + i / 1000, "tee", "sold_out", "TEE-1") for i in range(1_201)]
+        store.profiles.record_drops([*drops, CheckoutDropped(12.0, "no-such", "closed")])
+        assert rows(
+            store,
+            "SELECT stream_id, product_id, sku, reason, COUNT(*), MIN(ts) FROM checkout_drops "
+            "GROUP BY stream_id, product_id, sku, reason",
+        ) == [(1, "tee", "TEE-1", "sold_out", 1_201, 11.0)]
+        with pytest.raises((sqlite3.IntegrityError, StoreError)):
+            change(
+                store,
+                "INSERT INTO checkout_drops (stream_id, ts, product_id, reason) "
+                "VALUES (1, 13.0, 'tee', 'bored')",
+            )
+    finally:
+        store.close()

@@ -35,7 +35,8 @@ from PySide6.QtWidgets import (
 from console import protocol
 from console.domain.insight.alerts import Alert, Suggestion
 from console.domain.insight.blockers import Group, Trend
-from console.domain.insight.funnel import DROP_LABELS, DROPS, Funnel
+from console.domain.insight.events import DROP_REASONS
+from console.domain.insight.funnel import DROP_LABELS, Funnel
 from console.domain.insight.pulse import Pulse
 from widgets.pulse_feed import PulseFeed
 from widgets.questions_dock import QuestionsDock
@@ -256,7 +257,7 @@ class PulseDock(QDockWidget):
             QTreeWidgetItem(top, (step.label, str(step.viewers), rate))
             before = step.viewers
         drops = QTreeWidgetItem(top, ("Where buyers drop", "", ""))
-        for drop in DROPS:
+        for drop in DROP_REASONS:
             if funnel.drops[drop]:
                 QTreeWidgetItem(drops, (DROP_LABELS[drop], str(funnel.drops[drop]), ""))
         top.setData(0, _GROUP, funnel.product)

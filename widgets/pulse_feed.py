@@ -128,7 +128,7 @@ class PulseFeed:
                 return [CheckoutOpened(step.ts, viewer, product)]
             case "dropped" if step.reason in DROP_REASONS:
                 reason = cast(DropReason, step.reason)
-                return [CheckoutDropped(step.ts, viewer, product, reason)]
+                return [CheckoutDropped(step.ts, product, reason)]
             case "paid":
                 return [Paid(step.ts, viewer, product, step.order_id or "")]
         return []

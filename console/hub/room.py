@@ -238,7 +238,9 @@ class Room:
         )
         self.viewers = ViewerData(store, self._publish_all, clock)
         self.playout = PlayoutDesk(clock, self._to_staff)
-        self.shoppers = ShopperSignals(self._to_staff, clock, lambda: self.shop.pinned_id)
+        self.shoppers = ShopperSignals(
+            self._to_staff, clock, lambda: self.shop.pinned_id, self.viewers.records.record_drops
+        )
 
     # ------------------------------------------------------------ joining and leaving
 

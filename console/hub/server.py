@@ -331,7 +331,9 @@ class Hub:
                 # Read only for a refusal: a sale names its product itself.
                 variant = self.room.shop.records.variant(message.sku)
                 product_id = variant.product_id if variant is not None else ""
-                self.room.shoppers.dropped(session.viewer_id, product_id, reason)
+                self.room.shoppers.dropped(
+                    session.viewer_id, product_id, reason, sku=message.sku, purchase=message.key
+                )
             raise
         self.room.shoppers.paid(session.viewer_id, confirmed.product_id, confirmed.order_id)
         self.room.viewers.bought(

@@ -11,8 +11,8 @@ import csv
 import io
 import time
 
-from console.domain.insight.events import named
-from console.domain.insight.funnel import DROP_LABELS, DROPS, STEPS
+from console.domain.insight.events import DROP_REASONS, named
+from console.domain.insight.funnel import DROP_LABELS, STEPS
 from console.report.summary import Report
 from console.store.showlog import ShowLog
 
@@ -117,7 +117,7 @@ def funnel(report: Report) -> str:
                 p.title,
                 f"{p.funnel.pinned_seconds:.0f}",
                 *(p.funnel.count(step) for step in STEPS),
-                *(p.funnel.drops[drop] for drop in DROPS),
+                *(p.funnel.drops[drop] for drop in DROP_REASONS),
             ]
         )
     return _csv(
@@ -126,7 +126,7 @@ def funnel(report: Report) -> str:
             "title",
             "pinned_seconds",
             *STEPS,
-            *(f"dropped: {DROP_LABELS[d]}" for d in DROPS),
+            *(f"dropped: {DROP_LABELS[d]}" for d in DROP_REASONS),
         ],
         rows,
     )

@@ -11,7 +11,8 @@ import time
 from collections.abc import Mapping
 from html import escape
 
-from console.domain.insight.funnel import DROP_LABELS, DROPS, STEPS
+from console.domain.insight.events import DROP_REASONS
+from console.domain.insight.funnel import DROP_LABELS, STEPS
 from console.report.summary import Metric, QuestionGroup, Report
 
 #: Shown where there is no figure.
@@ -98,12 +99,12 @@ def render(report: Report, charts: Mapping[str, bytes | None], exports: list[str
         for p in report.products
     )
     step_heads = "".join(f"<th class=n>{s}</th>" for s in STEPS) + "".join(
-        f"<th class=n>dropped: {escape(DROP_LABELS[d])}</th>" for d in DROPS
+        f"<th class=n>dropped: {escape(DROP_LABELS[d])}</th>" for d in DROP_REASONS
     )
     funnels = "".join(
         f"<tr><td>{escape(p.title)}</td>"
         + "".join(f"<td class=n>{p.funnel.count(step)}</td>" for step in STEPS)
-        + "".join(f"<td class=n>{p.funnel.drops[d]}</td>" for d in DROPS)
+        + "".join(f"<td class=n>{p.funnel.drops[d]}</td>" for d in DROP_REASONS)
         + "</tr>"
         for p in report.products
         if p.funnel is not None
@@ -154,7 +155,11 @@ chose "Remember me" (only their joins and leaves are stored).</p>
 <table id="funnel"><tr><th>Product</th>{step_heads}</tr>{funnels}</table>
 {_img("funnel", charts.get("funnel"))}
 <p class="note">Conversion is paid over viewers when pinned. Joins and checkouts opened are
-stored only for viewers who chose "Remember me"; everyone who commented or bought counts.</p>
+stored only for viewers who chose "Remember me"; everyone who commented or bought counts.
+"Dropped" columns: every checkout of the product that stopped, from its first pin on, by
+why (the card declined, sold out, a form error, the checkout closed unpaid). They are kept
+for everyone with nobody's id, so each drop counts as it happened: a buyer declined twice
+is two, one declined who then paid with another card is still one.</p>
 <h2>Top questions</h2>{_questions(report.questions)}
 <h2>Never answered</h2>{_questions(report.unanswered)}
 <h2>Blockers</h2>

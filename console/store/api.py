@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import msgspec
 
 from console import protocol
+from console.domain.insight.events import CheckoutDropped
 from console.domain.profile import (
     Consent,
     LinkResult,
@@ -518,6 +519,10 @@ class Profiles(Protocol):
 
     def record_audience(self, viewers: int, now: float) -> None:
         """How many watch the current stream now (a count, for the report)."""
+        ...
+
+    def record_drops(self, drops: Sequence[CheckoutDropped]) -> None:
+        """Checkouts that stopped, in the current stream (facts naming nobody, for the report)."""
         ...
 
     def checkout_started(self, viewer_id: str, product_id: str, sku: str, now: float) -> int | None:

@@ -349,4 +349,20 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     CREATE INDEX events_by_type ON events (type, seq);
     """,
+    # 12: where buyers dropped, for the report's funnel: a checkout that stopped (a card
+    # declined, sold out, a form error, the sheet closed), its product and variant and
+    # why, with nobody's id, so it is kept whatever the viewer chose (a fact about the
+    # product, as migration 10 keeps the audience's size). A table, not a room event:
+    # see console.hub.shoppers.
+    """
+    CREATE TABLE checkout_drops (
+        stream_id  INTEGER NOT NULL,
+        ts         REAL    NOT NULL,
+        product_id TEXT    NOT NULL,
+        sku        TEXT,
+        reason     TEXT    NOT NULL
+            CHECK (reason IN ('declined', 'sold_out', 'form_error', 'closed'))
+    );
+    CREATE INDEX checkout_drops_by_stream ON checkout_drops (stream_id, ts);
+    """,
 )

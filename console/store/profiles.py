@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from console import protocol
+from console.domain.insight.events import CheckoutDropped
 from console.domain.profile import (
     ABANDON_AFTER,
     DELETED_NAME,
@@ -102,6 +103,9 @@ SECTION_LIMIT: Final = 50
 MOD_LIMIT: Final = 100
 VIEW_LIMIT: Final = 500
 
+#: Drops in one INSERT: 5 parameters each, well within either engine's limit on a
+#: statement's parameters (SQLite's is 32,766).
+_DROPS_PER_STATEMENT: Final = 500
 #: The choices a viewer can make and the store keeps (``unknown`` is having none).
 CHOSEN: Final[tuple[Consent, ...]] = ("remember", "session")
 #: Where an event names the viewer's private audience; see console.store.team.
@@ -521,6 +525,38 @@ class Profiles:
             db.execute(
                 "INSERT INTO viewer_counts (stream_id, ts, viewers) VALUES (?, ?, ?)",
                 (stream_id, now, viewers),
+            )
+
+    def record_drops(self, drops: Sequence[CheckoutDropped]) -> None:
+        """Checkouts that stopped, in the current stream: facts about products that name
+        nobody, so they are kept whatever the viewers chose (the report's funnel).
+
+        Only drops of products in the catalogue: a page names the product of a sheet it
+        closed, and whatever else it names is nothing a funnel could count. Statements of
+        :data:`_DROPS_PER_STATEMENT` drops (a flash drop's refusals go together), each a
+        whole change outside the writers' queue: it never waits behind the room's events,
+        nor they behind it.
+        """
+        named = sorted({drop.product for drop in drops})
+        known: set[str] = set()
+        for start in range(0, len(named), _DROPS_PER_STATEMENT):
+            chunk = named[start : start + _DROPS_PER_STATEMENT]
+            known.update(
+                pid
+                for (pid,) in self._db.execute(
+                    f"SELECT id FROM products WHERE id IN ({_marks(chunk)})", chunk
+                )
+            )
+        kept = [drop for drop in drops if drop.product in known]
+        if not kept:
+            return
+        stream_id = self.current_stream().id
+        for start in range(0, len(kept), _DROPS_PER_STATEMENT):
+            rows = kept[start : start + _DROPS_PER_STATEMENT]
+            self._db.write(
+                "INSERT INTO checkout_drops (stream_id, ts, product_id, sku, reason) VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?)"] * len(rows)),
+                [v for d in rows for v in (stream_id, d.ts, d.product, d.sku, d.reason)],
             )
 
     def record_product_view(self, viewer_ids: Iterable[str], product_id: str, now: float) -> None:

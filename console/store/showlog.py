@@ -16,8 +16,9 @@ insight domain's events (:mod:`console.domain.insight.events`) and plain rows:
   "Remember me" (the presence and checkout tables); a viewer who commented or bought
   was watching, so their first comment or order also counts as a join;
 - the room's viewer count over time is stored as a number (nobody's row), for everyone;
-- product card opens and why a checkout failed are not stored (the live pulse hears
-  them, anonymously).
+- where buyers dropped (a checkout that stopped: its product, variant and why) is stored
+  for everyone as a fact with nobody's id (``checkout_drops``);
+- product card opens are not stored (the live pulse hears them, anonymously).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import msgspec
 from console import protocol
 from console.domain.insight.events import (
     Answered,
+    CheckoutDropped,
     CheckoutOpened,
     Commented,
     DealEnded,
@@ -325,6 +327,14 @@ class ShowReader:
             (span.id,),
         ):
             events.append((ts, span.end_seq, CheckoutOpened(ts, viewer, product)))
+        for ts, product, sku, reason in db.execute(
+            # Ordered past ts so both engines give a show's drops in the same order.
+            "SELECT ts, product_id, sku, reason FROM checkout_drops WHERE stream_id = ? "
+            "ORDER BY ts, product_id, reason",
+            (span.id,),
+        ):
+            # The table's CHECK holds ``reason`` to the domain's DROP_REASONS.
+            events.append((ts, span.end_seq, CheckoutDropped(ts, product, reason, sku)))
 
         questions = [
             QuestionRow(*row)

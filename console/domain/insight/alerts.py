@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from console.domain.insight.funnel import DROP_LABELS, Drop, Funnel
+from console.domain.insight.funnel import DROP_LABELS, Funnel
 from console.domain.moderation import format_wait
 from console.domain.words import counted
 
@@ -213,10 +213,11 @@ def checkout_metric(funnel: Funnel, title: str) -> Metric | None:
         return None
     paid = funnel.count("paid")
     rate = paid / checkouts
-    stopped = {drop: n for drop, n in funnel.drops.items() if n and drop != "silent"}
+    stopped = {drop: n for drop, n in funnel.drops.items() if n}
     if stopped:
-        drop: Drop = max(stopped, key=lambda d: stopped[d])
-        cause = f"{stopped[drop]} of {checkouts} buyers stopped at: {DROP_LABELS[drop]}"
+        # Drops are counted as they happened, not per buyer (see the funnel's rules).
+        drop = max(stopped, key=stopped.__getitem__)
+        cause = f"most drops: {DROP_LABELS[drop]} ({stopped[drop]})"
     else:
         cause = "buyers open the checkout and stop without an error"
     return Metric(

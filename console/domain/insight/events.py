@@ -86,12 +86,18 @@ class CheckoutOpened:
 
 @dataclass(frozen=True, slots=True)
 class CheckoutDropped:
-    """A checkout did not go through, and why; the viewer may still try again and pay."""
+    """A checkout did not go through, and why; the buyer may still try again and pay.
+
+    It names nobody: a drop is kept for every viewer, whatever they chose, so it is a
+    fact about the product (as the audience's size is a number), never a step of a
+    person's way that a pseudonym could join to their other steps. ``sku`` is the
+    variant when the hub knew it (a refused buy names it; a closed sheet only the product).
+    """
 
     ts: float
-    viewer: str
     product: str
     reason: DropReason
+    sku: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,8 @@ A host who pinned the scarf wants to know, while it is still pinned, whether vie
 are not looking, looking and not buying, or failing at the checkout; and the team,
 after the show, which product converted. :class:`FunnelBoard` folds a show's events
 (:mod:`.events`) into one funnel per product, counting every viewer, and names a viewer
-only when their consent allows it (:meth:`FunnelBoard.dropped`).
+only when their consent allows it (:meth:`FunnelBoard.dropped`). The live dock folds what
+the hub tells staff and the report what the store kept, through these same rules.
 
 The rules, each checkable by hand:
 
@@ -20,9 +21,14 @@ The rules, each checkable by hand:
 - Each step counts the viewers who got at least that far: a buyer who went straight
   from the pinned card to the checkout counts as having opened it. So every step is at
   most the one before, and the rate of a step is of the step before it.
-- **Where buyers drop**: each viewer who opened the checkout and has not paid, by the
-  last thing that went wrong (a declined card, sold out, a form error, the sheet
-  closed); ``silent`` when nothing did: still deciding, or gone without a word.
+- **Where buyers drop**: every checkout of it that stopped, by why: a declined card,
+  sold out, a form error, the sheet closed. A drop names nobody (it is kept for every
+  viewer, :class:`~.events.CheckoutDropped`), so it is counted as it happened, not per
+  viewer: a buyer declined twice is two drops, and one declined who then paid with
+  another card is still a drop (the card did fail). For the same reason it cannot be
+  matched to the checkout it ended as a payment is: every drop of the product from its
+  first pin on counts, a buyer still typing when the host moved on included. Checkouts
+  opened and not paid without a word are the gap between the last two steps.
 """
 
 from __future__ import annotations
@@ -57,15 +63,11 @@ STEP_LABELS: Final[Mapping[Step, str]] = {
     "paid": "Paid",
 }
 
-#: Where a buyer who opened the checkout stopped; ``silent``: nothing went wrong.
-Drop = DropReason | Literal["silent"]
-DROPS: Final[tuple[Drop, ...]] = (*DROP_REASONS, "silent")
-DROP_LABELS: Final[Mapping[Drop, str]] = {
+DROP_LABELS: Final[Mapping[DropReason, str]] = {
     "declined": "card declined",
     "sold_out": "sold out",
     "form_error": "form error",
     "closed": "closed the checkout",
-    "silent": "no word yet",
 }
 
 
@@ -86,8 +88,8 @@ class Funnel:
     #: Viewers watching at the moments it was pinned (the first step adds latecomers).
     at_pin: int
     steps: tuple[FunnelStep, ...]
-    #: Viewers who opened the checkout and have not paid, by where they stopped.
-    drops: Mapping[Drop, int]
+    #: Checkouts of it that stopped, by why (every reason, in :data:`DROP_REASONS` order).
+    drops: Mapping[DropReason, int]
 
     def count(self, step: Step) -> int:
         return self.steps[STEPS.index(step)].viewers
@@ -103,10 +105,11 @@ class Funnel:
 class DroppedBuyers:
     """Buyers who opened the checkout and have not paid, for an agent to help.
 
-    Only viewers who chose "Remember me" are rows; ``others`` counts the rest.
+    Only viewers who chose "Remember me" are rows; ``others`` counts the rest. Why each
+    stopped is not known per person: drops name nobody (the funnel counts them by reason).
     """
 
-    rows: tuple[tuple[Person, Drop], ...]
+    rows: tuple[Person, ...]
     others: int
 
 
@@ -117,14 +120,8 @@ class _Tally:
     opened: set[str] = field(default_factory=set)
     checkout: set[str] = field(default_factory=set)
     paid: set[str] = field(default_factory=set)
-    last_drop: dict[str, DropReason] = field(default_factory=dict)
+    drops: dict[DropReason, int] = field(default_factory=lambda: dict.fromkeys(DROP_REASONS, 0))
     seconds: float = 0.0
-
-    def not_paid(self) -> dict[str, Drop]:
-        return {
-            viewer: self.last_drop.get(viewer, "silent")
-            for viewer in sorted(self.checkout - self.paid)
-        }
 
 
 class FunnelBoard:
@@ -165,10 +162,8 @@ class FunnelBoard:
                 self._tallies[product].opened.add(viewer)
             case CheckoutOpened(viewer=viewer, product=product) if product == self._pinned:
                 self._tallies[product].checkout.add(viewer)
-            case CheckoutDropped(viewer=viewer, product=product, reason=reason):
-                tally = self._counted(viewer, product)
-                if tally is not None:
-                    tally.last_drop[viewer] = reason
+            case CheckoutDropped(product=product, reason=reason) if product in self._tallies:
+                self._tallies[product].drops[reason] += 1
             case Paid(viewer=viewer, product=product, order=order):
                 tally = self._counted(viewer, product)
                 if tally is not None and order not in self._orders:
@@ -182,7 +177,7 @@ class FunnelBoard:
             self.add(event)
 
     def _counted(self, viewer: str, product: str) -> _Tally | None:
-        """The funnel a checkout's outcome belongs to, if any (see the module's rules)."""
+        """The funnel a payment belongs to, if any (see the module's rules)."""
         tally = self._tallies.get(product)
         if tally is None or (product != self._pinned and viewer not in tally.checkout):
             return None
@@ -215,13 +210,10 @@ class FunnelBoard:
             )
             for index, (step, count) in enumerate(zip(STEPS, counts, strict=True))
         )
-        drops = dict.fromkeys(DROPS, 0)
-        for drop in tally.not_paid().values():
-            drops[drop] += 1
         seconds = tally.seconds
         if product == self._pinned:
             seconds += max(0.0, now - self._pinned_at)
-        return Funnel(product, seconds, len(tally.at_pin), steps, drops)
+        return Funnel(product, seconds, len(tally.at_pin), steps, dict(tally.drops))
 
     def funnels(self, now: float) -> list[Funnel]:
         return [f for product in self._tallies if (f := self.funnel(product, now)) is not None]
@@ -229,16 +221,16 @@ class FunnelBoard:
     def dropped(
         self, product: str, consent: Mapping[str, Consent], names: Mapping[str, str]
     ) -> DroppedBuyers:
-        """Who stopped at the checkout and where: named rows only with consent."""
+        """Who stopped at the checkout: named rows only with consent."""
         tally = self._tallies.get(product)
         if tally is None:
             return DroppedBuyers((), 0)
-        rows: list[tuple[Person, Drop]] = []
+        rows: list[Person] = []
         others = 0
-        for viewer, drop in tally.not_paid().items():
+        for viewer in sorted(tally.checkout - tally.paid):
             person = named(viewer, names.get(viewer, ""), consent)
             if person is None:
                 others += 1
             else:
-                rows.append((person, drop))
+                rows.append(person)
         return DroppedBuyers(tuple(rows), others)
