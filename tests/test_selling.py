@@ -136,6 +136,16 @@ def test_the_waitlist_keeps_its_order_and_the_first_served_leaves_it() -> None:
     assert len(board.waits) == 2, "only an offered claim serves the line"
 
 
+def test_a_viewer_who_leaves_the_line_is_gone_from_it_and_those_behind_move_up() -> None:
+    board = ClaimBoard()
+    for viewer, name, at in (("bob", "Bob", NOW + 1), ("cid", "Cid", NOW + 2)):
+        board.wait(wait(viewer, name, at))
+    board.leave("bob", "TEE-S")
+    assert [line.text() for line in board.lines()] == ["S — 1 waiting: Cid (1)"]
+    board.leave("cid", "TEE-S")
+    assert board.lines() == [] and board.summary() == "0 claims from 0 viewers"
+
+
 def auction(**fields: object) -> protocol.AuctionState:
     base: dict[str, object] = {
         "seq": 1,

@@ -393,9 +393,14 @@ class SellingDock(QDockWidget):
         self._show_claims_mode()
 
     def claim_changed(
-        self, event: protocol.ClaimCard | protocol.ClaimEnded | protocol.ClaimWaiting
+        self,
+        event: protocol.ClaimCard
+        | protocol.ClaimEnded
+        | protocol.ClaimWaiting
+        | protocol.ClaimWaitEnded,
     ) -> None:
-        """A claim landed (or came from the waitlist), closed, or a viewer joined a line."""
+        """A claim landed (or came from the waitlist), closed, or a viewer joined or left
+        a line."""
         match event:
             case protocol.ClaimCard():
                 self.claims.land(event)
@@ -403,6 +408,8 @@ class SellingDock(QDockWidget):
                 self.claims.end(event.claim_id)
             case protocol.ClaimWaiting():
                 self.claims.wait(event)
+            case protocol.ClaimWaitEnded():
+                self.claims.leave(event.viewer_id, event.sku)
         if not self._redraw.isActive():
             self._redraw.start()
 

@@ -308,9 +308,9 @@ class Line:
 
 @dataclass(slots=True)
 class ClaimBoard:
-    """The open claims and the waitlist, from the hub's ``claim_card``, ``claim_end``
-    and ``claim_wait`` (each open one restated after ``welcome``, so a reconnect
-    rebuilds the board)."""
+    """The open claims and the waitlist, from the hub's ``claim_card``, ``claim_end``,
+    ``claim_wait`` and ``claim_wait_end`` (each open one restated after ``welcome``, so a
+    reconnect rebuilds the board)."""
 
     claims: dict[str, ClaimFacts] = field(default_factory=dict)
     waits: dict[tuple[str, str], WaitFacts] = field(default_factory=dict)
@@ -328,6 +328,10 @@ class ClaimBoard:
 
     def wait(self, entry: WaitFacts) -> None:
         self.waits[(entry.viewer_id, entry.sku)] = entry
+
+    def leave(self, viewer_id: str, sku: str) -> None:
+        """The viewer gave up their place in ``sku``'s line; those behind move up."""
+        self.waits.pop((viewer_id, sku), None)
 
     def clear(self) -> None:
         self.claims.clear()
