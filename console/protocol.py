@@ -488,6 +488,14 @@ class JoinWaitlist(_Msg, tag="join_waitlist"):
     ref: str | None = None
 
 
+class LeaveWaitlist(_Msg, tag="leave_waitlist"):
+    """A viewer gives up their place in ``sku``'s waitlist (the page's "Leave the line");
+    ``claim_wait_end`` follows, or nothing when they are not in it."""
+
+    sku: str
+    ref: str | None = None
+
+
 class ReleaseClaim(_Msg, tag="release_claim"):
     """A viewer lets their claim go ("Let it go"); ``claim_end`` follows."""
 
@@ -622,6 +630,7 @@ ClientMessage = (
     | Browse
     | CheckoutClosed
     | JoinWaitlist
+    | LeaveWaitlist
     | ReleaseClaim
     | Pin
     | Unpin
@@ -1242,6 +1251,19 @@ class ClaimWaiting(_Msg, tag="claim_wait"):
     at: float
 
 
+class ClaimWaitEnded(_Msg, tag="claim_wait_end"):
+    """To the viewer (and staff): they left ``sku``'s waitlist; those behind move up.
+
+    Logged like the place it ends, so a restarted hub, or another hub of the show,
+    rebuilds the line without them and never offers them a unit they gave up.
+    """
+
+    seq: int
+    viewer_id: str
+    sku: str
+    at: float
+
+
 class AuctionState(_Msg, tag="auction"):
     """The auction as everyone sees it after a change (``why``: start, bid, close, lapse,
     decline, paid, cancel, at ``at`` on the hub's clock); ``seq`` 0 restates it after
@@ -1584,6 +1606,7 @@ ServerMessage = (
     | ClaimCard
     | ClaimEnded
     | ClaimWaiting
+    | ClaimWaitEnded
     | AuctionState
     | AuctionBid
     | GiveawayState
@@ -1624,6 +1647,7 @@ RoomEvent = (
     | ClaimCard
     | ClaimEnded
     | ClaimWaiting
+    | ClaimWaitEnded
     | AuctionState
     | AuctionBid
     | GiveawayState

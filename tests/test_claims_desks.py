@@ -144,6 +144,22 @@ def test_a_line_joined_on_two_hubs_is_one_line(hubs: tuple[Hub, Hub, Clock]) -> 
     assert a.store.orders.stock("MUG") == 0, "the unit is held for Bob"
 
 
+def test_a_place_given_up_on_one_hub_is_gone_from_the_line_on_the_other(
+    hubs: tuple[Hub, Hub, Clock],
+) -> None:
+    a, b, _ = hubs
+    claims_on(a, b)
+    a.comment("ann")
+    assert b.comment("bob") is not None and a.comment("cy") is not None
+    b.desk.leave_waitlist("bob", "MUG")
+    [left] = stored(a.store, "claim_wait_end")
+    assert (left["viewer_id"], left["sku"]) == ("bob", "MUG")
+    [card] = a.cards()
+    a.desk.release("ann", str(card["claim_id"]))  # A knew Bob's place, not that he left
+    [offer] = stored(a.store, "claim_card")[1:]
+    assert (offer["viewer_id"], offer["offered"]) == ("cy", True), "not to Bob, who left"
+
+
 def test_a_hub_that_keeps_losing_to_another_asks_the_viewer_to_try_again(
     hubs: tuple[Hub, Hub, Clock], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -103,3 +103,43 @@ async def test_a_claim_on_one_hub_and_the_line_on_another_are_one_shelf(
         ("claim_end", "bo-on-hub-b"),
         ("claim_card", "cy-on-hub-a"),
     ], "one claim, one place in line, one release, one offer: each written once"
+
+
+async def test_a_place_given_up_on_one_hub_is_gone_from_the_line_on_the_other(
+    cluster: Cluster,
+) -> None:
+    a, b = cluster.hubs
+    host = await RawClient.staff(a.ws_url, a.token)
+    staff_b = await RawClient.staff(b.ws_url, b.token)
+    bo = await RawClient.viewer(b.ws_url, "Bo", viewer_id="bo-on-hub-b")
+    cy = await RawClient.viewer(a.ws_url, "Cy", viewer_id="cy-on-hub-a")
+    dee = await RawClient.viewer(b.ws_url, "Dee", viewer_id="dee-on-hub-b")
+    clients = [host, staff_b, bo, cy, dee]
+    try:
+        await ok(host, {"t": "update_variant", "sku": SKU, "stock": 1})
+        await ok(host, {"t": "pin", "product": PRODUCT})
+        await ok(host, {"t": "set_claims", "on": True})
+        await until(lambda: any(m.get("on") for m in bo.of_type("claims")), 10, "claims on at B")
+        await ok(bo, {"t": "comment", "text": "sold 1"})
+        [card] = await bo.wait_for("claim_card", timeout=10)
+        await ok(cy, {"t": "comment", "text": "sold 1"})
+        await cy.wait_for("claim_ask", place=1, timeout=10)
+        await ok(dee, {"t": "comment", "text": "sold 1"})
+        await dee.wait_for("claim_ask", place=2, timeout=10)
+
+        await ok(cy, {"t": "leave_waitlist", "sku": SKU})
+        await cy.wait_for("claim_wait_end", timeout=10)
+        await staff_b.wait_for("claim_wait_end", viewer_id="cy-on-hub-a", timeout=10)
+        # A console joining hub B now is told the line as B holds it: without Cy.
+        late = await RawClient.staff(b.ws_url, b.token)
+        clients.append(late)
+        restated = [m["viewer_id"] for m in late.of_type("claim_wait") if m["seq"] == 0]
+        assert restated == ["dee-on-hub-b"], "hub B followed Cy leaving on hub A"
+
+        await ok(bo, {"t": "release_claim", "claim_id": card["claim_id"]})
+        [offer] = await dee.wait_for("claim_card", timeout=10)
+        assert (offer["viewer_id"], offer["offered"]) == ("dee-on-hub-b", True)
+        assert cy.of_type("claim_card") == [], "not offered to Cy, who left"
+    finally:
+        for client in clients:
+            await client.close()

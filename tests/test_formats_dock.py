@@ -21,12 +21,12 @@ from PySide6.QtCore import QSettings
 from console import protocol
 from console.client import StaffClient
 from console.domain.selling import TIMES
-from console.hub.payments import SandboxProvider
+from console.hub.payments import ACCEPTED_TEST_CARD, SandboxProvider
 from console.hub.room import Limits
 from console.hub.server import Hub
 from console.store import Store
 from tests.support.clients import RawClient
-from tests.test_auction_hub import bid
+from tests.test_auction_hub import bid, pay
 from tests.test_claims_hub import START, TEE, FakeClock, comment
 from tests.test_window import until
 from widgets.formats_dock import (
@@ -194,7 +194,7 @@ async def test_the_host_starts_an_auction_and_sees_two_viewers_bids_on_the_ladde
             15,
         )
         assert dock.auction_state.text() == "Logo Tee M: opens at €10.00 · no bids yet · 1:30 left"
-        assert dock.auction_detail.text() == "Next bid: €10.00"
+        assert dock.auction_detail.text() == "Next bid: €10.00 · a bid in the last 15 s adds 15 s"
         assert dock.auction_cancel.isEnabled() and not dock.auction_start.isEnabled()
         assert console.outcome() == "Auction started."
         remembered = [
@@ -343,3 +343,107 @@ async def test_the_host_calls_an_auction_off_and_may_start_the_next(tmp_path: Pa
         await until(lambda: dock.auction_start.isEnabled())
         assert dock.auction_state.text() == "Logo Tee S: called off; the unit is back on sale"
         assert console.outcome() == "Auction called off."
+
+
+def ladder(dock: SellingDock) -> list[list[str]]:
+    """The bid ladder as the host reads it: bidder, up to, and the mark beside it."""
+    tree = dock.ladder
+    return [
+        [tree.topLevelItem(r).text(c) for c in range(1, 4)] for r in range(tree.topLevelItemCount())
+    ]
+
+
+async def open_auction(console: Console, anti_snipe: int = 0) -> str:
+    """An auction of the pinned tee's S from €10.00, rising by €0.50, for a minute."""
+    dock = console.dock
+    await console.pin_tee()
+    dock.tabs.setCurrentIndex(1)
+    dock.start_price.setText("10")
+    dock.increment.setText("0.50")
+    dock.auction_seconds.setValue(60)
+    dock.anti_snipe.setValue(anti_snipe)
+    dock.auction_start.click()
+    await until(lambda: dock.auction.state is not None)
+    return dock.auction.state.auction_id
+
+
+async def test_a_late_bid_extends_the_countdown_the_host_sees_and_lands_on_the_ladder(
+    tmp_path: Path,
+) -> None:
+    async with host_console(tmp_path) as console:
+        dock = console.dock
+        auction_id = await open_auction(console, anti_snipe=15)
+        assert dock.auction_detail.text() == "Next bid: €10.00 · a bid in the last 15 s adds 15 s"
+        ann = await console.viewer("Ann")
+        console.clock.now = START + 50
+        await until(lambda: dock.auction_state.text().endswith("· 0:10 left"))
+        assert (await bid(ann, auction_id, 1000))["t"] == "ack"
+        await until(lambda: dock.auction.state.bids == 1)
+        assert dock.auction.state.ends == START + 75
+        assert dock.auction_state.text() == (
+            "Logo Tee S: €10.00 · Ann leads · 1 bid · 0:25 left (extended by 15 s)"
+        )
+        assert ladder(dock) == [["Ann", "€10.00", "leads"]]
+        console.clock.now = START + 61  # past the first end: still open
+        await until(lambda: "0:14 left" in dock.auction_state.text())
+        assert dock.auction.state.status == "open" and dock.auction_cancel.isEnabled()
+        console.clock.now = START + 75
+        await until(lambda: dock.auction.state.status == "closed")
+        await until(lambda: "won by Ann" in dock.auction_state.text())
+        assert dock.auction_state.text() == "Logo Tee S: won by Ann at €10.00 · 5:00 left to pay"
+        assert ladder(dock) == [["Ann", "€10.00", "to pay"]]
+        await ann.close()
+
+
+async def test_the_winner_pays_and_the_dock_shows_the_lot_sold_at_the_winning_price(
+    tmp_path: Path,
+) -> None:
+    async with host_console(tmp_path) as console:
+        dock = console.dock
+        auction_id = await open_auction(console)
+        assert dock.auction_detail.text() == "Next bid: €10.00 · sudden death"
+        ann, bob = await console.viewer("Ann"), await console.viewer("Bob")
+        assert (await bid(ann, auction_id, 1500))["t"] == "ack"
+        assert (await bid(bob, auction_id, 1200))["t"] == "ack"
+        console.clock.now = START + 60
+        await until(lambda: "won by Ann" in dock.auction_state.text())
+        assert dock.auction_state.text() == "Logo Tee S: won by Ann at €12.50 · 5:00 left to pay"
+        quote, confirmed = await pay(ann, auction_id, ACCEPTED_TEST_CARD)
+        assert quote["unit_price"] == 1250 and confirmed["t"] == "order_confirmed"
+        await until(lambda: dock.auction.state.status == "sold")
+        assert dock.auction_state.text() == (
+            f"Logo Tee S: sold to Ann for €12.50 · paid (order {confirmed['order_id']})"
+        )
+        assert dock.auction_detail.text() == ""
+        assert ladder(dock) == [["Bob", "€12.00", ""], ["Ann", "€15.00", "paid"]]
+        assert dock.auction_start.isEnabled(), "sold: the host may auction the next one"
+        await ann.close()
+        await bob.close()
+
+
+async def test_a_winner_who_does_not_pay_in_time_hands_the_lot_to_the_runner_up(
+    tmp_path: Path,
+) -> None:
+    async with host_console(tmp_path) as console:
+        dock = console.dock
+        auction_id = await open_auction(console)
+        ann, bob = await console.viewer("Ann"), await console.viewer("Bob")
+        assert (await bid(ann, auction_id, 1500))["t"] == "ack"
+        assert (await bid(bob, auction_id, 1100))["t"] == "ack"
+        console.clock.now = START + 60
+        await until(lambda: "won by Ann" in dock.auction_state.text())
+        console.clock.now = START + 361  # Ann's five minutes to pay are over
+        await until(lambda: dock.auction.state.winner == "Bob")
+        assert dock.auction_state.text() == (
+            "Logo Tee S: Ann did not pay in time; offered to Bob at €10.00 · 5:00 left to pay"
+        )
+        assert dock.auction_detail.text().startswith("Checkout until ")
+        assert ladder(dock) == [["Bob", "€11.00", "to pay"], ["Ann", "€15.00", "did not pay"]]
+        _, confirmed = await pay(bob, auction_id, ACCEPTED_TEST_CARD)
+        await until(lambda: dock.auction.state.status == "sold")
+        assert dock.auction_state.text() == (
+            f"Logo Tee S: sold to Bob for €10.00 · paid (order {confirmed['order_id']})"
+        )
+        assert ladder(dock) == [["Bob", "€11.00", "paid"], ["Ann", "€15.00", "did not pay"]]
+        await ann.close()
+        await bob.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import secrets
 import time
 from typing import get_args
@@ -136,6 +137,16 @@ def test_the_waitlist_keeps_its_order_and_the_first_served_leaves_it() -> None:
     assert len(board.waits) == 2, "only an offered claim serves the line"
 
 
+def test_a_viewer_who_leaves_the_line_is_gone_from_it_and_those_behind_move_up() -> None:
+    board = ClaimBoard()
+    for viewer, name, at in (("bob", "Bob", NOW + 1), ("cid", "Cid", NOW + 2)):
+        board.wait(wait(viewer, name, at))
+    board.leave("bob", "TEE-S")
+    assert [line.text() for line in board.lines()] == ["S — 1 waiting: Cid (1)"]
+    board.leave("cid", "TEE-S")
+    assert board.lines() == [] and board.summary() == "0 claims from 0 viewers"
+
+
 def auction(**fields: object) -> protocol.AuctionState:
     base: dict[str, object] = {
         "seq": 1,
@@ -174,7 +185,13 @@ def test_the_headline_follows_the_auction_from_its_start_to_its_end() -> None:
     assert auction_headline(leading, NOW + 50) == (
         "Logo Tee M: €12.50 · Ann leads · 2 bids · 0:10 left"
     )
-    assert auction_detail(leading, 0.0) == "Next bid: €13.00"
+    assert auction_detail(leading, 0.0) == "Next bid: €13.00 · sudden death"
+    assert auction_detail(auction(anti_snipe=10), 0.0) == (
+        "Next bid: €10.00 · a bid in the last 10 s adds 10 s"
+    )
+    assert auction_headline(leading, NOW + 50, extended=20) == (
+        "Logo Tee M: €12.50 · Ann leads · 2 bids · 0:10 left (extended by 20 s)"
+    )
     won = auction(status="closed", bids=2, price=1250, winner="Ann", checkout_until=NOW + 360)
     assert auction_headline(won, NOW + 60) == "Logo Tee M: won by Ann at €12.50 · 5:00 left to pay"
     until = time.strftime("%H:%M:%S", time.localtime(NOW + 360 - 30))
@@ -198,13 +215,13 @@ def test_the_ladder_lists_bids_newest_first_and_marks_the_leaders_highest() -> N
     board.add_bid(bid("bob", "Bob", 1100, NOW + 2))
     board.add_bid(bid("ann", "Ann", 1500, NOW + 3))
     board.add_bid(bid("ann", "Ann", 1500, NOW + 3))  # restated after a reconnect
-    assert [(r.name, r.maximum, r.leading) for r in board.ladder()] == [
-        ("Ann", "€15.00", False),
-        ("Bob", "€11.00", False),
-        ("Ann", "€12.00", False),
+    assert [(r.name, r.maximum, r.mark) for r in board.ladder()] == [
+        ("Ann", "€15.00", ""),
+        ("Bob", "€11.00", ""),
+        ("Ann", "€12.00", ""),
     ], "no leader before the hub names one"
     board.update(auction(bids=3, price=1150, leader="Ann", leader_id="ann"))
-    assert [r.leading for r in board.ladder()] == [True, False, False]
+    assert [r.mark for r in board.ladder()] == ["leads", "", ""]
     assert board.is_open() and board.is_running()
     board.update(auction(auction_id="A2"))
     assert board.ladder() == [], "a new auction starts a new ladder"
@@ -319,3 +336,43 @@ def test_the_claims_mode_says_for_which_product_and_when_it_claims_nothing() -> 
         "Claims are on for logo-tee, which is not pinned: comments claim nothing until it is "
         "pinned again; untick and tick to claim the pinned one. 0 claims from 0 viewers."
     )
+
+
+def test_a_late_bid_s_extension_is_said_beside_the_countdown() -> None:
+    board = AuctionBoard()
+    assert board.headline(NOW) == "No auction yet."
+    board.update(auction(anti_snipe=15))
+    board.update(auction(anti_snipe=15, ends=NOW + 75, bids=1, price=1000, leader="Ann"))
+    assert board.extended() == 15
+    assert board.headline(NOW + 55) == (
+        "Logo Tee M: €10.00 · Ann leads · 1 bid · 0:20 left (extended by 15 s)"
+    )
+    board.update(auction(auction_id="A2", ends=NOW + 200))
+    assert board.extended() == 0, "the next auction opens with its own end"
+
+
+def test_a_winner_who_did_not_pay_is_named_and_marked_and_the_runner_up_has_the_lot() -> None:
+    board = AuctionBoard()
+    board.update(auction())
+    board.add_bid(bid("ann", "Ann", 1500, NOW + 1))
+    board.add_bid(bid("bob", "Bob", 1100, NOW + 2))
+    won = {"status": "closed", "why": "close", "bids": 2, "price": 1150}
+    board.update(auction(**won, winner="Ann", winner_id="ann", checkout_until=NOW + 360))
+    assert [r.mark for r in board.ladder()] == ["", "to pay"]
+    lapsed = {**won, "why": "lapse", "price": 1000, "checkout_until": NOW + 660}
+    board.update(auction(**lapsed, winner="Bob", winner_id="bob"))
+    assert board.headline(NOW + 360) == (
+        "Logo Tee M: Ann did not pay in time; offered to Bob at €10.00 · 5:00 left to pay"
+    )
+    assert [r.mark for r in board.ladder()] == ["to pay", "did not pay"]
+    # A console that joined after the lapse knows only that the winner before did not pay.
+    fresh = auction(**lapsed, winner="Bob", winner_id="bob")
+    assert auction_headline(fresh, NOW + 360).startswith("Logo Tee M: The winner did not pay")
+    unpaid = copy.deepcopy(board)
+    board.update(
+        auction(status="sold", why="paid", bids=2, price=1000, winner="Bob", winner_id="bob")
+    )
+    assert [r.mark for r in board.ladder()] == ["paid", "did not pay"]
+    unpaid.update(auction(status="unsold", why="lapse", bids=2))
+    assert [r.mark for r in unpaid.ladder()] == ["did not pay", "did not pay"]
+    assert unpaid.headline(NOW).endswith("unsold, no bidder paid in time; the unit is back on sale")

@@ -28,8 +28,9 @@ from console.store import Store
 from tests.support.clients import RawClient
 from tests.test_shop_hub import CATALOGUE, FakeClock, answer, ctl, query, wait_until
 
-#: Generous posting limits: these tests are about moderation, not the flood limiter.
-LIMITS = Limits(viewer_comments_per_s=100, viewer_comment_burst=100)
+#: Generous posting limits: these tests are about moderation, not the flood limiter (the
+#: permissions matrix sends a viewer's every message at once, past the usual burst).
+LIMITS = Limits(viewer_comments_per_s=100, viewer_comment_burst=100, viewer_message_burst=200)
 
 
 @dataclass
@@ -163,6 +164,7 @@ EXAMPLES: dict[type, dict[str, Any]] = {
     protocol.ClockRequest: {"t": "clock"},
     protocol.Browse: {"t": "browse", "product_id": "p1"},
     protocol.JoinWaitlist: {"t": "join_waitlist", "sku": "S1"},
+    protocol.LeaveWaitlist: {"t": "leave_waitlist", "sku": "S1"},
     protocol.ReleaseClaim: {"t": "release_claim", "claim_id": "C-1"},
     protocol.CheckoutClosed: {"t": "checkout_closed", "product_id": "p1"},
     protocol.SetConsent: {"t": "consent", "consent": "session"},

@@ -1,5 +1,6 @@
-"""Join a sold-out variant's waitlist by its button, and let a claim go, on the viewer
-page in Debian's Chromium against a real hub subprocess (issue 19, points 1 and 2)."""
+"""Join a sold-out variant's waitlist by its button, leave it, and let a claim go, on
+the viewer page in Debian's Chromium against a real hub subprocess (issue 19, points 1
+and 2)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ def test_the_waitlist_button_and_let_it_go(hub: HubProcess, browsers: Chromium, 
     expect(page.get_by_test_id("claim-ask")).to_contain_text("number 1 in line")
     expect(page.get_by_test_id("claim-wait")).to_contain_text(f"In line for {SHIRT_TITLE}")
     expect(join).to_be_hidden()
+    page.get_by_test_id("leave-waitlist").click()
+    expect(page.get_by_test_id("claim-wait")).to_have_count(0)
+    expect(page.get_by_test_id("claim-ask")).to_have_count(0)
+    expect(join).to_be_visible()  # out of the line: the button to join it again
 
     choose(page, "LS-M-WHT")
     post(page, "sold M white")

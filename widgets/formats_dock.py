@@ -49,7 +49,6 @@ from console.domain.selling import (
     ClaimBoard,
     GiveawayBoard,
     auction_detail,
-    auction_headline,
     cart_line,
     claim_line,
     claims_mode_text,
@@ -393,9 +392,14 @@ class SellingDock(QDockWidget):
         self._show_claims_mode()
 
     def claim_changed(
-        self, event: protocol.ClaimCard | protocol.ClaimEnded | protocol.ClaimWaiting
+        self,
+        event: protocol.ClaimCard
+        | protocol.ClaimEnded
+        | protocol.ClaimWaiting
+        | protocol.ClaimWaitEnded,
     ) -> None:
-        """A claim landed (or came from the waitlist), closed, or a viewer joined a line."""
+        """A claim landed (or came from the waitlist), closed, or a viewer joined or left
+        a line."""
         match event:
             case protocol.ClaimCard():
                 self.claims.land(event)
@@ -403,6 +407,8 @@ class SellingDock(QDockWidget):
                 self.claims.end(event.claim_id)
             case protocol.ClaimWaiting():
                 self.claims.wait(event)
+            case protocol.ClaimWaitEnded():
+                self.claims.leave(event.viewer_id, event.sku)
         if not self._redraw.isActive():
             self._redraw.start()
 
@@ -485,7 +491,7 @@ class SellingDock(QDockWidget):
                     clock_time(row.at, self.clock_offset),
                     row.name,
                     row.maximum,
-                    "leads" if row.leading else "",
+                    row.mark,
                 ]
             )
             item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -511,12 +517,10 @@ class SellingDock(QDockWidget):
                 if item is not None:
                     item.setText(claim_line(card, now))
         state = self.auction.state
-        if state is None:
-            self.auction_state.setText("No auction yet.")
-            self.auction_detail.setText("")
-        else:
-            self.auction_state.setText(auction_headline(state, now))
-            self.auction_detail.setText(auction_detail(state, self.clock_offset))
+        self.auction_state.setText(self.auction.headline(now))
+        self.auction_detail.setText(
+            auction_detail(state, self.clock_offset) if state is not None else ""
+        )
         self.giveaway_state.setText(giveaway_headline(self.giveaway, now))
         self._enable()
 

@@ -469,7 +469,12 @@ class MainWindow(QMainWindow):
                     orders.append(message)
                 case protocol.ClaimsMode():
                     self.selling.set_claims(message)
-                case protocol.ClaimCard() | protocol.ClaimEnded() | protocol.ClaimWaiting():
+                case (
+                    protocol.ClaimCard()
+                    | protocol.ClaimEnded()
+                    | protocol.ClaimWaiting()
+                    | protocol.ClaimWaitEnded()
+                ):
                     self.selling.claim_changed(message)
                 case protocol.AuctionState() | protocol.AuctionBid():
                     self.selling.auction_changed(message)

@@ -100,7 +100,11 @@ class AuctionFacts(Protocol):
     @property
     def ends(self) -> float: ...
     @property
+    def anti_snipe(self) -> int | None: ...
+    @property
     def status(self) -> str: ...
+    @property
+    def why(self) -> str: ...
     @property
     def bids(self) -> int: ...
     @property
@@ -113,6 +117,8 @@ class AuctionFacts(Protocol):
     def leader_id(self) -> str | None: ...
     @property
     def winner(self) -> str | None: ...
+    @property
+    def winner_id(self) -> str | None: ...
     @property
     def checkout_until(self) -> float | None: ...
     @property
@@ -308,9 +314,9 @@ class Line:
 
 @dataclass(slots=True)
 class ClaimBoard:
-    """The open claims and the waitlist, from the hub's ``claim_card``, ``claim_end``
-    and ``claim_wait`` (each open one restated after ``welcome``, so a reconnect
-    rebuilds the board)."""
+    """The open claims and the waitlist, from the hub's ``claim_card``, ``claim_end``,
+    ``claim_wait`` and ``claim_wait_end`` (each open one restated after ``welcome``, so a
+    reconnect rebuilds the board)."""
 
     claims: dict[str, ClaimFacts] = field(default_factory=dict)
     waits: dict[tuple[str, str], WaitFacts] = field(default_factory=dict)
@@ -328,6 +334,10 @@ class ClaimBoard:
 
     def wait(self, entry: WaitFacts) -> None:
         self.waits[(entry.viewer_id, entry.sku)] = entry
+
+    def leave(self, viewer_id: str, sku: str) -> None:
+        """The viewer gave up their place in ``sku``'s line; those behind move up."""
+        self.waits.pop((viewer_id, sku), None)
 
     def clear(self) -> None:
         self.claims.clear()
@@ -366,24 +376,46 @@ class ClaimBoard:
 
 @dataclass(frozen=True, slots=True)
 class LadderRow:
-    """One bid as staff see it: who, up to what, when, and whether it leads now."""
+    """One bid as staff see it: who, up to what, when, and where it stands now."""
 
     name: str
     maximum: str
     at: float
-    leading: bool
+    #: Beside a bidder's highest bid: "leads" while bidding is open; "to pay" for the
+    #: one whose checkout runs, "paid" once they did, "did not pay" for those passed
+    #: over; empty for every other bid.
+    mark: str
 
 
 @dataclass(slots=True)
 class AuctionBoard:
-    """The latest ``auction`` state and the bids (``auction_bid``) on it."""
+    """The latest ``auction`` state and the bids (``auction_bid``) on it.
+
+    Two things the state does not say are remembered from the states seen: the end the
+    auction opened with (so the host sees how long late bids extended it), and who won
+    but did not pay in time (the state names only the bidder whose checkout runs now).
+    A console that joins mid-auction knows them from then on.
+    """
 
     state: AuctionFacts | None = None
     bids: dict[str, list[BidFacts]] = field(default_factory=dict)
+    #: The end of the current auction when this console first saw it.
+    opened_ends: float | None = None
+    #: Winners passed over, in order, by viewer id with their names.
+    passed: dict[str, str] = field(default_factory=dict)
 
     def update(self, state: AuctionFacts) -> None:
-        if self.state is not None and self.state.auction_id != state.auction_id:
+        before = self.state
+        if before is None or before.auction_id != state.auction_id:
             self.bids = {k: v for k, v in self.bids.items() if k == state.auction_id}
+            self.opened_ends = state.ends
+            self.passed = {}
+        elif (
+            before.status == "closed"
+            and before.winner_id is not None
+            and state.winner_id != before.winner_id
+        ):
+            self.passed[before.winner_id] = before.winner or NAMELESS
         self.state = state
 
     def add_bid(self, bid: BidFacts) -> None:
@@ -392,20 +424,45 @@ class AuctionBoard:
         if not any(b.viewer_id == bid.viewer_id and b.at == bid.at for b in mine):
             mine.append(bid)
 
+    def extended(self) -> float:
+        """Seconds late bids added to the end (anti-snipe) since this console saw it."""
+        state = self.state
+        if state is None or self.opened_ends is None:
+            return 0.0
+        return max(0.0, state.ends - self.opened_ends)
+
     def ladder(self) -> list[LadderRow]:
-        """The bids newest first; the leader's highest bid is marked as leading."""
+        """The bids newest first, each bidder's highest marked with where they stand."""
         state = self.state
         if state is None:
             return []
         bids = sorted(self.bids.get(state.auction_id, []), key=lambda b: b.at)
-        leading = None
-        if state.leader_id is not None:
-            theirs = [b for b in bids if b.viewer_id == state.leader_id]
-            leading = max(theirs, key=lambda b: b.maximum, default=None)
+        marks: dict[str, str] = dict.fromkeys(self.passed, "did not pay")
+        if state.status == "open" and state.leader_id is not None:
+            marks[state.leader_id] = "leads"
+        elif state.status in ("closed", "sold") and state.winner_id is not None:
+            marks[state.winner_id] = "to pay" if state.status == "closed" else "paid"
+        highest: dict[str, BidFacts] = {}
+        for b in bids:
+            if b.viewer_id not in highest or b.maximum > highest[b.viewer_id].maximum:
+                highest[b.viewer_id] = b
         return [
-            LadderRow(b.name or NAMELESS, _money(b.maximum, state.currency), b.at, b is leading)
+            LadderRow(
+                b.name or NAMELESS,
+                _money(b.maximum, state.currency),
+                b.at,
+                marks.get(b.viewer_id, "") if highest[b.viewer_id] is b else "",
+            )
             for b in reversed(bids)
         ]
+
+    def headline(self, hub_now: float) -> str:
+        """:func:`auction_headline` with what this board remembers."""
+        if self.state is None:
+            return "No auction yet."
+        return auction_headline(
+            self.state, hub_now, extended=self.extended(), passed=tuple(self.passed.values())
+        )
 
     def is_open(self) -> bool:
         """Bidding is open: the host may call it off."""
@@ -416,20 +473,35 @@ class AuctionBoard:
         return self.state is not None and self.state.status in ("open", "closed")
 
 
-def auction_headline(state: AuctionFacts, hub_now: float) -> str:
-    """The lot and where it stands: price, leader, bids, time left; or how it ended."""
+def auction_headline(
+    state: AuctionFacts, hub_now: float, *, extended: float = 0.0, passed: Sequence[str] = ()
+) -> str:
+    """The lot and where it stands: price, leader, bids, time left; or how it ended.
+
+    ``extended``: the seconds late bids added to the end, said beside the countdown so the
+    host can tell viewers why it jumped. ``passed``: the names of winners whose time to
+    pay ran out, before the bidder whose checkout runs now.
+    """
     lot = f"{state.title} {state.label}".strip()
     money = _money(state.price if state.price is not None else state.start_price, state.currency)
     if state.status == "open":
-        left = countdown(state.ends, hub_now)
+        left = f"{countdown(state.ends, hub_now)} left"
+        if extended > 0:
+            left += f" (extended by {math.ceil(extended)} s)"
         if not state.bids:
-            return f"{lot}: opens at {money} · no bids yet · {left} left"
+            return f"{lot}: opens at {money} · no bids yet · {left}"
         leader = state.leader or NAMELESS
-        return f"{lot}: {money} · {leader} leads · {counted(state.bids, 'bid')} · {left} left"
+        return f"{lot}: {money} · {leader} leads · {counted(state.bids, 'bid')} · {left}"
     if state.status == "closed":
         if state.winner is None or state.checkout_until is None:
             return f"{lot}: bidding ended at {money}"
         left = countdown(state.checkout_until, hub_now)
+        if passed or state.why == "lapse":
+            who = " then ".join(passed) if passed else "The winner"
+            return (
+                f"{lot}: {who} did not pay in time; offered to {state.winner} at {money} · "
+                f"{left} left to pay"
+            )
         return f"{lot}: won by {state.winner} at {money} · {left} left to pay"
     if state.status == "sold":
         order = f" (order {state.order_id})" if state.order_id else ""
@@ -441,10 +513,16 @@ def auction_headline(state: AuctionFacts, hub_now: float) -> str:
 
 
 def auction_detail(state: AuctionFacts, offset: float) -> str:
-    """The line under the headline: what a viewer must bid now while bidding is open;
-    until when the winner may pay (on this console's clock) once it closed."""
+    """The line under the headline: what a viewer must bid now, and whether a late bid
+    extends the end, while bidding is open; until when the winner may pay (on this
+    console's clock) once it closed."""
     if state.status == "open":
-        return f"Next bid: {_money(state.next_bid, state.currency)}"
+        rule = (
+            f"a bid in the last {state.anti_snipe} s adds {state.anti_snipe} s"
+            if state.anti_snipe
+            else "sudden death"
+        )
+        return f"Next bid: {_money(state.next_bid, state.currency)} · {rule}"
     if state.status == "closed" and state.checkout_until is not None:
         until = clock_time(state.checkout_until, offset)
         return f"Checkout until {until}; then the next bidder may pay."

@@ -83,27 +83,40 @@ class AuctionDesk:
         self._runs_timers = False
         #: The next announcement of the standing after bids, while one is due.
         self._announce: asyncio.TimerHandle | None = None
-        #: Seqs of the events this desk wrote, not yet heard back from the bus.
+        #: Seqs of the events this desk wrote since it last read the log, not yet heard
+        #: back from the bus.
         self._own: set[int] = set()
+        #: The seq of the last auction event the last replay read from the log. The bus
+        #: may bring it, or one before it, afterwards (a hub sends again what it could
+        #: not publish while Redis was away); the replay applied it already.
+        self._replayed = 0
 
     # ------------------------------------------------------------ state
 
     def resume(self) -> None:
-        """Replay the last auction's decisions from the room's log."""
+        """Replay the last auction's decisions from the room's log.
+
+        Every event this desk wrote is in the log, so its own seqs are forgotten: the
+        replay's last seq stands for all of them when the bus brings them back.
+        """
         self._auction = None
-        for event in self._records.auction_log():
+        events = self._records.auction_log()
+        for event in events:
             try:
                 self._replay(event)
             except rules.AuctionError:
                 log.exception("auction event %s does not replay; left as it was", event.seq)
+        self._replayed = max((e.seq for e in events), default=0)
+        self._own.clear()
         self._arm()
 
     def follow(self, seq: int, body: bytes) -> None:
         """An auction event from the bus: one another hub wrote is applied here as on a
         replay, so every hub of a cluster holds the same auction (its standing, its end
         moved by anti-snipe, its close) and the timers' holder closes it on time. The
-        desk's own events are already applied."""
-        if seq in self._own:
+        desk's own events, and those its last replay read from the log, are already
+        applied: a start applied again would wipe the bids that came after it."""
+        if seq <= self._replayed or seq in self._own:
             self._own.discard(seq)
             return
         try:

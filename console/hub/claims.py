@@ -48,12 +48,14 @@ Publish = Callable[[int, bytes, str | None], None]
 Decide = Callable[[waitlist.Shelf], waitlist.ShelfDecision]
 
 #: How the log's claim events begin (msgspec writes the tag first): the claims mode, a
-#: card, its end, a place in line. The room hands those another hub wrote to the desk.
+#: card, its end, a place in line, a place given up. The room hands those another hub
+#: wrote to the desk.
 CLAIM_EVENTS: Final = (
     b'{"t":"claims"',
     b'{"t":"claim_card"',
     b'{"t":"claim_end"',
     b'{"t":"claim_wait"',
+    b'{"t":"claim_wait_end"',
 )
 #: Tries of one decision. Each retry first catches up, so it loses again only to claims
 #: committed in the few milliseconds it takes; that many losses in a row means the
@@ -157,6 +159,8 @@ class ClaimDesk:
             case protocol.ClaimWaiting():
                 self._waits[(event.viewer_id, event.sku)] = event
                 self._names[event.viewer_id] = event.name
+            case protocol.ClaimWaitEnded():
+                self._waits.pop((event.viewer_id, event.sku), None)
         self._seen = max(self._seen, event.seq)
 
     def _claims_product(self) -> Product | None:
@@ -273,6 +277,21 @@ class ClaimDesk:
             raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
         return _in_line(decision.shelf.place(viewer_id, sku))
 
+    def leave_waitlist(self, viewer_id: str, sku: str) -> None:
+        """The page's "Leave the line": the viewer's place in ``sku``'s line is given up,
+        in the log, so no hub offers them a unit later. Not in line: nothing changes."""
+        now = self._clock()
+        self._settle(lambda shelf: waitlist.leave_waitlist(shelf, viewer_id, sku, now), now)
+
+    def let_go(
+        self, viewer_id: str, message: protocol.ReleaseClaim | protocol.LeaveWaitlist
+    ) -> None:
+        """What a viewer gives up: a claim ("Let it go") or a place in line."""
+        if isinstance(message, protocol.LeaveWaitlist):
+            self.leave_waitlist(viewer_id, message.sku)
+        else:
+            self.release(viewer_id, message.claim_id)
+
     def release(self, viewer_id: str, claim_id: str) -> None:
         """The viewer lets their claim go: its units go to the line first."""
         now = self._clock()
@@ -359,6 +378,8 @@ class ClaimDesk:
                     moves.append(self._ended(gone, "checkout", order_id, 0))
                 case waitlist.Waitlisted(entry=entry):
                     moves.append(self._waiting(entry))
+                case waitlist.LeftWaitlist(viewer_id=viewer_id, sku=sku, at=at):
+                    moves.append(self._left(viewer_id, sku, at))
         return moves
 
     def _held(self, new: waitlist.Claim) -> ClaimMove:
@@ -413,6 +434,18 @@ class ClaimDesk:
             entry.viewer_id,
             lambda seq: msgspec.structs.replace(wait, seq=seq),
             private_to(entry.viewer_id),
+        )
+
+    def _left(self, viewer_id: str, sku: str, at: float) -> ClaimMove:
+        """A place given up: no units move, so no product's stock is announced."""
+        return ClaimMove(
+            "",
+            sku,
+            0,
+            "claim_wait_end",
+            viewer_id,
+            lambda seq: protocol.ClaimWaitEnded(seq=seq, viewer_id=viewer_id, sku=sku, at=at),
+            private_to(viewer_id),
         )
 
     def _ended(self, gone: waitlist.Claim, why: str, order_id: str | None, units: int) -> ClaimMove:

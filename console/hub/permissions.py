@@ -41,6 +41,7 @@ PERMISSIONS: Final[dict[type, frozenset[str]]] = {
     # What a shopper does on the page, for the team's funnel.
     protocol.Browse: _VIEWER,
     protocol.JoinWaitlist: _VIEWER,
+    protocol.LeaveWaitlist: _VIEWER,
     protocol.ReleaseClaim: _VIEWER,
     protocol.CheckoutClosed: _VIEWER,
     protocol.GetQuote: _ALL,

@@ -549,8 +549,8 @@ class Room:
                 reply(session, protocol.Ack(ref=message.ref))
                 if place is not None:
                     reply(session, place)
-            case protocol.ReleaseClaim():
-                self.claims.release(session.viewer_id, message.claim_id)
+            case protocol.ReleaseClaim() | protocol.LeaveWaitlist():
+                self.claims.let_go(session.viewer_id, message)
                 reply(session, protocol.Ack(ref=message.ref))
             case protocol.Browse() | protocol.CheckoutClosed():
                 self._shopper_step(session, message)

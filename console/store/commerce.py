@@ -518,8 +518,9 @@ class Commerce:
             )
 
 
-#: The event types of comment-to-claim, as SQL: the claims mode, cards, ends, places in line.
-_CLAIM_TYPES = "('claims', 'claim_card', 'claim_end', 'claim_wait')"
+#: The event types of comment-to-claim, as SQL: the claims mode, cards, ends, places in
+#: line and places given up.
+_CLAIM_TYPES = "('claims', 'claim_card', 'claim_end', 'claim_wait', 'claim_wait_end')"
 #: Why a reservation left the shelf's hold (the order's ``failure``).
 _EXPIRED = "the payment did not finish before the reservation expired"
 

@@ -129,7 +129,13 @@ class NewOrder:
     expires: float | None = None
 
 
-ClaimEvent = protocol.ClaimCard | protocol.ClaimEnded | protocol.ClaimWaiting | protocol.ClaimsMode
+ClaimEvent = (
+    protocol.ClaimCard
+    | protocol.ClaimEnded
+    | protocol.ClaimWaiting
+    | protocol.ClaimWaitEnded
+    | protocol.ClaimsMode
+)
 #: Auctions store their moves as claims do (a lot leaves the stock, or comes back).
 AuctionEvent = protocol.AuctionState | protocol.AuctionBid
 #: Giveaways too (no stock moves: the prize is the host's to send).

@@ -579,6 +579,9 @@ export function createShop({ send, hubClock, isConnected, identity }) {
       claimQuestion = "";
     } else if (msg.t === "claim_wait") {
       waits.set(msg.sku, msg);
+    } else if (msg.t === "claim_wait_end") {
+      waits.delete(msg.sku);
+      claimQuestion = ""; // its place in line is no longer theirs
     } else if (msg.t === "claim_end") {
       claims.delete(msg.claim_id);
     } else if (msg.t === "claims") {
@@ -609,7 +612,15 @@ export function createShop({ send, hubClock, isConnected, identity }) {
       const line = elUser("p", "claim-wait", what);
       line.dataset.testid = "claim-wait";
       line.prepend("In line for ");
-      line.append(": if one comes back, it is held for you here.");
+      line.append(": if one comes back, it is held for you here. ");
+      const leave = el("button", "link-button claim-leave", "Leave the line");
+      leave.type = "button";
+      leave.dataset.testid = "leave-waitlist";
+      leave.addEventListener("click", () => {
+        leave.disabled = true;
+        send({ t: "leave_waitlist", sku: wait.sku, ref: makeRef("waitlist") });
+      });
+      line.append(leave);
       claimList.append(line);
     }
     for (const card of claims.values()) {
@@ -884,6 +895,7 @@ export function createShop({ send, hubClock, isConnected, identity }) {
         case "claim_card":
         case "claim_end":
         case "claim_wait":
+        case "claim_wait_end":
         case "claim_ask":
           applyClaim(msg);
           return true;
