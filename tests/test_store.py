@@ -247,20 +247,26 @@ def test_one_order_per_viewer_and_key_whichever_hub_writes_it(engine: Engine) ->
         second.close()
 
 
-def test_a_buy_looks_up_its_order_and_the_stock_at_once(engine: Engine) -> None:
+def test_a_buy_looks_up_its_order_and_the_variant_at_once(engine: Engine) -> None:
     """The look-up every buy makes first: the viewer's order under the key (if any) and
-    the variant's stock, one row whether or not either exists."""
+    the variant as :meth:`variant` reads it, one row whether or not either exists."""
     store = engine.open()
     try:
         _stock_a_tee(store, 5)
-        assert store.orders.order_and_stock("viewer-0001", "key-00001", "TEE-1") == (None, 5)
-        assert store.orders.order_and_stock("viewer-0001", "key-00001", "NO-SUCH") == (None, None)
-        store.orders.reserve(_tee_order("SC-ONE", "viewer-0001", "key-00001", 700.0), 100.0)
-        stored, stock = store.orders.order_and_stock("viewer-0001", "key-00001", "TEE-1")
-        assert stock == 4
-        assert stored == store.orders.order_by_key("viewer-0001", "key-00001")
+        orders = store.orders
+        assert orders.order_and_variant("viewer-0001", "key-00001", "TEE-1") == (
+            None,
+            orders.variant("TEE-1"),
+        )
+        assert orders.order_and_variant("viewer-0001", "key-00001", "NO-SUCH") == (None, None)
+        orders.reserve(_tee_order("SC-ONE", "viewer-0001", "key-00001", 700.0), 100.0)
+        stored, variant = orders.order_and_variant("viewer-0001", "key-00001", "TEE-1")
+        assert variant is not None and variant == orders.variant("TEE-1")
+        assert variant.stock == 4
+        assert stored == orders.order_by_key("viewer-0001", "key-00001")
         assert stored is not None and stored.record.order_id == "SC-ONE"
-        assert store.orders.order_and_stock("viewer-0002", "key-00001", "TEE-1") == (None, 4)
+        assert orders.order_and_variant("viewer-0001", "key-00001", "NO-SUCH")[0] == stored
+        assert orders.order_and_variant("viewer-0002", "key-00001", "TEE-1") == (None, variant)
     finally:
         store.close()
 

@@ -328,11 +328,12 @@ class Hub:
         except ProtocolError as exc:
             reason = drop_reason(exc.code)
             if reason is not None:
-                # Read only for a refusal: a sale names its product itself.
-                variant = self.room.shop.records.variant(message.sku)
-                product_id = variant.product_id if variant is not None else ""
                 self.room.shoppers.dropped(
-                    session.viewer_id, product_id, reason, sku=message.sku, purchase=message.key
+                    session.viewer_id,
+                    self.room.shop.product_of(message.sku),
+                    reason,
+                    sku=message.sku,
+                    purchase=message.key,
                 )
             raise
         self.room.shoppers.paid(session.viewer_id, confirmed.product_id, confirmed.order_id)

@@ -71,6 +71,7 @@ from console.store.records import (
     NotReservedError,
     OutOfStockError,
     StoredOrder,
+    VariantRow,
     owner_review,
 )
 
@@ -148,6 +149,9 @@ class Shop:
         #: How long a buyer's units are held while paying (``hub --reservation-seconds``).
         self.reservation_seconds = RESERVATION_SECONDS
         self._inflight: dict[tuple[str, str], asyncio.Future[protocol.OrderConfirmed]] = {}
+        #: The product of each variant a buy looked up: a refused buy's funnel drop names it
+        #: without reading the variant again (a flash drop refuses hundreds a second).
+        self._product_of: dict[str, str] = {}
         #: Comment to claim; the room sets it up with the rest of the room.
         self.claims: ClaimDesk | None = None
         #: Live auctions; set up by the room as claims are.
@@ -552,13 +556,10 @@ class Shop:
         return Money(won.price, won.currency)
 
     def _quote(
-        self, sku: str, quantity: object, held: int = 0, won: Money | None = None
+        self, variant: VariantRow, quantity: object, held: int = 0, won: Money | None = None
     ) -> tuple[Quote, int, bool]:
         """The price of ``quantity``; ``held`` units claimed by the buyer count as stock;
         ``won`` is the price of an auction lot the buyer won (no deal applies to it)."""
-        variant = self._records.variant(sku)
-        if variant is None:
-            raise ProtocolError(ErrorCode.NOT_FOUND, f"No product variant {sku!r}.")
         count = _checked_quantity(quantity, variant.stock + held)
         regular = Money(variant.price, variant.currency) if won is None else won
         price = (
@@ -579,7 +580,10 @@ class Shop:
         won = self._won(viewer_id, message)
         if won is not None:
             held = 1  # the lot is the winner's, whatever the shelf has left
-        result, stock, deal = self._quote(message.sku, message.quantity, held, won)
+        variant = self._records.variant(message.sku)
+        if variant is None:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"No product variant {message.sku!r}.")
+        result, stock, deal = self._quote(variant, message.quantity, held, won)
         return protocol.QuoteReply(
             sku=message.sku,
             quantity=result.quantity,
@@ -609,20 +613,22 @@ class Shop:
             # A double tap or a retry while the first attempt is still paying: one order.
             confirmed = await asyncio.shield(pending)
             return msgspec.structs.replace(confirmed, ref=message.ref)
-        stored, stock = self._records.order_and_stock(viewer_id, message.key, message.sku)
+        stored, variant = self._records.order_and_variant(viewer_id, message.key, message.sku)
+        if variant is not None:
+            self._product_of[variant.sku] = variant.product_id
         if stored is not None and stored.record.status != "reserved":
             return self._replay(stored, message.ref)
-        if stored is None:
-            self._check_buy(viewer_id, message, stock)
+        checked = self._check_buy(viewer_id, message, variant) if stored is None else None
         # Placed in this step, not in a task of its own: a task would start only after
         # every other buy that arrived with this one, so in a flash drop the winners
         # waited for all the refusals. A dropped connection does not cancel this
         # handler, so the payment still runs to its end and a retry gets its outcome.
         pending = self._inflight[slot] = asyncio.get_running_loop().create_future()
         try:
-            if stored is None:
-                confirmed = await self._place(viewer_id, name, message)
+            if checked is not None:
+                confirmed = await self._place(viewer_id, name, message, checked)
             else:
+                assert stored is not None
                 confirmed = await self._settle(stored, name, message)
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError):
@@ -636,22 +642,33 @@ class Shop:
         pending.set_result(confirmed)
         return msgspec.structs.replace(confirmed, ref=message.ref)
 
-    def _check_buy(self, viewer_id: str, message: protocol.Buy, stock: int | None) -> None:
+    def product_of(self, sku: str) -> str:
+        """The product of ``sku`` as the last buy of it read it ("" if there is none)."""
+        product_id = self._product_of.get(sku)
+        if product_id is None:
+            variant = self._records.variant(sku)
+            product_id = variant.product_id if variant is not None else ""
+        return product_id
+
+    def _check_buy(
+        self, viewer_id: str, message: protocol.Buy, variant: VariantRow | None
+    ) -> VariantRow:
         """Stock first: in a flash drop most attempts find it gone, and are answered
         without more work (the full quote comes in ``_place``)."""
-        if stock is None:
+        if variant is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"No product variant {message.sku!r}.")
         card = self._claim(viewer_id, message.claim_id)
         if self._won(viewer_id, message) is not None:
-            return  # the lot left the stock when the auction started
+            return variant  # the lot left the stock when the auction started
         if card is None:
-            _checked_quantity(message.quantity, stock)
+            _checked_quantity(message.quantity, variant.stock)
         elif (card.sku, card.quantity) != (message.sku, message.quantity):
             raise ProtocolError(
                 ErrorCode.INVALID,
                 f"Claim {card.claim_id} holds {card.quantity} of {card.sku}; pay for that, "
                 "or comment again to claim another.",
             )
+        return variant
 
     async def _settle(
         self, stored: StoredOrder, name: str, message: protocol.Buy
@@ -760,16 +777,16 @@ class Shop:
         )
 
     async def _place(
-        self, viewer_id: str, name: str, message: protocol.Buy
+        self, viewer_id: str, name: str, message: protocol.Buy, variant: VariantRow
     ) -> protocol.OrderConfirmed:
-        # Quoted again here: other purchases ran since the check in ``buy``, and the
-        # quote and the reservation below must see the same stock and deal.
+        """``variant`` as ``buy`` read it, in this same step of the loop: nothing ran
+        since, and the reservation's conditional update is what decides the stock."""
         card = self._claim(viewer_id, message.claim_id)
         held = card.quantity if card is not None else 0
         won = self._won(viewer_id, message)
         if won is not None:
             held = 1
-        result, _, on_deal = self._quote(message.sku, message.quantity, held, won)
+        result, _, on_deal = self._quote(variant, message.quantity, held, won)
         try:
             buyer = clean_buyer(msgspec.to_builtins(message.buyer))
         except CheckoutError as exc:
@@ -789,8 +806,6 @@ class Shop:
             payments = chosen_plan(result.total, message.plan, self._today(now))
         except InstalmentError as exc:
             raise ProtocolError(ErrorCode.INVALID, str(exc), fields={"plan": str(exc)}) from None
-        variant = self._records.variant(message.sku)
-        assert variant is not None
         order = NewOrder(
             order_id="SC-" + secrets.token_hex(5).upper(),
             key=message.key,

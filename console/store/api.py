@@ -162,10 +162,10 @@ class Orders(Protocol):
 
     def order_by_key(self, viewer_id: str, key: str) -> StoredOrder | None: ...
 
-    def order_and_stock(
+    def order_and_variant(
         self, viewer_id: str, key: str, sku: str
-    ) -> tuple[StoredOrder | None, int | None]:
-        """:meth:`order_by_key` and :meth:`stock` in one look-up: every buy asks both
+    ) -> tuple[StoredOrder | None, VariantRow | None]:
+        """:meth:`order_by_key` and :meth:`variant` in one look-up: every buy asks both
         first, and a flash drop's refusals ask nothing else."""
         ...
 

@@ -38,16 +38,30 @@ _ORDER_COLUMNS = (
     "payment_label, plan"
 )
 
-#: One row whether or not the order exists: the variant's stock, then the order's columns.
-_ORDER_AND_STOCK = (
-    "SELECT (SELECT stock FROM variants WHERE sku = ?), "
-    + ", ".join(f"o.{column.strip()}" for column in _ORDER_COLUMNS.split(","))
-    + " FROM (SELECT 1) AS one LEFT JOIN orders AS o "
-    "ON o.viewer_id = ? AND o.idempotency_key = ?"
+_VARIANT_COLUMNS = (
+    "v.product_id, v.sku, p.title, p.currency, v.price, v.compare_at, v.stock, v.options"
 )
+_VARIANT = (
+    f"SELECT {_VARIANT_COLUMNS} FROM variants v JOIN products p ON p.id = v.product_id "
+    "WHERE v.sku = ?"
+)
+#: One row whether or not the variant or the order exists: the variant's columns, then
+#: the order's.
+_ORDER_AND_VARIANT = (
+    f"SELECT {_VARIANT_COLUMNS}, "
+    + ", ".join(f"o.{column.strip()}" for column in _ORDER_COLUMNS.split(","))
+    + " FROM (SELECT 1) AS one "
+    "LEFT JOIN variants AS v ON v.sku = ? LEFT JOIN products AS p ON p.id = v.product_id "
+    "LEFT JOIN orders AS o ON o.viewer_id = ? AND o.idempotency_key = ?"
+)
+_VARIANT_WIDTH = len(_VARIANT_COLUMNS.split(","))
 
 if TYPE_CHECKING:
     from console.store.sqlite import EventWriter, Store
+
+
+def _variant(row: tuple) -> VariantRow:
+    return VariantRow(*row[:7], options=json.loads(row[7]))
 
 
 def _order(row: tuple) -> StoredOrder:
@@ -83,14 +97,8 @@ class Commerce:
     # ------------------------------------------------------------ catalogue reads
 
     def variant(self, sku: str) -> VariantRow | None:
-        row = self._db.execute(
-            "SELECT v.product_id, v.sku, p.title, p.currency, v.price, v.compare_at, v.stock, "
-            "v.options FROM variants v JOIN products p ON p.id = v.product_id WHERE v.sku = ?",
-            (sku,),
-        ).fetchone()
-        if row is None:
-            return None
-        return VariantRow(*row[:7], options=json.loads(row[7]))
+        row = self._db.execute(_VARIANT, (sku,)).fetchone()
+        return None if row is None else _variant(row)
 
     def stock(self, sku: str) -> int | None:
         """Units left of ``sku`` (None: no such variant); the cheap look-up a flash drop's
@@ -120,12 +128,13 @@ class Commerce:
         ).fetchone()
         return _order(row) if row else None
 
-    def order_and_stock(
+    def order_and_variant(
         self, viewer_id: str, key: str, sku: str
-    ) -> tuple[StoredOrder | None, int | None]:
-        row = self._db.execute(_ORDER_AND_STOCK, (sku, viewer_id, key)).fetchone()
-        stock = None if row[0] is None else int(row[0])
-        return (_order(row[1:]) if row[1] is not None else None), stock
+    ) -> tuple[StoredOrder | None, VariantRow | None]:
+        row = self._db.execute(_ORDER_AND_VARIANT, (sku, viewer_id, key)).fetchone()
+        variant = _variant(row) if row[0] is not None else None
+        order = row[_VARIANT_WIDTH:]
+        return (_order(order) if order[0] is not None else None), variant
 
     def orders(self, limit: int = 500) -> list[protocol.OrderRecord]:
         """The latest orders that were paid, newest first."""
