@@ -26,11 +26,15 @@ from console.room.chat import ChatWindows, Comment, CommentRate, decide_comment
 from console.room.decision import (
     Acknowledge,
     Decision,
+    DenyHeld,
     HoldComment,
     LogAutoDelete,
     PostComment,
     Refuse,
+    SetSanction,
+    TellViewer,
 )
+from console.room.sanctions import decide_sanction
 from console.room.state import RoomState, Sanction, StateEvent, state_event
 from console.store import Store
 from console.store.records import Actor
@@ -335,6 +339,57 @@ def test_the_comment_bucket_refuses_a_burst_but_a_refused_comment_costs_nothing(
     assert refused.reason == "Slow down: you can post again in 1 s."
     chat.left("v-ann")
     assert decide_comment(comment("four"), open_room, chat, NOW).reply == Acknowledge()
+
+
+# ---------------------------------------------------------------- deciding a sanction
+
+
+def test_a_ban_is_stored_denies_the_held_comments_and_tells_the_viewers_pages() -> None:
+    decision = decide_sanction(protocol.BanViewer(viewer_id="v-ann", reason=" spam "), "Ann", NOW)
+    assert decision == Decision(
+        Acknowledge(),
+        (
+            SetSanction("v-ann", "Ann", "ban", None, "spam", NOW),
+            DenyHeld("v-ann", "The author was banned.", NOW),
+        ),
+        (TellViewer("v-ann", protocol.Standing(banned=True, reason="spam")),),
+    )
+
+
+def test_a_time_out_ends_by_the_hubs_clock_and_an_unban_lifts_it() -> None:
+    timeout = decide_sanction(protocol.TimeoutViewer(viewer_id="v-ann", seconds=600), "Ann", NOW)
+    assert timeout.append == (SetSanction("v-ann", "Ann", "timeout", NOW + 600, "", NOW),)
+    assert timeout.notices == (TellViewer("v-ann", protocol.Standing(muted_until=NOW + 600)),)
+    unban = decide_sanction(protocol.UnbanViewer(viewer_id="v-ann"), "Ann", NOW)
+    assert unban.append == (SetSanction("v-ann", "Ann", "unban", None, "", NOW),)
+    assert unban.notices == (TellViewer("v-ann", protocol.Standing()),)
+
+
+@pytest.mark.parametrize(
+    ("command", "known", "code"),
+    [
+        (protocol.BanViewer(viewer_id="v-nobody"), None, ErrorCode.NOT_FOUND),
+        (protocol.BanViewer(viewer_id="staff-0123"), "Sam", ErrorCode.INVALID),
+        (protocol.TimeoutViewer(viewer_id="v-ann", seconds=0.5), "Ann", ErrorCode.INVALID),
+        (protocol.BanViewer(viewer_id="v-ann", reason="x" * 201), "Ann", ErrorCode.INVALID),
+    ],
+    ids=["never seen", "staff", "too short a time-out", "too long a reason"],
+)
+def test_a_sanction_that_cannot_be_stored_is_refused_with_nothing_to_do(
+    command: protocol.TimeoutViewer | protocol.BanViewer, known: str | None, code: str
+) -> None:
+    decision = decide_sanction(command, known, NOW)
+    assert refusal(decision).code == code
+    assert (decision.append, decision.notices) == ((), ())
+
+
+def test_the_sanction_a_decision_stores_is_the_one_the_state_folds_from_its_event() -> None:
+    [stored] = decide_sanction(
+        protocol.TimeoutViewer(viewer_id="v-ann", seconds=60, reason="calm"), "Ann", NOW
+    ).append
+    assert isinstance(stored, SetSanction)
+    event = mod(5, stored.action, until=stored.until, reason=stored.reason)
+    assert RoomState().apply(event).standing("v-ann", NOW) == Sanction(False, NOW + 60, "calm", 5)
 
 
 # ---------------------------------------------------------------- the hub shell follows

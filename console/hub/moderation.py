@@ -26,14 +26,21 @@ from console.domain.moderation import (
     TextKind,
     Verdict,
     check_modes,
-    check_timeout,
     clean_reason,
 )
 from console.domain.modlog import describe_modes
 from console.errors import ProtocolError
 from console.protocol import ErrorCode
 from console.room.chat import ChatWindows, CommentRate, judge, logged_refusal, refused
-from console.room.decision import HoldComment, LogAutoDelete
+from console.room.decision import (
+    Decision,
+    DenyHeld,
+    HoldComment,
+    LogAutoDelete,
+    Refuse,
+    SetSanction,
+)
+from console.room.sanctions import decide_sanction
 from console.room.state import RoomState, Sanction, state_event
 from console.store.api import Store
 from console.store.records import Actor, Published
@@ -194,55 +201,40 @@ class Moderation:
         self,
         actor: Actor,
         message: protocol.TimeoutViewer | protocol.BanViewer | protocol.UnbanViewer,
-    ) -> Sanction:
-        """Store and apply a time-out, a ban or its lifting; return the viewer's new standing."""
+    ) -> Decision:
+        """Decide a time-out, a ban or its lifting, and store it; the decision's notices
+        are the room's to send (the viewer's pages may be on any hub)."""
         profile = self._store.profile(message.viewer_id, last_comments=0)
-        if profile is None:
-            raise ProtocolError(
-                ErrorCode.NOT_FOUND, f"No viewer with id {message.viewer_id!r} was seen here."
-            )
-        if message.viewer_id.startswith("staff-"):
-            raise ProtocolError(
-                ErrorCode.INVALID, "Staff are not moderated; the host revokes their access instead."
-            )
-        reason = _reason(message.reason)
-        now = self._clock()
-        until: float | None = None
-        match message:
-            case protocol.TimeoutViewer():
-                try:
-                    until = now + check_timeout(message.seconds)
-                except ModerationRuleError as exc:
-                    raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
-                action: protocol.ModAction = "timeout"
-            case protocol.BanViewer():
-                action = "ban"
-            case _:
-                action = "unban"
+        decision = decide_sanction(message, profile.name if profile else None, self._clock())
+        if isinstance(decision.reply, Refuse):
+            raise decision.reply.error()
+        for step in decision.append:
+            match step:
+                case SetSanction():
+                    self._store_sanction(step, actor)
+                case DenyHeld():
+                    self._deny_waiting(step, actor)
+        return decision
+
+    def _store_sanction(self, step: SetSanction, actor: Actor) -> None:
+        """Store, fold and publish the sanction. An unban is a fresh start in this hub's
+        chat windows too; the viewer's network keeps its count."""
         _, published = self.records.sanction(
-            message.viewer_id, profile.name, action, until, actor, reason, now
+            step.viewer_id, step.name, step.action, step.until, actor, step.reason, step.ts
         )
         self._apply_own(published)
-        if action == "unban":
-            self.policy.forget(message.viewer_id)
+        if step.action == "unban":
+            self.policy.forget(step.viewer_id)
         self._publish(published)
-        if action == "ban":
-            self._deny_waiting(message.viewer_id, actor, now)
-        return self.state.sanctions[message.viewer_id]
 
-    def _deny_waiting(self, viewer_id: str, actor: Actor, now: float) -> None:
-        """A ban denies the viewer's held comments, each with its mod-log entry.
-
-        Left in the queue, they waited for a moderator to deny them one by one, and
-        approving one by mistake would publish a banned viewer's words.
-        """
+    def _deny_waiting(self, step: DenyHeld, actor: Actor) -> None:
         for waiting in self.records.waiting():
-            held = self.records.held(waiting.held_id) if waiting.viewer_id == viewer_id else None
+            held = (
+                self.records.held(waiting.held_id) if waiting.viewer_id == step.viewer_id else None
+            )
             if held is not None:
                 self._publish(
-                    self.records.resolve_held(
-                        held, False, actor, "The author was banned.", now, False
-                    )
+                    self.records.resolve_held(held, False, actor, step.reason, step.ts, False)
                 )
 
     def set_modes(self, actor: Actor, message: protocol.SetModes) -> None:

@@ -695,11 +695,9 @@ class Room:
                 self.questions.withdraw(message.seq)
             case protocol.TimeoutViewer() | protocol.BanViewer() | protocol.UnbanViewer():
                 self._keep_present(message.viewer_id)
-                sanction = self.moderation.sanction(actor, message)
-                standing = protocol.Standing(
-                    banned=sanction.banned, muted_until=sanction.muted_until, reason=sanction.reason
-                )
-                self._notify("tell_viewer", message.viewer_id, protocol.encode(standing))
+                decision = self.moderation.sanction(actor, message)
+                for notice in decision.notices:
+                    self._notify("tell_viewer", notice.viewer_id, protocol.encode(notice.message))
             case protocol.SetModes():
                 self.moderation.set_modes(actor, message)
             case protocol.SetTerms():

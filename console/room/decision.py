@@ -8,7 +8,7 @@ replies: every write a user would miss is committed before it is acknowledged.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Literal, TypeAlias
 
 from console import protocol
 from console.errors import ProtocolError
@@ -50,7 +50,46 @@ class LogAutoDelete:
     ts: float
 
 
-Append: TypeAlias = PostComment | HoldComment | LogAutoDelete
+SanctionAction: TypeAlias = Literal["timeout", "ban", "unban"]
+
+
+@dataclass(frozen=True, slots=True)
+class SetSanction:
+    """Store the viewer's new standing with its mod-log entry, under the acting
+    moderator's name (the shell's: the core knows no sessions)."""
+
+    viewer_id: str
+    #: The name the store knows the viewer by, for the mod log.
+    name: str
+    action: SanctionAction
+    #: When a time-out ends (the hub's clock); ``None`` for a ban or an unban.
+    until: float | None
+    reason: str
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class DenyHeld:
+    """Deny the viewer's comments waiting in the Held queue, each with its mod-log entry.
+
+    Left in the queue after a ban, they waited for a moderator to deny them one by one,
+    and approving one by mistake would publish a banned viewer's words.
+    """
+
+    viewer_id: str
+    reason: str
+    ts: float
+
+
+Append: TypeAlias = PostComment | HoldComment | LogAutoDelete | SetSanction | DenyHeld
+
+
+@dataclass(frozen=True, slots=True)
+class TellViewer:
+    """A message for one viewer's pages, on whichever hub holds them (a bus notice)."""
+
+    viewer_id: str
+    message: protocol.Standing
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +117,9 @@ Reply: TypeAlias = Acknowledge | Refuse
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The core's answer to one command: events to append, then the reply to the sender."""
+    """The core's answer to one command: events to append, then the reply to the sender
+    and the notices for particular sessions."""
 
     reply: Reply
     append: tuple[Append, ...] = ()
+    notices: tuple[TellViewer, ...] = ()
