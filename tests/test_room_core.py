@@ -22,7 +22,7 @@ from console.domain.chat import MAX_COMMENT_CHARS
 from console.domain.moderation import BlockedTerm, ChatPolicy, RoomModes
 from console.hub.moderation import Moderation
 from console.protocol import ErrorCode
-from console.room.chat import ChatWindows, Comment, CommentRate, decide_comment
+from console.room.chat import ChatWindows, CommentCommand, CommentRate, decide_comment
 from console.room.decision import (
     Acknowledge,
     Decision,
@@ -60,9 +60,11 @@ def windows(*, burst: float = 5.0, terms: list[BlockedTerm] | None = None) -> Ch
     )
 
 
-def comment(text: str = "Love the colour", viewer_id: str = "v-ann", **kw: object) -> Comment:
+def comment(
+    text: str = "Love the colour", viewer_id: str = "v-ann", **kw: object
+) -> CommentCommand:
     fields: dict[str, object] = {"name": "Ann", "role": "viewer", **kw}
-    return Comment(viewer_id, text=text, **fields)  # type: ignore[arg-type]
+    return CommentCommand(viewer_id, text=text, **fields)  # type: ignore[arg-type]
 
 
 def refusal(decision: Decision) -> Refuse:
@@ -236,7 +238,7 @@ def test_a_comment_is_posted_cleaned_and_acknowledged() -> None:
     ids=["no name", "empty", "too long"],
 )
 def test_a_comment_without_a_name_or_text_is_refused_and_appends_nothing(
-    sent: Comment, code: str
+    sent: CommentCommand, code: str
 ) -> None:
     decision = decide_comment(sent, RoomState(), windows(), NOW)
     assert refusal(decision).code == code
@@ -282,7 +284,7 @@ def test_slow_mode_ends_when_the_modes_event_says_so() -> None:
         ({"emoji_only": True}, comment("nice"), ErrorCode.EMOJI_ONLY),
     ],
 )
-def test_each_mode_refuses_what_it_keeps_out(mode: dict, sent: Comment, code: str) -> None:
+def test_each_mode_refuses_what_it_keeps_out(mode: dict, sent: CommentCommand, code: str) -> None:
     state = RoomState().apply(modes(1, **mode))
     assert refusal(decide_comment(sent, state, windows(), NOW)).code == code
 

@@ -140,10 +140,10 @@ class Moderation:
     def refuse(self, verdict: Verdict, viewer_id: str, name: str, text: str) -> ProtocolError:
         """The error for refused text; what the refusal logs is stored first."""
         for step in logged_refusal(verdict, viewer_id, name, text, self._clock()):
-            self.store(step)
+            self.carry_out(step)
         return refused(verdict).error()
 
-    def store(self, step: HoldComment | LogAutoDelete) -> None:
+    def carry_out(self, step: HoldComment | LogAutoDelete) -> None:
         """Carry out a moderation step of a decision: stored, then published."""
         match step:
             case HoldComment():

@@ -51,7 +51,7 @@ from console.hub.shop import SHOP_EVENTS, Shop, domain_product
 from console.hub.shoppers import ShopperSignals
 from console.hub.viewers import ViewerData
 from console.protocol import ErrorCode
-from console.room.chat import Comment, CommentRate, decide_comment
+from console.room.chat import CommentCommand, CommentRate, decide_comment
 from console.room.decision import (
     Acknowledge,
     Decision,
@@ -1027,7 +1027,7 @@ class Room:
 
     def _comment(self, session: Session, message: protocol.SendComment) -> None:
         """Feed the comment to the room core and carry out its decision."""
-        comment = Comment(
+        comment = CommentCommand(
             session.viewer_id,
             session.name,
             session.role,
@@ -1039,12 +1039,13 @@ class Room:
         decision = decide_comment(
             comment, self.moderation.state, self.moderation.chat, self._clock()
         )
-        self._carry_out(session, message.ref, decision)
+        self._carry_out_comment(session, message.ref, decision)
 
-    def _carry_out(self, session: Session, ref: str | None, decision: Decision) -> None:
-        """Append what the decision says, in order, then reply or raise the refusal.
+    def _carry_out_comment(self, session: Session, ref: str | None, decision: Decision) -> None:
+        """Append what the comment's decision says, in order, then reply or raise the
+        refusal.
 
-        A taken command keeps its viewer (``keep_viewer``) first: a page that cannot
+        A taken comment keeps its viewer (``keep_viewer``) first: a page that cannot
         prove its viewer id must not leave a comment under it. A posted comment's
         acknowledgement carries its seq, so :meth:`_post` sends it.
         """
@@ -1055,7 +1056,7 @@ class Room:
                 case PostComment():
                     self._post(session, ref, step)
                 case HoldComment() | LogAutoDelete():
-                    self.moderation.store(step)
+                    self.moderation.carry_out(step)
         match decision.reply:
             case Refuse():
                 raise decision.reply.error()

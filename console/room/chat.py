@@ -50,7 +50,7 @@ class CommentRate:
 
 
 @dataclass(frozen=True, slots=True)
-class Comment:
+class CommentCommand:
     """A ``comment`` command with what the shell knows of its sender."""
 
     viewer_id: str
@@ -64,7 +64,7 @@ class Comment:
     address: str = ""
     first_seen: float | None = None
     #: Whether the sender bought from the shop. Asking costs a store read, so the shell
-    #: asks only while buyers-only mode is on (:meth:`RoomState.modes`); otherwise False.
+    #: asks only while buyers-only mode is on (``RoomState.modes``); otherwise False.
     buyer: bool = False
 
     @property
@@ -149,7 +149,7 @@ def logged_refusal(
 
 
 def decide_comment(
-    comment: Comment, state: RoomState, windows: ChatWindows, now: float
+    comment: CommentCommand, state: RoomState, windows: ChatWindows, now: float
 ) -> Decision:
     """Post, hold or refuse a comment at the hub's time ``now``.
 
