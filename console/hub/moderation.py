@@ -113,10 +113,8 @@ class Moderation:
     def _apply_own(self, published: list[Published]) -> None:
         """Fold the events this hub just stored, before the bus brings them back: the
         next comment here is judged by them at once."""
-        for _, body, _ in published:
-            folded = state_event(body)
-            if folded is not None:
-                self.state = self.state.apply(folded)
+        for seq, body, audience in published:
+            self.follow(RoomEvent(seq, body, audience))
 
     # ------------------------------------------------------------ judging comments
 

@@ -1113,11 +1113,10 @@ class Room:
         """A committed event from the bus (the bus's subscriber): queue it for the tick.
 
         The moderation replica folds what the feed takes (:meth:`_follow`). A shop event
-        (the show, stock, a sale) has the shop read what it holds from the store again.
-        An auction event another hub
-        wrote is applied to this hub's auction, a question event to its question queue
-        (and a deletion's ``erased`` re-signs the questions there); a claim event brings
-        its claims up to date.
+        (the show, stock, a sale) has the shop read what it holds from the store again. An
+        auction event another hub wrote is applied to this hub's auction, a question event
+        to its question queue (and a deletion's ``erased`` re-signs the questions there); a
+        claim event brings its claims up to date.
         """
         self._feed.event(event)
         if event.body.startswith(AUCTION_EVENT_PREFIX):
