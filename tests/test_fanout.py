@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from websockets.frames import Frame, Opcode
 
 from console import protocol
+from console.bus import RoomEvent
 from console.hub.fanout import EVERYONE, STAFF, Coalescer, Feed, Offer, events_from_log, private_to
 from console.hub.room import text_frame
 from console.store import Store
@@ -121,3 +122,19 @@ def test_a_gap_from_the_log_never_shows_a_private_event_to_other_viewers(tmp_pat
             assert [m["seq"] for m in json.loads(frames.for_viewer(viewer) or b"[]")] == [1, 3]
     finally:
         store.close()
+
+
+def test_the_replica_follows_each_event_once_in_seq_order_gaps_filled_from_the_log() -> None:
+    """What a hub's moderation replica folds: the bus's events, at least once and out of
+    order, come out once each and in order, the missing ones read from the log."""
+    log = [RoomEvent(seq, protocol.encode(protocol.Modes(seq=seq))) for seq in range(1, 7)]
+    followed: list[int] = []
+    feed = Feed(
+        Coalescer(0),
+        lambda after, n: [e for e in log if e.seq > after][:n],
+        list,
+        follow=lambda event: followed.append(event.seq),
+    )
+    for seq in (1, 1, 4, 2, 6, 5):
+        feed.event(log[seq - 1])
+    assert followed == [1, 2, 3, 4, 5, 6]

@@ -160,11 +160,15 @@ class Feed:
         coalescer: Coalescer,
         backfill: Callable[[int, int], list[RoomEvent]],
         queued: Callable[[], None],
+        *,
+        follow: Callable[[RoomEvent], None] | None = None,
     ) -> None:
-        """``backfill(after, limit)`` reads the log; ``queued()`` is told an event waits."""
+        """``backfill(after, limit)`` reads the log; ``queued()`` is told an event waits;
+        ``follow(event)`` gets each event queued, in seq order, once (a replica folds it)."""
         self._coalescer = coalescer
         self._backfill = backfill
         self._queued = queued
+        self._follow = follow
 
     def event(self, event: RoomEvent) -> None:
         offer = self._coalescer.add(event.seq, event.body, event.audience)
@@ -172,6 +176,7 @@ class Feed:
             self.fill()
             offer = self._coalescer.add(event.seq, event.body, event.audience)
         if offer is Offer.QUEUED:
+            self._taken(event)
             self._queued()
 
     def fill(self) -> None:
@@ -181,8 +186,14 @@ class Feed:
             before = self._coalescer.last_seq
             events = self._backfill(before, self.FILL_BATCH)
             for e in events:
-                added = self._coalescer.add(e.seq, e.body, e.audience) is Offer.QUEUED or added
+                if self._coalescer.add(e.seq, e.body, e.audience) is Offer.QUEUED:
+                    self._taken(e)
+                    added = True
             if len(events) < self.FILL_BATCH or self._coalescer.last_seq == before:
                 break
         if added:
             self._queued()
+
+    def _taken(self, event: RoomEvent) -> None:
+        if self._follow is not None:
+            self._follow(event)

@@ -1,8 +1,10 @@
 """Moderation in the hub: the chat policy's decisions applied, stored, then announced.
 
-The rules (terms, modes, slow mode, floods) live in :mod:`console.domain.moderation`;
-this module keeps their state (the stored settings and every viewer's sanction in
-memory), writes each action with its mod-log entry in one transaction before it takes
+The rules live in :mod:`console.domain.moderation` and the order they judge a comment
+in, in :mod:`console.room.chat`; the modes and sanctions they judge by are the room's
+replica (:class:`~console.room.state.RoomState`), which this module keeps current by
+folding every mod and modes event: its own as it stores them, the other hubs' as they
+come. It writes each action with its mod-log entry in one transaction before it takes
 effect, and publishes the events: public ones (a deleted comment, the modes), staff
 ones (the mod log) and private ones (a held comment, to its author).
 """
@@ -14,9 +16,9 @@ from collections.abc import Callable
 import msgspec
 
 from console import protocol
+from console.bus import RoomEvent
 from console.domain.chat import ChatRuleError
 from console.domain.moderation import (
-    Author,
     BlockedTerm,
     ChatPolicy,
     ModerationRuleError,
@@ -24,27 +26,24 @@ from console.domain.moderation import (
     TextKind,
     Verdict,
     check_modes,
-    check_timeout,
     clean_reason,
 )
 from console.domain.modlog import describe_modes
 from console.errors import ProtocolError
 from console.protocol import ErrorCode
+from console.room.chat import ChatWindows, CommentRate, judge, logged_refusal, refused
+from console.room.decision import (
+    Decision,
+    DenyHeld,
+    HoldComment,
+    LogAutoDelete,
+    Refuse,
+    SetSanction,
+)
+from console.room.sanctions import decide_sanction
+from console.room.state import RoomState, Sanction, state_event
 from console.store.api import Store
-from console.store.records import Actor, Published, Sanction
-
-#: How a refusal reads to a client: a stable code per rule of the policy.
-REFUSAL_CODES = {
-    "banned": ErrorCode.BANNED,
-    "timeout": ErrorCode.TIMED_OUT,
-    "paused": ErrorCode.CHAT_PAUSED,
-    "slow": ErrorCode.SLOW_MODE,
-    "buyers_only": ErrorCode.BUYERS_ONLY,
-    "emoji_only": ErrorCode.EMOJI_ONLY,
-    "term": ErrorCode.BLOCKED,
-    "repeat": ErrorCode.REPEATED,
-    "flood": ErrorCode.RATE_LIMITED,
-}
+from console.store.records import Actor, Published
 
 MODES_KEY = "modes"
 TERMS_KEY = "terms"
@@ -57,57 +56,78 @@ class Moderation:
         publish: Callable[[list[Published]], None],
         clock: Callable[[], float],
         is_buyer: Callable[[str], bool],
+        *,
+        since: int,
+        viewer_comments: CommentRate,
+        staff_comments: CommentRate,
     ) -> None:
+        """``since`` is the last seq the hub had before this reads the store: every
+        event after it is folded on top of what is read here."""
         self.records = store.team
         self._store = store
         self._publish = publish
         self._clock = clock
         self._is_buyer = is_buyer
-        self._sanctions: dict[str, Sanction] = {}
-        self.policy = ChatPolicy()
-        self.replicate()
+        self.chat = ChatWindows(ChatPolicy(), viewer_comments, staff_comments)
+        self.policy = self.chat.policy
+        self.state = self._stored_state(since)
+        self._read_terms()
 
-    def replicate(self) -> None:
-        """Take the sanctions, modes and blocked terms from the store.
+    def _stored_state(self, since: int) -> RoomState:
+        """The replica's start: the sanctions and modes as the store's tables hold them.
 
-        Every hub of a room judges by the same rules: a moderator's action on one hub is
-        a stored ``mod`` event, and each hub that sees it come over the bus reads them
-        again (the chat's own windows, who repeated what, stay as they are).
+        Not a fold of the whole log: deleting a viewer's data signs off their stored mod
+        events (:func:`console.domain.retention.signed_off` clears the viewer id) while
+        their ban stays in the sanctions table, so a fold of the log would lift the ban
+        on that id. Every event after ``since`` is folded on top (:meth:`follow`); one
+        the tables already show changes nothing when folded again.
         """
-        self._sanctions = self.records.sanctions()
         modes = self.records.setting(MODES_KEY, protocol.SetModes)
+        return RoomState(
+            modes=_modes(modes) if modes else RoomModes(),
+            modes_seq=since,
+            sanctions={
+                viewer_id: Sanction(s.banned, s.muted_until, s.reason, since)
+                for viewer_id, s in self.records.sanctions().items()
+            },
+        )
+
+    def _read_terms(self) -> None:
+        """Take the blocked terms from the store: the only part of the rules not folded
+        from events, because their mod-log entry carries a summary ("3 blocked terms;
+        links held"), not the terms."""
         terms = self.records.setting(TERMS_KEY, protocol.SetTerms)
-        self.policy.set_modes(_modes(modes) if modes else RoomModes())
         self.policy.set_terms([_term(t) for t in terms.terms] if terms else ())
         self.policy.block_links = terms.block_links if terms else True
 
+    def follow(self, event: RoomEvent) -> None:
+        """Fold a committed event into the replica, once the feed has it in seq order
+        (another hub's, or this hub's own coming back); a terms entry reads the terms."""
+        folded = state_event(event.body)
+        if folded is None:
+            return
+        self.state = self.state.apply(folded)
+        if isinstance(folded, protocol.ModEntry) and folded.action == "terms":
+            self._read_terms()
+
+    def _apply_own(self, published: list[Published]) -> None:
+        """Fold the events this hub just stored, before the bus brings them back: the
+        next comment here is judged by them at once."""
+        for seq, body, audience in published:
+            self.follow(RoomEvent(seq, body, audience))
+
     # ------------------------------------------------------------ judging comments
 
-    def judge(
-        self,
-        viewer_id: str,
-        is_staff: bool,
-        text: str,
-        kind: TextKind = "comment",
-        *,
-        address: str = "",
-        first_seen: float | None = None,
-    ) -> Verdict:
-        """The policy's verdict on a viewer's comment, review or name (see ``RULES``);
-        a comment's ``address`` and ``first_seen`` feed the rules that rotating viewer
-        ids must not walk around, and the "new chatters are held" mode."""
-        now = self._clock()
-        sanction = self._sanctions.get(viewer_id)
-        author = Author(
-            viewer_id=viewer_id,
-            is_staff=is_staff,
-            is_buyer=(not is_staff and self.policy.modes.buyers_only and self._is_buyer(viewer_id)),
-            banned=sanction is not None and sanction.banned,
-            muted_until=sanction.muted_until if sanction else None,
-            address=address,
-            first_seen=first_seen,
-        )
-        return self.policy.judge(author, text, now, kind)
+    def buyer(self, viewer_id: str, is_staff: bool) -> bool:
+        """Whether the author counts as a buyer: the store is asked only while
+        buyers-only mode needs the answer, so a comment costs no read otherwise."""
+        return not is_staff and self.state.modes.buyers_only and self._is_buyer(viewer_id)
+
+    def judge(self, viewer_id: str, is_staff: bool, text: str, kind: TextKind) -> Verdict:
+        """The judge's verdict on a viewer's review or name (see ``RULES``: buyers-only
+        mode is not among their rules, so the store is not asked who bought); comments are
+        decided in full by :func:`console.room.chat.decide_comment`."""
+        return judge(self.state, self.policy, viewer_id, is_staff, text, self._clock(), kind)
 
     def announced_name(self, viewer_id: str, name: str) -> str:
         """The name a sale or a review may show everyone: "" when the judge says no (a
@@ -116,60 +136,53 @@ class Moderation:
         return name if verdict.action == "publish" else ""
 
     def refuse(self, verdict: Verdict, viewer_id: str, name: str, text: str) -> ProtocolError:
-        """The error for a refused comment; a "delete" term also goes to the mod log."""
-        if verdict.automatic_delete:
-            self._publish(self.records.refuse(viewer_id, name, text, verdict.reason, self._clock()))
-        code = REFUSAL_CODES.get(verdict.rule, ErrorCode.FORBIDDEN)
-        return ProtocolError(code, verdict.reason, retry_after=verdict.retry_after)
+        """The error for refused text; what the refusal logs is stored first."""
+        for step in logged_refusal(verdict, viewer_id, name, text, self._clock()):
+            self.carry_out(step)
+        return refused(verdict).error()
 
-    def hold(
-        self,
-        verdict: Verdict,
-        viewer_id: str,
-        name: str,
-        role: protocol.Role,
-        text: str,
-        review: protocol.SubmitReview | None = None,
+    def carry_out(self, step: HoldComment | LogAutoDelete) -> None:
+        """Carry out a moderation step of a decision: stored, then published."""
+        match step:
+            case HoldComment():
+                published = self.records.hold(
+                    step.viewer_id, step.name, step.role, step.text, step.rule, step.reason, step.ts
+                )
+            case LogAutoDelete():
+                published = self.records.refuse(
+                    step.viewer_id, step.name, step.text, step.reason, step.ts
+                )
+        self._publish(published)
+
+    def hold_review(
+        self, verdict: Verdict, viewer_id: str, name: str, review: protocol.SubmitReview, text: str
     ) -> None:
-        """Put a comment, or an owner's ``review``, in the Held queue."""
+        """Put an owner's review in the Held queue."""
         self._publish(
             self.records.hold(
                 viewer_id,
                 name,
-                role,
+                "viewer",
                 text,
                 verdict.rule,
                 verdict.reason,
                 self._clock(),
-                product_id=review.product_id if review else None,
-                rating=review.rating if review else None,
+                product_id=review.product_id,
+                rating=review.rating,
             )
         )
 
     def standing(self, viewer_id: str) -> protocol.Standing | None:
         """What a joining viewer is told about their own sanction, if they have one."""
-        sanction = self._sanctions.get(viewer_id)
-        if sanction is None or not self._active(sanction):
+        sanction = self.state.standing(viewer_id, self._clock())
+        if sanction is None:
             return None
         return protocol.Standing(
             banned=sanction.banned, muted_until=sanction.muted_until, reason=sanction.reason
         )
 
-    def _active(self, sanction: Sanction) -> bool:
-        return sanction.banned or (
-            sanction.muted_until is not None and sanction.muted_until > self._clock()
-        )
-
     def modes_event(self) -> protocol.Modes:
-        modes = self.policy.modes
-        return protocol.Modes(
-            seq=0,
-            slow_seconds=modes.slow_seconds,
-            buyers_only=modes.buyers_only,
-            emoji_only=modes.emoji_only,
-            paused=modes.paused,
-            hold_new_minutes=modes.hold_new_minutes,
-        )
+        return _modes_event(self.state.modes)
 
     # ------------------------------------------------------------ staff actions
 
@@ -186,55 +199,40 @@ class Moderation:
         self,
         actor: Actor,
         message: protocol.TimeoutViewer | protocol.BanViewer | protocol.UnbanViewer,
-    ) -> Sanction:
-        """Store and apply a time-out, a ban or its lifting; return the viewer's new standing."""
+    ) -> Decision:
+        """Decide a time-out, a ban or its lifting, and store it; the decision's notices
+        are the room's to send (the viewer's pages may be on any hub)."""
         profile = self._store.profile(message.viewer_id, last_comments=0)
-        if profile is None:
-            raise ProtocolError(
-                ErrorCode.NOT_FOUND, f"No viewer with id {message.viewer_id!r} was seen here."
-            )
-        if message.viewer_id.startswith("staff-"):
-            raise ProtocolError(
-                ErrorCode.INVALID, "Staff are not moderated; the host revokes their access instead."
-            )
-        reason = _reason(message.reason)
-        now = self._clock()
-        until: float | None = None
-        match message:
-            case protocol.TimeoutViewer():
-                try:
-                    until = now + check_timeout(message.seconds)
-                except ModerationRuleError as exc:
-                    raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
-                action: protocol.ModAction = "timeout"
-            case protocol.BanViewer():
-                action = "ban"
-            case _:
-                action = "unban"
-        sanction, published = self.records.sanction(
-            message.viewer_id, profile.name, action, until, actor, reason, now
+        decision = decide_sanction(message, profile.name if profile else None, self._clock())
+        if isinstance(decision.reply, Refuse):
+            raise decision.reply.error()
+        for step in decision.append:
+            match step:
+                case SetSanction():
+                    self._store_sanction(step, actor)
+                case DenyHeld():
+                    self._deny_waiting(step, actor)
+        return decision
+
+    def _store_sanction(self, step: SetSanction, actor: Actor) -> None:
+        """Store, fold and publish the sanction. An unban is a fresh start in this hub's
+        chat windows too; the viewer's network keeps its count."""
+        _, published = self.records.sanction(
+            step.viewer_id, step.name, step.action, step.until, actor, step.reason, step.ts
         )
-        self._sanctions[message.viewer_id] = sanction
-        if action == "unban":
-            self.policy.forget(message.viewer_id)
+        self._apply_own(published)
+        if step.action == "unban":
+            self.policy.forget(step.viewer_id)
         self._publish(published)
-        if action == "ban":
-            self._deny_waiting(message.viewer_id, actor, now)
-        return sanction
 
-    def _deny_waiting(self, viewer_id: str, actor: Actor, now: float) -> None:
-        """A ban denies the viewer's held comments, each with its mod-log entry.
-
-        Left in the queue, they waited for a moderator to deny them one by one, and
-        approving one by mistake would publish a banned viewer's words.
-        """
+    def _deny_waiting(self, step: DenyHeld, actor: Actor) -> None:
         for waiting in self.records.waiting():
-            held = self.records.held(waiting.held_id) if waiting.viewer_id == viewer_id else None
+            held = (
+                self.records.held(waiting.held_id) if waiting.viewer_id == step.viewer_id else None
+            )
             if held is not None:
                 self._publish(
-                    self.records.resolve_held(
-                        held, False, actor, "The author was banned.", now, False
-                    )
+                    self.records.resolve_held(held, False, actor, step.reason, step.ts, False)
                 )
 
     def set_modes(self, actor: Actor, message: protocol.SetModes) -> None:
@@ -242,18 +240,17 @@ class Moderation:
             modes = check_modes(_modes(message))
         except ModerationRuleError as exc:
             raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
-        self.policy.set_modes(modes)
-        self._publish(
-            self.records.put_setting(
-                MODES_KEY,
-                _without_ref(message),
-                actor,
-                self._clock(),
-                "modes",
-                describe_modes(modes),
-                event=self.modes_event(),
-            )
+        published = self.records.put_setting(
+            MODES_KEY,
+            _without_ref(message),
+            actor,
+            self._clock(),
+            "modes",
+            describe_modes(modes),
+            event=_modes_event(modes),
         )
+        self._apply_own(published)
+        self._publish(published)
 
     def set_terms(self, actor: Actor, message: protocol.SetTerms) -> None:
         try:
@@ -310,6 +307,17 @@ def _modes(message: protocol.SetModes) -> RoomModes:
         emoji_only=message.emoji_only,
         paused=message.paused,
         hold_new_minutes=message.hold_new_minutes,
+    )
+
+
+def _modes_event(modes: RoomModes) -> protocol.Modes:
+    return protocol.Modes(
+        seq=0,
+        slow_seconds=modes.slow_seconds,
+        buyers_only=modes.buyers_only,
+        emoji_only=modes.emoji_only,
+        paused=modes.paused,
+        hold_new_minutes=modes.hold_new_minutes,
     )
 
 

@@ -26,7 +26,7 @@ from websockets.protocol import State
 from console import protocol
 from console.bus import EventBus, Notice, RoomEvent
 from console.bus.local import LocalBus
-from console.domain.chat import ChatRuleError, RateLimiter, clean_comment, clean_name
+from console.domain.chat import ChatRuleError, RateLimiter, clean_name
 from console.domain.insight.audience import AudienceSampler
 from console.domain.limits import NEW_IDS_PER_MINUTE, NewIdGate
 from console.errors import ProtocolError, ShopcastError
@@ -51,6 +51,15 @@ from console.hub.shop import SHOP_EVENTS, Shop, domain_product
 from console.hub.shoppers import ShopperSignals
 from console.hub.viewers import ViewerData
 from console.protocol import ErrorCode
+from console.room.chat import CommentCommand, CommentRate, decide_comment
+from console.room.decision import (
+    Acknowledge,
+    Decision,
+    HoldComment,
+    LogAutoDelete,
+    PostComment,
+    Refuse,
+)
 from console.store.api import Store
 from console.store.records import Actor, Published
 
@@ -188,13 +197,13 @@ class Room:
         self._limits = limits or Limits()
         self._clock = clock
         self._coalescer = Coalescer(store.last_seq)
-        self._feed = Feed(self._coalescer, self._backfill, self._schedule_flush)
+        self._feed = Feed(
+            self._coalescer, self._backfill, self._schedule_flush, follow=self._follow
+        )
         self.bus: EventBus = bus or LocalBus()
         self.bus.subscribe(self)
         self._sessions: dict[ServerConnection, Session] = {}
         self._presence: Counter[str] = Counter()
-        #: Comment buckets of the viewers present (and of staff), freed when they leave.
-        self._comment_limits: dict[str, RateLimiter] = {}
         self._new_ids = NewIdGate(self._limits.new_viewer_ids_per_minute)
         #: Viewer ids the store keeps: they acted, now or before (see ``keep_viewer``).
         self._kept: set[str] = set()
@@ -221,7 +230,19 @@ class Room:
         self.claims = self.shop.claims = ClaimDesk(
             self.shop.records, self.shop.publish, clock, domain_product
         )
-        self.moderation = Moderation(store, self._publish_all, clock, self.shop.records.is_buyer)
+        self.moderation = Moderation(
+            store,
+            self._publish_all,
+            clock,
+            self.shop.records.is_buyer,
+            since=self._coalescer.last_seq,
+            viewer_comments=CommentRate(
+                self._limits.viewer_comments_per_s, self._limits.viewer_comment_burst
+            ),
+            staff_comments=CommentRate(
+                self._limits.staff_comments_per_s, self._limits.staff_comment_burst
+            ),
+        )
         self.giveaways = GiveawayDesk(
             self.shop.records,
             store.team,
@@ -478,7 +499,7 @@ class Room:
         self._presence[session.viewer_id] -= 1
         if self._presence[session.viewer_id] <= 0:
             del self._presence[session.viewer_id]
-            self._comment_limits.pop(session.viewer_id, None)
+            self.moderation.chat.left(session.viewer_id)
             self.playout.left(session.viewer_id)
         self._presence_changed()
 
@@ -676,11 +697,9 @@ class Room:
                 self.questions.withdraw(message.seq)
             case protocol.TimeoutViewer() | protocol.BanViewer() | protocol.UnbanViewer():
                 self._keep_present(message.viewer_id)
-                sanction = self.moderation.sanction(actor, message)
-                standing = protocol.Standing(
-                    banned=sanction.banned, muted_until=sanction.muted_until, reason=sanction.reason
-                )
-                self._notify("tell_viewer", message.viewer_id, protocol.encode(standing))
+                decision = self.moderation.sanction(actor, message)
+                for notice in decision.notices:
+                    self._notify("tell_viewer", notice.viewer_id, protocol.encode(notice.message))
             case protocol.SetModes():
                 self.moderation.set_modes(actor, message)
             case protocol.SetTerms():
@@ -1009,61 +1028,61 @@ class Room:
             log.exception("ending the deal on time failed")
 
     def _comment(self, session: Session, message: protocol.SendComment) -> None:
-        if session.name is None:
-            raise ProtocolError(
-                ErrorCode.NAME_REQUIRED, "Choose a display name before you comment."
-            )
-        try:
-            text = clean_comment(message.text)
-        except ChatRuleError as exc:
-            raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
-        verdict = self.moderation.judge(
-            session.viewer_id,
-            session.is_staff,
-            text,
-            address=session.address,
-            first_seen=session.first_seen,
-        )
-        if verdict.action == "refuse":
-            raise self.moderation.refuse(verdict, session.viewer_id, session.name, text)
-        now = self._clock()
-        limiter = self._comment_limits.get(session.viewer_id)
-        if limiter is None:
-            limiter = self._comment_limits[session.viewer_id] = (
-                RateLimiter(self._limits.staff_comments_per_s, self._limits.staff_comment_burst)
-                if session.is_staff
-                else RateLimiter(
-                    self._limits.viewer_comments_per_s, self._limits.viewer_comment_burst
-                )
-            )
-        wait = limiter.allow(now)
-        if wait:
-            raise ProtocolError(
-                ErrorCode.RATE_LIMITED,
-                f"Slow down: you can post again in {max(1, round(wait))} s.",
-                retry_after=wait,
-            )
-        self.keep_viewer(session)
-        if verdict.action == "hold":
-            self.moderation.hold(verdict, session.viewer_id, session.name, session.role, text)
-            reply(session, protocol.Ack(ref=message.ref, held=True))
-            return
-        comment, encoded = self._store.append_comment(
+        """Feed the comment to the room core and carry out its decision."""
+        comment = CommentCommand(
             session.viewer_id,
             session.name,
             session.role,
-            text,
-            now,
-            owner=self.shop.is_owner(session.viewer_id),
+            message.text,
+            address=session.address,
+            first_seen=session.first_seen,
+            buyer=self.moderation.buyer(session.viewer_id, session.is_staff),
+        )
+        decision = decide_comment(
+            comment, self.moderation.state, self.moderation.chat, self._clock()
+        )
+        self._carry_out_comment(session, message.ref, decision)
+
+    def _carry_out_comment(self, session: Session, ref: str | None, decision: Decision) -> None:
+        """Append what the comment's decision says, in order, then reply or raise the
+        refusal.
+
+        A taken comment keeps its viewer (``keep_viewer``) first: a page that cannot
+        prove its viewer id must not leave a comment under it. A posted comment's
+        acknowledgement carries its seq, so :meth:`_post` sends it.
+        """
+        if isinstance(decision.reply, Acknowledge):
+            self.keep_viewer(session)
+        for step in decision.append:
+            match step:
+                case PostComment():
+                    self._post(session, ref, step)
+                case HoldComment() | LogAutoDelete():
+                    self.moderation.carry_out(step)
+        match decision.reply:
+            case Refuse():
+                raise decision.reply.error()
+            case Acknowledge(held=True):
+                reply(session, protocol.Ack(ref=ref, held=True))
+
+    def _post(self, session: Session, ref: str | None, step: PostComment) -> None:
+        """Store and publish a taken comment; the desks that read comments consider it."""
+        comment, encoded = self._store.append_comment(
+            step.viewer_id,
+            step.name,
+            step.role,
+            step.text,
+            step.ts,
+            owner=self.shop.is_owner(step.viewer_id),
         )
         self._publish(comment.seq, encoded)
-        reply(session, protocol.Ack(ref=message.ref, seq=comment.seq))
+        reply(session, protocol.Ack(ref=ref, seq=comment.seq))
         self.questions.consider(comment)
         if not session.is_staff:
-            ask = self.claims.consider(session.viewer_id, session.name, text, self.shop.pinned_id)
+            ask = self.claims.consider(step.viewer_id, step.name, step.text, self.shop.pinned_id)
             if ask is not None:
                 reply(session, ask)
-            self.giveaways.consider(session.viewer_id, session.name, text)
+            self.giveaways.consider(step.viewer_id, step.name, step.text)
 
     def set_live(self, live: bool) -> None:
         """Record and announce that the show went live or ended."""
@@ -1095,17 +1114,14 @@ class Room:
     def on_event(self, event: RoomEvent) -> None:
         """A committed event from the bus (the bus's subscriber): queue it for the tick.
 
-        A moderation action (a ``mod`` event, from this hub or another) changes the rules
-        every hub judges by: they are read again from the store. So does a shop event
-        (the show, stock, a sale) what the shop holds. An auction event another hub
-        wrote is applied to this hub's auction, a question event to its question queue
-        (and a deletion's ``erased`` re-signs the questions there); a claim event brings
-        its claims up to date.
+        The moderation replica folds what the feed takes (:meth:`_follow`). A shop event
+        (the show, stock, a sale) has the shop read what it holds from the store again. An
+        auction event another hub wrote is applied to this hub's auction, a question event
+        to its question queue (and a deletion's ``erased`` re-signs the questions there); a
+        claim event brings its claims up to date.
         """
         self._feed.event(event)
-        if event.body.startswith(_MOD_EVENT):
-            self.moderation.replicate()
-        elif event.body.startswith(AUCTION_EVENT_PREFIX):
+        if event.body.startswith(AUCTION_EVENT_PREFIX):
             self.auctions.follow(event.seq, event.body)
         elif event.body.startswith(QUESTION_EVENTS):
             self.questions.follow(event.seq, event.body)
@@ -1113,6 +1129,11 @@ class Room:
             self.claims.follow(event.seq)
         elif event.body.startswith(SHOP_EVENTS):
             self.shop.replicate(event.body)
+
+    def _follow(self, event: RoomEvent) -> None:
+        """Every event the feed takes, once and in seq order (gaps filled from the log):
+        the moderation replica folds it, so a missed bus message cannot leave it behind."""
+        self.moderation.follow(event)
 
     def on_resync(self) -> None:
         """The bus may have missed events: queue what the log has after the last one."""
@@ -1225,9 +1246,6 @@ class Room:
         self.flush()
         self._presence_handle = self._housekeeping_handle = None
 
-
-#: How a stored mod-log event begins (msgspec writes the tag first).
-_MOD_EVENT = b'{"t":"mod"'
 
 _ANOTHER_BROWSER = (
     "This viewer id belongs to another browser. Reload the page: it will make an id of its own."

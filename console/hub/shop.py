@@ -923,7 +923,7 @@ class Shop:
         if verdict.action == "refuse":
             raise moderation.refuse(verdict, viewer_id, author, text)
         if verdict.action == "hold":
-            moderation.hold(verdict, viewer_id, author, "viewer", text, review=message)
+            moderation.hold_review(verdict, viewer_id, author, message, text)
             return True
         now = self._clock()
         review = owner_review("r-" + secrets.token_hex(6), author, message.rating, text, now)
