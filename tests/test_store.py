@@ -426,3 +426,24 @@ def test_checkout_drops_are_kept_in_the_current_show_for_catalogue_products(
             )
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("first_act", [False, True])
+def test_the_first_key_presented_for_a_viewer_is_kept_whichever_look_up_comes_first(
+    engine: Engine, first_act: bool
+) -> None:
+    """``first_act`` orders the look-ups for a viewer acting for the first time; the
+    answers are the same as without it."""
+    store = engine.open()
+    try:
+        profiles = store.profiles
+        assert profiles.prove("viewer-0001", None, 1.0, first_act=first_act) is None
+        assert profiles.prove("viewer-0001", "key-one-0000000001", 2.0, first_act=first_act)
+        assert profiles.prove("viewer-0001", "key-one-0000000001", 3.0, first_act=first_act)
+        assert (
+            profiles.prove("viewer-0001", "key-two-0000000002", 4.0, first_act=first_act) is False
+        )
+        assert profiles.prove("viewer-0001", None, 5.0, first_act=first_act) is False
+        assert value(store, "SELECT COUNT(*) FROM viewer_keys") == 1
+    finally:
+        store.close()

@@ -457,9 +457,13 @@ class Room:
             return
         now = self._clock()
         # Another page may have acted with this id since this one said hello.
-        if self.viewers.records.prove(session.viewer_id, session.key, now) is False:
+        first_act = session.viewer_id not in self._kept
+        if (
+            self.viewers.records.prove(session.viewer_id, session.key, now, first_act=first_act)
+            is False
+        ):
             raise ProtocolError(ErrorCode.BAD_TOKEN, _ANOTHER_BROWSER)
-        if session.viewer_id not in self._kept:
+        if first_act:
             session.name = self._store.touch_viewer(session.viewer_id, session.name, now)
             self.viewers.joined(session.viewer_id)
             self._kept.add(session.viewer_id)

@@ -494,10 +494,13 @@ class Profiles(Protocol):
         """
         ...
 
-    def prove(self, viewer_id: str, key: str | None, now: float) -> bool | None:
+    def prove(
+        self, viewer_id: str, key: str | None, now: float, *, first_act: bool = False
+    ) -> bool | None:
         """Whether a page proves it made ``viewer_id``: None when neither it nor the store has a key
         (an old page), else whether its key is the one stored. The first key presented for an id is
-        kept (the page makes the id and the key together).
+        kept (the page makes the id and the key together). ``first_act``: the viewer acts for the
+        first time, so no key is likely stored yet (the same answer, one round trip fewer).
         """
         ...
 
