@@ -154,11 +154,12 @@ class Commerce:
         """
         with self._store.events() as writer:
             _insert_order(writer, order, now)
-            cur = writer.db.execute(
-                "UPDATE variants SET stock = stock - ? WHERE sku = ? AND stock >= ?",
+            taken = writer.db.execute(
+                "UPDATE variants SET stock = stock - ? WHERE sku = ? AND stock >= ? "
+                "RETURNING stock",
                 (order.quantity, order.sku, order.quantity),
-            )
-            if cur.rowcount != 1:
+            ).fetchone()
+            if taken is None:
                 row = writer.db.execute(
                     "SELECT stock FROM variants WHERE sku = ?", (order.sku,)
                 ).fetchone()
@@ -166,7 +167,7 @@ class Commerce:
                 raise OutOfStockError(
                     "Sold out." if left == 0 else f"Only {left} left; lower the quantity.", left
                 )
-            return self._stock_event(writer, order.product_id, order.sku, now)
+            return self._stock_event(writer, order.product_id, order.sku, now, taken[0])
 
     def record_claims(
         self,
@@ -268,19 +269,15 @@ class Commerce:
         no longer reserved raises :class:`NotReservedError` and announces nothing.
         """
         with self._store.events() as writer:
-            cur = writer.db.execute(
+            row = writer.db.execute(
                 "UPDATE orders SET status = 'paid', payment_ref = ?, payment_token = ?, "
-                "payment_label = ?, updated = ? WHERE id = ? AND status = 'reserved'",
+                "payment_label = ?, updated = ? WHERE id = ? AND status = 'reserved' "
+                "RETURNING viewer_id, product_id, sku, title, quantity, total, currency, deal",
                 (payment_ref, payment_token, payment_label, now, order_id),
-            )
-            if cur.rowcount != 1:
+            ).fetchone()
+            if row is None:
                 # Paid through another hub already, or lapsed: never a second sale.
                 raise NotReservedError(order_id, _status(writer, order_id))
-            row = writer.db.execute(
-                "SELECT viewer_id, product_id, sku, title, quantity, total, currency, deal "
-                "FROM orders WHERE id = ?",
-                (order_id,),
-            ).fetchone()
             return writer.add(
                 "order",
                 row[0],
@@ -330,9 +327,13 @@ class Commerce:
 
     @staticmethod
     def _stock_event(
-        writer: EventWriter, product_id: str, sku: str, now: float
+        writer: EventWriter, product_id: str, sku: str, now: float, stock: int | None = None
     ) -> tuple[protocol.Stock, bytes]:
-        (stock,) = writer.db.execute("SELECT stock FROM variants WHERE sku = ?", (sku,)).fetchone()
+        """The variant's stock announced; ``stock``: as the change just returned it."""
+        if stock is None:
+            (stock,) = writer.db.execute(
+                "SELECT stock FROM variants WHERE sku = ?", (sku,)
+            ).fetchone()
         return writer.add(
             "stock",
             None,
