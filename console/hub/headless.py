@@ -55,6 +55,12 @@ async def serve_headless(
         if reservation_seconds is not None:
             hub.room.shop.reservation_seconds = reservation_seconds
         token = hub.host_token()
+        # Before the lines that say the hub is up: a SIGTERM right after them (a test, a
+        # supervisor) stops it cleanly instead of killing it mid-start.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         await hub.start(settings.bind, settings.port)
         tune_collector()
         print(f"Viewer page: {hub.viewer_url}", flush=True)
@@ -67,10 +73,6 @@ async def serve_headless(
             print(f"Host consoles publish to: {whip.url}", flush=True)
         if redis:
             print(f"Bus: Redis at {masked_url(redis)}", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         try:
             await stop.wait()
         finally:
