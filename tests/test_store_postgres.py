@@ -120,6 +120,7 @@ def test_a_hub_that_waited_for_another_s_migration_does_not_run_it_again(
     pool = ThreadPoolExecutor(1)
     try:
         with first.transaction():  # the first hub, starting its first migration
+            first.last_seq()  # the writers' lock is taken with the first statement
             second = pool.submit(Store.open, tmp_path / "b", url)
             _until_a_backend_waits(url)  # it read version 0 and queues behind this one
             for statement in _split_sql(MIGRATIONS[0]):

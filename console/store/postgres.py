@@ -163,7 +163,8 @@ def _cannot(what: str, url: str, exc: psycopg.Error, doing: str = "written") -> 
     return StoreError(masked_in(told, url))
 
 
-_BEGIN_QUEUED: Final = "BEGIN; SELECT seq FROM room_seq WHERE id = 1 FOR UPDATE"
+_LOCK_SEQ: Final = "SELECT seq FROM room_seq WHERE id = 1 FOR UPDATE"
+_BEGIN_QUEUED: Final = f"BEGIN; {_LOCK_SEQ}"
 
 
 class PostgresDatabase:
@@ -178,6 +179,8 @@ class PostgresDatabase:
         self._locked_seq = 0
         #: The open transaction's events, sent with its COMMIT.
         self._events: list[EventRow] = []
+        #: A transaction is open but its BEGIN not sent yet: it goes with the first statement.
+        self._begin_pending = False
         #: Opened by :meth:`open_read_only`: its errors say the store could not be read.
         self._doing = "read" if read_only else "written"
 
@@ -219,6 +222,8 @@ class PostgresDatabase:
 
     def execute(self, sql: str, params: Params = ()) -> Cursor:
         try:
+            if self._begin_pending:
+                return self._begin_with(placeholders(sql), _params(params))
             return self._connection.execute(placeholders(sql), _params(params))
         except psycopg.Error as exc:
             if self._depth:
@@ -228,7 +233,28 @@ class PostgresDatabase:
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = [_params(row) for row in rows]
         if rows:
+            self._begin()
             self._connection.cursor().executemany(placeholders(sql), rows)
+
+    def _begin_with(self, sql: str, params: Params) -> Cursor:
+        """The transaction's BEGIN, the room's lock and its first statement, pipelined:
+        one round trip (the statement's errors roll the transaction back as ever)."""
+        self._begin_pending = False
+        with self._connection.pipeline():
+            self._connection.execute("BEGIN")
+            lock = self._connection.execute(_LOCK_SEQ)
+            cursor = self._connection.execute(sql, params)
+        (self._locked_seq,) = lock.fetchone()
+        return cursor
+
+    def _begin(self) -> None:
+        """Send a pending BEGIN and take the room's lock, for what cannot ride with them."""
+        if self._begin_pending:
+            self._begin_pending = False
+            # No parameters: one simple query of two statements, one round trip.
+            cursor = self._connection.execute(_BEGIN_QUEUED)
+            cursor.nextset()
+            (self._locked_seq,) = cursor.fetchone()
 
     def write(self, sql: str, params: Params = ()) -> Cursor:
         """In autocommit, one statement is its own transaction: one round trip."""
@@ -240,15 +266,9 @@ class PostgresDatabase:
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresDatabase]:
-        try:
-            # The writers' queue: one row lock, held to the end of the transaction, taken
-            # in BEGIN's round trip (no parameters: one simple query of two statements).
-            cursor = self._connection.execute(_BEGIN_QUEUED)
-            cursor.nextset()
-            (self._locked_seq,) = cursor.fetchone()
-        except psycopg.Error as exc:
-            self._rollback()
-            raise StoreError(describe_postgres(exc)) from exc
+        """The writers' queue is one row lock (the room's seq), held to the end of the
+        transaction; BEGIN and the lock go with the transaction's first statement."""
+        self._begin_pending = True
         self._depth += 1
         self._events = []
         try:
@@ -262,6 +282,7 @@ class PostgresDatabase:
             raise
         finally:
             self._depth -= 1
+            self._begin_pending = False
 
     def _rollback(self) -> None:
         if self.in_transaction:
@@ -273,6 +294,7 @@ class PostgresDatabase:
 
     def last_seq(self) -> int:
         if self._depth:
+            self._begin()
             return int(self._locked_seq)
         (seq,) = self.execute("SELECT seq FROM room_seq WHERE id = 1").fetchone()
         return int(seq)
@@ -283,6 +305,8 @@ class PostgresDatabase:
     def _commit(self) -> None:
         """The events, the room's new seq and the COMMIT, pipelined: one round trip, whose
         errors (none are expected: the seq is this transaction's) roll it all back."""
+        if self._begin_pending:
+            return  # nothing was sent: nothing to commit
         if not self._events:
             self._connection.execute("COMMIT")
             return

@@ -138,10 +138,11 @@ class Store:
     def events(self) -> Iterator[EventWriter]:
         """One transaction that may append room events; seqs count only once committed."""
         with self.db.transaction() as db:
-            writer = EventWriter(db, db.last_seq())
+            writer = EventWriter(db)
             yield writer
             db.append_events(writer.rows)
-        self._last_seq = writer.seq
+        if writer.rows:
+            self._last_seq = writer.seq
 
     def append_comment(
         self,
@@ -412,10 +413,19 @@ class EventWriter:
     nothing in a transaction reads back an event it has just added.
     """
 
-    def __init__(self, db: Database, last_seq: int) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.seq = last_seq
         self.rows: list[EventRow] = []
+        self._seq: int | None = None
+
+    @property
+    def seq(self) -> int:
+        """The last seq, this transaction's included: read from the store at the first
+        event, so a transaction's first statements go before the room's lock is needed
+        (PostgreSQL sends them with its BEGIN)."""
+        if self._seq is None:
+            self._seq = self.db.last_seq()
+        return self._seq
 
     def add(
         self,
@@ -432,7 +442,7 @@ class EventWriter:
         event = make(self.seq + 1)
         body = protocol.encode(event)
         self.rows.append((event.seq, kind, viewer_id, ts, body, audience))
-        self.seq = event.seq
+        self._seq = event.seq
         return event, body
 
 
