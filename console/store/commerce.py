@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -148,17 +148,25 @@ class Commerce:
     def reserve(self, order: NewOrder, now: float) -> tuple[protocol.Stock, bytes]:
         """Record the order as reserved and take its units off the shelf, or neither.
 
-        The order row goes in first: a second order under the same viewer and key (a
-        replay through another hub) meets the table's unique key and raises
-        :class:`DuplicateOrderError` before any stock moves.
+        The order row and the stock's update go together (PostgreSQL: one round trip
+        with the BEGIN and the room's lock). A second order under the same viewer and key
+        (a replay through another hub) meets the table's unique key and is not written,
+        and :class:`DuplicateOrderError` rolls the units' update back with it.
         """
         with self._store.events() as writer:
-            _insert_order(writer, order, now)
-            taken = writer.db.execute(
-                "UPDATE variants SET stock = stock - ? WHERE sku = ? AND stock >= ? "
-                "RETURNING stock",
-                (order.quantity, order.sku, order.quantity),
-            ).fetchone()
+            inserted, taking = writer.db.execute_all(
+                [
+                    _order_row(order, now),
+                    (
+                        "UPDATE variants SET stock = stock - ? WHERE sku = ? AND stock >= ? "
+                        "RETURNING stock",
+                        (order.quantity, order.sku, order.quantity),
+                    ),
+                ]
+            )
+            if inserted.rowcount != 1:
+                raise DuplicateOrderError(order.viewer_id, order.key)
+            taken = taking.fetchone()
             if taken is None:
                 row = writer.db.execute(
                     "SELECT stock FROM variants WHERE sku = ?", (order.sku,)
@@ -567,7 +575,14 @@ def _insert_order(writer: EventWriter, order: NewOrder, now: float) -> None:
     One order per viewer and key, whichever hub writes it: the unique key decides, and
     the second is :class:`DuplicateOrderError`.
     """
-    cur = writer.db.execute(
+    if writer.db.execute(*_order_row(order, now)).rowcount != 1:
+        raise DuplicateOrderError(order.viewer_id, order.key)
+
+
+def _order_row(order: NewOrder, now: float) -> tuple[str, tuple[Any, ...]]:
+    """The statement that inserts the order as reserved, or nothing if the viewer has an
+    order under its key already."""
+    return (
         "INSERT INTO orders (id, idempotency_key, viewer_id, name, email, address, "
         "country, product_id, sku, title, quantity, unit_price, shipping, total, "
         "currency, deal, plan, status, created, updated, expires) "
@@ -596,8 +611,6 @@ def _insert_order(writer: EventWriter, order: NewOrder, now: float) -> None:
             order.expires,
         ),
     )
-    if cur.rowcount != 1:
-        raise DuplicateOrderError(order.viewer_id, order.key)
 
 
 def write_review(

@@ -59,6 +59,12 @@ class Database(Protocol):
         """Run one statement for each row of parameters."""
         ...
 
+    def execute_all(self, statements: Sequence[tuple[str, Params]]) -> list[Cursor]:
+        """Run statements whose results are read only once all have run: PostgreSQL sends
+        them in one round trip (with a pending BEGIN and the room's lock). An error rolls
+        the transaction back, as from one statement."""
+        ...
+
     def insert(self, sql: str, params: Params = ()) -> int:
         """Run an ``INSERT`` into a table with an ``id`` key; return the new row's id."""
         ...
@@ -178,6 +184,9 @@ class SqliteDatabase:
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._connection.executemany(sql, rows)
+
+    def execute_all(self, statements: Sequence[tuple[str, Params]]) -> list[Cursor]:
+        return [self.execute(sql, params) for sql, params in statements]
 
     def insert(self, sql: str, params: Params = ()) -> int:
         (row,) = self._connection.execute(sql + " RETURNING id", params).fetchall()

@@ -236,16 +236,28 @@ class PostgresDatabase:
             self._begin()
             self._connection.cursor().executemany(placeholders(sql), rows)
 
+    def execute_all(self, statements: Sequence[tuple[str, Params]]) -> list[Cursor]:
+        if not self._depth:
+            return [self.execute(sql, params) for sql, params in statements]
+        return self._pipelined([(placeholders(sql), _params(p)) for sql, p in statements])
+
     def _begin_with(self, sql: str, params: Params) -> Cursor:
         """The transaction's BEGIN, the room's lock and its first statement, pipelined:
         one round trip (the statement's errors roll the transaction back as ever)."""
-        self._begin_pending = False
+        return self._pipelined([(sql, params)])[0]
+
+    def _pipelined(self, statements: Sequence[tuple[str, Params]]) -> list[Cursor]:
+        """Statements of the open transaction in one round trip, after its BEGIN and the
+        room's lock if they are not sent yet."""
+        begin, self._begin_pending = self._begin_pending, False
         with self._connection.pipeline():
-            self._connection.execute("BEGIN")
-            lock = self._connection.execute(_LOCK_SEQ)
-            cursor = self._connection.execute(sql, params)
-        (self._locked_seq,) = lock.fetchone()
-        return cursor
+            if begin:
+                self._connection.execute("BEGIN")
+                lock = self._connection.execute(_LOCK_SEQ)
+            cursors = [self._connection.execute(sql, params) for sql, params in statements]
+        if begin:
+            (self._locked_seq,) = lock.fetchone()
+        return cursors
 
     def _begin(self) -> None:
         """Send a pending BEGIN and take the room's lock, for what cannot ride with them."""
