@@ -139,11 +139,11 @@ def show(**changes: Any) -> SfuSettings:
     return SfuSettings(**{"media_address": "203.0.113.7", "secrets": SECRETS, **changes})
 
 
-def test_the_shows_room_takes_h264_and_opus_behind_its_secret() -> None:
+def test_the_shows_room_takes_h264_vp8_and_opus_behind_its_secret() -> None:
     files = janus_files(show(room=777, title='Ann\'s "big" sale \\ today'), INSTALL, "/srv/sfu")
     videoroom = jcfg(files["janus.plugin.videoroom.jcfg"])
     room = videoroom["room-777"]
-    assert (room["videocodec"], room["audiocodec"]) == ("h264", "opus")
+    assert (room["videocodec"], room["audiocodec"]) == ("h264,vp8", "opus")
     assert room["secret"] == "room-s3cret"
     assert videoroom["general"]["admin_key"] == "room-s3cret"
     assert room["description"] == 'Ann\'s "big" sale \\ today'
