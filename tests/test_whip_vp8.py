@@ -2,24 +2,31 @@
 
 The server is aiortc behind the plain HTTP of tests/test_whip.py: it decodes what each of
 the offer's streams carries. A server that takes one video stream (RFC 9725's 406, or a
-refused second section) gets H.264 and Opus alone, and the VP8 encoder stops.
+refused second section) gets H.264 and Opus alone, and the VP8 encoder stops. The stream
+controls say which in the health line; the Stream settings remember the choice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import av
 import pytest
 from aiortc import RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
+from PySide6.QtCore import QSettings
+from pytestqt.qtbot import QtBot
 
 from media.capture import Capture
 from media.encoder import PRESETS
 from media.ice import configure_ice_hosts
 from media.webrtc import Broadcast
 from media.whip import WhipOutput
+from tests.support.stream import controls_on_air, end_show, until
 from tests.test_whip import TOKEN, HttpServer, Reply, Request, first_frame
+from widgets.stream_settings import StreamSettingsDialog, whip_vp8
 
 
 class TwoVideoEndpoint:
@@ -126,3 +133,60 @@ async def test_a_server_that_takes_one_video_stream_gets_h264_at_once_and_vp8_st
         finally:
             await broadcast.remove_output(whip)
             await endpoint.close()
+
+
+@pytest.mark.qasync
+@pytest.mark.parametrize(
+    ("one_video_only", "says"), [(False, "WHIP publishing + VP8"), (True, "(H.264 only)")]
+)
+async def test_the_health_line_says_whether_the_vp8_stream_is_published(
+    one_video_only: bool, says: str
+) -> None:
+    configure_ice_hosts(["127.0.0.1"])
+    endpoint = TwoVideoEndpoint(one_video_only)
+    try:
+        async with HttpServer(endpoint.handle) as server, controls_on_air() as (controls, live):
+            controls.whip_target = lambda: (f"{server.url}/whip", TOKEN)
+            controls.button.click()
+            await until(lambda: says in controls.health.text(), timeout=10)
+            if not one_video_only:
+                await until(lambda: re.search(r"\+ VP8 \d+%", controls.health.text()), 5)
+            await end_show(controls)
+            await until(lambda: not live.live and controls.button.isEnabled())
+            await endpoint.close()
+    finally:
+        configure_ice_hosts([])
+
+
+@pytest.mark.qasync
+async def test_with_vp8_turned_off_the_server_gets_one_video_stream_and_no_vp8_is_encoded() -> None:
+    configure_ice_hosts(["127.0.0.1"])
+    endpoint = TwoVideoEndpoint()
+    try:
+        async with HttpServer(endpoint.handle) as server, controls_on_air() as (controls, live):
+            controls.whip_target = lambda: (f"{server.url}/whip", TOKEN)
+            controls.whip_vp8 = lambda: False
+            controls.button.click()
+            await until(lambda: "WHIP publishing" in controls.health.text(), timeout=10)
+            assert [offer.count("m=video ") for offer in endpoint.offers] == [1]
+            assert "VP8" not in controls.health.text()
+            assert live.vp8_encoder is None
+            await end_show(controls)
+            await until(lambda: not live.live and controls.button.isEnabled())
+            await endpoint.close()
+    finally:
+        configure_ice_hosts([])
+
+
+def test_stream_settings_remember_vp8_on_by_default_and_off_when_unticked(
+    tmp_path: Path, qtbot: QtBot
+) -> None:
+    file = str(tmp_path / "console.ini")
+    settings = QSettings(file, QSettings.Format.IniFormat)
+    assert whip_vp8(settings), "on by default"
+    dialog = StreamSettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    assert dialog.vp8.isChecked()
+    dialog.vp8.setChecked(False)
+    dialog.accept()
+    assert not whip_vp8(QSettings(file, QSettings.Format.IniFormat))
