@@ -152,9 +152,10 @@ def pick_streams(streams: Iterable[FeedStream], decodes: frozenset[str] | None) 
     check then tells it, if it cannot play that after all)."""
     streams = tuple(streams)
     videos = [stream for stream in streams if stream.kind == "video"]
-    playable = [s for s in videos if decodes is None or s.codec in decodes]
     if decodes is None:
         playable = [s for s in videos if s.codec == "h264"] or videos[:1]
+    else:
+        playable = [s for s in videos if s.codec in decodes]
     if not playable and videos:
         return None
     ranked = sorted(playable, key=lambda stream: _preference(stream.codec))
@@ -288,10 +289,6 @@ class SfuBroker:
                 await task
         await self._disconnect()
         self._set_live(False)
-
-    def feed_streams(self) -> tuple[FeedStream, ...] | None:
-        """The current feed's streams, if learnt yet."""
-        return self._streams.get(self._feed) if self._feed is not None else None
 
     async def subscribe(self, key: str, codecs: Iterable[str] | None = None) -> str:
         """Janus's offer for a new subscription of page ``key`` to the show's publisher:
