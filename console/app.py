@@ -144,6 +144,9 @@ class _RemoteStream:
             else (whip.url, whip.token)
         )
         stream.whip_target = lambda: target
+        if settings.whip_vp8 is not None:
+            vp8 = settings.whip_vp8
+            stream.whip_vp8 = lambda: vp8
         log.info("publishing by WHIP to %s when live (handed out by the hub)", target[0])
         self._capture.start()
         self._audio.start()
@@ -323,6 +326,9 @@ async def _serve(settings: Settings) -> int:
         if settings.whip_url:
             whip = (settings.whip_url, settings.whip_token)
             window.stream.whip_target = lambda: whip
+        if settings.whip_vp8 is not None:
+            vp8 = settings.whip_vp8
+            window.stream.whip_vp8 = lambda: vp8
         for message in early_errors:
             window.source_error.emit(message)
         capture.start()

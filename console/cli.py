@@ -147,6 +147,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TOKEN",
         help="bearer token for --whip (SHOPCAST_WHIP_TOKEN sets it too, out of sight of ps)",
     )
+    parser.add_argument(
+        "--whip-vp8",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also publish the show in VP8, as a second video stream, for the viewers of an "
+        "SFU (Janus) whose browser has no H.264 (Debian's Firefox ESR); it costs a second "
+        "encoder (default: as chosen in Stream settings, on unless turned off)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="{hub,ctl,token,report}")
     hub = sub.add_parser("hub", help="run the hub headless (no window, no Qt)")
     _common(hub)
@@ -294,6 +302,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         record=getattr(args, "record", None),
         whip_url=getattr(args, "whip", None) or "",
         whip_token=getattr(args, "whip_token", ""),
+        whip_vp8=getattr(args, "whip_vp8", None),
         connect=getattr(args, "connect", ""),
         allowed_origins=tuple(args.allow_origin),
         trusted_proxies=tuple(args.trusted_proxy),

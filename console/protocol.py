@@ -143,8 +143,15 @@ class WebRTCOffer(_Msg, tag="webrtc_offer"):
 class Watch(_Msg, tag="watch"):
     """A viewer page asks for the video on a hub whose viewers watch through the SFU
     (``welcome.stream_flow`` "server_offer"): the hub replies ``watch_offer`` (the SFU
-    offers), or ``not_live``. Asking again replaces the page's subscription."""
+    offers), or ``not_live``. Asking again replaces the page's subscription.
 
+    ``codecs``: the video codecs the page's browser decodes, as its own offer names them
+    (rtpmap names: "H264", "VP8", "VP9"…), so that the hub subscribes it to the show's
+    stream it can play (the console may publish VP8 beside H.264 for browsers without
+    it). None, from an older page: the H.264 stream.
+    """
+
+    codecs: list[str] | None = None
     ref: str | None = None
 
 

@@ -44,6 +44,9 @@ class Settings:
     #: Publish the show to this WHIP endpoint when live (overrides the console's setting).
     whip_url: str = ""
     whip_token: str = ""
+    #: Also publish the VP8 rendition by WHIP (``--[no-]whip-vp8``); None: the Stream
+    #: settings' choice, on unless turned off.
+    whip_vp8: bool | None = None
     #: A remote staff console: the host's hub at this ``ws://`` address, with this token.
     connect: str = ""
     token: str = ""

@@ -10,8 +10,10 @@ a dead one once did, every half second, for the rest of the show.
 
 A browser that cannot play H.264 (Debian's Firefox ESR offers VP8, VP9 and AV1 only)
 gets VP8 from a second shared encoder: it starts with the first such viewer, stops when
-the last one leaves, and takes those viewers' keyframe requests. H.264 viewers, outputs
-and recordings never see its packets.
+the last one leaves, and takes those viewers' keyframe requests. H.264 viewers and
+recordings never see its packets. An output that sends VP8 too (``Vp8Output``: WHIP to
+Janus, whose viewers without H.264 subscribe to that stream) keeps it running while it
+does: the console cannot tell when such a viewer watches through the SFU.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeGuard
 
 import av
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
@@ -34,7 +37,7 @@ from media.audio import AudioCapture
 from media.capture import Capture
 from media.encoder import PRESETS, AudioEncoder, Preset, VideoCodec, VideoEncoder
 from media.ice import rtc_configuration
-from media.outputs import MediaKind, Output
+from media.outputs import MediaKind, Output, Vp8Output
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +130,7 @@ class Broadcast:
         self._vp8: VideoEncoder | None = None
         self._audio: AudioEncoder | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: set[asyncio.Task[None]] = set()
         self.started_at: float | None = None
 
     @property
@@ -143,7 +147,8 @@ class Broadcast:
 
     @property
     def vp8_encoder(self) -> VideoEncoder | None:
-        """The VP8 encoder, running only while a viewer without H.264 watches."""
+        """The VP8 encoder, running only while a viewer without H.264 watches or an
+        output sends VP8."""
         return self._vp8
 
     @property
@@ -158,12 +163,29 @@ class Broadcast:
         """
         self._outputs.append(output)
         self.request_keyframe()
+        self.vp8_changed()
 
     async def remove_output(self, output: Output) -> None:
         """Stop sending to ``output`` and close it."""
         if output in self._outputs:
             self._outputs.remove(output)
             await output.close()
+            await self._stop_vp8_if_unwatched()
+
+    def vp8_changed(self) -> None:
+        """An output began or stopped sending VP8 (``Vp8Output.sends_vp8``): run the VP8
+        encoder to match. Call on the event loop."""
+        if any(self._sends_vp8(output) for output in self._outputs):
+            self._start_vp8("an output sends VP8")
+            self.request_vp8_keyframe()
+        elif self._vp8 is not None:
+            task = asyncio.get_running_loop().create_task(self._stop_vp8_if_unwatched())
+            self._stopping.add(task)
+            task.add_done_callback(self._stopping.discard)
+
+    @staticmethod
+    def _sends_vp8(output: Output) -> TypeGuard[Vp8Output]:
+        return isinstance(output, Vp8Output) and output.sends_vp8
 
     def start(self) -> None:
         """Start encoding (call on the event loop's thread)."""
@@ -214,6 +236,9 @@ class Broadcast:
         for viewer in self._viewers.values():
             if viewer.codec == "vp8":
                 viewer.video.push(packet)
+        for output in self._outputs:
+            if self._sends_vp8(output):
+                output.push_vp8(packet)
 
     def request_keyframe(self) -> None:
         """Ask the shared encoder for a keyframe (a viewer joined, lost packets, or an output)."""
@@ -225,7 +250,7 @@ class Broadcast:
         if self._vp8 is not None:
             self._vp8.request_keyframe()
 
-    def _start_vp8(self) -> None:
+    def _start_vp8(self, why: str) -> None:
         """Start the VP8 encoder at the show's preset (``preset`` may already be the next's)."""
         if self._vp8 is not None or self._video is None:
             return
@@ -237,16 +262,19 @@ class Broadcast:
             codec="vp8",
         )
         self._vp8.start()
-        log.info("a viewer without H.264 watches: VP8 encoder started")
+        log.info("%s: VP8 encoder started", why)
 
     async def _stop_vp8_if_unwatched(self) -> None:
-        """Stop the VP8 encoder once no viewer plays VP8: a tenth of a core spent on nobody."""
+        """Stop the VP8 encoder once no viewer plays VP8 and no output sends it: a tenth
+        of a core spent on nobody."""
         encoder = self._vp8
         if encoder is None or any(v.codec == "vp8" for v in self._viewers.values()):
             return
+        if any(self._sends_vp8(output) for output in self._outputs):
+            return
         self._vp8 = None
         await asyncio.to_thread(encoder.stop)
-        log.info("the last viewer without H.264 left: VP8 encoder stopped")
+        log.info("no viewer or output takes VP8 now: VP8 encoder stopped")
 
     async def answer(self, key: str, offer_sdp: str) -> str:
         """Answer a viewer's offer; the viewer then receives the shared stream."""
@@ -291,7 +319,7 @@ class Broadcast:
         viewer = Viewer(pc, video, audio, codec)
         self._viewers[key] = viewer
         if codec == "vp8":
-            self._start_vp8()
+            self._start_vp8("a viewer without H.264 watches")
 
         @pc.on("connectionstatechange")
         async def _state() -> None:
@@ -377,20 +405,44 @@ def lacking_codec(sdp: str) -> MediaKind:
     return "audio" if audio and not has_opus else "video"
 
 
+def _sections(sdp: str, kind: str) -> list[list[str]]:
+    """The lines of each ``kind`` media section, its ``m=`` line first, in order."""
+    found: list[list[str]] = []
+    current: list[str] | None = None
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            current = [line] if line.startswith(f"m={kind} ") else None
+            if current is not None:
+                found.append(current)
+        elif current is not None:
+            current.append(line)
+    return found
+
+
 def _section(sdp: str, kind: str) -> list[str]:
     """The lines of the first ``kind`` media section, its ``m=`` line first; [] if none."""
-    lines = sdp.splitlines()
-    for index, line in enumerate(lines):
-        if line.startswith(f"m={kind} "):
-            ends = [n for n, other in enumerate(lines) if n > index and other.startswith("m=")]
-            return lines[index : ends[0] if ends else len(lines)]
-    return []
+    sections = _sections(sdp, kind)
+    return sections[0] if sections else []
 
 
-def first_codec_line(sdp: str, kind: str) -> str:
-    """The rtpmap line of the first payload type of the first ``kind`` section."""
-    section = _section(sdp, kind)
+def _codec_line(section: list[str]) -> str:
+    """The rtpmap line of the first payload type of ``section``."""
     parts = section[0].split() if section else []
     if len(parts) < 4:
         return ""
     return next((line for line in section if line.startswith(f"a=rtpmap:{parts[3]} ")), "")
+
+
+def first_codec_line(sdp: str, kind: str) -> str:
+    """The rtpmap line of the first payload type of the first ``kind`` section."""
+    return _codec_line(_section(sdp, kind))
+
+
+def takes_second_video(answer: str, rtpmap: str) -> bool:
+    """Whether ``answer`` accepts its second video section (a port, not 0) with the codec
+    ``rtpmap`` ("VP8/90000") first: a server that takes one video stream refuses it."""
+    sections = _sections(answer, "video")
+    if len(sections) < 2:
+        return False
+    second = sections[1]
+    return second[0].split()[1:2] != ["0"] and rtpmap in _codec_line(second)

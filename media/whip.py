@@ -6,6 +6,13 @@ of an SDP offer, a 201 with the answer and a ``Location`` for the session, a DEL
 to end it. The peer connection sends the shared encoders' H.264 and Opus packets like a
 viewer's does, so publishing costs no second encode.
 
+With ``vp8``, the offer holds a second video stream, the shared VP8 encoder's (which
+then runs all show long): Janus 1.x takes several streams per publisher, and the hub
+subscribes viewers whose browser has no H.264 to that one. RFC 9725 allows one video
+track and has a server that takes no more answer 406; such a server (or one that answers
+the second stream with port 0) gets H.264 and Opus alone for the rest of the show, at
+once, and the VP8 encoder stops.
+
 ICE candidates are gathered before the POST (no trickle): aiortc gathers them all when
 the offer is set, and servers accept a complete offer. No STUN or TURN server is used
 unless configured or handed out by the server (``Link: rel="ice-server"`` on the 201).
@@ -47,10 +54,17 @@ from aiortc import RTCBundlePolicy, RTCIceServer, RTCPeerConnection, RTCSessionD
 from aiortc.exceptions import OperationError
 
 from console.errors import ShopcastError
+from media.encoder import VideoCodec
 from media.httpclient import HttpError, Response, host_and_port, request
 from media.ice import ice_servers_from_links, rtc_configuration
 from media.outputs import MediaKind
-from media.webrtc import PacketTrack, first_codec_line, lacking_codec, preferred_codecs
+from media.webrtc import (
+    PacketTrack,
+    first_codec_line,
+    lacking_codec,
+    preferred_codecs,
+    takes_second_video,
+)
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +123,8 @@ class _Session:
     pc: RTCPeerConnection
     video: PacketTrack
     audio: PacketTrack
+    #: The VP8 rendition's track, when the session offers one.
+    vp8: PacketTrack | None = None
     #: The session's address on the server (from ``Location``), for the DELETE.
     resource_url: str | None = None
     #: Detached from the stream; it takes no packets and asks for no keyframes again.
@@ -121,7 +137,9 @@ class WhipOutput:
     """Publishing by WHIP: ``start`` publishes, ``push`` feeds it (an ``Output``), ``close`` ends.
 
     ``state`` and ``status`` say how it goes, for the stream's health line; ``on_state``
-    hears every change (on the event loop).
+    hears every change (on the event loop). With ``vp8`` it is a ``Vp8Output`` too:
+    ``on_vp8`` hears when it stops sending VP8 (the server takes one video stream), and
+    the VP8 stream's keyframe requests go to ``request_vp8_keyframe``.
     """
 
     name = "WHIP"
@@ -133,12 +151,20 @@ class WhipOutput:
         request_keyframe: Callable[[], None] = lambda: None,
         ice_servers: Sequence[str] = (),
         on_state: Callable[[WhipState, str], None] = lambda state, text: None,
+        vp8: bool = False,
+        request_vp8_keyframe: Callable[[], None] = lambda: None,
+        on_vp8: Callable[[], None] = lambda: None,
     ) -> None:
         host, port = host_and_port(url)  # a bad address fails here, not when going live
         self.url = url
         self._where = f"{host}:{port}"
         self._token = token
         self._request_keyframe = request_keyframe
+        self._vp8 = vp8
+        self._request_vp8_keyframe = request_vp8_keyframe
+        self._on_vp8 = on_vp8
+        #: Why the server gets no VP8 stream although one was asked for; "" while it does.
+        self.vp8_refused = ""
         self._ice_servers = tuple(ice_servers)
         #: What the server's last 201 handed out (``Link: rel="ice-server"``).
         self._offered: tuple[RTCIceServer, ...] = ()
@@ -158,10 +184,20 @@ class WhipOutput:
         """The current session's address on the server, if one is up."""
         return self._session.resource_url if self._session is not None else None
 
+    @property
+    def sends_vp8(self) -> bool:
+        """It publishes the VP8 rendition (asked for, and the server did not refuse it)."""
+        return self._vp8
+
     def push(self, kind: MediaKind, packet: av.Packet) -> None:
         session = self._session
         if session is not None:
             (session.video if kind == "video" else session.audio).push(packet)
+
+    def push_vp8(self, packet: av.Packet) -> None:
+        session = self._session
+        if session is not None and session.vp8 is not None:
+            session.vp8.push(packet)
 
     async def start(self) -> None:
         """Publish; raises ``WhipError`` (and shows it) if this first attempt fails.
@@ -191,6 +227,27 @@ class WhipOutput:
             self._set_state("closed", "ended")
 
     async def _attempt(self) -> None:
+        """Publish once; a server that takes one video stream gets H.264 alone at once."""
+        try:
+            await self._attempt_once()
+        except WhipError as exc:
+            if exc.status != 406 or not self._vp8:
+                raise
+            self._refuse_vp8(f"the WHIP server takes one video stream ({exc})")
+            await self._attempt_once()
+
+    def _refuse_vp8(self, why: str) -> None:
+        """Publish without the VP8 stream from now on, and let the VP8 encoder stop."""
+        self._vp8 = False
+        self.vp8_refused = why
+        log.warning("WHIP: %s; publishing H.264 and Opus only, without VP8", why)
+        session = self._session
+        if session is not None and session.vp8 is not None:
+            session.vp8.stop()
+        with contextlib.suppress(Exception):
+            self._on_vp8()
+
+    async def _attempt_once(self) -> None:
         self._set_state("connecting", f"connecting to {self._where}")
         session = self._session = self._new_session()
         try:
@@ -218,15 +275,27 @@ class WhipOutput:
             if not session.ended:
                 self._request_keyframe()
 
+        def request_vp8_keyframe() -> None:
+            if not session.ended:
+                self._request_vp8_keyframe()
+
         session = _Session(
             pc, PacketTrack("video", request_keyframe), PacketTrack("audio", request_keyframe)
         )
-        for track in (session.video, session.audio):
+        streams: list[tuple[PacketTrack, VideoCodec, Callable[[], None]]] = [
+            (session.video, "h264", request_keyframe),
+            (session.audio, "h264", request_keyframe),
+        ]
+        if self._vp8:
+            # Last: the first video stream stays H.264 for a server that reads one only.
+            session.vp8 = PacketTrack("video", request_vp8_keyframe)
+            streams.append((session.vp8, "vp8", request_vp8_keyframe))
+        for track, codec, keyframe in streams:
             transceiver = pc.addTransceiver(track, direction="sendonly")
-            transceiver.setCodecPreferences(preferred_codecs(track.kind))
+            transceiver.setCodecPreferences(preferred_codecs(track.kind, codec))
             if track.kind == "video":
                 # The server's PLI/FIR must reach the shared encoder (see media.webrtc).
-                transceiver.sender._send_keyframe = request_keyframe  # type: ignore[method-assign]
+                transceiver.sender._send_keyframe = keyframe  # type: ignore[method-assign]
 
         where = self._where
 
@@ -287,6 +356,8 @@ class WhipOutput:
             raise WhipError(f"The WHIP server's answer could not be used: {exc}.", 201) from exc
         if "H264/90000" not in first_codec_line(answer, "video"):
             raise _codec_error("video")
+        if session.vp8 is not None and not takes_second_video(answer, "VP8/90000"):
+            self._refuse_vp8("the WHIP server refused the VP8 stream in its answer")
 
     def _take_ice_servers(self, response: Response) -> None:
         """Keep the STUN/TURN servers the 201 hands out, for the sessions that follow."""
@@ -361,8 +432,9 @@ class WhipOutput:
         watchdog = session.watchdog
         if watchdog is not None and watchdog is not asyncio.current_task():
             watchdog.cancel()
-        session.video.stop()
-        session.audio.stop()
+        for track in (session.video, session.audio, session.vp8):
+            if track is not None:
+                track.stop()
         resource, session.resource_url = session.resource_url, None
         if delete and resource is not None:
             try:

@@ -22,8 +22,13 @@ from console.hub.server import Hub
 from console.hub.sfu import (
     CANNOT_PLAY,
     RECONNECTING,
+    FeedStream,
+    Pick,
     SfuBroker,
+    cannot_play,
     choose_feed,
+    feed_streams,
+    pick_streams,
     publisher_ids,
     still_live,
     unplayable,
@@ -49,6 +54,16 @@ FIREFOX_ESR_ANSWER = ANSWER.replace(
 ).replace("a=rtpmap:103 H264/90000", "a=rtpmap:120 VP8/90000")
 #: What the stand-in offers each subscriber: the hub relays it without reading it.
 OFFER = "v=0\r\no=janus 1 1 IN IP4 10.0.0.1\r\n"
+#: A publisher's streams as Janus describes them in ``attached``: an older console's
+#: H.264 and Opus, and the console's with its VP8 rendition (mids as aiortc numbers them).
+H264_ONLY = [
+    {"type": "video", "feed_mid": "0", "codec": "h264"},
+    {"type": "audio", "feed_mid": "1", "codec": "opus"},
+]
+WITH_VP8 = [*H264_ONLY, {"type": "video", "feed_mid": "2", "codec": "vp8"}]
+#: What a page on Debian's Firefox ESR says it decodes (its own offer's video codecs).
+FIREFOX_ESR_CODECS = ["VP8", "VP9", "AV1", "rtx"]
+CHROMIUM_CODECS = ["VP8", "rtx", "VP9", "H264", "AV1", "red", "ulpfec"]
 
 
 class StandInJanus:
@@ -56,6 +71,8 @@ class StandInJanus:
 
     def __init__(self) -> None:
         self.publishers: list[int] = []
+        #: Every publisher's streams, as ``attached`` describes them.
+        self.streams: list[dict[str, Any]] = H264_ONLY
         self.requests: list[dict[str, Any]] = []
         self._ids = itertools.count(1000)
         self.server: Server | None = None
@@ -101,7 +118,13 @@ class StandInJanus:
                 people = [{"id": feed, "publisher": True} for feed in self.publishers]
                 data = {"videoroom": "participants", "room": ROOM, "participants": people}
             case "join":
-                event = {"videoroom": "attached", "room": ROOM}
+                mids = [wanted["mid"] for wanted in body["streams"] if "mid" in wanted]
+                streams = [
+                    {**stream, "mid": str(n), "feed_id": body["streams"][0]["feed"]}
+                    for n, stream in enumerate(self.streams)
+                    if not mids or stream["feed_mid"] in mids
+                ]
+                event = {"videoroom": "attached", "room": ROOM, "streams": streams}
                 return [
                     {"janus": "ack", "transaction": transaction},
                     {
@@ -158,6 +181,15 @@ async def sfu_hub(data_dir: Path, janus: StandInJanus) -> AsyncIterator[Hub]:
         store.close()
 
 
+def subscriptions(janus: StandInJanus) -> list[dict[str, Any]]:
+    """The ``join``s that subscribe a page (by mid), not the one that learns the streams."""
+    return [j for j in janus.asked("join") if any("mid" in s for s in j["body"]["streams"])]
+
+
+def detached(janus: StandInJanus) -> list[int]:
+    return [r["handle_id"] for r in janus.requests if r["janus"] == "detach"]
+
+
 async def until(condition: Any, timeout: float = 10.0) -> None:
     async def wait() -> None:
         while not condition():
@@ -193,12 +225,14 @@ async def test_a_viewer_watches_through_the_sfu_the_hub_relaying_its_offer_and_a
     await ann.send({"t": "watch", "ref": "stream"})
     [offer] = await ann.wait_for("watch_offer", ref="stream")
     assert offer["sdp"] == OFFER
-    [join] = janus.asked("join")
+    learn, join = janus.asked("join")
+    assert learn["body"]["streams"] == [{"feed": 77}]
+    assert learn["handle_id"] in detached(janus), "the handle that learnt the streams went"
     assert join["body"] == {
         "request": "join",
         "room": ROOM,
         "ptype": "subscriber",
-        "streams": [{"feed": 77}],
+        "streams": [{"feed": 77, "mid": "0"}, {"feed": 77, "mid": "1"}],
     }
 
     await ann.send({"t": "watch_answer", "sdp": ANSWER, "ref": "stream"})
@@ -208,9 +242,7 @@ async def test_a_viewer_watches_through_the_sfu_the_hub_relaying_its_offer_and_a
     assert start["handle_id"] == join["handle_id"]
 
     await ann.close()
-    await until(lambda: any(r["janus"] == "detach" for r in janus.requests))
-    [detach] = [r for r in janus.requests if r["janus"] == "detach"]
-    assert detach["handle_id"] == join["handle_id"]
+    await until(lambda: join["handle_id"] in detached(janus))
 
 
 async def test_a_page_asking_again_gets_a_new_subscription_and_its_old_one_ends(
@@ -222,9 +254,10 @@ async def test_a_page_asking_again_gets_a_new_subscription_and_its_old_one_ends(
     for _ in range(2):
         await ann.send({"t": "watch", "ref": "stream"})
     await ann.wait_for("watch_offer", count=2)
-    first, second = janus.asked("join")
-    [detach] = [r for r in janus.requests if r["janus"] == "detach"]
-    assert detach["handle_id"] == first["handle_id"] != second["handle_id"]
+    first, second = subscriptions(janus)
+    assert len(janus.asked("join")) == 3, "the feed's streams were learnt once"
+    assert first["handle_id"] in detached(janus)
+    assert second["handle_id"] not in detached(janus)
     await ann.close()
 
 
@@ -284,10 +317,80 @@ async def test_a_janus_away_past_the_grace_ends_the_show(sfu_hub: Hub, janus: St
 
 def test_an_answer_without_h264_video_or_opus_audio_is_named_for_what_it_cannot_play() -> None:
     assert unplayable(ANSWER) is None
-    assert unplayable(FIREFOX_ESR_ANSWER) == "H.264 video"
-    assert unplayable(ANSWER.replace("103 H264/90000", "103 VP9/90000")) == "H.264 video"
-    assert unplayable(ANSWER.replace("opus/48000/2", "PCMU/8000")) == "Opus audio"
-    assert unplayable("v=0\r\n") == "H.264 video"
+    assert unplayable(FIREFOX_ESR_ANSWER) == "h264"
+    assert unplayable(ANSWER.replace("103 H264/90000", "103 VP9/90000")) == "h264"
+    assert unplayable(ANSWER.replace("opus/48000/2", "PCMU/8000")) == "opus"
+    assert unplayable("v=0\r\n") == "h264"
+    assert unplayable(VP8_ANSWER, "vp8") is None
+    assert unplayable(ANSWER, "vp8") == "vp8"
+    h264_only = feed_streams(H264_ONLY)
+    assert cannot_play(h264_only, "h264") == CANNOT_PLAY.format(what="H.264 video")
+    assert cannot_play(h264_only, "opus") == CANNOT_PLAY.format(what="Opus audio")
+    both = cannot_play(feed_streams(WITH_VP8), "vp8")
+    assert "H.264 and VP8" in both and "OpenH264" not in both
+
+
+#: A browser's answer to a subscription to the VP8 stream.
+VP8_ANSWER = ANSWER.replace("103 H264/90000", "103 VP8/90000")
+
+
+def test_a_page_gets_h264_when_it_plays_it_else_vp8_else_nothing() -> None:
+    both = feed_streams(WITH_VP8)
+    assert both == (
+        FeedStream("0", "video", "h264"),
+        FeedStream("1", "audio", "opus"),
+        FeedStream("2", "video", "vp8"),
+    )
+    chromium = frozenset(c.lower() for c in CHROMIUM_CODECS)
+    firefox_esr = frozenset(c.lower() for c in FIREFOX_ESR_CODECS)
+    assert pick_streams(both, chromium) == Pick(("0", "1"), "h264")
+    assert pick_streams(both, firefox_esr) == Pick(("2", "1"), "vp8")
+    assert pick_streams(both, None) == Pick(("0", "1"), "h264"), "an older page: H.264"
+    assert pick_streams(both, frozenset({"av1"})) is None
+    h264_only = feed_streams(H264_ONLY)
+    assert pick_streams(h264_only, firefox_esr) is None
+    assert pick_streams(h264_only, chromium) == Pick(("0", "1"), "h264")
+    assert pick_streams((), firefox_esr) == Pick((), ""), "streams unknown: all of them"
+
+
+async def test_a_vp8_only_page_subscribes_to_the_vp8_stream_and_a_chromium_page_to_h264(
+    sfu_hub: Hub, janus: StandInJanus
+) -> None:
+    janus.streams = WITH_VP8
+    janus.publishers.append(77)
+    firefox = await RawClient.viewer(sfu_hub.local_ws_url, "Fay")
+    chromium = await RawClient.viewer(sfu_hub.local_ws_url, "Cy")
+    await firefox.wait_for("stream", live=True)
+    await firefox.send({"t": "watch", "codecs": FIREFOX_ESR_CODECS, "ref": "stream"})
+    await firefox.wait_for("watch_offer", ref="stream")
+    await chromium.send({"t": "watch", "codecs": CHROMIUM_CODECS, "ref": "stream"})
+    await chromium.wait_for("watch_offer", ref="stream")
+    vp8, h264 = subscriptions(janus)
+    assert vp8["body"]["streams"] == [{"feed": 77, "mid": "2"}, {"feed": 77, "mid": "1"}]
+    assert h264["body"]["streams"] == [{"feed": 77, "mid": "0"}, {"feed": 77, "mid": "1"}]
+    await firefox.send({"t": "watch_answer", "sdp": VP8_ANSWER, "ref": "stream"})
+    await firefox.wait_for("ack", ref="stream")
+    await chromium.send({"t": "watch_answer", "sdp": VP8_ANSWER, "ref": "stream"})
+    [refused] = await chromium.wait_for("error", ref="stream")
+    assert "H.264 and VP8" in refused["message"], "its answer took the wrong codec"
+    await firefox.close()
+    await chromium.close()
+
+
+async def test_a_vp8_only_page_is_told_at_once_when_the_show_sends_h264_only(
+    sfu_hub: Hub, janus: StandInJanus
+) -> None:
+    janus.publishers.append(77)
+    ann = await RawClient.viewer(sfu_hub.local_ws_url, "Ann")
+    await ann.wait_for("stream", live=True)
+    await ann.send({"t": "watch", "codecs": FIREFOX_ESR_CODECS, "ref": "stream"})
+    [refused] = await ann.wait_for("error", ref="stream")
+    assert (refused["code"], refused["message"]) == (
+        "invalid",
+        CANNOT_PLAY.format(what="H.264 video"),
+    )
+    assert not subscriptions(janus), "no subscription was made for it"
+    await ann.close()
 
 
 async def test_a_page_that_cannot_play_h264_is_told_why_and_its_subscription_ends(
@@ -303,10 +406,8 @@ async def test_a_page_that_cannot_play_h264_is_told_why_and_its_subscription_end
     assert refused["code"] == "invalid"
     assert refused["message"] == CANNOT_PLAY.format(what="H.264 video")
     assert not janus.asked("start"), "Janus was never asked to send to it"
-    [join] = janus.asked("join")
-    await until(lambda: any(r["janus"] == "detach" for r in janus.requests))
-    [detach] = [r for r in janus.requests if r["janus"] == "detach"]
-    assert detach["handle_id"] == join["handle_id"]
+    [join] = subscriptions(janus)
+    await until(lambda: join["handle_id"] in detached(janus))
     await ann.close()
 
 

@@ -139,11 +139,11 @@ def show(**changes: Any) -> SfuSettings:
     return SfuSettings(**{"media_address": "203.0.113.7", "secrets": SECRETS, **changes})
 
 
-def test_the_shows_room_takes_h264_and_opus_behind_its_secret() -> None:
+def test_the_shows_room_takes_h264_vp8_and_opus_behind_its_secret() -> None:
     files = janus_files(show(room=777, title='Ann\'s "big" sale \\ today'), INSTALL, "/srv/sfu")
     videoroom = jcfg(files["janus.plugin.videoroom.jcfg"])
     room = videoroom["room-777"]
-    assert (room["videocodec"], room["audiocodec"]) == ("h264", "opus")
+    assert (room["videocodec"], room["audiocodec"]) == ("h264,vp8", "opus")
     assert room["secret"] == "room-s3cret"
     assert videoroom["general"]["admin_key"] == "room-s3cret"
     assert room["description"] == 'Ann\'s "big" sale \\ today'
@@ -294,7 +294,9 @@ class Show:
             if line.startswith("Viewer page: "):
                 return line.removeprefix("Viewer page: ").strip()
 
-    def start_console(self, whip_url: str, token: str) -> subprocess.Popen[str]:
+    def start_console(self, whip_url: str, token: str, *extra: str) -> subprocess.Popen[str]:
+        """The console live with the test pattern, publishing to ``whip_url``; ``extra``
+        flags after the others (``--preset 360p``, ``--no-whip-vp8``)."""
         env = {
             **os.environ,
             "QT_QPA_PLATFORM": "offscreen",
@@ -306,7 +308,7 @@ class Show:
         argv = self.namespace.argv(
             sys.executable, "-m", "console", "--live", "--source", "test", "--audio", "tone",
             "--whip", whip_url, "--ice-hosts", self.namespace.client, "--port", "0",
-            "--data-dir", str(self.folder / "console"),
+            "--data-dir", str(self.folder / "console"), *extra,
         )  # fmt: skip
         with (self.folder / "console.log").open("w") as output:
             console = subprocess.Popen(
@@ -368,21 +370,24 @@ def publisher_media(info: dict[str, Any]) -> dict[str, Any] | None:
     if plugin.get("type") != "publisher":
         return None
     webrtc = info.get("webrtc", {})
-    # Janus 1.x lists media by mid, each with its type.
-    media = {medium.get("type"): medium for medium in webrtc.get("media", {}).values()}
+    # Janus 1.x lists media by mid, each with its type; the codec names a stream.
+    media = {
+        str(medium.get("codecs", {}).get("codec")): medium
+        for medium in webrtc.get("media", {}).values()
+    }
     return {
         "ice": webrtc.get("ice", {}).get("state"),
         "dtls": webrtc.get("dtls", {}).get("dtls-state"),
         "codecs": sorted(stream.get("codec") for stream in plugin.get("streams", [])),
-        "received": sorted(str(medium.get("codecs", {}).get("codec")) for medium in media.values()),
+        "received": sorted(media),
         "packets": {
-            kind: media.get(kind, {}).get("stats", {}).get("in", {}).get("packets", 0)
-            for kind in ("video", "audio")
+            codec: medium.get("stats", {}).get("in", {}).get("packets", 0)
+            for codec, medium in media.items()
         },
     }
 
 
-def test_the_console_live_publishes_h264_and_opus_to_janus_by_whip(
+def test_the_console_live_publishes_h264_vp8_and_opus_to_janus_by_whip(
     show_in_namespace: Show,
 ) -> None:
     running = show_in_namespace
@@ -411,10 +416,10 @@ def test_the_console_live_publishes_h264_and_opus_to_janus_by_whip(
         return found if found and all(found["packets"].values()) else None
 
     running.wait_for("a publisher in the show's room", lambda: publishers() or None)
-    first = running.wait_for("the publisher's video and audio", receiving)
+    first = running.wait_for("the publisher's H.264, VP8 and Opus", receiving)
     assert first["dtls"] == "connected"
     assert first["ice"] == "ready"
-    assert first["codecs"] == first["received"] == ["h264", "opus"]
+    assert first["codecs"] == first["received"] == ["h264", "opus", "vp8"]
     later = running.wait_for(
         "more video and audio packets",
         lambda: (
@@ -423,7 +428,7 @@ def test_the_console_live_publishes_h264_and_opus_to_janus_by_whip(
             else None
         ),
     )
-    assert later["packets"]["video"] > 0
+    assert later["packets"]["vp8"] > 0
 
     console.send_signal(signal.SIGTERM)
     assert console.wait(15) == 0, running.logs()
@@ -740,36 +745,90 @@ def test_the_console_publishes_again_when_the_server_ends_its_session_or_janus_k
     assert "publishing" in whip_log()[-1], "the last word is that it publishes again"
 
 
-#: A page that answers like a browser without H.264 (Debian's Firefox ESR): once Janus's
-#: offer is set, its video transceivers prefer VP8, VP9 and AV1 only.
-NO_H264_ANSWER_JS = """
+#: A page that decodes like a browser without H.264 (Debian's Firefox ESR): its video
+#: transceivers take VP8, VP9 and AV1 only, in the offer it makes to learn what it decodes
+#: and in its answer once Janus's offer is set.
+NO_H264_JS = """
+const withoutH264 = () => RTCRtpReceiver.getCapabilities("video").codecs.filter(
+  (c) => ["video/VP8", "video/VP9", "video/AV1"].includes(c.mimeType)
+);
+const nativeAddTransceiver = RTCPeerConnection.prototype.addTransceiver;
+RTCPeerConnection.prototype.addTransceiver = function (kind, ...rest) {
+  const transceiver = nativeAddTransceiver.call(this, kind, ...rest);
+  if (kind === "video") transceiver.setCodecPreferences(withoutH264());
+  return transceiver;
+};
 const nativeSetRemote = RTCPeerConnection.prototype.setRemoteDescription;
 RTCPeerConnection.prototype.setRemoteDescription = async function (...args) {
   await nativeSetRemote.apply(this, args);
-  const codecs = RTCRtpReceiver.getCapabilities("video").codecs.filter(
-    (c) => ["video/VP8", "video/VP9", "video/AV1"].includes(c.mimeType)
-  );
   for (const transceiver of this.getTransceivers()) {
-    if (transceiver.receiver.track.kind === "video") transceiver.setCodecPreferences(codecs);
+    if (transceiver.receiver.track.kind === "video") {
+      transceiver.setCodecPreferences(withoutH264());
+    }
   }
 };
 """
+#: The codec of the video the hub's viewer page decodes (its last peer connection's).
+VIDEO_CODEC_JS = """async () => {
+  const pc = window.__peers[window.__peers.length - 1];
+  const stats = await pc.getStats();
+  let codec = null;
+  stats.forEach((r) => {
+    if (r.type === 'inbound-rtp' && r.kind === 'video' && r.codecId) {
+      codec = stats.get(r.codecId).mimeType;
+    }
+  });
+  return codec;
+}"""
 
 
 @pytest.mark.browser
-def test_a_browser_that_cannot_play_h264_is_told_on_the_page_why_and_what_to_change(
+def test_a_browser_that_cannot_play_h264_watches_the_vp8_stream_the_console_publishes(
     show_in_namespace: Show, tmp_path: Path
 ) -> None:
     require_janus_js()
     running = show_in_namespace
     said = running.start_sfu()
     viewer_page = running.start_hub(said["Janus API"].split()[0])
-    running.start_console(said["WHIP endpoint"], said["WHIP token"])
+    running.start_console(said["WHIP endpoint"], said["WHIP token"], "--preset", "360p")
     with contextlib.ExitStack() as stack:
         with running.namespace.inside():
             browsers = stack.enter_context(strict_chromium(tmp_path / "profiles"))
         context = browsers.profile()
-        context.add_init_script(NO_H264_ANSWER_JS)
+        context.add_init_script(CAPTURE_PEERS_JS)
+        context.add_init_script(NO_H264_JS)
+        page = context.pages[0] if context.pages else context.new_page()
+        page.goto(viewer_page)
+
+        def decoding() -> dict[str, Any] | None:
+            found: dict[str, Any] = page.evaluate(PAGE_STATS_JS)
+            return found if found["frames"] > 0 and found["audio"] > 0 else None
+
+        first = running.wait_for("the page without H.264 decode video through Janus", decoding)
+        running.wait_for(
+            "more frames", lambda: True if decoding()["frames"] > first["frames"] else None
+        )
+        assert page.evaluate(VIDEO_CODEC_JS) == "video/VP8"
+        later = page.evaluate(PAGE_STATS_JS)
+        assert (later["width"], later["height"]) == (640, 360)
+        assert page.get_by_test_id("stream-state").is_hidden()
+
+
+@pytest.mark.browser
+def test_a_browser_that_cannot_play_h264_is_told_on_the_page_why_and_what_to_change(
+    show_in_namespace: Show, tmp_path: Path
+) -> None:
+    """The console publishes no VP8 stream here (turned off, or an older console)."""
+    require_janus_js()
+    running = show_in_namespace
+    said = running.start_sfu()
+    viewer_page = running.start_hub(said["Janus API"].split()[0])
+    running.start_console(said["WHIP endpoint"], said["WHIP token"], "--no-whip-vp8")
+    with contextlib.ExitStack() as stack:
+        with running.namespace.inside():
+            browsers = stack.enter_context(strict_chromium(tmp_path / "profiles"))
+        context = browsers.profile()
+        context.add_init_script(NO_H264_JS)
         page = context.pages[0] if context.pages else context.new_page()
         page.goto(viewer_page)
         state = page.get_by_test_id("stream-state")

@@ -68,6 +68,7 @@ from widgets.stream_settings import (
     StreamSettingsDialog,
     recordings_folder,
     whip_target,
+    whip_vp8,
 )
 from widgets.team_console import TeamConsole
 from widgets.team_dialog import StaffAccessDialog
@@ -236,6 +237,7 @@ class MainWindow(QMainWindow):
     ) -> StreamControls:
         self.stream = StreamControls(broadcast, set_live, parent)
         self.stream.whip_target = lambda: whip_target(self._settings)
+        self.stream.whip_vp8 = lambda: whip_vp8(self._settings)
         self.stream.recordings_folder = lambda: recordings_folder(self._settings)
         column.addWidget(self.stream)
         self.preview = VideoPreview(capture, parent)

@@ -59,6 +59,9 @@ HEALTH_HELP = (
     "dropped: camera frames skipped since going live because the encoder was still busy "
     "with the one before. A few are harmless; a count that keeps rising means: choose a "
     "lower resolution in Stream settings.\n"
+    "VP8: the show's second video stream, published by WHIP beside the H.264 one for "
+    "the SFU's viewers whose browser has no H.264 (Debian's Firefox ESR), and its "
+    "encoder's share of one CPU core; turn it off in Stream settings to save that.\n"
     "on video: viewers whose browsers receive the video now (WebRTC). The header's "
     '"watching" also counts pages that only chat or are still connecting. "via the SFU": '
     "they receive it from the show's video server (Janus), which this console publishes "
@@ -99,6 +102,10 @@ class StreamControls(QWidget):
         self.record_on_live = False
         #: The WHIP endpoint and bearer token to publish to when live; an empty URL: none.
         self.whip_target: Callable[[], tuple[str, str]] = lambda: ("", "")
+        #: Whether WHIP also publishes the VP8 rendition (Stream settings, --whip-vp8).
+        self.whip_vp8: Callable[[], bool] = lambda: True
+        #: The VP8 encoder's busy seconds at the last refresh, and when.
+        self._last_vp8: tuple[float, float] | None = None
         self._recorder: Recorder | None = None
         self._saved: Path | None = None
         self._recording_problem = ""
@@ -260,7 +267,13 @@ class StreamControls(QWidget):
     def start_whip(self, url: str, token: str) -> None:
         try:
             whip = WhipOutput(
-                url, token, request_keyframe=self._broadcast.request_keyframe, on_state=self._whip
+                url,
+                token,
+                request_keyframe=self._broadcast.request_keyframe,
+                on_state=self._whip,
+                vp8=self.whip_vp8(),
+                request_vp8_keyframe=self._broadcast.request_vp8_keyframe,
+                on_vp8=self._broadcast.vp8_changed,
             )
         except ShopcastError as exc:
             self.output_failed.emit(f"WHIP: {exc}")
@@ -360,8 +373,21 @@ class StreamControls(QWidget):
                 if output.state in ("failed", "retrying"):
                     parts.append(f"⚠ WHIP: {output.status}")
                 else:
-                    parts.append(f"WHIP {output.status}")
+                    parts.append(f"WHIP {output.status}{self._vp8_health(output)}")
         return " · ".join(parts)
+
+    def _vp8_health(self, whip: WhipOutput) -> str:
+        """ " + VP8 n%" while WHIP publishes the VP8 stream (its encoder's share of a core),
+        " (H.264 only)" when the server refused it."""
+        encoder = self._broadcast.vp8_encoder
+        if not whip.sends_vp8 or encoder is None:
+            self._last_vp8 = None
+            return " (H.264 only)" if whip.vp8_refused else ""
+        now, busy = time.monotonic(), encoder.stats.busy
+        last, self._last_vp8 = self._last_vp8, (now, busy)
+        if last is None or now <= last[0]:
+            return " + VP8"
+        return f" + VP8 {(busy - last[1]) / (now - last[0]) * 100:.0f}%"
 
     def refresh(self) -> None:
         self._refresh_recording()

@@ -1,13 +1,14 @@
 """Stream settings: what the show is made of and where it goes besides the viewer page.
 
 The video source, the audio source, the quality preset and its bitrate are picked here,
-the folder recordings go to, and a WHIP server the show is published to. The values are
-remembered in the console's QSettings, like the theme, and used at the next start; the
-command line (``--source``, ``--audio``, ``--preset``, ``--record``, ``--whip``,
-``--whip-token``) wins over them. While the console runs, a new source takes over at
-once; a new quality or bitrate applies the next time the show goes live, since viewers'
-players cannot follow a resolution change mid-stream. The token is shown masked, as a
-password is.
+the folder recordings go to, and a WHIP server the show is published to (with, unless
+turned off, a second video stream in VP8 for an SFU's viewers without H.264). The
+values are remembered in the console's QSettings, like the theme, and used at the next
+start; the command line (``--source``, ``--audio``, ``--preset``, ``--record``,
+``--whip``, ``--whip-token``, ``--[no-]whip-vp8``) wins over them. While the console
+runs, a new source takes over at once; a new quality or bitrate applies the next time
+the show goes live, since viewers' players cannot follow a resolution change
+mid-stream. The token is shown masked, as a password is.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -40,6 +42,8 @@ from widgets.stream_controls import default_recordings_folder
 
 WHIP_URL = "whip/url"
 WHIP_TOKEN = "whip/token"
+#: Whether WHIP also publishes the VP8 rendition as a second video stream.
+WHIP_VP8 = "whip/vp8"
 VIDEO_SOURCE = "media/video"
 AUDIO_SOURCE = "media/audio"
 QUALITY = "media/preset"
@@ -57,6 +61,16 @@ VIDEO_FILES = "Video files (*.mp4 *.mkv *.mov *.webm *.avi *.m4v);;All files (*)
 def whip_target(settings: QSettings) -> tuple[str, str]:
     """The remembered WHIP endpoint and token; an empty URL means no WHIP."""
     return str(settings.value(WHIP_URL, "") or ""), str(settings.value(WHIP_TOKEN, "") or "")
+
+
+def whip_vp8(settings: QSettings) -> bool:
+    """Whether WHIP also publishes VP8; on unless the host turned it off. On by default:
+    through Janus, a viewer whose browser has no H.264 (Debian's Firefox ESR) sees the
+    show only this way, and a host expects every viewer to; the cost (a second encoder,
+    a tenth to a third of a core at 720p) shows in the health line, and a server that
+    takes one video stream gets H.264 alone by itself."""
+    value = settings.value(WHIP_VP8, True)
+    return value not in (False, "false", "0", 0)
 
 
 def recordings_folder(settings: QSettings) -> Path:
@@ -264,6 +278,16 @@ class StreamSettingsDialog(QDialog):
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
         self.token.setAccessibleName("WHIP bearer token")
         form.addRow("&Token:", self.token)
+        self.vp8 = QCheckBox("Also send &VP8 for browsers without H.264", self)
+        self.vp8.setChecked(whip_vp8(settings))
+        self.vp8.setAccessibleName("Also publish a VP8 video stream")
+        self.vp8.setToolTip(
+            "A second video stream, for the media server's viewers whose browser cannot "
+            "play H.264 (Debian's Firefox ESR). It costs a second encoder (the health line "
+            "shows its share of the CPU); without it, such viewers are told to switch "
+            "browser. Applies the next time you go live."
+        )
+        form.addRow(self.vp8)
         self.problem = QLabel("", self)
         self.problem.setObjectName("form-problem")
         form.addRow(self.problem)
@@ -341,6 +365,7 @@ class StreamSettingsDialog(QDialog):
             return
         self._settings.setValue(WHIP_URL, url)
         self._settings.setValue(WHIP_TOKEN, self.token.text().strip())
+        self._settings.setValue(WHIP_VP8, self.vp8.isChecked())
         if Path(self.folder.text()) != recordings_folder(self._settings):
             self._settings.setValue(RECORDINGS_FOLDER, self.folder.text())
         # Only what the host changed is remembered: a source given on the command line

@@ -369,7 +369,7 @@ class Hub:
             if isinstance(message, protocol.Watch):
                 if not self.room.live:
                     raise SfuUnavailable(NO_PUBLISHER)
-                sdp = await self._sfu.subscribe(key)
+                sdp = await self._sfu.subscribe(key, message.codecs)
                 answer: protocol.ServerMessage = protocol.WatchOffer(sdp=sdp, ref=message.ref)
             else:
                 await self._sfu.answer(key, message.sdp)

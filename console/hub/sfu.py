@@ -15,6 +15,15 @@ console notices its dead session within seconds and publishes again. Meanwhile t
 stays live and pages are told the video reconnects (they ask again by themselves); only
 a publisher that stays away past the grace ends the show. The broker connects again by
 itself.
+
+A publisher may send several video streams: the console sends H.264 and, for browsers
+without it (Debian's Firefox ESR), the same picture in VP8. The page says which video
+codecs its browser decodes (``watch.codecs``, from the browser's own offer), and the
+hub subscribes it to one video stream (H.264 whenever it can play it, else VP8) and the
+audio, by mid: Janus would otherwise send it every stream. Which streams a feed has the
+broker learns once per feed from a subscription Janus describes (its ``attached``
+event) and drops at once. A page whose browser plays none of the show's video gets
+words that say why and what to change, before any subscription is made.
 """
 
 from __future__ import annotations
@@ -53,6 +62,17 @@ CANNOT_PLAY = (
     "Watch in an up-to-date Chrome, Edge or Safari, or in Firefox turn on the "
     "OpenH264 plugin (Settings, Extensions & Themes, Plugins) and reload."
 )
+#: What a page is told whose browser plays none of several video codecs the show sends.
+CANNOT_PLAY_ANY = (
+    "This browser cannot play the show's video: the show sends {what}, and this browser "
+    "plays none of them. Watch in an up-to-date Chrome, Edge, Firefox or Safari."
+)
+#: The video codecs a page is subscribed to, best first: every browser but Debian's
+#: Firefox ESR decodes H.264, phones in hardware.
+VIDEO_PREFERENCE = ("h264", "vp8")
+#: How the codecs Janus names ("h264") read in SDP and in words.
+RTPMAP = {"h264": "H264/90000", "vp8": "VP8/90000", "opus": "opus/48000"}
+SAID = {"h264": "H.264", "vp8": "VP8", "vp9": "VP9", "av1": "AV1", "h265": "H.265"}
 
 
 class SfuUnavailable(ShopcastError):
@@ -91,15 +111,86 @@ def still_live(live: bool, publishing: bool, gone_for: float, grace: float) -> b
     return publishing or (live and gone_for < grace)
 
 
-def unplayable(answer: str) -> str | None:
-    """What a page's SDP ``answer`` to Janus's offer cannot play ("H.264 video", "Opus
-    audio"), or None. A browser without H.264 (Debian's Firefox ESR) answers the video
+@dataclass(frozen=True, slots=True)
+class FeedStream:
+    """One stream a publisher sends, as Janus describes it: the publisher's ``mid``, its
+    ``kind`` ("audio", "video") and its ``codec`` ("h264", "vp8", "opus")."""
+
+    mid: str
+    kind: str
+    codec: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """The streams a page is subscribed to (publisher mids) and their video codec."""
+
+    mids: tuple[str, ...]
+    video: str
+
+
+def feed_streams(attached: Iterable[Mapping[str, Any]]) -> tuple[FeedStream, ...]:
+    """A feed's streams from the ``streams`` of a subscription's ``attached`` event."""
+    return tuple(
+        FeedStream(str(s["feed_mid"]), str(s["type"]), str(s.get("codec", "")).lower())
+        for s in attached
+        if s.get("feed_mid") is not None and s.get("type") in ("audio", "video")
+    )
+
+
+def decodable(codecs: Iterable[str] | None) -> frozenset[str] | None:
+    """A page's ``watch.codecs`` ("H264", "VP8") as Janus names codecs ("h264", "vp8");
+    None stays None (a page that did not say)."""
+    if codecs is None:
+        return None
+    return frozenset(codec.strip().lower() for codec in codecs)
+
+
+def pick_streams(streams: Iterable[FeedStream], decodes: frozenset[str] | None) -> Pick | None:
+    """The audio and the one video stream a page plays best; None when it plays none of
+    the feed's video. A page that did not say what it decodes gets H.264 (the answer's
+    check then tells it, if it cannot play that after all)."""
+    streams = tuple(streams)
+    videos = [stream for stream in streams if stream.kind == "video"]
+    if decodes is None:
+        playable = [s for s in videos if s.codec == "h264"] or videos[:1]
+    else:
+        playable = [s for s in videos if s.codec in decodes]
+    if not playable and videos:
+        return None
+    ranked = sorted(playable, key=lambda stream: _preference(stream.codec))
+    audio = tuple(stream.mid for stream in streams if stream.kind == "audio")
+    if not ranked:
+        return Pick(audio, "")
+    return Pick((ranked[0].mid, *audio), ranked[0].codec)
+
+
+def _preference(codec: str) -> int:
+    return VIDEO_PREFERENCE.index(codec) if codec in VIDEO_PREFERENCE else len(VIDEO_PREFERENCE)
+
+
+def cannot_play(streams: Iterable[FeedStream], lacking: str) -> str:
+    """The words for a page that cannot play ``lacking`` ("h264", "opus") of the show:
+    the plain message of a show that sends one video codec, else the codecs it sends."""
+    if lacking == "opus":
+        return CANNOT_PLAY.format(what="Opus audio")
+    sent = sorted({s.codec for s in streams if s.kind == "video"}, key=_preference)
+    names = [SAID.get(codec, codec.upper()) for codec in sent or [lacking]]
+    if len(names) == 1:
+        return CANNOT_PLAY.format(what=f"{names[0]} video")
+    return CANNOT_PLAY_ANY.format(what=", ".join(names[:-1]) + " and " + names[-1])
+
+
+def unplayable(answer: str, video: str = "h264") -> str | None:
+    """Which codec (``video``, or "opus") a page's SDP ``answer`` to Janus's offer does
+    not take, or None. A browser without H.264 (Debian's Firefox ESR) answers the video
     section with port 0 or with other codecs; Janus would then send it sound only."""
-    for kind, codec in (("video", "H264/90000"), ("audio", "opus/48000")):
+    for kind, codec in (("video", video), ("audio", "opus")):
         section = _section(answer, kind)
         accepted = section and section[0].split()[1:2] != ["0"]
-        if not accepted or not any(codec.lower() in line.lower() for line in section):
-            return "H.264 video" if kind == "video" else "Opus audio"
+        rtpmap = RTPMAP.get(codec, codec).lower()
+        if not accepted or not any(rtpmap in line.lower() for line in section):
+            return codec
     return None
 
 
@@ -129,13 +220,21 @@ class SfuOptions:
 
 @dataclass(frozen=True, slots=True)
 class Subscription:
-    """One page's subscriber handle on ``feed``."""
+    """One page's subscriber handle on ``feed``, whose video is in ``video``'s codec."""
 
     handle: int
     feed: int
+    video: str = "h264"
 
 
 # ------------------------------------------------------------------ the broker
+
+
+def _join(room: int, feed: int, pick: Pick) -> dict[str, Any]:
+    """A subscriber's ``join`` to ``pick``'s streams of ``feed`` (all of them when the
+    feed's streams came without mids: Janus then sends what the feed has)."""
+    streams = [{"feed": feed, "mid": mid} for mid in pick.mids] or [{"feed": feed}]
+    return {"request": "join", "room": room, "ptype": "subscriber", "streams": streams}
 
 
 class SfuBroker:
@@ -162,6 +261,9 @@ class SfuBroker:
         self._feed: int | None = None
         self._seen: frozenset[int] = frozenset()
         self._viewers: dict[str, Subscription] = {}
+        #: The current feed's streams, once learnt (``_streams_of``).
+        self._streams: dict[int, tuple[FeedStream, ...]] = {}
+        self._learning = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._left_grace = left_grace
         self._away_grace = away_grace
@@ -188,32 +290,59 @@ class SfuBroker:
         await self._disconnect()
         self._set_live(False)
 
-    async def subscribe(self, key: str) -> str:
-        """Janus's offer for a new subscription of page ``key`` to the show's publisher
-        (a page that asks again gets a new one: its old handle is detached first)."""
+    async def subscribe(self, key: str, codecs: Iterable[str] | None = None) -> str:
+        """Janus's offer for a new subscription of page ``key`` to the show's publisher:
+        its audio and the video stream in a codec of ``codecs`` (what the page decodes;
+        None: H.264). A page that asks again gets a new one: its old handle is detached
+        first."""
         await self.close_viewer(key)
         janus, feed = self._janus, self._feed
         if janus is None or janus.closed:
             raise SfuUnavailable(RECONNECTING if self.live else NOT_READY)
         if feed is None:
             raise SfuUnavailable(RECONNECTING if self.live else NO_PUBLISHER)
+        streams = await self._streams_of(janus, feed)
+        pick = pick_streams(streams, decodable(codecs))
+        if pick is None:
+            raise SfuCodecRefused(cannot_play(streams, "h264"))
         handle = await janus.attach(self._session)
-        body = {
-            "request": "join",
-            "room": self.room,
-            "ptype": "subscriber",
-            "streams": [{"feed": feed}],
-        }
         try:
-            _, offer = await janus.negotiate(self._session, handle, body)
+            _, offer = await janus.negotiate(self._session, handle, _join(self.room, feed, pick))
         except JanusError:
             await self._detach(handle)
             raise
         if offer is None or offer.get("type") != "offer":
             await self._detach(handle)
             raise JanusError("Janus joined the viewer to the show without an offer.")
-        self._viewers[key] = Subscription(handle, feed)
+        self._viewers[key] = Subscription(handle, feed, pick.video or "h264")
         return str(offer.get("sdp", ""))
+
+    async def _streams_of(self, janus: JanusConnection, feed: int) -> tuple[FeedStream, ...]:
+        """Feed ``feed``'s streams: Janus describes them when a subscription to all of
+        them is made (``attached``); that one is detached at once, before any offer is
+        answered, so nothing is sent to it. Once per feed; pages asking meanwhile wait."""
+        async with self._learning:
+            if feed not in self._streams:
+                handle = await janus.attach(self._session)
+                body = {"request": "join", "room": self.room, "ptype": "subscriber"}
+                try:
+                    data, _ = await janus.negotiate(
+                        self._session, handle, {**body, "streams": [{"feed": feed}]}
+                    )
+                except JanusError as exc:
+                    # Most likely the feed left meanwhile: the page asks again by itself.
+                    log.info("SFU: the streams of feed %d are not known: %s", feed, exc)
+                    raise SfuUnavailable(RECONNECTING) from None
+                finally:
+                    await self._detach(handle)
+                streams = feed_streams(data.get("streams", []))
+                self._streams = {feed: streams}
+                log.info(
+                    "SFU: feed %d sends %s",
+                    feed,
+                    ", ".join(f"{s.kind} {s.codec} (mid {s.mid})" for s in streams) or "nothing",
+                )
+            return self._streams[feed]
 
     async def answer(self, key: str, sdp: str) -> None:
         """The page's answer to Janus's offer: Janus starts sending to it."""
@@ -221,9 +350,9 @@ class SfuBroker:
         janus = self._janus
         if subscription is None or janus is None:
             raise SfuUnavailable("Ask for the video first (watch); this answer has no offer.")
-        if (what := unplayable(sdp)) is not None:
+        if (lacking := unplayable(sdp, subscription.video)) is not None:
             await self.close_viewer(key)
-            raise SfuCodecRefused(CANNOT_PLAY.format(what=what))
+            raise SfuCodecRefused(cannot_play(self._streams.get(subscription.feed, ()), lacking))
         jsep = {"type": "answer", "sdp": sdp, "trickle": False}
         await janus.negotiate(
             self._session, subscription.handle, {"request": "start", "room": self.room}, jsep
@@ -302,6 +431,7 @@ class SfuBroker:
         """Forget Janus's session: its handles (every viewer's) end with it."""
         janus, self._janus = self._janus, None
         self._viewers.clear()
+        self._streams = {}
         self._feed = None
         self._seen = frozenset()
         if self.live and self._gone_at is None:

@@ -8,8 +8,11 @@ Writing the files and starting the programs is ``console.sfu.run``'s.
 
 What the settings encode was measured with Debian 12's Janus 1.1.2 (SFU-FACTS.md):
 
-- The room forwards the publisher's codec only, and Shopcast sends H.264 and Opus: the
-  room is created with exactly those (Janus's default room is VP8).
+- The room forwards the publisher's codecs only, and Shopcast sends H.264 and Opus, plus
+  a VP8 rendition as a second video stream (for viewers whose browser has no H.264):
+  the room is created with exactly those, H.264 first, so each of the publisher's video
+  streams keeps the one codec it offers (Janus picks, per stream, the room's first codec
+  that stream offers; its default room is VP8 alone).
 - Janus offers ICE candidates on every interface unless told one: ``ice_enforce_list``
   names the one address viewers and the console reach it at, and no STUN is used (a
   server has its address; behind a cloud's 1:1 NAT, ``public_address`` is put in the
@@ -266,7 +269,7 @@ def _videoroom(settings: SfuSettings) -> str:
                 "publishers": ROOM_PUBLISHERS,
                 # No cap: the host's encoder sets the rate for its preset.
                 "bitrate": 0,
-                "videocodec": "h264",
+                "videocodec": "h264,vp8",
                 "audiocodec": "opus",
                 "notify_joining": False,
                 "record": False,

@@ -450,7 +450,7 @@ async def serve(args: argparse.Namespace) -> int:
         raise
     low, high = settings.rtp_ports
     print(
-        f"SFU: Janus {sfu.janus_version}, room {settings.room} (H.264 + Opus); media on "
+        f"SFU: Janus {sfu.janus_version}, room {settings.room} (H.264 and VP8 + Opus); media on "
         f"{settings.public_address or host}, UDP {low}-{high}",
         flush=True,
     )

@@ -678,6 +678,9 @@ import { createShop } from "./shop.js";
 
   async function startStream() {
     if (pc || !connected) return;
+    // Before the stream's own connection: the probe is made and closed first.
+    const codecs = serverOffer ? await decodableVideo() : null;
+    if (pc || !connected) return;
     const peer = new RTCPeerConnection({ iceServers: [] });
     pc = peer;
     playout.start(peer);
@@ -711,13 +714,38 @@ import { createShop } from "./shop.js";
       }
     });
     if (serverOffer) {
-      send({ t: "watch", ref: "stream" });
+      send({ t: "watch", codecs, ref: "stream" });
       return;
     }
     await peer.setLocalDescription(await peer.createOffer());
     await iceGathered(peer, 2000);
     if (pc !== peer) return;
     send({ t: "webrtc_offer", sdp: peer.localDescription.sdp, ref: "stream" });
+  }
+
+  // The video codecs this browser decodes, as its own offer names them: the hub then
+  // subscribes the page to the show's stream it can play (Debian's Firefox ESR offers
+  // VP8, VP9 and AV1 only, and gets the VP8 stream). Asked once: a page's browser does
+  // not change; an offer made without gathering sends nothing anywhere.
+  let videoCodecs = null;
+
+  function decodableVideo() {
+    if (!videoCodecs) {
+      videoCodecs = (async () => {
+        const probe = new RTCPeerConnection({ iceServers: [] });
+        try {
+          probe.addTransceiver("video", { direction: "recvonly" });
+          const offer = await probe.createOffer();
+          const names = [...offer.sdp.matchAll(/^a=rtpmap:\d+ ([^/\s]+)\//gm)].map((m) => m[1]);
+          return [...new Set(names)];
+        } catch {
+          return null; // the hub then subscribes to H.264, as for an older page
+        } finally {
+          probe.close();
+        }
+      })();
+    }
+    return videoCodecs;
   }
 
   async function onWatchOffer(msg) {
