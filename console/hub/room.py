@@ -464,8 +464,10 @@ class Room:
         ):
             raise ProtocolError(ErrorCode.BAD_TOKEN, _ANOTHER_BROWSER)
         if first_act:
-            session.name = self._store.touch_viewer(session.viewer_id, session.name, now)
-            self.viewers.joined(session.viewer_id)
+            # Two writes that need no answer from each other: one round trip.
+            with self._store.db.pipelined():
+                self.viewers.joined(session.viewer_id)
+                session.name = self._store.touch_viewer(session.viewer_id, session.name, now)
             self._kept.add(session.viewer_id)
         session.kept = True
 

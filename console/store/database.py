@@ -69,6 +69,11 @@ class Database(Protocol):
         """Run an ``INSERT`` into a table with an ``id`` key; return the new row's id."""
         ...
 
+    def pipelined(self) -> AbstractContextManager[None]:
+        """Outside a transaction, statements whose results nobody reads at once: PostgreSQL
+        sends them together, at the first result read or at the end (one round trip)."""
+        ...
+
     def transaction(self) -> AbstractContextManager[Database]:
         """A writing transaction that holds the store's write lock until it ends."""
         ...
@@ -187,6 +192,9 @@ class SqliteDatabase:
 
     def execute_all(self, statements: Sequence[tuple[str, Params]]) -> list[Cursor]:
         return [self.execute(sql, params) for sql, params in statements]
+
+    def pipelined(self) -> AbstractContextManager[None]:
+        return contextlib.nullcontext()  # in-process: no round trips to save
 
     def insert(self, sql: str, params: Params = ()) -> int:
         (row,) = self._connection.execute(sql + " RETURNING id", params).fetchall()

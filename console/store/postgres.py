@@ -241,6 +241,14 @@ class PostgresDatabase:
             return [self.execute(sql, params) for sql, params in statements]
         return self._pipelined([(placeholders(sql), _params(p)) for sql, p in statements])
 
+    @contextmanager
+    def pipelined(self) -> Iterator[None]:
+        try:
+            with self._connection.pipeline():
+                yield
+        except psycopg.Error as exc:
+            raise StoreError(describe_postgres(exc, self._doing)) from exc
+
     def _begin_with(self, sql: str, params: Params) -> Cursor:
         """The transaction's BEGIN, the room's lock and its first statement, pipelined:
         one round trip (the statement's errors roll the transaction back as ever)."""

@@ -47,7 +47,7 @@ import json
 import math
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, get_args
 
 import msgspec
 
@@ -96,6 +96,9 @@ from console.domain.retention import (
     signed_off,
 )
 from console.store.records import Deletion
+
+#: The consent choices under which a viewer's browsing (visits, watch time) is written.
+_BROWSING_RECORDED: Final = tuple(c for c in get_args(Consent) if recorded("browsing", c))
 
 #: How many of each kind of record the panel gets; counts tell how many there are.
 COMMENT_LIMIT: Final = 200
@@ -511,16 +514,18 @@ class Profiles:
         self._presence(viewer_id, seconds, 0, now)
 
     def _presence(self, viewer_id: str, seconds: float, sessions: int, now: float) -> None:
-        """Visits and watch time are browsing: written only with the viewer's consent."""
-        if not recorded("browsing", self.consent(viewer_id)):
-            return
-        stream_id = self.current_stream().id
+        """Visits and watch time are browsing: written only with the viewer's consent,
+        which the statement reads itself (the choices that let browsing be recorded come
+        from the retention rules), so it is one round trip and needs no result."""
         self._store.db.write(
             "INSERT INTO presence (viewer_id, stream_id, seconds, sessions, first_ts, "
-            "last_ts) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (viewer_id, stream_id) DO "
+            "last_ts) SELECT ?, COALESCE((SELECT MAX(id) FROM streams), 0), ?, ?, ?, ? "
+            "WHERE COALESCE((SELECT consent FROM consent WHERE viewer_id = ?), 'unknown') "
+            f"IN ({', '.join('?' for _ in _BROWSING_RECORDED)}) "
+            "ON CONFLICT (viewer_id, stream_id) DO "
             "UPDATE SET seconds = presence.seconds + excluded.seconds, "
             "sessions = presence.sessions + excluded.sessions, last_ts = excluded.last_ts",
-            (viewer_id, stream_id, seconds, sessions, now, now),
+            (viewer_id, seconds, sessions, now, now, viewer_id, *_BROWSING_RECORDED),
         )
 
     def watch_time(self, viewer_id: str) -> float:
