@@ -32,6 +32,7 @@ from tests.test_window import until
 from widgets.formats_dock import (
     ANTI_SNIPE_KEY,
     AUCTION_SECONDS_KEY,
+    CHECKOUT_SECONDS_KEY,
     GIVEAWAY_SECONDS_KEY,
     INCREMENT_KEY,
     SellingDock,
@@ -331,6 +332,26 @@ def test_the_last_auction_and_giveaway_choices_are_the_next_shows_defaults(
     assert edited.auction_seconds.value() == 60
 
 
+def test_the_host_sets_how_long_the_winner_has_to_pay_and_the_next_show_keeps_it(
+    qtbot, tmp_path: Path
+) -> None:
+    settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
+    dock = SellingDock(settings)
+    qtbot.addWidget(dock)
+    assert dock.checkout_seconds.value() == 300, "five minutes before the host chose"
+    assert (dock.checkout_seconds.minimum(), dock.checkout_seconds.maximum()) == (30, 3600)
+    dock.apply_show(protocol.ShowState(seq=0, pinned=TEE))
+    dock.start_price.setText("10")
+    dock.checkout_seconds.setValue(120)
+    with qtbot.waitSignal(dock.command) as sent:
+        dock.auction_start.click()
+    start = sent.args[0]
+    assert isinstance(start, protocol.StartAuction) and start.checkout_seconds == 120
+    assert SellingDock(settings).checkout_seconds.value() == 120
+    settings.setValue(CHECKOUT_SECONDS_KEY, "five minutes")  # a settings file edited by hand
+    assert SellingDock(settings).checkout_seconds.value() == 300
+
+
 async def test_the_host_calls_an_auction_off_and_may_start_the_next(tmp_path: Path) -> None:
     async with host_console(tmp_path) as console:
         dock = console.dock
@@ -353,8 +374,9 @@ def ladder(dock: SellingDock) -> list[list[str]]:
     ]
 
 
-async def open_auction(console: Console, anti_snipe: int = 0) -> str:
-    """An auction of the pinned tee's S from €10.00, rising by €0.50, for a minute."""
+async def open_auction(console: Console, anti_snipe: int = 0, to_pay: int = 300) -> str:
+    """An auction of the pinned tee's S from €10.00, rising by €0.50, for a minute; the
+    winner has ``to_pay`` seconds to pay."""
     dock = console.dock
     await console.pin_tee()
     dock.tabs.setCurrentIndex(1)
@@ -362,6 +384,7 @@ async def open_auction(console: Console, anti_snipe: int = 0) -> str:
     dock.increment.setText("0.50")
     dock.auction_seconds.setValue(60)
     dock.anti_snipe.setValue(anti_snipe)
+    dock.checkout_seconds.setValue(to_pay)
     dock.auction_start.click()
     await until(lambda: dock.auction.state is not None)
     return dock.auction.state.auction_id
@@ -372,7 +395,7 @@ async def test_a_late_bid_extends_the_countdown_the_host_sees_and_lands_on_the_l
 ) -> None:
     async with host_console(tmp_path) as console:
         dock = console.dock
-        auction_id = await open_auction(console, anti_snipe=15)
+        auction_id = await open_auction(console, anti_snipe=15, to_pay=120)
         assert dock.auction_detail.text() == "Next bid: €10.00 · a bid in the last 15 s adds 15 s"
         ann = await console.viewer("Ann")
         console.clock.now = START + 50
@@ -390,7 +413,7 @@ async def test_a_late_bid_extends_the_countdown_the_host_sees_and_lands_on_the_l
         console.clock.now = START + 75
         await until(lambda: dock.auction.state.status == "closed")
         await until(lambda: "won by Ann" in dock.auction_state.text())
-        assert dock.auction_state.text() == "Logo Tee S: won by Ann at €10.00 · 5:00 left to pay"
+        assert dock.auction_state.text() == "Logo Tee S: won by Ann at €10.00 · 2:00 left to pay"
         assert ladder(dock) == [["Ann", "€10.00", "to pay"]]
         await ann.close()
 
