@@ -160,6 +160,7 @@ def test_anti_snipe_extends_the_end_by_n_for_a_bid_in_the_last_n_seconds():
     auction = bids(auction, ("ann", 1300, T0 + 39))
     assert auction.ends == T0 + 50
     assert auction.seconds_left(T0 + 45) == 5
+    assert auction.extended == 20, "what the host is told the late bids added"
 
 
 # ---------------------------------------------------------------- the close and the checkout

@@ -21,6 +21,7 @@ from PySide6.QtCore import QSettings
 from console import protocol
 from console.client import StaffClient
 from console.domain.selling import TIMES
+from console.hub import room
 from console.hub.payments import ACCEPTED_TEST_CARD, SandboxProvider
 from console.hub.room import Limits
 from console.hub.server import Hub
@@ -73,6 +74,20 @@ async def host_console(tmp_path: Path) -> AsyncIterator[Console]:
     clock = FakeClock()
     hub = Hub(store, tick=0.01, limits=Limits(), payments=SandboxProvider(), clock=clock)
     await hub.start("127.0.0.1", 0)
+    settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
+    try:
+        async with console_window(hub, clock, settings) as window:
+            yield Console(window, hub, clock, settings)
+    finally:
+        await hub.stop()
+        store.close()
+
+
+@contextlib.asynccontextmanager
+async def console_window(
+    hub: Hub, clock: FakeClock, settings: QSettings
+) -> AsyncIterator[MainWindow]:
+    """A host's console on ``hub``, as on another machine, reading the hub's fake clock."""
     holder: list[MainWindow] = []
     client = StaffClient(
         hub.local_ws_url,
@@ -80,7 +95,6 @@ async def host_console(tmp_path: Path) -> AsyncIterator[Console]:
         on_messages=lambda m: holder[0].on_messages(m),
         on_state=lambda s, t: holder[0].on_connection_state(s, t) if holder else None,
     )
-    settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
     window = MainWindow(client, None, hub.viewer_url, settings, None, None)
     window.selling.wall = clock
     holder.append(window)
@@ -90,17 +104,15 @@ async def host_console(tmp_path: Path) -> AsyncIterator[Console]:
     selling = window.selling
     await until(selling.isVisible)
     try:
-        yield Console(window, hub, clock, settings)
+        yield window
     finally:
         await client.close()
         window.close()
         window.deleteLater()
-        await hub.stop()
         await asyncio.sleep(0.05)
         holder.clear()
         del window
         gc.collect()
-        store.close()
 
 
 def texts(widget) -> list[str]:
@@ -470,3 +482,46 @@ async def test_a_winner_who_does_not_pay_in_time_hands_the_lot_to_the_runner_up(
         assert ladder(dock) == [["Bob", "€11.00", "paid"], ["Ann", "€15.00", "did not pay"]]
         await ann.close()
         await bob.close()
+
+
+def seen(dock: SellingDock) -> tuple[str, str, list[list[str]]]:
+    """What the host reads of the auction: the headline, the line under it, the ladder."""
+    return dock.auction_state.text(), dock.auction_detail.text(), ladder(dock)
+
+
+async def test_a_console_that_joins_late_shows_the_auction_as_the_one_that_watched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A console that joins gets the room's latest events only (50 in a show, 3 here so
+    # the test need not type 50 comments): not the auction's start, bids or close.
+    monkeypatch.setattr(room, "HISTORY_EVENTS", 3)
+    elsewhere = QSettings(str(tmp_path / "late.ini"), QSettings.Format.IniFormat)
+    async with host_console(tmp_path) as console:
+        dock = console.dock
+        auction_id = await open_auction(console, anti_snipe=15)
+        ann, bob, cy = [await console.viewer(name) for name in ("Ann", "Bob", "Cy")]
+        assert (await bid(ann, auction_id, 1500))["t"] == "ack"
+        assert (await bid(bob, auction_id, 1100))["t"] == "ack"
+        console.clock.now = START + 50
+        assert (await bid(cy, auction_id, 1300))["t"] == "ack"
+        await until(lambda: "extended by 15 s" in dock.auction_state.text())
+        async with console_window(console.hub, console.clock, elsewhere) as joined:
+            await until(lambda: joined.selling.auction.state is not None)
+            assert seen(joined.selling) == seen(dock)
+        console.clock.now = START + 75
+        await until(lambda: "won by Ann" in dock.auction_state.text())
+        console.clock.now = START + 376  # Ann's five minutes to pay are over
+        await until(lambda: dock.auction.state.winner == "Cy")
+        assert seen(dock)[0] == (
+            "Logo Tee S: Ann did not pay in time; offered to Cy at €11.50 · 5:00 left to pay"
+        )
+        assert seen(dock)[2] == [
+            ["Cy", "€13.00", "to pay"],
+            ["Bob", "€11.00", ""],
+            ["Ann", "€15.00", "did not pay"],
+        ]
+        async with console_window(console.hub, console.clock, elsewhere) as joined:
+            await until(lambda: joined.selling.auction.state is not None)
+            assert seen(joined.selling) == seen(dock)
+        for viewer in (ann, bob, cy):
+            await viewer.close()

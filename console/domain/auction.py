@@ -229,6 +229,10 @@ class Auction:
     #: Bidders whose checkout lapsed, in order: they are passed over.
     passed: tuple[str, ...] = ()
     winner: str | None = None
+    #: Seconds late bids added to the end (anti-snipe), so the host can tell viewers why
+    #: the countdown jumped. Counted in whole extensions: the difference of two instants
+    #: near 1.8e9 s is off by a fraction of a microsecond, and the countdown rounds up.
+    extended: int = 0
 
     def is_open(self, now: float) -> bool:
         """Bids count until ``ends`` (the end instant is already over)."""
@@ -279,6 +283,7 @@ def apply(auction: Auction | None, event: AuctionEvent) -> Auction:
         raise AuctionError(f"event {event!r} is for another auction than {auction!r}")
     match event:
         case BidPlaced(bid=placed, leader=leader, price=price, ends=ends):
+            late = (auction.anti_snipe or 0) if ends > auction.ends else 0
             return dataclasses.replace(
                 auction,
                 maxima={**auction.maxima, placed.viewer_id: placed},
@@ -286,6 +291,7 @@ def apply(auction: Auction | None, event: AuctionEvent) -> Auction:
                 leader=leader,
                 price=price,
                 ends=ends,
+                extended=auction.extended + late,
             )
         case AuctionClosed(winner=winner, price=price):
             return dataclasses.replace(auction, status="closed", winner=winner, price=price)
