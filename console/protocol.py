@@ -1277,9 +1277,11 @@ class AuctionState(_Msg, tag="auction"):
     ``welcome``.
 
     ``price`` is the current price (None before the first bid: ``next_bid`` is the start
-    price); ``ends`` moves with anti-snipe. After the close, ``winner_id`` may pay
-    ``price`` until ``checkout_until``; if they do not, the next bidder gets the chance.
-    Bidders' maximums are never in it.
+    price); ``ends`` moves with anti-snipe (``extended`` seconds so far). After the close,
+    ``winner_id`` may pay ``price`` until ``checkout_until``; if they do not, the next
+    bidder gets the chance, and ``passed_ids`` lists those passed over, in order. Each
+    state says all of it, so a console that joins late reads from the last one what one
+    that watched saw. Bidders' maximums are never in it.
     """
 
     seq: int
@@ -1308,11 +1310,14 @@ class AuctionState(_Msg, tag="auction"):
     checkout_until: float | None = None
     order_id: str | None = None
     image: str | None = None
+    extended: int = 0
+    passed_ids: list[str] = []
 
 
 class AuctionBid(_Msg, tag="auction_bid"):
     """To the bidder (and staff): their bid was taken, up to ``maximum``; ``seq`` 0
-    restates their highest after ``welcome``."""
+    restates, after ``welcome``, the bidder's highest to them and every bid of the last
+    auction to staff (the ladder of a console that joins late)."""
 
     seq: int
     auction_id: str

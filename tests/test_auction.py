@@ -160,6 +160,7 @@ def test_anti_snipe_extends_the_end_by_n_for_a_bid_in_the_last_n_seconds():
     auction = bids(auction, ("ann", 1300, T0 + 39))
     assert auction.ends == T0 + 50
     assert auction.seconds_left(T0 + 45) == 5
+    assert auction.extended == 20, "what the host is told the late bids added"
 
 
 # ---------------------------------------------------------------- the close and the checkout
@@ -195,6 +196,28 @@ def test_an_unpaid_win_goes_to_the_runner_up_then_the_next():
     assert decision.events[-1] == CheckoutOffered("A1", Checkout("cat", eur(1000), T0 + 700))
     decision = expire_checkout(decision.auction, T0 + 700)
     assert decision.events[-1] == AuctionUnsold("A1", T0 + 700)
+
+
+@pytest.mark.parametrize(
+    ("placed", "offered"),
+    [
+        # Alone once Ann is passed over, Bob would have won at the start price.
+        ([("ann", 3000, T0 + 1), ("bob", 2000, T0 + 2)], eur(1000)),
+        # Without Ann, Bob beats Cat by one step: Cat's €19.00 plus €1.00.
+        ([("cat", 1900, T0 + 1), ("bob", 2500, T0 + 2), ("ann", 5000, T0 + 3)], eur(2000)),
+        # One step over Cat would be €20.50: never more than Bob's own €20.00.
+        ([("cat", 1950, T0 + 1), ("bob", 2000, T0 + 2), ("ann", 5000, T0 + 3)], eur(2000)),
+        # Bob and Cat both up to €20.00: Bob bid it first, and pays his maximum.
+        ([("bob", 2000, T0 + 1), ("cat", 2000, T0 + 2), ("ann", 5000, T0 + 3)], eur(2000)),
+    ],
+)
+def test_the_runner_up_is_offered_what_the_auction_would_have_reached_without_the_winner(
+    placed: list[tuple[str, int, float]], offered: Money
+) -> None:
+    auction = close(bids(opened(), *placed), T0 + 30).auction
+    assert auction.checkout is not None and auction.checkout.viewer_id == "ann"
+    decision = expire_checkout(auction, T0 + 330)
+    assert decision.events[-1] == CheckoutOffered("A1", Checkout("bob", offered, T0 + 630))
 
 
 def test_a_checkout_is_late_at_its_limit_even_if_paid_then():
@@ -303,3 +326,51 @@ def test_concurrent_bids_give_exactly_one_winner_the_highest_valid_bid_ties_to_t
     ]
     assert replay(log) == decision.auction
     assert replay([through_the_log(e) for e in log]) == decision.auction
+
+
+#: Bids spread over a long auction, so that none comes after its end and each bid valid
+#: with everybody in is valid without the bidders passed over (their absence only ever
+#: lowers the price).
+ladders = st.lists(
+    st.tuples(
+        st.sampled_from(BIDDERS),
+        st.integers(9, 40).map(lambda n: n * 100),
+        st.sampled_from([0.0, 0.0, 0.25, 1.0]),
+    ),
+    max_size=40,
+)
+
+
+def run(placed: list[tuple[str, int, float]]) -> tuple[Auction, list[tuple[str, int, float]]]:
+    """An hour-long sudden-death auction, and the bids of ``placed`` that it took."""
+    auction = start_auction("A1", "LS-M-SAG", eur(1000), eur(100), 3600, T0).auction
+    taken = []
+    for viewer, cents, at in placed:
+        try:
+            auction = bid(auction, viewer, eur(cents), at).auction
+        except AuctionError:
+            continue
+        taken.append((viewer, cents, at))
+    return auction, taken
+
+
+@settings(max_examples=300, deadline=None)
+@given(ladders)
+def test_each_next_bidder_is_offered_the_price_of_the_auction_without_those_passed_over(burst):
+    placed, now = [], T0
+    for viewer, cents, dt in burst:
+        now += dt
+        placed.append((viewer, cents, now))
+    auction, taken = run(placed)
+    auction = close(auction, T0 + 3600).auction
+    while auction.checkout is not None:
+        checkout = auction.checkout
+        own = auction.maxima[checkout.viewer_id].maximum
+        assert eur(1000) <= checkout.price <= own
+        rest = [b for b in taken if b[0] not in auction.passed]
+        without, retaken = run(rest)
+        assert retaken == rest, "a bid taken with everybody in is taken without those passed"
+        assert (without.leader, without.price) == (checkout.viewer_id, checkout.price)
+        auction = expire_checkout(auction, checkout.until).auction
+    assert auction.status == "unsold"
+    assert set(auction.passed) == set(auction.maxima)

@@ -120,3 +120,24 @@ def test_a_desk_that_resumed_still_skips_its_own_events_coming_back(
     a.deliver_to(b)  # everything A published, Cy's bid last
     assert a.standing() == (3, "Cy", 1550), "Cy's bid on A stays"
     assert b.standing() == a.standing()
+
+
+def test_a_console_that_joins_is_told_every_bid_and_who_was_passed_over_even_after_a_restart(
+    hubs: tuple[Hub, Hub, Clock],
+) -> None:
+    a, b, clock = hubs
+    open_with_two_bids(a, clock)
+    clock.now = START + 60
+    a.desk.tick()  # closed: Ann has five minutes to pay
+    clock.now = START + 360
+    a.desk.tick()  # she did not: Bob's turn
+    b.desk.resume()  # another hub, or this one restarted, reads the log
+    for desk in (a.desk, b.desk):
+        state, *bids = desk.restated(None)
+        assert isinstance(state, protocol.AuctionState)
+        assert (state.why, state.winner, state.passed_ids) == ("lapse", "Bob", ["ann"])
+        assert [(x.name, x.maximum, x.seq) for x in bids] == [("Ann", 1500, 0), ("Bob", 1200, 0)]
+        assert [type(x) for x in desk.restated("bob")] == [
+            protocol.AuctionState,
+            protocol.AuctionBid,
+        ], "a viewer hears only their own bid"

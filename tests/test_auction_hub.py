@@ -166,6 +166,26 @@ async def test_an_unpaid_win_goes_to_the_runner_up_then_back_on_the_shelf(show: 
     assert show.stock("TEE-S") == 1
 
 
+@pytest.mark.parametrize("checkout_seconds", [10, 3601])
+async def test_a_time_to_pay_out_of_range_is_refused_with_the_range(
+    show: Show, checkout_seconds: int
+) -> None:
+    await show.ok({"t": "pin", "product": "logo-tee"})
+    ref = "s-" + secrets.token_hex(4)
+    await show.host.send(
+        {**AUCTION, "seconds": 60, "checkout_seconds": checkout_seconds, "ref": ref}
+    )
+    refused = await answer(show.host, ref)
+    assert (refused["t"], refused["code"], refused["message"]) == (
+        "error",
+        "invalid",
+        "The winner has 30 seconds to an hour to pay; enter a time in that range, "
+        f"not {checkout_seconds}.",
+    )
+    assert not show.host.of_type("auction"), "no auction opened"
+    assert show.stock("TEE-S") == 1
+
+
 async def test_a_declined_card_keeps_the_lot_for_the_winner(show: Show) -> None:
     opened = await start(show)
     ann = await show.viewer("Ann")

@@ -21,6 +21,7 @@ from PySide6.QtCore import QSettings
 from console import protocol
 from console.client import StaffClient
 from console.domain.selling import TIMES
+from console.hub import room
 from console.hub.payments import ACCEPTED_TEST_CARD, SandboxProvider
 from console.hub.room import Limits
 from console.hub.server import Hub
@@ -32,6 +33,7 @@ from tests.test_window import until
 from widgets.formats_dock import (
     ANTI_SNIPE_KEY,
     AUCTION_SECONDS_KEY,
+    CHECKOUT_SECONDS_KEY,
     GIVEAWAY_SECONDS_KEY,
     INCREMENT_KEY,
     SellingDock,
@@ -72,6 +74,20 @@ async def host_console(tmp_path: Path) -> AsyncIterator[Console]:
     clock = FakeClock()
     hub = Hub(store, tick=0.01, limits=Limits(), payments=SandboxProvider(), clock=clock)
     await hub.start("127.0.0.1", 0)
+    settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
+    try:
+        async with console_window(hub, clock, settings) as window:
+            yield Console(window, hub, clock, settings)
+    finally:
+        await hub.stop()
+        store.close()
+
+
+@contextlib.asynccontextmanager
+async def console_window(
+    hub: Hub, clock: FakeClock, settings: QSettings
+) -> AsyncIterator[MainWindow]:
+    """A host's console on ``hub``, as on another machine, reading the hub's fake clock."""
     holder: list[MainWindow] = []
     client = StaffClient(
         hub.local_ws_url,
@@ -79,7 +95,6 @@ async def host_console(tmp_path: Path) -> AsyncIterator[Console]:
         on_messages=lambda m: holder[0].on_messages(m),
         on_state=lambda s, t: holder[0].on_connection_state(s, t) if holder else None,
     )
-    settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
     window = MainWindow(client, None, hub.viewer_url, settings, None, None)
     window.selling.wall = clock
     holder.append(window)
@@ -89,17 +104,15 @@ async def host_console(tmp_path: Path) -> AsyncIterator[Console]:
     selling = window.selling
     await until(selling.isVisible)
     try:
-        yield Console(window, hub, clock, settings)
+        yield window
     finally:
         await client.close()
         window.close()
         window.deleteLater()
-        await hub.stop()
         await asyncio.sleep(0.05)
         holder.clear()
         del window
         gc.collect()
-        store.close()
 
 
 def texts(widget) -> list[str]:
@@ -331,6 +344,26 @@ def test_the_last_auction_and_giveaway_choices_are_the_next_shows_defaults(
     assert edited.auction_seconds.value() == 60
 
 
+def test_the_host_sets_how_long_the_winner_has_to_pay_and_the_next_show_keeps_it(
+    qtbot, tmp_path: Path
+) -> None:
+    settings = QSettings(str(tmp_path / "console.ini"), QSettings.Format.IniFormat)
+    dock = SellingDock(settings)
+    qtbot.addWidget(dock)
+    assert dock.checkout_seconds.value() == 300, "five minutes before the host chose"
+    assert (dock.checkout_seconds.minimum(), dock.checkout_seconds.maximum()) == (30, 3600)
+    dock.apply_show(protocol.ShowState(seq=0, pinned=TEE))
+    dock.start_price.setText("10")
+    dock.checkout_seconds.setValue(120)
+    with qtbot.waitSignal(dock.command) as sent:
+        dock.auction_start.click()
+    start = sent.args[0]
+    assert isinstance(start, protocol.StartAuction) and start.checkout_seconds == 120
+    assert SellingDock(settings).checkout_seconds.value() == 120
+    settings.setValue(CHECKOUT_SECONDS_KEY, "five minutes")  # a settings file edited by hand
+    assert SellingDock(settings).checkout_seconds.value() == 300
+
+
 async def test_the_host_calls_an_auction_off_and_may_start_the_next(tmp_path: Path) -> None:
     async with host_console(tmp_path) as console:
         dock = console.dock
@@ -353,8 +386,9 @@ def ladder(dock: SellingDock) -> list[list[str]]:
     ]
 
 
-async def open_auction(console: Console, anti_snipe: int = 0) -> str:
-    """An auction of the pinned tee's S from €10.00, rising by €0.50, for a minute."""
+async def open_auction(console: Console, anti_snipe: int = 0, to_pay: int = 300) -> str:
+    """An auction of the pinned tee's S from €10.00, rising by €0.50, for a minute; the
+    winner has ``to_pay`` seconds to pay."""
     dock = console.dock
     await console.pin_tee()
     dock.tabs.setCurrentIndex(1)
@@ -362,6 +396,7 @@ async def open_auction(console: Console, anti_snipe: int = 0) -> str:
     dock.increment.setText("0.50")
     dock.auction_seconds.setValue(60)
     dock.anti_snipe.setValue(anti_snipe)
+    dock.checkout_seconds.setValue(to_pay)
     dock.auction_start.click()
     await until(lambda: dock.auction.state is not None)
     return dock.auction.state.auction_id
@@ -372,7 +407,7 @@ async def test_a_late_bid_extends_the_countdown_the_host_sees_and_lands_on_the_l
 ) -> None:
     async with host_console(tmp_path) as console:
         dock = console.dock
-        auction_id = await open_auction(console, anti_snipe=15)
+        auction_id = await open_auction(console, anti_snipe=15, to_pay=120)
         assert dock.auction_detail.text() == "Next bid: €10.00 · a bid in the last 15 s adds 15 s"
         ann = await console.viewer("Ann")
         console.clock.now = START + 50
@@ -390,7 +425,7 @@ async def test_a_late_bid_extends_the_countdown_the_host_sees_and_lands_on_the_l
         console.clock.now = START + 75
         await until(lambda: dock.auction.state.status == "closed")
         await until(lambda: "won by Ann" in dock.auction_state.text())
-        assert dock.auction_state.text() == "Logo Tee S: won by Ann at €10.00 · 5:00 left to pay"
+        assert dock.auction_state.text() == "Logo Tee S: won by Ann at €10.00 · 2:00 left to pay"
         assert ladder(dock) == [["Ann", "€10.00", "to pay"]]
         await ann.close()
 
@@ -447,3 +482,46 @@ async def test_a_winner_who_does_not_pay_in_time_hands_the_lot_to_the_runner_up(
         assert ladder(dock) == [["Bob", "€11.00", "paid"], ["Ann", "€15.00", "did not pay"]]
         await ann.close()
         await bob.close()
+
+
+def seen(dock: SellingDock) -> tuple[str, str, list[list[str]]]:
+    """What the host reads of the auction: the headline, the line under it, the ladder."""
+    return dock.auction_state.text(), dock.auction_detail.text(), ladder(dock)
+
+
+async def test_a_console_that_joins_late_shows_the_auction_as_the_one_that_watched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A console that joins gets the room's latest events only (50 in a show, 3 here so
+    # the test need not type 50 comments): not the auction's start, bids or close.
+    monkeypatch.setattr(room, "HISTORY_EVENTS", 3)
+    elsewhere = QSettings(str(tmp_path / "late.ini"), QSettings.Format.IniFormat)
+    async with host_console(tmp_path) as console:
+        dock = console.dock
+        auction_id = await open_auction(console, anti_snipe=15)
+        ann, bob, cy = [await console.viewer(name) for name in ("Ann", "Bob", "Cy")]
+        assert (await bid(ann, auction_id, 1500))["t"] == "ack"
+        assert (await bid(bob, auction_id, 1100))["t"] == "ack"
+        console.clock.now = START + 50
+        assert (await bid(cy, auction_id, 1300))["t"] == "ack"
+        await until(lambda: "extended by 15 s" in dock.auction_state.text())
+        async with console_window(console.hub, console.clock, elsewhere) as joined:
+            await until(lambda: joined.selling.auction.state is not None)
+            assert seen(joined.selling) == seen(dock)
+        console.clock.now = START + 75
+        await until(lambda: "won by Ann" in dock.auction_state.text())
+        console.clock.now = START + 376  # Ann's five minutes to pay are over
+        await until(lambda: dock.auction.state.winner == "Cy")
+        assert seen(dock)[0] == (
+            "Logo Tee S: Ann did not pay in time; offered to Cy at €11.50 · 5:00 left to pay"
+        )
+        assert seen(dock)[2] == [
+            ["Cy", "€13.00", "to pay"],
+            ["Bob", "€11.00", ""],
+            ["Ann", "€15.00", "did not pay"],
+        ]
+        async with console_window(console.hub, console.clock, elsewhere) as joined:
+            await until(lambda: joined.selling.auction.state is not None)
+            assert seen(joined.selling) == seen(dock)
+        for viewer in (ann, bob, cy):
+            await viewer.close()

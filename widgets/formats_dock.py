@@ -63,6 +63,7 @@ from console.domain.selling import (
 INCREMENT_KEY = "selling/auction_increment"
 AUCTION_SECONDS_KEY = "selling/auction_seconds"
 ANTI_SNIPE_KEY = "selling/auction_anti_snipe"
+CHECKOUT_SECONDS_KEY = "selling/auction_checkout_seconds"
 GIVEAWAY_SECONDS_KEY = "selling/giveaway_seconds"
 #: The defaults before the host chose: a minute of bidding, ten seconds of anti-snipe.
 DEFAULT_INCREMENT = "1.00"
@@ -231,6 +232,22 @@ class SellingDock(QDockWidget):
         duration = QLabel("&Time", page)
         duration.setBuddy(self.auction_seconds)
         form.addRow(duration, times)
+        self.checkout_seconds = QSpinBox(page)
+        self.checkout_seconds.setRange(
+            auction_rules.MIN_CHECKOUT_SECONDS, auction_rules.MAX_CHECKOUT_SECONDS
+        )
+        self.checkout_seconds.setSingleStep(30)
+        self.checkout_seconds.setValue(
+            self._remembered_seconds(CHECKOUT_SECONDS_KEY, auction_rules.DEFAULT_CHECKOUT_SECONDS)
+        )
+        self.checkout_seconds.setSuffix(" s")
+        self.checkout_seconds.setAccessibleName("Seconds the winner has to pay")
+        self.checkout_seconds.setToolTip(
+            "The winner has this long to pay; then the next bidder may buy the lot"
+        )
+        pay_within = QLabel("Pa&y within", page)
+        pay_within.setBuddy(self.checkout_seconds)
+        form.addRow(pay_within, self.checkout_seconds)
         layout.addLayout(form)
         row = QHBoxLayout()
         self.auction_start = QPushButton("Start a&uction", page)
@@ -565,9 +582,11 @@ class SellingDock(QDockWidget):
             self.increment.setFocus()
             return
         seconds, snipe = self.auction_seconds.value(), self.anti_snipe.value()
+        to_pay = self.checkout_seconds.value()
         self._remember(INCREMENT_KEY, self.increment.text().strip())
         self._remember(AUCTION_SECONDS_KEY, seconds)
         self._remember(ANTI_SNIPE_KEY, snipe)
+        self._remember(CHECKOUT_SECONDS_KEY, to_pay)
         self.command.emit(
             protocol.StartAuction(
                 start_price=start,
@@ -575,6 +594,7 @@ class SellingDock(QDockWidget):
                 seconds=float(seconds),
                 sku=self.lot.currentData(),
                 anti_snipe=snipe or None,
+                checkout_seconds=to_pay,
             ),
             "Auction started.",
             "Auction not started",

@@ -17,7 +17,14 @@ start price before any bid), or, for the leader, when it raises their own maximu
 auction ends at its time (sudden death), or, with anti-snipe N, a valid bid in the last N
 seconds extends the end by N seconds. At the close the leader wins at the price and gets
 a checkout with a time limit; if they do not pay in time (or decline), the runner-up gets
-one at the price the rule gives without the bidders who passed, and so on.
+one, and so on. The next bidder's price is the same rule among the bidders left: what the
+auction would have reached had those passed over never bid, so never more than that
+bidder's own maximum, never less than the start price, and the start price when nobody
+else is left. Not their own maximum, as eBay's Second Chance Offer asks: a maximum is
+what a bidder would go up to, not what they agreed to pay. Charging it would let a
+bidder who wins and walks away (a seller's friend who saw the maximums) raise what the
+next one pays, and would make bidding one's true maximum risky, which proxy bidding
+exists to make safe.
 
 The lot's stock leaves the shelf when the auction starts (the hub records it as sold to
 order ``auction:<id>`` with :func:`console.domain.waitlist.buy`) and comes back with
@@ -222,6 +229,10 @@ class Auction:
     #: Bidders whose checkout lapsed, in order: they are passed over.
     passed: tuple[str, ...] = ()
     winner: str | None = None
+    #: Seconds late bids added to the end (anti-snipe), so the host can tell viewers why
+    #: the countdown jumped. Counted in whole extensions: the difference of two instants
+    #: near 1.8e9 s is off by a fraction of a microsecond, and the countdown rounds up.
+    extended: int = 0
 
     def is_open(self, now: float) -> bool:
         """Bids count until ``ends`` (the end instant is already over)."""
@@ -272,6 +283,7 @@ def apply(auction: Auction | None, event: AuctionEvent) -> Auction:
         raise AuctionError(f"event {event!r} is for another auction than {auction!r}")
     match event:
         case BidPlaced(bid=placed, leader=leader, price=price, ends=ends):
+            late = (auction.anti_snipe or 0) if ends > auction.ends else 0
             return dataclasses.replace(
                 auction,
                 maxima={**auction.maxima, placed.viewer_id: placed},
@@ -279,6 +291,7 @@ def apply(auction: Auction | None, event: AuctionEvent) -> Auction:
                 leader=leader,
                 price=price,
                 ends=ends,
+                extended=auction.extended + late,
             )
         case AuctionClosed(winner=winner, price=price):
             return dataclasses.replace(auction, status="closed", winner=winner, price=price)

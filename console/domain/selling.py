@@ -123,6 +123,10 @@ class AuctionFacts(Protocol):
     def checkout_until(self) -> float | None: ...
     @property
     def order_id(self) -> str | None: ...
+    @property
+    def extended(self) -> int: ...
+    @property
+    def passed_ids(self) -> Sequence[str]: ...
 
 
 class BidFacts(Protocol):
@@ -391,53 +395,43 @@ class LadderRow:
 class AuctionBoard:
     """The latest ``auction`` state and the bids (``auction_bid``) on it.
 
-    Two things the state does not say are remembered from the states seen: the end the
-    auction opened with (so the host sees how long late bids extended it), and who won
-    but did not pay in time (the state names only the bidder whose checkout runs now).
-    A console that joins mid-auction knows them from then on.
+    Everything shown comes from the latest state (how long late bids extended the end,
+    who was passed over) and the bids, which the hub restates after ``welcome``: a
+    console that joins late, or after a lapse, shows what one that watched shows.
     """
 
     state: AuctionFacts | None = None
-    bids: dict[str, list[BidFacts]] = field(default_factory=dict)
-    #: The end of the current auction when this console first saw it.
-    opened_ends: float | None = None
-    #: Winners passed over, in order, by viewer id with their names.
-    passed: dict[str, str] = field(default_factory=dict)
+    #: Per auction, its bids by bidder and instant, in the order they came.
+    bids: dict[str, dict[tuple[str, float], BidFacts]] = field(default_factory=dict)
 
     def update(self, state: AuctionFacts) -> None:
-        before = self.state
-        if before is None or before.auction_id != state.auction_id:
+        if self.state is None or self.state.auction_id != state.auction_id:
             self.bids = {k: v for k, v in self.bids.items() if k == state.auction_id}
-            self.opened_ends = state.ends
-            self.passed = {}
-        elif (
-            before.status == "closed"
-            and before.winner_id is not None
-            and state.winner_id != before.winner_id
-        ):
-            self.passed[before.winner_id] = before.winner or NAMELESS
         self.state = state
 
     def add_bid(self, bid: BidFacts) -> None:
-        """A bid taken; the same one restated after ``welcome`` is not added twice."""
-        mine = self.bids.setdefault(bid.auction_id, [])
-        if not any(b.viewer_id == bid.viewer_id and b.at == bid.at for b in mine):
-            mine.append(bid)
+        """A bid taken. One seen before is the hub restating every bid after ``welcome``
+        in the order it took them: it moves to the end, so that order stands between
+        bids of the same instant, whatever the history on joining brought first."""
+        mine = self.bids.setdefault(bid.auction_id, {})
+        mine.pop((bid.viewer_id, bid.at), None)
+        mine[(bid.viewer_id, bid.at)] = bid
 
-    def extended(self) -> float:
-        """Seconds late bids added to the end (anti-snipe) since this console saw it."""
+    def passed(self) -> list[str]:
+        """The names of the bidders passed over, in order, as they signed their bids."""
         state = self.state
-        if state is None or self.opened_ends is None:
-            return 0.0
-        return max(0.0, state.ends - self.opened_ends)
+        if state is None:
+            return []
+        names = {b.viewer_id: b.name for b in self.bids.get(state.auction_id, {}).values()}
+        return [names.get(viewer_id) or NAMELESS for viewer_id in state.passed_ids]
 
     def ladder(self) -> list[LadderRow]:
         """The bids newest first, each bidder's highest marked with where they stand."""
         state = self.state
         if state is None:
             return []
-        bids = sorted(self.bids.get(state.auction_id, []), key=lambda b: b.at)
-        marks: dict[str, str] = dict.fromkeys(self.passed, "did not pay")
+        bids = sorted(self.bids.get(state.auction_id, {}).values(), key=lambda b: b.at)
+        marks: dict[str, str] = dict.fromkeys(state.passed_ids, "did not pay")
         if state.status == "open" and state.leader_id is not None:
             marks[state.leader_id] = "leads"
         elif state.status in ("closed", "sold") and state.winner_id is not None:
@@ -461,7 +455,7 @@ class AuctionBoard:
         if self.state is None:
             return "No auction yet."
         return auction_headline(
-            self.state, hub_now, extended=self.extended(), passed=tuple(self.passed.values())
+            self.state, hub_now, extended=self.state.extended, passed=self.passed()
         )
 
     def is_open(self) -> bool:
@@ -496,11 +490,10 @@ def auction_headline(
         if state.winner is None or state.checkout_until is None:
             return f"{lot}: bidding ended at {money}"
         left = countdown(state.checkout_until, hub_now)
-        if passed or state.why == "lapse":
-            who = " then ".join(passed) if passed else "The winner"
+        if passed:
             return (
-                f"{lot}: {who} did not pay in time; offered to {state.winner} at {money} · "
-                f"{left} left to pay"
+                f"{lot}: {' then '.join(passed)} did not pay in time; offered to "
+                f"{state.winner} at {money} · {left} left to pay"
             )
         return f"{lot}: won by {state.winner} at {money} · {left} left to pay"
     if state.status == "sold":

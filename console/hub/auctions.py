@@ -75,6 +75,8 @@ class AuctionDesk:
         self._auction: rules.Auction | None = None
         self._lot: _Lot | None = None
         self._names: dict[str, str] = {}
+        #: Every bid on the auction (``seq`` 0), restated to a staff console that joins.
+        self._bids: list[protocol.AuctionBid] = []
         self._last: protocol.AuctionState | None = None
         #: The viewer whose payment is running: their checkout does not lapse meanwhile.
         self._paying: str | None = None
@@ -100,6 +102,7 @@ class AuctionDesk:
         replay's last seq stands for all of them when the bus brings them back.
         """
         self._auction = None
+        self._bids = []
         events = self._records.auction_log()
         for event in events:
             try:
@@ -134,6 +137,7 @@ class AuctionDesk:
                 self._names[event.viewer_id] = event.name
                 maximum = Money(event.maximum, self._auction.start_price.currency)
                 self._auction = rules.bid(self._auction, event.viewer_id, maximum, event.at).auction
+                self._bids.append(msgspec.structs.replace(event, seq=0))
             return
         self._last = event
         if event.why == "start":
@@ -141,6 +145,7 @@ class AuctionDesk:
                 event.product_id, event.title, event.label, event.currency, event.image
             )
             self._names = {}
+            self._bids = []
             started = rules.AuctionStarted(
                 auction_id=event.auction_id,
                 sku=event.sku,
@@ -171,6 +176,20 @@ class AuctionDesk:
         if self._auction is None or self._last is None:
             return None
         return self._state(self._last.why, self._last.at)
+
+    def restated(self, viewer_id: str | None) -> list[protocol.AuctionState | protocol.AuctionBid]:
+        """What a page (``viewer_id``) or a staff console (None) that joins is told of the
+        last auction, with ``seq`` 0: its state, then the viewer's own highest bid, or for
+        staff every bid. The room's history on joining holds only its latest events; with
+        these a console that joins after the close shows the ladder and its marks as one
+        that watched."""
+        current = self.current()
+        if current is None:
+            return []
+        if viewer_id is None:
+            return [current, *self._bids]
+        mine = self.own_bid(viewer_id)
+        return [current] if mine is None else [current, mine]
 
     def own_bid(self, viewer_id: str | None) -> protocol.AuctionBid | None:
         """The viewer's highest maximum in the running auction, restated with ``seq`` 0."""
@@ -219,6 +238,8 @@ class AuctionDesk:
             checkout_until=checkout.until if checkout is not None else None,
             order_id=self._last.order_id if self._last and why == "paid" else None,
             image=lot.image,
+            extended=state.extended,
+            passed_ids=list(state.passed),
         )
 
     # ------------------------------------------------------------ the host
@@ -253,7 +274,7 @@ class AuctionDesk:
             )
         except rules.AuctionError as exc:
             raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
-        before = (self._auction, self._lot, self._names, self._last)
+        before = (self._auction, self._lot, self._names, self._bids, self._last)
         self._auction = decision.auction
         self._lot = _Lot(
             pinned.id,
@@ -262,11 +283,11 @@ class AuctionDesk:
             pinned.currency,
             pinned.image,
         )
-        self._names = {}
+        self._names, self._bids = {}, []
         try:
             self._commit("start", now, units=-1)
         except ProtocolError:
-            self._auction, self._lot, self._names, self._last = before
+            self._auction, self._lot, self._names, self._bids, self._last = before
             raise
         log.info("auction %s of %s opened", decision.auction.id, variant.sku)
 
@@ -310,6 +331,7 @@ class AuctionDesk:
             at=now,
         )
         self._commit("bid", now, bid=mine)
+        self._bids.append(mine)
         return mine
 
     def _announce_soon(self) -> None:

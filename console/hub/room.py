@@ -385,8 +385,7 @@ class Room:
             *(
                 protocol.encode(event)
                 for event in (
-                    self.auctions.current(),
-                    None if session.is_staff else self.auctions.own_bid(session.viewer_id),
+                    *self.auctions.restated(None if session.is_staff else session.viewer_id),
                     self.giveaways.current(),
                     None if session.is_staff else self.giveaways.own_entry(session.viewer_id),
                 )
