@@ -110,7 +110,8 @@ def test_a_sold_out_claim_waits_in_line_and_the_restocked_unit_is_held_for_the_v
     post(page, "sold XL sage")  # LS-XL-SAG is sold out in the demo catalogue
     expect(page.get_by_test_id("claim-ask")).to_contain_text("number 1 in line")
     expect(page.get_by_test_id("claim-wait")).to_have_text(
-        f"In line for {SHIRT_TITLE} (XL / Sage): if one comes back, it is held for you here."
+        f"In line for {SHIRT_TITLE} (XL / Sage): if one comes back, it is held for you here. "
+        "Leave the line"
     )
     page.reload()
     expect(page.get_by_test_id("claim-wait")).to_contain_text("In line for")
