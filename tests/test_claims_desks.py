@@ -17,7 +17,7 @@ import pytest
 from console import protocol
 from console.errors import ProtocolError
 from console.hub.claims import ATTEMPTS, ClaimDesk
-from console.hub.shop import domain_product
+from console.room.stage import domain_product
 from console.store import Store
 from tests.support.storedb import Engine, rows
 

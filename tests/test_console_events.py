@@ -42,8 +42,8 @@ async def test_a_shelf_key_during_a_deal_asks_before_it_ends_the_deal(
         await until(lambda: dock.deal_question is not None)
         dock.deal_question.defaultButton().click()  # "Keep the deal"
         await window.client.request(protocol.GetCatalogue())  # the hub has read all we sent
-        show = hub.room.shop._state(seq=0)
-        assert show.pinned is not None and show.pinned.id == ids[0] and show.deal is not None
+        show = hub.room.shop.show
+        assert show.pinned == ids[0] and show.deal is not None
 
         window.activateWindow()  # the closed question was the active window
         await until(lambda: QApplication.activeWindow() is window)

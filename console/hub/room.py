@@ -47,7 +47,7 @@ from console.hub.payments import PaymentProvider
 from console.hub.permissions import check_permission
 from console.hub.playout import PlayoutDesk
 from console.hub.questions import QUESTION_EVENTS, QuestionDesk
-from console.hub.shop import SHOP_EVENTS, Shop, domain_product
+from console.hub.shop import Shop
 from console.hub.shoppers import ShopperSignals
 from console.hub.viewers import ViewerData
 from console.protocol import ErrorCode
@@ -60,6 +60,7 @@ from console.room.decision import (
     PostComment,
     Refuse,
 )
+from console.room.stage import domain_product
 from console.store.api import Store
 from console.store.records import Actor, Published
 
@@ -1119,8 +1120,7 @@ class Room:
     def on_event(self, event: RoomEvent) -> None:
         """A committed event from the bus (the bus's subscriber): queue it for the tick.
 
-        The moderation replica folds what the feed takes (:meth:`_follow`). A shop event
-        (the show, stock, a sale) has the shop read what it holds from the store again. An
+        The moderation and show replicas fold what the feed takes (:meth:`_follow`). An
         auction event another hub wrote is applied to this hub's auction, a question event
         to its question queue (and a deletion's ``erased`` re-signs the questions there); a
         claim event brings its claims up to date.
@@ -1132,13 +1132,13 @@ class Room:
             self.questions.follow(event.seq, event.body)
         elif event.body.startswith(CLAIM_EVENTS):
             self.claims.follow(event.seq)
-        elif event.body.startswith(SHOP_EVENTS):
-            self.shop.replicate(event.body)
 
     def _follow(self, event: RoomEvent) -> None:
         """Every event the feed takes, once and in seq order (gaps filled from the log):
-        the moderation replica folds it, so a missed bus message cannot leave it behind."""
+        the moderation replica and the shop's show fold it, so a missed bus message
+        cannot leave them behind."""
         self.moderation.follow(event)
+        self.shop.follow(event)
 
     def on_resync(self) -> None:
         """The bus may have missed events: queue what the log has after the last one."""

@@ -1,15 +1,19 @@
 """The shoppable show: what is pinned, the flash deal, the featured item, and checkout.
 
-The rules (prices, quantities, buyer details, deals, instalments) are the domain's; this
-shell applies them to the store and the room. Each change is stored before it is
-published, and every buy goes through three short transactions (reserve, then pay, then
-confirm or release) so that stock is never promised twice and a failed payment puts the
-units back on the shelf.
+The rules (prices, quantities, buyer details, deals, instalments) are the domain's, and
+how the host's show commands change the show is the room core's
+(:mod:`console.room.stage`); this shell reads what they need from the store, stores
+what they decide, and publishes it. Each change is stored before it is published, and
+every buy goes through three short transactions (reserve, then pay, then confirm or
+release) so that stock is never promised twice and a failed payment puts the units back
+on the shelf.
 
 Several hubs may share one show (docs/cluster.md): what one of them changes is stored
-and its event comes to every hub over the bus, and each reads the show again from the
-store (:meth:`Shop.replicate`). A reservation carries an expiry, and the unique order key
-makes a purchase replayed through another hub the same order.
+and its event comes to every hub over the bus. The show itself is a replica
+(:class:`~console.room.show.ShowState`) folded from the show and deal-end events: this
+hub's own as it stores them, the others' as the feed takes them (:meth:`Shop.follow`).
+A reservation carries an expiry, and the unique order key makes a purchase replayed
+through another hub the same order.
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ from typing import Final
 import msgspec
 
 from console import protocol
+from console.bus import RoomEvent
 from console.domain.catalogue import (
-    FORMAT_VERSION,
     Catalogue,
     Product,
     catalogue_to_dict,
@@ -45,16 +49,7 @@ from console.domain.checkout import (
     quote,
     shipping_rule_for,
 )
-from console.domain.deals import (
-    Deal,
-    DealError,
-    DealRunningError,
-    check_pin,
-    deal_is_active,
-    record_sale,
-    start_deal,
-    unit_price,
-)
+from console.domain.deals import Deal, deal_is_active, record_sale, unit_price
 from console.domain.instalments import Instalment, InstalmentError, chosen_plan, offered_plan
 from console.domain.money import Money
 from console.domain.shopify_csv import parse_shopify_csv
@@ -64,6 +59,20 @@ from console.hub.claims import ClaimDesk
 from console.hub.moderation import Moderation
 from console.hub.payments import Charge, PaymentError, PaymentProvider, SandboxProvider
 from console.protocol import ErrorCode
+from console.room.decision import DealEndReason, Decision, Refuse, SaveShow, StopDeal
+from console.room.show import ShowState, show_event
+from console.room.stage import (
+    MAX_SHELF,
+    decide_deal_over,
+    decide_end_deal,
+    decide_feature,
+    decide_pin,
+    decide_shelf,
+    decide_start_deal,
+    decide_unpin,
+    decide_withdrawn_comment,
+    stop_deal,
+)
 from console.store.api import Orders, Store
 from console.store.records import (
     DuplicateOrderError,
@@ -77,7 +86,6 @@ from console.store.records import (
 
 log = logging.getLogger(__name__)
 
-MAX_SHELF: Final = 10
 #: Characters of a shelf entry's description: the preview's few lines.
 SHELF_DESCRIPTION_CHARS: Final = 280
 MAX_PRICE: Final = 100_000_000
@@ -87,19 +95,11 @@ _KEY_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 #: The room's: an event's seq, its encoding, and its audience (None: everyone).
 Publish = Callable[[int, bytes, str | None], None]
 
-# How the stored events that change what a shop holds begin (msgspec writes the tag
-# first). A pin, the shelf, a deal's start or end and the featured item all store a
-# ``show``; ``stock`` changes the pinned product; ``order`` may make an owner.
-_SHOW_EVENT: Final = b'{"t":"show"'
+# How the stored events that change what a shop shows but are not the show begin
+# (msgspec writes the tag first): ``stock`` changes the pinned product as drawn;
+# ``order`` may make an owner.
+_STOCK_EVENT: Final = b'{"t":"stock"'
 _ORDER_EVENT: Final = b'{"t":"order"'
-#: The events, from any hub, after which a shop reads again from the store.
-SHOP_EVENTS: Final = (_SHOW_EVENT, b'{"t":"stock"', _ORDER_EVENT)
-
-
-def domain_product(product: protocol.Product) -> Product:
-    """The domain's view of a stored product, for the deal rules."""
-    data = {"version": FORMAT_VERSION, "products": [msgspec.to_builtins(product)]}
-    return next(iter(parse_catalogue(data)))
 
 
 def _wire_products(products: Sequence[Product]) -> list[protocol.Product]:
@@ -134,18 +134,16 @@ class Shop:
         self._snapshot: bytes | None = None
         self.payments = payments or SandboxProvider()
         self._clock = clock
-        self._pinned: str | None = None
-        self._shelf: list[str] = []
-        self._deal: Deal | None = None
-        self._featured: protocol.FeaturedItem | None = None
+        #: The room's show, as this hub folded it (:meth:`follow`).
+        self.show = ShowState()
+        #: Who bought the pinned product: not in the show's events (a sale's event
+        #: names no buyer), so read from the store when the pin or an owner changes.
         self._owners: set[str] = set()
         #: Whether this hub runs the show's timers (the room holds the bus's lease).
         self._runs_timers = False
         self._deal_timer: asyncio.TimerHandle | None = None
         #: The end of the deal the timer is set for.
         self._deal_timer_ends: float | None = None
-        #: The seq of the stored show this shop's state is (its own last save, or one read).
-        self._show_seq: int | None = None
         #: How long a buyer's units are held while paying (``hub --reservation-seconds``).
         self.reservation_seconds = RESERVATION_SECONDS
         self._inflight: dict[tuple[str, str], asyncio.Future[protocol.OrderConfirmed]] = {}
@@ -161,16 +159,36 @@ class Shop:
     def records(self) -> Orders:
         return self._records
 
+    @property
+    def _pinned(self) -> str | None:
+        """The pinned product's id, as the buy path reads it."""
+        return self.show.pinned
+
+    @property
+    def _deal(self) -> Deal | None:
+        """The running deal, as the buy path reads and counts it."""
+        return self.show.deal
+
+    @_deal.setter
+    def _deal(self, deal: Deal | None) -> None:
+        """The buy path counts a sale's deal units at once, before the show saying so is
+        stored (and gives them back when the payment fails); that show is then folded
+        like any other."""
+        self.show = dataclasses.replace(self.show, deal=deal)
+
     # ------------------------------------------------------------ start and stop
 
     def resume(self) -> None:
-        """Pick up the show where the last run left it (call in the running loop)."""
-        now = self._clock()
+        """Pick up the show where the last run left it (call in the running loop).
+
+        The replica starts from the show the store keeps: the last show event, without
+        the deal a later deal end took away and re-signed by any deletion since (a
+        deletion edits the stored show, and says so in no event). Every event after it
+        folds onto it (:meth:`follow`)."""
         self.release_expired()
-        state = self._records.load_show()
-        if state is not None:
-            self._adopt(state)
-            self._deal = _stored_deal(state, now)
+        stored = self._records.load_show()
+        if stored is not None:
+            self._take(ShowState().apply(stored))
 
     def release_expired(self) -> None:
         """Put back on the shelf the units of reservations past their expiry: a payment
@@ -182,55 +200,44 @@ class Shop:
         if released:
             log.warning("released %d reservations whose payment did not finish", len(released))
 
-    def replicate(self, body: bytes) -> None:
-        """A shop event (of :data:`SHOP_EVENTS`, from this hub or another) was committed:
-        read again from the store what it changed.
+    def follow(self, event: RoomEvent) -> None:
+        """A committed event, once the feed has it in seq order (another hub's, or this
+        hub's own coming back): the show folds a show or deal-end event, and a deal it
+        brings is timed here if this hub holds the timers (:meth:`keep_time`).
 
-        Stock changes the pinned product the snapshot carries; a sale of it may make an
-        owner; a stored show newer than this shop's state is taken whole, so a viewer on
-        any hub sees, and buys at the price of, what the host set through another. The
-        deal it brings is timed here if this hub holds the timers (:meth:`keep_time`).
+        Not the show, and read again from the store: stock changes the pinned product
+        the snapshot draws; a sale of it may make an owner (its event names no buyer).
         """
-        self._snapshot = None
-        if body.startswith(_ORDER_EVENT):
+        body = event.body
+        folded = show_event(body)
+        if folded is not None:
+            show = self.show.apply(folded)
+            if show is not self.show:
+                self._take(show)
+                self.keep_time()
+        elif body.startswith(_STOCK_EVENT):
+            self._snapshot = None
+        elif body.startswith(_ORDER_EVENT):
+            self._snapshot = None
             placed = msgspec.json.decode(body, type=protocol.OrderPlaced)
-            if placed.product_id == self._pinned:
+            if placed.product_id == self.show.pinned:
                 self._owners = self._records.owners(placed.product_id)
-            return
-        if not body.startswith(_SHOW_EVENT):
-            return
-        state = self._records.load_show()
-        if state is None or state.seq == self._show_seq:
-            return
-        deal = _stored_deal(state, self._clock())
-        if self._deal is not None and deal is not None and _same_deal(self._deal, deal):
-            deal = dataclasses.replace(self._deal, sold=deal.sold)
-        self._deal = deal
-        self._adopt(state)
-        self.keep_time()
 
-    def _adopt(self, state: protocol.ShowState) -> None:
-        """Take the stored show's pin, shelf and featured item (the deal is the caller's)."""
-        pinned = state.pinned.id if state.pinned else None
-        if pinned != self._pinned or self._show_seq is None:
-            self._owners = self._records.owners(pinned) if pinned is not None else set()
-        self._pinned = pinned
-        self._shelf = [p.id for p in state.shelf]
-        self._featured = state.featured
-        self._show_seq = state.seq
+    def _take(self, show: ShowState) -> None:
+        """Hold ``show``; the owners are read again when the pin changed."""
+        if show.pinned != self.show.pinned:
+            self._owners = self._records.owners(show.pinned) if show.pinned is not None else set()
+        self.show = show
         self._snapshot = None
 
     # ------------------------------------------------------------ the deal's clock
 
     def take_timers(self) -> None:
-        """This hub now holds the show's timers (the bus's ``timers`` lease): read the
-        show as the store has it, whichever hub changed it last, and time its deal; a
-        deal that should have ended while nobody held the lease ends now, at its end."""
+        """This hub now holds the show's timers (the bus's ``timers`` lease): time the
+        deal of the show it folded, whichever hub changed it last; a deal that should
+        have ended while nobody held the lease ends now, at its end. The store decides
+        between hubs that end it: a deal ends once."""
         self._runs_timers = True
-        state = self._records.load_show()
-        if state is not None:
-            self._adopt(state)
-            self._deal = _stored_deal(state, self._clock())
         self.keep_time()
 
     def drop_timers(self) -> None:
@@ -242,7 +249,7 @@ class Shop:
         """Time the deal this hub knows, if it holds the timers: a timer at its end, or
         the end now if it is over. Called at each change of the deal and by the room's
         housekeeping, so a deal that reached this hub another way is timed too."""
-        deal = self._deal
+        deal = self.show.deal
         if not self._runs_timers or deal is None:
             self._cancel_deal_timer()
             return
@@ -256,7 +263,7 @@ class Shop:
                 deal.ends - now, self._deal_clock_ran_out
             )
         else:
-            self._end_deal("time" if now >= deal.ends else "sold")
+            self._carry_out(decide_deal_over(deal, now))
 
     def _deal_clock_ran_out(self) -> None:
         """The timer is due: the loop's clock may run a little ahead of the show's, so
@@ -280,7 +287,7 @@ class Shop:
         Every joining client gets it, so it is built once per change, not per client.
         """
         if self._snapshot is None:
-            self._snapshot = protocol.encode(self._state(seq=0))
+            self._snapshot = protocol.encode(self._drawn(self.show))
         return self._snapshot
 
     def publish(self, seq: int, body: bytes, audience: str | None = None) -> None:
@@ -289,38 +296,75 @@ class Shop:
         self._snapshot = None
         self._room_publish(seq, body, audience)
 
-    def _state(self, seq: int) -> protocol.ShowState:
-        pinned = self._records.product(self._pinned) if self._pinned else None
-        shelf = self._store.catalogue(product_ids=self._shelf) if self._shelf else []
-        order = {pid: i for i, pid in enumerate(self._shelf)}
+    def _drawn(self, show: ShowState) -> protocol.ShowState:
+        """``show`` as viewers see it (seq 0): its products as the catalogue has them
+        now, their price, stock and reviews being the catalogue's, not the show's."""
+        pinned = self._records.product(show.pinned) if show.pinned else None
+        shelf = self._store.catalogue(product_ids=list(show.shelf)) if show.shelf else []
+        order = {pid: i for i, pid in enumerate(show.shelf)}
         shelf.sort(key=lambda p: order[p.id])
         deal = None
-        if self._deal is not None:
+        if show.deal is not None:
             deal = protocol.DealInfo(
-                product_id=self._deal.product_id,
-                price=self._deal.price.amount,
-                currency=self._deal.price.currency,
-                ends=self._deal.ends,
-                max_units=self._deal.max_units,
-                sold=self._deal.sold,
+                product_id=show.deal.product_id,
+                price=show.deal.price.amount,
+                currency=show.deal.price.currency,
+                ends=show.deal.ends,
+                max_units=show.deal.max_units,
+                sold=show.deal.sold,
             )
         return protocol.ShowState(
-            seq=seq,
+            seq=0,
             pinned=pinned,
             shelf=[_summary(p) for p in shelf],
             deal=deal,
-            featured=self._featured,
+            featured=show.featured,
         )
 
     def _changed(self) -> None:
-        event, body = self._records.save_show(self._state(seq=0), self._clock())
-        # Before the publish: this hub's own show, coming back, is not read again.
-        self._show_seq = event.seq
+        """Store the show as this hub holds it (a sale counted on the deal, a price)."""
+        self._save(self.show)
+
+    def _save(self, show: ShowState) -> None:
+        """Store ``show`` and fold its event before publishing it: the next command here
+        sees it at once, and the bus bringing it back changes nothing."""
+        event, body = self._records.save_show(self._drawn(show), self._clock())
+        self._take(self.show.apply(event))
         self.publish(event.seq, body)
+
+    def _stop_deal(self, step: StopDeal) -> None:
+        """End the deal in the store and say so. If another hub ended it first, the store
+        says so and nothing is sent: that hub's deal end is on its way here."""
+        self._cancel_deal_timer()
+        self.show = self.show.without_deal()
+        self._snapshot = None
+        ended = self._records.deal_ended(step.product_id, step.ends, step.reason, step.ts)
+        if ended is None:
+            return
+        event, body = ended
+        self._take(self.show.apply(event))
+        self.publish(event.seq, body)
+        if step.announce:
+            self._changed()
+
+    def _carry_out(self, decision: Decision) -> None:
+        """Store what a show decision appends, in order, then raise its refusal if it is
+        one; a deal it starts or ends is timed here (if this hub holds the timers)."""
+        deal = self.show.deal
+        for step in decision.append:
+            match step:
+                case StopDeal():
+                    self._stop_deal(step)
+                case SaveShow():
+                    self._save(step.show)
+        if self.show.deal != deal:
+            self.keep_time()
+        if isinstance(decision.reply, Refuse):
+            raise decision.reply.error()
 
     @property
     def pinned_id(self) -> str | None:
-        return self._pinned
+        return self.show.pinned
 
     def forget_viewer(self, viewer_id: str) -> None:
         """The viewer's data was deleted: no owner badge for that id any more."""
@@ -328,15 +372,17 @@ class Shop:
 
     def refresh_after_deletion(self) -> None:
         """A deletion re-signed the stored show: the video and the pinned product's
-        reviews say "deleted viewer" at once, not with the next change of the show."""
+        reviews say "deleted viewer" at once, not with the next change of the show.
+
+        The featured item is read from the store: the deletion edited it there, and no
+        event says so until the show this stores."""
         state = self._records.load_show()
         featured = state.featured if state is not None else None
-        if featured != self._featured or self._pinned is not None:
-            self._featured = featured
-            self._changed()
+        if featured != self.show.featured or self.show.pinned is not None:
+            self._save(dataclasses.replace(self.show, featured=featured))
 
     def pinned_product(self) -> protocol.Product | None:
-        return self._records.product(self._pinned) if self._pinned else None
+        return self._records.product(self.show.pinned) if self.show.pinned else None
 
     def is_owner(self, viewer_id: str) -> bool:
         """Whether the viewer bought the pinned product (their comments get a badge)."""
@@ -344,146 +390,71 @@ class Shop:
 
     # ------------------------------------------------------------ staff commands
 
+    def _deal_title(self) -> str:
+        """The running deal's product as a refusal names it (read only while one runs)."""
+        deal = self.show.deal
+        if deal is None:
+            return ""
+        on_deal = self._records.product(deal.product_id)
+        return on_deal.title if on_deal is not None else deal.product_id
+
     def pin(self, product_ref: str, end_deal: bool = False) -> None:
         """Pin a product; a running deal on another product ends only with ``end_deal``."""
-        product = self._records.resolve_product(product_ref)
-        if product is None:
-            raise ProtocolError(
-                ErrorCode.NOT_FOUND, f"No product or SKU {product_ref!r} in the catalogue."
-            )
-        if product.id == self._pinned:
-            return
-        if self._deal is not None:
-            on_deal = self._records.product(self._deal.product_id)
-            title = on_deal.title if on_deal is not None else self._deal.product_id
-            try:
-                check_pin(self._deal, product.id, title, end_deal, self._clock())
-            except DealRunningError as exc:
-                raise ProtocolError(ErrorCode.DEAL_RUNNING, str(exc)) from None
-            self._end_deal("host", announce=False)
-        self._pinned = product.id
-        self._owners = self._records.owners(product.id)
-        self._unfeature_other_reviews()
-        self._changed()
-
-    def unpin(self) -> None:
-        if self._pinned is None:
-            return
-        if self._deal is not None:
-            self._end_deal("host", announce=False)
-        self._pinned = None
-        self._owners = set()
-        self._unfeature_other_reviews()
-        self._changed()
-
-    def _unfeature_other_reviews(self) -> None:
-        """A featured review belongs to its product: it leaves the video with the pin."""
-        featured = self._featured
-        if (
-            featured is not None
-            and featured.kind == "review"
-            and (featured.product_id is None or featured.product_id != self._pinned)
-        ):
-            self._featured = None
-
-    def set_shelf(self, refs: list[str]) -> None:
-        if len(refs) > MAX_SHELF:
-            raise ProtocolError(
-                ErrorCode.INVALID,
-                f"The shelf holds up to {MAX_SHELF} products; remove {len(refs) - MAX_SHELF}.",
-            )
-        ids: list[str] = []
-        for ref in refs:
-            product = self._records.resolve_product(ref)
-            if product is None:
-                raise ProtocolError(ErrorCode.NOT_FOUND, f"No product or SKU {ref!r}.")
-            if product.id not in ids:
-                ids.append(product.id)
-        self._shelf = ids
-        self._changed()
-
-    def start_deal(self, message: protocol.StartDeal) -> None:
-        if message.product is not None:
-            # A new deal on another product replaces the running one: that is what was asked.
-            self.pin(message.product, end_deal=True)
-        if self._pinned is None:
-            raise ProtocolError(ErrorCode.INVALID, "Pin a product first; a deal is on the pin.")
-        product = self._records.product(self._pinned)
-        assert product is not None
-        try:
-            deal = start_deal(
-                domain_product(product),
-                Money(message.price, product.currency),
-                message.seconds,
-                message.max_units,
+        self._carry_out(
+            decide_pin(
+                protocol.Pin(product=product_ref, end_deal=end_deal),
+                self.show,
+                self._records.resolve_product(product_ref),
+                self._deal_title(),
                 self._clock(),
             )
-        except (DealError, CatalogueError) as exc:
-            raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
-        self._deal = deal
-        self.keep_time()
-        self._changed()
+        )
+
+    def unpin(self) -> None:
+        self._carry_out(decide_unpin(self.show, self._clock()))
+
+    def set_shelf(self, refs: list[str]) -> None:
+        """Set the line-up. A list longer than the shelf is refused whatever it names,
+        so its references are not looked up."""
+        known: dict[str, str] = {}
+        if len(refs) <= MAX_SHELF:
+            for ref in refs:
+                product = self._records.resolve_product(ref)
+                if product is not None:
+                    known[ref] = product.id
+        self._carry_out(decide_shelf(protocol.SetShelf(products=refs), self.show, known))
+
+    def start_deal(self, message: protocol.StartDeal) -> None:
+        """A deal on the product the message names, or else on the pin."""
+        named = message.product
+        product = (
+            self._records.resolve_product(named) if named is not None else self.pinned_product()
+        )
+        self._carry_out(
+            decide_start_deal(message, self.show, product, self._deal_title(), self._clock())
+        )
 
     def end_deal(self) -> None:
-        if self._deal is None:
-            raise ProtocolError(ErrorCode.INVALID, "No deal is running.")
-        self._end_deal("host")
+        self._carry_out(decide_end_deal(self.show, self._clock()))
 
-    def _end_deal(self, reason: str, announce: bool = True) -> None:
-        """End the deal in the store and say so; a deal that ran out of time ends at its
-        end. If another hub ended it first, the store says so and nothing is sent."""
-        deal = self._deal
+    def _end_deal(self, reason: DealEndReason, announce: bool = True) -> None:
+        """End the running deal: the buy path's, when its last unit sold."""
+        deal = self.show.deal
         assert deal is not None
-        self._cancel_deal_timer()
-        self._deal = None
-        now = self._clock()
-        ended = self._records.deal_ended(
-            deal.product_id, deal.ends, reason, min(now, deal.ends) if reason == "time" else now
-        )
-        if ended is None:
-            self._snapshot = None
-            return
-        event, body = ended
-        self.publish(event.seq, body)
-        if announce:
-            self._changed()
+        self._stop_deal(stop_deal(deal, reason, self._clock(), announce=announce))
 
     def feature(self, message: protocol.Feature) -> None:
-        if message.review_id is not None:
-            found = self._records.review(message.review_id)
-            if found is None:
-                raise ProtocolError(ErrorCode.NOT_FOUND, f"No review {message.review_id!r}.")
-            product_id, review = found
-            self._featured = protocol.FeaturedItem(
-                kind="review",
-                author=review.author,
-                text=review.text,
-                rating=review.rating,
-                verified_owner=review.verified_owner,
-                product_id=product_id,
-            )
-        elif message.comment_seq is not None:
-            comment = self._store.comment(message.comment_seq)
-            if comment is None:
-                raise ProtocolError(ErrorCode.NOT_FOUND, f"No comment #{message.comment_seq}.")
-            self._featured = protocol.FeaturedItem(
-                kind="comment",
-                author=comment.name,
-                text=comment.text,
-                owner=comment.owner,
-                comment_seq=comment.seq,
-            )
-        elif self._featured is None:
-            return
-        else:
-            self._featured = None
-        self._changed()
+        review = self._records.review(message.review_id) if message.review_id is not None else None
+        comment = (
+            self._store.comment(message.comment_seq)
+            if message.review_id is None and message.comment_seq is not None
+            else None
+        )
+        self._carry_out(decide_feature(message, self.show, review, comment))
 
     def withdraw_comment(self, seq: int) -> None:
         """A moderator deleted comment ``seq``: it leaves the video if it is featured."""
-        if self._featured is not None and self._featured.comment_seq == seq:
-            self._featured = None
-            self._changed()
+        self._carry_out(decide_withdrawn_comment(seq, self.show))
 
     def update_variant(self, message: protocol.UpdateVariant) -> None:
         variant = self._records.variant(message.sku)
@@ -502,7 +473,7 @@ class Shop:
             self.publish(stock[0].seq, stock[1])
             if self.claims is not None:
                 self.claims.stock_changed(message.sku)
-        if message.price is not None and variant.product_id in (self._pinned, *self._shelf):
+        if message.price is not None and self.show.shows(variant.product_id):
             self._changed()
 
     def import_catalogue(self, message: protocol.ImportCatalogue) -> protocol.ImportResult:
@@ -531,7 +502,7 @@ class Shop:
             raise ProtocolError(ErrorCode.INVALID, f"Nothing was imported: {exc}") from None
         shaped = _wire_products(products)
         self._records.upsert_products(shaped)
-        if {p.id for p in shaped} & {self._pinned, *self._shelf}:
+        if any(self.show.shows(p.id) for p in shaped):
             self._changed()
         return protocol.ImportResult(
             imported=len(shaped), rows=rows, errors=errors, warnings=warnings, ref=message.ref
@@ -934,25 +905,6 @@ class Shop:
     def review_approved(self) -> None:
         """A moderator published a held review: joining viewers get it with the pin."""
         self._snapshot = None
-
-
-def _stored_deal(state: protocol.ShowState, now: float) -> Deal | None:
-    """The stored show's deal, as the rules read it (running from ``now``)."""
-    if state.deal is None:
-        return None
-    return Deal(
-        product_id=state.deal.product_id,
-        price=Money(state.deal.price, state.deal.currency),
-        starts=now,
-        ends=state.deal.ends,
-        max_units=state.deal.max_units,
-        sold=state.deal.sold,
-    )
-
-
-def _same_deal(a: Deal, b: Deal) -> bool:
-    """Whether two deals are one (the units sold aside)."""
-    return all(getattr(a, f) == getattr(b, f) for f in ("product_id", "price", "ends", "max_units"))
 
 
 def _wire_plan(plan: Sequence[Instalment]) -> list[protocol.Instalment]:

@@ -12,6 +12,7 @@ from typing import Literal, TypeAlias
 
 from console import protocol
 from console.errors import ProtocolError
+from console.room.show import ShowState
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,37 @@ class DenyHeld:
     ts: float
 
 
-Append: TypeAlias = PostComment | HoldComment | LogAutoDelete | SetSanction | DenyHeld
+#: Why a deal ended: its clock ran out, its last unit sold, or the host ended it.
+DealEndReason: TypeAlias = Literal["time", "sold", "host"]
+
+
+@dataclass(frozen=True, slots=True)
+class StopDeal:
+    """End the deal on ``product_id`` ending at ``ends`` in the store, unless a hub
+    ended it first: the store decides, so a deal ends once, whoever ends it.
+
+    With ``announce``, the show without the deal is stored after, when this hub ended
+    it; a new pin stores its own show instead.
+    """
+
+    product_id: str
+    ends: float
+    reason: DealEndReason
+    ts: float
+    announce: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SaveShow:
+    """Store ``show`` as the show's new state; the shell draws its products as the
+    catalogue has them now (prices, stock and reviews are not the show's)."""
+
+    show: ShowState
+
+
+Append: TypeAlias = (
+    PostComment | HoldComment | LogAutoDelete | SetSanction | DenyHeld | StopDeal | SaveShow
+)
 
 
 @dataclass(frozen=True, slots=True)
