@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Final, Literal, get_args
@@ -294,6 +294,135 @@ def _claim_live(question: Question, now: float) -> bool:
     )
 
 
+# --- The claim rules: a question as known (or ``None``) in, its next state out -------
+#
+# Pure functions, so that a queue in one process (:class:`QuestionQueue`) and the room
+# core's replica (:mod:`console.room.questions`) apply the same rules, each in one place.
+
+
+def open_question(question_id: int, question: Question | None) -> Question:
+    """``question`` if agents may still act on it; else :class:`ClaimError` says why."""
+    if question is None:
+        raise ClaimError(f"There is no question #{question_id}; it may have been cleared.")
+    if question.done:
+        raise ClaimError(f"Question #{question_id} is already done.")
+    return question
+
+
+def held_for(question_id: int, question: Question | None, agent: str, now: float) -> Question:
+    """The open question, if ``agent`` may act on it now; else :class:`ClaimError`."""
+    question = open_question(question_id, question)
+    holder = question.claimed_by
+    if holder is not None and holder != agent and _claim_live(question, now):
+        since = now - (question.claimed_at or now)
+        raise ClaimError(
+            f"Already claimed by {holder} ({format_wait(since)} ago); it goes back to "
+            f"the queue in {format_wait(CLAIM_TIMEOUT - since)} unless {holder} answers."
+        )
+    return question
+
+
+def take_claim(question_id: int, question: Question | None, agent: str, now: float) -> Question:
+    """Take the question; claiming it again refreshes the claim. An expired claim of
+    someone else's is taken over."""
+    question = held_for(question_id, question, agent, now)
+    return replace(question, claimed_by=agent, claimed_at=now)
+
+
+def release_claim(question_id: int, question: Question | None, agent: str) -> Question:
+    """Give a claim back; only its holder may (a stale claim runs out by itself)."""
+    question = open_question(question_id, question)
+    holder = question.claimed_by
+    if holder is not None and holder != agent:
+        raise ClaimError(
+            f"{holder} holds question #{question_id}; only they can release it. "
+            f"A claim goes back to the queue {format_wait(CLAIM_TIMEOUT)} after the "
+            "last answer."
+        )
+    return replace(question, claimed_by=None, claimed_at=None)
+
+
+def record_answer(question_id: int, question: Question | None, agent: str, now: float) -> Question:
+    """An answer by the holder (a free question is claimed on the way); only the first
+    answer's time is kept, later ones refresh the claim."""
+    question = held_for(question_id, question, agent, now)
+    return replace(
+        question,
+        claimed_by=agent,
+        claimed_at=now,
+        answered_at=now if question.answered_at is None else question.answered_at,
+    )
+
+
+def close_question(question_id: int, question: Question | None, agent: str, now: float) -> Question:
+    """Close the question; it leaves the queue but its answer time stays in the stats."""
+    question = held_for(question_id, question, agent, now)
+    return replace(question, claimed_by=None, claimed_at=None, done=True)
+
+
+def withdraw_question(question: Question | None) -> Question | None:
+    """Take a question off the queue whoever holds it (a moderator deleted it); ``None``
+    when it is not in the queue."""
+    if question is None or question.done:
+        return None
+    return replace(question, claimed_by=None, claimed_at=None, done=True)
+
+
+def claim_lapsed(question: Question, now: float) -> bool:
+    """Whether the open question's claim was not taken or refreshed by an answer for
+    :data:`CLAIM_TIMEOUT`."""
+    return not question.done and question.claimed_by is not None and not _claim_live(question, now)
+
+
+def lapse_claim(question: Question | None, now: float) -> Question | None:
+    """The question with its claim released if it has lapsed; ``None`` if it has not (an
+    answer refreshed it meanwhile) or the question is no longer open.
+
+    One question at a time, so that a hub stores each release as a change of the claim
+    it saw, and a release another hub stored first is not written again.
+    """
+    if question is None or not claim_lapsed(question, now):
+        return None
+    return replace(question, claimed_by=None, claimed_at=None)
+
+
+def pending_groups(open_questions: Iterable[Question], now: float) -> list[QuestionGroup]:
+    """Open questions by group, the group with the oldest question first.
+
+    A claim that has run out shows as free even before it is released, so the team never
+    waits on an agent who has left.
+    """
+    groups: dict[str, list[Question]] = {}
+    for question in sorted(open_questions, key=lambda q: (q.ts, q.id)):
+        if question.claimed_by is not None and not _claim_live(question, now):
+            question = replace(question, claimed_by=None, claimed_at=None)
+        groups.setdefault(question.group, []).append(question)
+    listed = [
+        QuestionGroup(key, _label(key, questions), questions, questions[0].ts)
+        for key, questions in groups.items()
+    ]
+    return sorted(listed, key=lambda group: (group.oldest_ts, group.key))
+
+
+def queue_stats(
+    open_questions: Iterable[Question], answer_times: Collection[float], now: float
+) -> QueueStats:
+    """The queue's figures; ``answer_times`` are seconds from asking to a first answer."""
+    questions = list(open_questions)
+    waiting = [q.ts for q in questions if q.answered_at is None]
+    return QueueStats(
+        length=len(questions),
+        unanswered=len(waiting),
+        median_first_answer=statistics.median(answer_times) if answer_times else None,
+        oldest_wait=max(0.0, now - min(waiting)) if waiting else None,
+    )
+
+
+def answer_time(question: Question, answered_at: float) -> float:
+    """Seconds from asking to the first answer (never below zero: clocks of two hubs)."""
+    return max(0.0, answered_at - question.ts)
+
+
 class QuestionQueue:
     """Questions waiting for an agent. Methods return snapshots (the dataclasses are
     frozen), so a caller's copy never changes under it."""
@@ -315,69 +444,25 @@ class QuestionQueue:
         self._open[question_id] = question
         return question
 
-    def _open_question(self, question_id: int) -> Question:
-        question = self._open.get(question_id)
-        if question is None:
-            if question_id in self._done:
-                raise ClaimError(f"Question #{question_id} is already done.")
-            raise ClaimError(f"There is no question #{question_id}; it may have been cleared.")
-        return question
-
-    def _held_for(self, question_id: int, agent: str, now: float) -> Question:
-        """The open question, if ``agent`` may act on it now; else :class:`ClaimError`."""
-        question = self._open_question(question_id)
-        holder = question.claimed_by
-        if holder is not None and holder != agent and _claim_live(question, now):
-            since = now - (question.claimed_at or now)
-            raise ClaimError(
-                f"Already claimed by {holder} ({format_wait(since)} ago); it goes back to "
-                f"the queue in {format_wait(CLAIM_TIMEOUT - since)} unless {holder} answers."
-            )
-        return question
-
     def claim(self, question_id: int, agent: str, now: float) -> Question:
-        """Take the question; claiming it again refreshes the claim. An expired claim of
-        someone else's is taken over."""
-        question = self._held_for(question_id, agent, now)
-        return self._put(replace(question, claimed_by=agent, claimed_at=now))
+        return self._put(take_claim(question_id, self.get(question_id), agent, now))
 
     def release(self, question_id: int, agent: str) -> Question:
-        """Give a claim back; only its holder may (a stale claim runs out by itself)."""
-        question = self._open_question(question_id)
-        holder = question.claimed_by
-        if holder is not None and holder != agent:
-            raise ClaimError(
-                f"{holder} holds question #{question_id}; only they can release it. "
-                f"A claim goes back to the queue {format_wait(CLAIM_TIMEOUT)} after the "
-                "last answer."
-            )
-        return self._put(replace(question, claimed_by=None, claimed_at=None))
+        return self._put(release_claim(question_id, self.get(question_id), agent))
 
     def answer(self, question_id: int, agent: str, now: float) -> Question:
-        """Record an answer by the holder (a free question is claimed on the way)."""
-        question = self._held_for(question_id, agent, now)
-        first = question.answered_at is None
-        if first:
+        question = self.get(question_id)
+        answered = record_answer(question_id, question, agent, now)
+        if question is not None and question.answered_at is None:
             self._count_answer(question, now)
-        answered = replace(
-            question,
-            claimed_by=agent,
-            claimed_at=now,
-            answered_at=now if first else question.answered_at,
-        )
         return self._put(answered)
 
     def done(self, question_id: int, agent: str, now: float) -> Question:
-        """Close the question; it leaves the queue but its answer time stays in the stats."""
-        question = self._held_for(question_id, agent, now)
-        return self._finish(replace(question, claimed_by=None, claimed_at=None, done=True))
+        return self._finish(close_question(question_id, self.get(question_id), agent, now))
 
     def withdraw(self, question_id: int) -> Question | None:
-        """Take a question off the queue whoever holds it (a moderator deleted it)."""
-        question = self._open.get(question_id)
-        if question is None:
-            return None
-        return self._finish(replace(question, claimed_by=None, claimed_at=None, done=True))
+        question = withdraw_question(self._open.get(question_id))
+        return None if question is None else self._finish(question)
 
     def restate(self, stored: Question) -> Question:
         """Set a question to the state the store holds, whatever this queue thought.
@@ -404,53 +489,18 @@ class QuestionQueue:
                     table[question_id] = replace(question, viewer_id="", name=name)
 
     def lapsed(self, now: float) -> list[int]:
-        """Open questions whose claim was not taken or refreshed by an answer for
-        :data:`CLAIM_TIMEOUT`; :meth:`lapse` releases each."""
-        return [
-            question.id
-            for question in self._open.values()
-            if question.claimed_by is not None and not _claim_live(question, now)
-        ]
+        """Open questions whose claim lapsed; :meth:`lapse` releases each."""
+        return [question.id for question in self._open.values() if claim_lapsed(question, now)]
 
     def lapse(self, question_id: int, now: float) -> Question | None:
-        """Release the question's claim if it has lapsed; None if it has not (an answer
-        refreshed it meanwhile) or the question is no longer open.
-
-        One question at a time, so that a hub stores each release as a change of the
-        claim it saw, and a release another hub stored first is not written again.
-        """
-        question = self._open.get(question_id)
-        if question is None or question.claimed_by is None or _claim_live(question, now):
-            return None
-        return self._put(replace(question, claimed_by=None, claimed_at=None))
+        question = lapse_claim(self._open.get(question_id), now)
+        return None if question is None else self._put(question)
 
     def pending(self, now: float) -> list[QuestionGroup]:
-        """Open questions by group, the group with the oldest question first.
-
-        A claim that has run out shows as free even before :meth:`lapse` releases it, so the
-        team never waits on an agent who has left.
-        """
-        groups: dict[str, list[Question]] = {}
-        for question in sorted(self._open.values(), key=lambda q: (q.ts, q.id)):
-            if question.claimed_by is not None and not _claim_live(question, now):
-                question = replace(question, claimed_by=None, claimed_at=None)
-            groups.setdefault(question.group, []).append(question)
-        listed = [
-            QuestionGroup(key, _label(key, questions), questions, questions[0].ts)
-            for key, questions in groups.items()
-        ]
-        return sorted(listed, key=lambda group: (group.oldest_ts, group.key))
+        return pending_groups(self._open.values(), now)
 
     def stats(self, now: float) -> QueueStats:
-        waiting = [q.ts for q in self._open.values() if q.answered_at is None]
-        return QueueStats(
-            length=len(self._open),
-            unanswered=len(waiting),
-            median_first_answer=(
-                statistics.median(self._answer_times) if self._answer_times else None
-            ),
-            oldest_wait=max(0.0, now - min(waiting)) if waiting else None,
-        )
+        return queue_stats(self._open.values(), self._answer_times, now)
 
     def _put(self, question: Question) -> Question:
         self._open[question.id] = question
@@ -466,7 +516,7 @@ class QuestionQueue:
         return question
 
     def _count_answer(self, question: Question, answered_at: float) -> None:
-        self._answer_times.append(max(0.0, answered_at - question.ts))
+        self._answer_times.append(answer_time(question, answered_at))
 
 
 def _label(key: str, questions: list[Question]) -> str:
