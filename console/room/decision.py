@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
 from console import protocol
+from console.domain.questions import Question
 from console.errors import ProtocolError
 from console.room.show import ShowState
 
@@ -110,8 +111,58 @@ class SaveShow:
     show: ShowState
 
 
+@dataclass(frozen=True, slots=True)
+class AddQuestion:
+    """Queue the viewer's comment as a question in ``group`` (its id is the comment's seq)."""
+
+    comment: protocol.Comment
+    group: str
+
+
+@dataclass(frozen=True, slots=True)
+class SaveQuestion:
+    """Store ``question`` as the next state of ``was``, only if the stored question is
+    still as ``was`` has it: the store decides between agents acting on one question
+    through two hubs, and the shell decides again on the state it stores instead."""
+
+    was: Question
+    question: Question
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class OpenThread:
+    """Store a closed thread for a comment never queued, for a reply to thread under:
+    done and unanswered, it never shows in the queue or counts in the answer times."""
+
+    comment: protocol.Comment
+    group: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendAnswer:
+    """Store the agent's answer under the question the steps before it stored, and send
+    it: in public, or to the asker alone."""
+
+    question_id: int
+    agent: str
+    text: str
+    private: bool
+    ts: float
+
+
 Append: TypeAlias = (
-    PostComment | HoldComment | LogAutoDelete | SetSanction | DenyHeld | StopDeal | SaveShow
+    PostComment
+    | HoldComment
+    | LogAutoDelete
+    | SetSanction
+    | DenyHeld
+    | StopDeal
+    | SaveShow
+    | AddQuestion
+    | SaveQuestion
+    | OpenThread
+    | SendAnswer
 )
 
 
