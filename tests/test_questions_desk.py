@@ -26,7 +26,9 @@ class Desk:
     def __init__(self, store: Store, clock: FakeClock) -> None:
         self.store = store
         self.sent: list[Published] = []
-        self.desk = QuestionDesk(self.store.team, self.sent.extend, clock, lambda: None)
+        self.desk = QuestionDesk(
+            self.store.team, self.sent.extend, clock, lambda: None, lambda: store.last_seq
+        )
 
     def deliver(self, to: Desk) -> None:
         """The bus brings what this hub published to ``to`` (and back to this one)."""

@@ -1,38 +1,51 @@
 """The agents' question queue in the hub: detected questions, claims, answers, stats.
 
-Detection, grouping and the claim rules are :mod:`console.domain.questions`; this desk
-feeds them the room's comments and the clock, stores every change before announcing it
-to staff (so a console that reconnects replays the queue), and threads answers under
-their questions: in public for everyone, or privately for the asker alone.
+What each command decides is :mod:`console.room.questions`'s, on the desk's replica of
+the questions; this desk feeds it the room's comments, the agents' commands and the clock,
+stores every change before announcing it to staff (so a console that reconnects replays
+the queue), and threads answers under their questions: in public for everyone, or
+privately for the asker alone.
 
-In a cluster every hub's desk holds the same queue: it follows the question events other
-hubs wrote, and the store decides between agents acting on one question through two hubs
-(:meth:`QuestionDesk._settle`).
+In a cluster every hub's desk holds the same queue: it folds the question events of every
+hub as the feed takes them, and the store decides between agents acting on one question
+through two hubs (:meth:`QuestionDesk._settle`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from functools import partial
-from typing import Final, TypeVar
+from typing import Final
 
 import msgspec
 
 from console import protocol
-from console.domain.chat import ChatRuleError, clean_comment
 from console.domain.money import Money, format_money
-from console.domain.questions import (
-    ANSWER_TIMES_KEPT,
-    ClaimError,
-    Question,
-    QuestionQueue,
-    group_key,
-    is_question,
-)
+from console.domain.questions import ANSWER_TIMES_KEPT, Question
 from console.domain.suggestions import DEFAULT_CANNED, render_canned, suggest
-from console.errors import ProtocolError, StoreError
+from console.errors import ProtocolError
 from console.protocol import ErrorCode
+from console.room.decision import (
+    AddQuestion,
+    Decision,
+    OpenThread,
+    Refuse,
+    SaveQuestion,
+    SendAnswer,
+)
+from console.room.questions import (
+    QuestionsState,
+    decide_answer,
+    decide_claim,
+    decide_finish,
+    decide_lapse,
+    decide_question,
+    decide_release,
+    decide_reply,
+    decide_withdraw,
+    question_event,
+    question_of,
+)
 from console.store.api import Team
 from console.store.records import Actor, Published, QuestionMovedError
 
@@ -41,19 +54,9 @@ log = logging.getLogger(__name__)
 CANNED_KEY = "canned"
 MAX_CANNED = 50
 MAX_TEMPLATE_CHARS = 500
-#: How often a step is run again on the stored question when another hub changed it
-#: meanwhile; more only under a storm of agents on one question.
+#: How often a command is decided again on the stored question when another hub changed
+#: it meanwhile; more only under a storm of agents on one question.
 ATTEMPTS: Final = 3
-
-#: How the stored events the desk follows begin (msgspec writes the tag first): a
-#: question's new state, and a deletion that re-signed the deleted viewer's questions.
-_QUESTION_EVENT = b'{"t":"question",'
-_ERASED_EVENT = b'{"t":"erased",'
-QUESTION_EVENTS: Final = (_QUESTION_EVENT, _ERASED_EVENT)
-_decode_question = msgspec.json.Decoder(protocol.QuestionState).decode
-_decode_erased = msgspec.json.Decoder(protocol.Erased).decode
-
-_Step = TypeVar("_Step", bound=Question | None)
 
 
 class QuestionDesk:
@@ -63,124 +66,114 @@ class QuestionDesk:
         publish: Callable[[list[Published]], None],
         clock: Callable[[], float],
         pinned: Callable[[], protocol.Product | None],
+        last_seq: Callable[[], int],
     ) -> None:
+        """``last_seq()`` is a seq the log had committed before a read (the store's last
+        as this hub knows it): a question read from the store holds every event up to
+        it, so those fold onto it as repeats."""
         self._records = records
         self._publish = publish
         self._clock = clock
         self._pinned = pinned
-        self.queue = QuestionQueue()
-        #: Seqs of the question events this desk wrote, not yet heard back from the bus.
-        self._own: set[int] = set()
+        self._last_seq = last_seq
+        self.state = QuestionsState()
         self.reload()
 
     def reload(self) -> None:
-        """The queue as the store has it: at the start, when this hub takes over the
-        show's timers, and when the bus may have missed events (another hub's agents may
-        have claimed questions meanwhile)."""
-        self.queue = QuestionQueue()
-        # Whatever the bus still brings back of this desk's own is read like another's.
-        self._own.clear()
-        # The answered ones first, done ones too, in the order they were answered: the
-        # answer times are theirs (a done question leaves the queue, not the figures), and
-        # a done one stays known as done. Open questions already among them count once.
+        """The queue as the store has it, when the hub starts.
+
+        Not a fold of the log: the answer times are those of the last questions answered
+        (the store keeps them), and a deletion re-signs the stored questions. Every event
+        after the log's last seq read here folds on top (:meth:`follow`).
+        """
+        since = self._last_seq()
+        state = QuestionsState()
+        # The answered ones first, done ones too: their answer times are the agents'
+        # figures (a done question leaves the queue, not the figures), and a done one
+        # stays known as done. Open questions already among them are read twice, alike.
         for stored in self._records.answered_questions(ANSWER_TIMES_KEPT):
-            self.queue.restate(_question(stored))
+            state = state.restate(stored, since)
         for stored in self._records.questions():
-            self.queue.restate(_question(stored))
+            state = state.restate(stored, since)
+        self.state = state
 
     def follow(self, seq: int, body: bytes) -> None:
-        """An event of :data:`QUESTION_EVENTS` from the bus.
+        """A committed event, once the feed has it in seq order (another hub's, or this
+        desk's own coming back): a question's new state, or a deletion (``erased``) that
+        re-signs the deleted viewer's questions; every other kind is ignored.
 
-        A question event another hub wrote: the question is taken as the store has it
-        now, not as the event says. The bus keeps each hub's events in order but not the
-        hubs' among themselves, so an older state can arrive after a newer one; the row
-        is always the newest (and re-signed if its asker's data was deleted since). The
-        desk's own events are already applied. A deletion (``erased``, from any hub,
-        this one too) re-signs the deleted viewer's questions in the queue.
+        The event carries the question's whole state, so the store is not read; an older
+        state than the one held (this desk's own, applied as it was stored) changes
+        nothing.
         """
         try:
-            if body.startswith(_ERASED_EVENT):
-                erased = _decode_erased(body)
-                self.queue.erase(erased.comments, erased.name)
-                return
-            if seq in self._own:
-                self._own.discard(seq)
-                return
-            stored = self._records.question(_decode_question(body).id)
-        except (msgspec.ValidationError, msgspec.DecodeError, StoreError):
+            event = question_event(body)
+        except (msgspec.ValidationError, msgspec.DecodeError):
             log.exception("question event %s does not apply; the queue is left as it was", seq)
             return
-        if stored is not None:
-            self.queue.restate(_question(stored))
+        if event is not None:
+            self.state = self.state.apply(event)
 
     # ------------------------------------------------------------ from the chat
 
     def consider(self, comment: protocol.Comment) -> None:
         """Queue a viewer's comment if it asks something."""
-        if comment.role != "viewer" or not is_question(comment.text):
-            return
-        question = self.queue.add(
-            comment.seq, comment.viewer_id, comment.name, comment.text, comment.ts
-        )
-        _, published = self._records.add_question(
-            comment, question.group or group_key(comment.text)
-        )
-        self._announce(published)
+        for step in decide_question(comment, self.state).append:
+            if isinstance(step, AddQuestion):
+                stored, published = self._records.add_question(step.comment, step.group)
+                self._apply_own(stored, published)
 
     # ------------------------------------------------------------ agents
 
     def claim(self, agent: str, question_id: int) -> None:
         self.expire()
-        self._settle(question_id, lambda: self.queue.claim(question_id, agent, self._clock()))
+        now = self._clock()
+        self._settle(question_id, lambda state: decide_claim(question_id, agent, state, now))
 
     def release(self, agent: str, question_id: int) -> None:
-        self._settle(question_id, lambda: self.queue.release(question_id, agent))
+        self._settle(
+            question_id, lambda state: decide_release(question_id, agent, state, self._clock())
+        )
 
     def answer(self, agent: str, message: protocol.AnswerQuestion) -> None:
         """Claim-and-answer first, then the answer: an agent who lost the question to
         another hub's agent meanwhile is told so, and sends no answer."""
         self.expire()
-        try:
-            text = clean_comment(message.text)
-        except ChatRuleError as exc:
-            raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
         now = self._clock()
-        question = self._settle(
-            message.question, lambda: self.queue.answer(message.question, agent, now)
+        decision = self._settle(
+            message.question, lambda state: decide_answer(message, agent, state, now)
         )
-        self._publish(
-            [self._records.add_answer(_state(question), agent, text, message.private, now)]
-        )
+        self._send_answers(decision, None)
 
     def reply(
         self, agent: str, message: protocol.AnswerQuestion, comment: protocol.Comment
     ) -> None:
-        """Answer any viewer comment, publicly or privately, threaded under it.
-
-        A comment in the queue is answered as a question (claimed, timed); any other gets
-        a closed thread of its own, so the reply is stored and shown like an answer.
-        """
-        if self.queue.get(comment.seq) is not None:
+        """Answer any viewer comment, publicly or privately, threaded under it: a comment
+        in the queue is answered as a question (claimed, timed)."""
+        if self.state.get(comment.seq) is not None:
             self.answer(agent, message)
             return
-        try:
-            text = clean_comment(message.text)
-        except ChatRuleError as exc:
-            raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
-        thread = self._records.reply_thread(comment, group_key(comment.text))
-        self._publish(
-            [self._records.add_answer(thread, agent, text, message.private, self._clock())]
-        )
+        decision = decide_reply(message, agent, comment, self._clock())
+        if isinstance(decision.reply, Refuse):
+            raise decision.reply.error()
+        thread: protocol.QuestionState | None = None
+        for step in decision.append:
+            if isinstance(step, OpenThread):
+                thread = self._records.reply_thread(step.comment, step.group)
+        self._send_answers(decision, thread)
 
     def finish(self, agent: str, question_id: int) -> None:
-        self._settle(question_id, lambda: self.queue.done(question_id, agent, self._clock()))
+        self._settle(
+            question_id, lambda state: decide_finish(question_id, agent, state, self._clock())
+        )
 
     def withdraw(self, question_id: int) -> None:
         """A moderator deleted this comment: if it was a question, no agent answers it
-        (one asked through another hub a moment ago is looked up in the store)."""
-        if self.queue.get(question_id) is None:
+        (one asked through another hub a moment ago, whose event has not come yet, is
+        looked up in the store)."""
+        if self.state.get(question_id) is None:
             self._behind(question_id)
-        self._settle(question_id, lambda: self.queue.withdraw(question_id))
+        self._settle(question_id, lambda state: decide_withdraw(question_id, state, self._clock()))
 
     def expire(self) -> None:
         """Release claims nobody answered in time, so another agent can take them.
@@ -191,62 +184,81 @@ class QuestionDesk:
         agent gave meanwhile.
         """
         now = self._clock()
-        for question_id in self.queue.lapsed(now):
-            self._settle(question_id, partial(self.queue.lapse, question_id, now))
+        for question_id in self.state.lapsed(now):
+            self._settle(question_id, lambda state, q=question_id: decide_lapse(q, state, now))
 
-    def _settle(self, question_id: int, step: Callable[[], _Step]) -> _Step:
-        """Run a step of the rules on the queue and store what it decided.
+    def _settle(self, question_id: int, decide: Callable[[QuestionsState], Decision]) -> Decision:
+        """Decide on the replica and store the question's change the decision names.
 
-        The store writes it only if the question is still as the step found it. When
-        another hub changed it meanwhile, the queue takes the stored state and the step
-        runs again on that: the agent hears the rules' real answer ("Already claimed by
-        ann") or acts on the question as it now is. A refusal is checked the same way, as
-        the claim it names may have been released through another hub a moment ago. A
-        step that decides nothing (None) stores nothing.
+        The store writes it only if the question is still as the decision found it
+        (``was``). When another hub changed it meanwhile, the replica takes the stored
+        state and the command is decided again on that: the agent hears the rules' real
+        answer ("Already claimed by ann") or acts on the question as it now is. A
+        refusal of the claim rules (a conflict) is checked the same way, as the claim it
+        names may have been released through another hub a moment ago. A decision that
+        changes no question stores nothing.
         """
         for _ in range(ATTEMPTS):
-            was = self.queue.get(question_id)
-            try:
-                question = step()
-            except ClaimError as exc:
-                if self._behind(question_id):
+            decision = decide(self.state)
+            if isinstance(decision.reply, Refuse):
+                if decision.reply.code == ErrorCode.CONFLICT and self._behind(question_id):
                     continue
-                raise ProtocolError(ErrorCode.CONFLICT, str(exc)) from None
-            if question is None:
-                return question
-            assert was is not None, "a step finds its question or raises ClaimError"
+                raise decision.reply.error()
+            change = next((s for s in decision.append if isinstance(s, SaveQuestion)), None)
+            if change is None:
+                return decision
             try:
-                _, published = self._records.update_question(
-                    _state(was),
-                    self._clock(),
-                    claimed_by=question.claimed_by,
-                    claimed_at=question.claimed_at,
-                    answered_at=question.answered_at,
-                    done=question.done,
-                )
+                self._store_change(change)
             except QuestionMovedError as moved:
-                self.queue.restate(_question(moved.stored))
+                # The event that stored it is still on its way and folds as a repeat;
+                # an older one of the question's the feed brings first shows it as it
+                # was for a moment, until that one comes.
+                self.state = self.state.restate(moved.stored, 0)
                 continue
-            self._announce(published)
-            return question
+            return decision
         raise ProtocolError(
             ErrorCode.CONFLICT,
             f"Question #{question_id} kept changing through other hubs; look at it again.",
         )
 
+    def _store_change(self, change: SaveQuestion) -> None:
+        question = change.question
+        stored, published = self._records.update_question(
+            _state(change.was),
+            change.ts,
+            claimed_by=question.claimed_by,
+            claimed_at=question.claimed_at,
+            answered_at=question.answered_at,
+            done=question.done,
+        )
+        self._apply_own(stored, published)
+
+    def _send_answers(self, decision: Decision, thread: protocol.QuestionState | None) -> None:
+        """Store and send the decision's answers, each under the question as stored."""
+        for step in decision.append:
+            if isinstance(step, SaveQuestion):
+                thread = _state(step.question)
+            if isinstance(step, SendAnswer):
+                assert thread is not None and thread.id == step.question_id
+                self._publish(
+                    [self._records.add_answer(thread, step.agent, step.text, step.private, step.ts)]
+                )
+
     def _behind(self, question_id: int) -> bool:
-        """Did the store hold a newer state of the question than the queue (another hub's
-        change, or the question itself, whose event is still on its way)? The queue takes
-        it, if so."""
+        """Did the store hold a newer state of the question than the replica (another
+        hub's change, or the question itself, whose event is still on its way)? The
+        replica takes it, if so. A read, because no event has brought it yet."""
+        since = self._last_seq()
         stored = self._records.question(question_id)
-        if stored is None or _question(stored) == self.queue.get(question_id):
+        if stored is None or question_of(stored) == self.state.get(question_id):
             return False
-        self.queue.restate(_question(stored))
+        self.state = self.state.restate(stored, since)
         return True
 
-    def _announce(self, published: Published) -> None:
-        """Publish a question event of this desk's (already applied to its queue)."""
-        self._own.add(published[0])
+    def _apply_own(self, stored: protocol.QuestionState, published: Published) -> None:
+        """Fold a question event this desk stored, then publish it: the next command here
+        is decided on it at once; the feed brings it back later as a repeat."""
+        self.state = self.state.apply(stored)
         self._publish([published])
 
     # ------------------------------------------------------------ look-ups
@@ -254,8 +266,8 @@ class QuestionDesk:
     def snapshot(self) -> protocol.Questions:
         self.expire()
         now = self._clock()
-        groups = self.queue.pending(now)
-        stats = self.queue.stats(now)
+        groups = self.state.pending(now)
+        stats = self.state.stats(now)
         questions = [_state(q) for group in groups for q in group.questions]
         return protocol.Questions(
             questions=questions,
@@ -273,7 +285,7 @@ class QuestionDesk:
         )
 
     def suggestions(self, question_id: int) -> protocol.Suggestions:
-        question = self.queue.get(question_id)
+        question = self.state.get(question_id)
         if question is None:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"No open question {question_id}.")
         product = self._pinned()
@@ -326,21 +338,6 @@ class QuestionDesk:
                 self._clock(),
             )
         )
-
-
-def _question(stored: protocol.QuestionState) -> Question:
-    return Question(
-        id=stored.id,
-        viewer_id=stored.viewer_id,
-        name=stored.name,
-        text=stored.text,
-        ts=stored.ts,
-        group=stored.group,
-        claimed_by=stored.claimed_by,
-        claimed_at=stored.claimed_at,
-        answered_at=stored.answered_at,
-        done=stored.done,
-    )
 
 
 def _state(question: Question) -> protocol.QuestionState:

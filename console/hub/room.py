@@ -46,7 +46,7 @@ from console.hub.moderation import Moderation
 from console.hub.payments import PaymentProvider
 from console.hub.permissions import check_permission
 from console.hub.playout import PlayoutDesk
-from console.hub.questions import QUESTION_EVENTS, QuestionDesk
+from console.hub.questions import QuestionDesk
 from console.hub.shop import Shop
 from console.hub.shoppers import ShopperSignals
 from console.hub.viewers import ViewerData
@@ -256,7 +256,11 @@ class Room:
             self.shop.records, self.shop.publish, clock, self._is_banned
         )
         self.questions = QuestionDesk(
-            self.moderation.records, self._publish_all, clock, self.shop.pinned_product
+            self.moderation.records,
+            self._publish_all,
+            clock,
+            self.shop.pinned_product,
+            last_seq=lambda: store.last_seq,
         )
         self.viewers = ViewerData(store, self._publish_all, clock)
         self.playout = PlayoutDesk(clock, self._to_staff)
@@ -957,7 +961,6 @@ class Room:
             return
         log.info("this hub runs the show's timers")
         for what, step in (
-            ("the questions", self.questions.reload),
             ("the auction", self.auctions.take_timers),
             ("the deal", self.shop.take_timers),
         ):
@@ -1120,31 +1123,28 @@ class Room:
     def on_event(self, event: RoomEvent) -> None:
         """A committed event from the bus (the bus's subscriber): queue it for the tick.
 
-        The moderation and show replicas fold what the feed takes (:meth:`_follow`). An
-        auction event another hub wrote is applied to this hub's auction, a question event
-        to its question queue (and a deletion's ``erased`` re-signs the questions there); a
-        claim event brings its claims up to date.
+        The moderation, show and question replicas fold what the feed takes
+        (:meth:`_follow`). An auction event another hub wrote is applied to this hub's
+        auction; a claim event brings its claims up to date.
         """
         self._feed.event(event)
         if event.body.startswith(AUCTION_EVENT_PREFIX):
             self.auctions.follow(event.seq, event.body)
-        elif event.body.startswith(QUESTION_EVENTS):
-            self.questions.follow(event.seq, event.body)
         elif event.body.startswith(CLAIM_EVENTS):
             self.claims.follow(event.seq)
 
     def _follow(self, event: RoomEvent) -> None:
         """Every event the feed takes, once and in seq order (gaps filled from the log):
-        the moderation replica and the shop's show fold it, so a missed bus message
-        cannot leave them behind."""
+        the moderation replica, the shop's show and the question queue fold it, so a
+        missed bus message cannot leave them behind."""
         self.moderation.follow(event)
         self.shop.follow(event)
+        self.questions.follow(event.seq, event.body)
 
     def on_resync(self) -> None:
         """The bus may have missed events: queue what the log has after the last one."""
         self._feed.fill()
         self.auctions.resume()  # an auction event it missed is in the log too
-        self.questions.reload()  # and a question another hub changed, in the store
         self.claims.catch_up()  # and a claim event
 
     def on_viewers(self) -> None:
