@@ -9,15 +9,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from console import protocol
 from console.domain.questions import (
     ANSWER_TIMES_KEPT,
     CLAIM_TIMEOUT,
     ClaimError,
     Question,
-    QuestionQueue,
+    QuestionGroup,
+    QueueStats,
     group_key,
     is_question,
     topic,
+)
+from console.protocol import ErrorCode
+from console.room.decision import Decision, Refuse, SaveQuestion
+from console.room.questions import (
+    QuestionsState,
+    decide_answer,
+    decide_claim,
+    decide_finish,
+    decide_lapse,
+    decide_release,
 )
 
 QUESTIONS = [
@@ -185,20 +197,93 @@ def test_same_questions_group_together() -> None:
 # --- the queue ----------------------------------------------------------------------
 
 
-def queue_with(*texts: str) -> QuestionQueue:
-    queue = QuestionQueue()
+class Queue:
+    """One hub's agents on the room core's questions, the store played by a counter: each
+    change a decision names is stored as the next event and folded, as the hub's desk
+    does. A refusal is raised as the claim rules' :class:`ClaimError`, in its words."""
+
+    def __init__(self) -> None:
+        self.state = QuestionsState()
+        self.seq = 0
+
+    def get(self, question_id: int) -> Question | None:
+        return self.state.get(question_id)
+
+    def add(self, question_id: int, viewer_id: str, name: str, text: str, now: float) -> Question:
+        known = self.get(question_id)
+        if known is not None:
+            return known
+        return self.restate(Question(question_id, viewer_id, name, text, now, group_key(text)))
+
+    def claim(self, question_id: int, agent: str, now: float) -> Question | None:
+        return self._store(decide_claim(question_id, agent, self.state, now))
+
+    def release(self, question_id: int, agent: str) -> Question | None:
+        return self._store(decide_release(question_id, agent, self.state, 0.0))
+
+    def answer(self, question_id: int, agent: str, now: float) -> Question | None:
+        command = protocol.AnswerQuestion(question=question_id, text="Yes.")
+        return self._store(decide_answer(command, agent, self.state, now))
+
+    def done(self, question_id: int, agent: str, now: float) -> Question | None:
+        return self._store(decide_finish(question_id, agent, self.state, now))
+
+    def lapsed(self, now: float) -> list[int]:
+        return self.state.lapsed(now)
+
+    def lapse(self, question_id: int, now: float) -> Question | None:
+        return self._store(decide_lapse(question_id, self.state, now))
+
+    def restate(self, stored: Question) -> Question:
+        """The question as another hub stored it: its event comes next."""
+        self.seq += 1
+        self.state = self.state.apply(_event(stored, self.seq))
+        return stored
+
+    def pending(self, now: float) -> list[QuestionGroup]:
+        return self.state.pending(now)
+
+    def stats(self, now: float) -> QueueStats:
+        return self.state.stats(now)
+
+    def _store(self, decision: Decision) -> Question | None:
+        if isinstance(decision.reply, Refuse):
+            assert decision.reply.code == ErrorCode.CONFLICT
+            raise ClaimError(decision.reply.reason)
+        change = next((s for s in decision.append if isinstance(s, SaveQuestion)), None)
+        return None if change is None else self.restate(change.question)
+
+
+def _event(question: Question, seq: int) -> protocol.QuestionState:
+    return protocol.QuestionState(
+        seq=seq,
+        id=question.id,
+        viewer_id=question.viewer_id,
+        name=question.name,
+        text=question.text,
+        ts=question.ts,
+        group=question.group,
+        claimed_by=question.claimed_by,
+        claimed_at=question.claimed_at,
+        answered_at=question.answered_at,
+        done=question.done,
+    )
+
+
+def queue_with(*texts: str) -> Queue:
+    queue = Queue()
     for i, text in enumerate(texts, start=1):
         queue.add(i, f"viewer-{i}", f"Name {i}", text, float(i))
     return queue
 
 
-def expire(queue: QuestionQueue, now: float) -> list[Question]:
+def expire(queue: Queue, now: float) -> list[Question]:
     """What a hub's expiry releases: each lapsed claim, one at a time."""
     return [q for i in queue.lapsed(now) if (q := queue.lapse(i, now)) is not None]
 
 
 def test_added_questions_carry_their_group() -> None:
-    queue = QuestionQueue()
+    queue = Queue()
     question = queue.add(7, "v1", "Ann", "does it run small?", 10.0)
     assert (question.id, question.group, question.ts, question.claimed_by) == (
         7,
@@ -323,7 +408,7 @@ def stored(question_id: int, **state: object) -> Question:
 
 
 def test_a_question_queued_through_another_hub_is_added_as_stored() -> None:
-    queue = QuestionQueue()
+    queue = Queue()
     claimed = stored(5, claimed_by="Ann", claimed_at=100.0)
     assert queue.restate(claimed) == claimed
     assert [g.questions for g in queue.pending(101.0)] == [[claimed]]
@@ -334,7 +419,7 @@ def test_a_question_queued_through_another_hub_is_added_as_stored() -> None:
 
 def test_the_stored_claim_replaces_what_this_queue_decided() -> None:
     """This hub let Kim claim; the store had Ann's claim first: Ann holds it."""
-    queue = QuestionQueue()
+    queue = Queue()
     queue.restate(stored(5))
     queue.claim(5, "Kim", 100.0)
     queue.restate(stored(5, claimed_by="Ann", claimed_at=99.0))
@@ -346,7 +431,7 @@ def test_the_stored_claim_replaces_what_this_queue_decided() -> None:
 
 
 def test_a_question_closed_through_another_hub_leaves_the_queue() -> None:
-    queue = QuestionQueue()
+    queue = Queue()
     queue.restate(stored(5, claimed_by="Ann", claimed_at=100.0))
     queue.restate(stored(6))
     queue.restate(stored(5, answered_at=100.0, done=True))
@@ -359,7 +444,7 @@ def test_a_question_closed_through_another_hub_leaves_the_queue() -> None:
 
 
 def test_a_first_answer_from_another_hub_counts_once_in_the_answer_times() -> None:
-    queue = QuestionQueue()
+    queue = Queue()
     queue.restate(stored(1))
     queue.answer(1, "Sam", 20.0)  # 10 s after it was asked
     queue.restate(stored(2, claimed_by="Ann", claimed_at=40.0, answered_at=40.0))  # 30 s
@@ -370,7 +455,7 @@ def test_a_first_answer_from_another_hub_counts_once_in_the_answer_times() -> No
 
 
 def test_pending_groups_oldest_first_with_a_crowd_label() -> None:
-    queue = QuestionQueue()
+    queue = Queue()
     queue.add(1, "v1", "Ann", "can you show the back?", 1.0)
     queue.add(2, "v2", "Bo", "does it run small?", 2.0)
     queue.add(3, "v3", "Cy", "is it true to size", 3.0)
@@ -391,7 +476,7 @@ def test_pending_groups_oldest_first_with_a_crowd_label() -> None:
 
 
 def test_stats_count_waiting_questions_and_the_median_first_answer() -> None:
-    queue = QuestionQueue()
+    queue = Queue()
     assert queue.stats(0.0).median_first_answer is None
     for i in range(1, 6):
         queue.add(i, f"v{i}", "N", f"question {i}?", 0.0)
@@ -408,14 +493,14 @@ def test_stats_count_waiting_questions_and_the_median_first_answer() -> None:
     assert queue.stats(601.0).median_first_answer == 30.0
 
 
-def test_answer_times_and_done_questions_are_bounded() -> None:
-    queue = QuestionQueue()
+def test_answer_times_are_bounded_and_done_questions_stay_done() -> None:
+    queue = Queue()
     for i in range(ANSWER_TIMES_KEPT + 500):
         queue.add(i, "v", "N", "q?", float(i))
         queue.answer(i, "Sam", float(i) + (1.0 if i < 500 else 5.0))
         queue.done(i, "Sam", float(i) + 6.0)
     assert queue.stats(0.0).median_first_answer == 5.0
-    assert queue.get(0) is None
+    assert queue.get(0).done
     assert queue.get(ANSWER_TIMES_KEPT + 499).done
     assert queue.stats(0.0).length == 0
 
@@ -442,7 +527,7 @@ class QueueMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.queue = QuestionQueue()
+        self.queue = Queue()
         self.now = 0.0
         self.holders: dict[int, tuple[str, float]] = {}
         self.done: set[int] = set()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections import OrderedDict, deque
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -25,8 +24,6 @@ Topic = Literal[
 CLAIM_TIMEOUT: Final = 120.0
 #: First-answer times kept for the median; older ones fall off.
 ANSWER_TIMES_KEPT: Final = 1_000
-#: Finished questions kept for :meth:`QuestionQueue.get` and a clear "already done".
-DONE_KEPT: Final = 1_000
 
 # --- Reading a comment ------------------------------------------------------------
 
@@ -296,8 +293,8 @@ def _claim_live(question: Question, now: float) -> bool:
 
 # --- The claim rules: a question as known (or ``None``) in, its next state out -------
 #
-# Pure functions, so that a queue in one process (:class:`QuestionQueue`) and the room
-# core's replica (:mod:`console.room.questions`) apply the same rules, each in one place.
+# Pure functions: the room core (:mod:`console.room.questions`) keeps the questions as a
+# replica folded from events, and decides each agent's command with them.
 
 
 def open_question(question_id: int, question: Question | None) -> Question:
@@ -421,102 +418,6 @@ def queue_stats(
 def answer_time(question: Question, answered_at: float) -> float:
     """Seconds from asking to the first answer (never below zero: clocks of two hubs)."""
     return max(0.0, answered_at - question.ts)
-
-
-class QuestionQueue:
-    """Questions waiting for an agent. Methods return snapshots (the dataclasses are
-    frozen), so a caller's copy never changes under it."""
-
-    def __init__(self) -> None:
-        self._open: dict[int, Question] = {}
-        self._done: OrderedDict[int, Question] = OrderedDict()
-        self._answer_times: deque[float] = deque(maxlen=ANSWER_TIMES_KEPT)
-
-    def get(self, question_id: int) -> Question | None:
-        return self._open.get(question_id) or self._done.get(question_id)
-
-    def add(self, question_id: int, viewer_id: str, name: str, text: str, now: float) -> Question:
-        """Queue a question; adding an id again (a replayed event) returns the original."""
-        known = self.get(question_id)
-        if known is not None:
-            return known
-        question = Question(question_id, viewer_id, name, text, now, group_key(text))
-        self._open[question_id] = question
-        return question
-
-    def claim(self, question_id: int, agent: str, now: float) -> Question:
-        return self._put(take_claim(question_id, self.get(question_id), agent, now))
-
-    def release(self, question_id: int, agent: str) -> Question:
-        return self._put(release_claim(question_id, self.get(question_id), agent))
-
-    def answer(self, question_id: int, agent: str, now: float) -> Question:
-        question = self.get(question_id)
-        answered = record_answer(question_id, question, agent, now)
-        if question is not None and question.answered_at is None:
-            self._count_answer(question, now)
-        return self._put(answered)
-
-    def done(self, question_id: int, agent: str, now: float) -> Question:
-        return self._finish(close_question(question_id, self.get(question_id), agent, now))
-
-    def withdraw(self, question_id: int) -> Question | None:
-        question = withdraw_question(self._open.get(question_id))
-        return None if question is None else self._finish(question)
-
-    def restate(self, stored: Question) -> Question:
-        """Set a question to the state the store holds, whatever this queue thought.
-
-        In a cluster every hub keeps a queue, and the store is the one that decides: a
-        question another hub's agent claimed, answered or closed, or a change of this
-        hub's that lost the race for the stored row, is taken as stored. A question not
-        known yet is added; a first answer counts in the answer times, as in :meth:`answer`.
-        """
-        known = self.get(stored.id)
-        if stored.answered_at is not None and (known is None or known.answered_at is None):
-            self._count_answer(stored, stored.answered_at)
-        if stored.done:
-            return self._finish(stored)
-        self._done.pop(stored.id, None)
-        return self._put(stored)
-
-    def erase(self, question_ids: Iterable[int], name: str) -> None:
-        """The askers' data was deleted: their questions stay, signed ``name``, no id."""
-        for question_id in question_ids:
-            for table in (self._open, self._done):
-                question = table.get(question_id)
-                if question is not None:
-                    table[question_id] = replace(question, viewer_id="", name=name)
-
-    def lapsed(self, now: float) -> list[int]:
-        """Open questions whose claim lapsed; :meth:`lapse` releases each."""
-        return [question.id for question in self._open.values() if claim_lapsed(question, now)]
-
-    def lapse(self, question_id: int, now: float) -> Question | None:
-        question = lapse_claim(self._open.get(question_id), now)
-        return None if question is None else self._put(question)
-
-    def pending(self, now: float) -> list[QuestionGroup]:
-        return pending_groups(self._open.values(), now)
-
-    def stats(self, now: float) -> QueueStats:
-        return queue_stats(self._open.values(), self._answer_times, now)
-
-    def _put(self, question: Question) -> Question:
-        self._open[question.id] = question
-        return question
-
-    def _finish(self, question: Question) -> Question:
-        """Move a done question out of the queue, keeping the latest :data:`DONE_KEPT`."""
-        self._open.pop(question.id, None)
-        self._done[question.id] = question
-        self._done.move_to_end(question.id)
-        if len(self._done) > DONE_KEPT:
-            self._done.popitem(last=False)
-        return question
-
-    def _count_answer(self, question: Question, answered_at: float) -> None:
-        self._answer_times.append(answer_time(question, answered_at))
 
 
 def _label(key: str, questions: list[Question]) -> str:
