@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Final
 
 import msgspec
@@ -185,7 +186,7 @@ class QuestionDesk:
         """
         now = self._clock()
         for question_id in self.state.lapsed(now):
-            self._settle(question_id, lambda state, q=question_id: decide_lapse(q, state, now))
+            self._settle(question_id, partial(decide_lapse, question_id, now=now))
 
     def _settle(self, question_id: int, decide: Callable[[QuestionsState], Decision]) -> Decision:
         """Decide on the replica and store the question's change the decision names.
