@@ -13,7 +13,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from console.blocker_groups import grouped
+from console.blocker_groups import grouped_while
 from console.domain.insight.events import Commented
 from console.errors import ShopcastError, StoreError
 from console.report import charts, exports
@@ -44,7 +44,15 @@ def write_report(
         log = reader.read(span)
         earlier = [s for s in reader.shows() if s.id < span.id][-PAST_SHOWS:]
         past = [reader.read(s) for s in earlier]
-    raised = grouped([e.text for e in log.events if isinstance(e, Commented)])
+    # The exports of the stored rows need no blocker groups: read while the worker reads.
+    raised, stored = grouped_while(
+        [e.text for e in log.events if isinstance(e, Commented)],
+        lambda: {
+            "chat.csv": exports.chat(log),
+            "questions.csv": exports.questions(log),
+            "orders.csv": exports.orders(log),
+        },
+    )
     report = summarize(log, past, raised.__getitem__)
     folder = out if out is not None else default_out(data_dir, span.id, database)
     try:
@@ -60,12 +68,7 @@ def write_report(
         "blockers": charts.blockers(report),
         "trends": charts.trends(report),
     }
-    tables = {
-        "chat.csv": exports.chat(log),
-        "questions.csv": exports.questions(log),
-        "orders.csv": exports.orders(log),
-        "funnel.csv": exports.funnel(report),
-    }
+    tables = {**stored, "funnel.csv": exports.funnel(report)}
     written: list[Path] = []
     try:
         for name, png in pictures.items():
