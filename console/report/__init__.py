@@ -16,6 +16,7 @@ from pathlib import Path
 from console.blocker_groups import grouped_while
 from console.domain.insight.events import Commented
 from console.errors import ShopcastError, StoreError
+from console.gc_tuning import collector_paused
 from console.report import charts, exports
 from console.report.page import render
 from console.report.summary import PAST_SHOWS, summarize
@@ -38,7 +39,18 @@ def write_report(
     database: str | None = None,
 ) -> list[Path]:
     """Write the report of show ``show_id`` (the latest by default) kept in ``data_dir``'s
-    data file, or with ``database`` (a PostgreSQL URL) in that database; return the files."""
+    data file, or with ``database`` (a PostgreSQL URL) in that database; return the files.
+
+    The collector is paused: a big show is millions of short-lived objects, which it
+    would walk again and again for no cycle.
+    """
+    with collector_paused():
+        return _write_report(data_dir, show_id, out, database)
+
+
+def _write_report(
+    data_dir: Path, show_id: int | None, out: Path | None, database: str | None
+) -> list[Path]:
     with ShowReader(data_dir, database) as reader:
         span = reader.show(show_id)
         log = reader.read(span)
