@@ -69,10 +69,15 @@ def grouped_while(
         return found, meanwhile()
     chunks = _Chunks([unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)])
     worker = _Worker(chunks)
-    done = meanwhile()
-    while (index := chunks.take(last=True)) is not None:
-        chunks.found[index] = read_groups(chunks.texts[index])
-    worker.join()
+    try:
+        done = meanwhile()
+        while (index := chunks.take(last=True)) is not None:
+            chunks.found[index] = read_groups(chunks.texts[index])
+    except BaseException:
+        chunks.drop()
+        raise
+    finally:
+        worker.join()
     read: list[frozenset[Group]] = []
     for index, texts_of in enumerate(chunks.texts):
         answer = chunks.found[index]
@@ -100,6 +105,11 @@ class _Chunks:
                 return self._back
             self._front += 1
             return self._front - 1
+
+    def drop(self) -> None:
+        """Leave the rest unread: the caller failed, and the worker stops after its chunk."""
+        with self._lock:
+            self._back = self._front
 
 
 class _Worker:

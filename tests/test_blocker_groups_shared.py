@@ -56,3 +56,16 @@ def test_a_worker_that_dies_midway_leaves_its_chunks_to_this_process(
     texts = show(1_000)
     found, _ = grouped_while(texts, lambda: None)
     assert [found[text] for text in texts] == read_groups(texts)
+
+
+def test_the_other_work_failing_stops_the_worker_and_raises(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(grouping, "WORKER_FROM", 200)
+    monkeypatch.setattr(grouping, "CHUNK", 30)
+
+    def exports() -> None:
+        raise OSError("the disk is full")
+
+    with pytest.raises(OSError, match="the disk is full"):
+        grouped_while(show(1_000), exports)
