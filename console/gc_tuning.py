@@ -14,6 +14,8 @@ of 50,000 lets them die young first; freezing what exists once the process has s
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 #: Allocations before a young collection, and young collections before each older one.
 THRESHOLDS = (50_000, 20, 10)
@@ -24,3 +26,19 @@ def tune_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*THRESHOLDS)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic collection inside: for a batch job that builds a big, short-lived and
+    acyclic heap. The post-show report reads a 3-hour show into some two million objects
+    and each full pass walks them all: 1.0 of its 4.9 s went to 1,194 collections with
+    the default thresholds. Reference counting still frees what the job drops; any
+    cycle waits for the next collection after it. Left disabled when it was."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

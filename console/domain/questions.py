@@ -124,6 +124,8 @@ _ASKING: Final = re.compile(
 _PLEASE: Final = frozenset({"pls", "plz", "please"})
 _CLAUSE: Final = re.compile(r"([.!;,:\n…]+)")
 _MENTION: Final = re.compile(r"@\w+")
+#: Compiled once: the blocker groups split every clause of a show's chat into words.
+_WORD: Final = re.compile(r"\w+")
 
 
 #: Every link :func:`has_link` finds has a scheme's colon, a dot, an ideographic full
@@ -149,7 +151,7 @@ def plain_text(text: str) -> str:
 def split_words(plain: str) -> list[str]:
     """The words of text already read by :func:`plain_text`, apostrophes dropped so
     "what's" and "whats" read alike."""
-    return re.findall(r"\w+", plain.replace("'", "").replace("\u2019", ""))
+    return _WORD.findall(plain.replace("'", "").replace("\u2019", ""))
 
 
 def plain_words(text: str) -> list[str]:
@@ -197,7 +199,7 @@ def plain_asks(plain: str) -> bool:
         ending = pieces[index + 1] if index + 1 < len(pieces) else ""
         if "!" in ending:
             continue
-        clause = re.findall(r"\w+", pieces[index].replace("'", "").replace("\u2019", ""))
+        clause = split_words(pieces[index])
         if _clause_asks(clause):
             return True
     return False

@@ -13,9 +13,10 @@ import asyncio
 import logging
 from pathlib import Path
 
-from console.blocker_groups import grouped
+from console.blocker_groups import grouped_while
 from console.domain.insight.events import Commented
 from console.errors import ShopcastError, StoreError
+from console.gc_tuning import collector_paused
 from console.report import charts, exports
 from console.report.page import render
 from console.report.summary import PAST_SHOWS, summarize
@@ -38,13 +39,32 @@ def write_report(
     database: str | None = None,
 ) -> list[Path]:
     """Write the report of show ``show_id`` (the latest by default) kept in ``data_dir``'s
-    data file, or with ``database`` (a PostgreSQL URL) in that database; return the files."""
+    data file, or with ``database`` (a PostgreSQL URL) in that database; return the files.
+
+    The collector is paused: a big show is millions of short-lived objects, which it
+    would walk again and again for no cycle.
+    """
+    with collector_paused():
+        return _write_report(data_dir, show_id, out, database)
+
+
+def _write_report(
+    data_dir: Path, show_id: int | None, out: Path | None, database: str | None
+) -> list[Path]:
     with ShowReader(data_dir, database) as reader:
         span = reader.show(show_id)
         log = reader.read(span)
         earlier = [s for s in reader.shows() if s.id < span.id][-PAST_SHOWS:]
         past = [reader.read(s) for s in earlier]
-    raised = grouped([e.text for e in log.events if isinstance(e, Commented)])
+    # The exports of the stored rows need no blocker groups: read while the worker reads.
+    raised, stored = grouped_while(
+        [e.text for e in log.events if isinstance(e, Commented)],
+        lambda: {
+            "chat.csv": exports.chat(log),
+            "questions.csv": exports.questions(log),
+            "orders.csv": exports.orders(log),
+        },
+    )
     report = summarize(log, past, raised.__getitem__)
     folder = out if out is not None else default_out(data_dir, span.id, database)
     try:
@@ -60,12 +80,7 @@ def write_report(
         "blockers": charts.blockers(report),
         "trends": charts.trends(report),
     }
-    tables = {
-        "chat.csv": exports.chat(log),
-        "questions.csv": exports.questions(log),
-        "orders.csv": exports.orders(log),
-        "funnel.csv": exports.funnel(report),
-    }
+    tables = {**stored, "funnel.csv": exports.funnel(report)}
     written: list[Path] = []
     try:
         for name, png in pictures.items():

@@ -207,12 +207,14 @@ def show_timeline(log: ShowLog, end: float) -> Timeline:
 
     for row in log.chat:
         if row.role == "viewer":
-            comments[index(row.ts)] += 1
+            at = index(row.ts)
+            comments[at] += 1
             if row.viewer_id:
-                active[index(row.ts)].add(row.viewer_id)
+                active[at].add(row.viewer_id)
     for order in log.orders:
-        orders[index(order.ts)] += 1
-        active[index(order.ts)].add(order.viewer_id)
+        at = index(order.ts)
+        orders[at] += 1
+        active[at].add(order.viewer_id)
     remembered = [0] * count
     for first, last in log.watched:
         for i in range(index(first), index(end if last is None else last) + 1):
