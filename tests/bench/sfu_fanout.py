@@ -3,7 +3,8 @@
 The console publishes the 720p30 test pattern with a tone once, by WHIP, to a real Janus
 (``python -m console.sfu``), all inside a network namespace (tests/bench/sfu_show.py).
 Receive-only aiortc viewers subscribe to the show's VideoRoom as the hub's broker does
-(join as subscriber, answer Janus's offer, start), in worker processes of their own;
+(join as subscriber to the audio and the H.264 video, by mid, answer Janus's offer,
+start), in worker processes of their own;
 they count the frames their jitter buffer assembles but do not decode them, so they
 stay light. For N = 1, 25, 50, 100 the figure is Janus's own CPU time (every thread,
 from /proc/<pid>/stat) over a fixed window, as % of one core, and its slope per added
@@ -34,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
+from console.hub.sfu import feed_streams, pick_streams
 from console.sfu.config import DEFAULT_ROOM
 from console.sfu.janus import JanusConnection
 from media.ice import configure_ice_hosts, rtc_configuration
@@ -74,14 +76,31 @@ class Viewers:
         self._session = session
         self._feed = feed
         self._peers: list[RTCPeerConnection] = []
+        self._picked: list[dict[str, Any]] | None = None
+
+    async def _streams(self) -> list[dict[str, Any]]:
+        """The audio and the H.264 video a page gets, by mid, picked as the hub's broker
+        picks them: the show also sends VP8, which a real viewer never gets with H.264."""
+        if self._picked is None:
+            handle = await self._janus.attach(self._session)
+            body = {"request": "join", "room": DEFAULT_ROOM, "ptype": "subscriber"}
+            data, _ = await self._janus.negotiate(
+                self._session, handle, {**body, "streams": [{"feed": self._feed}]}
+            )
+            await self._janus.detach(self._session, handle)
+            pick = pick_streams(feed_streams(data.get("streams", [])), None)
+            assert pick is not None, "the show sends no video a page plays"
+            self._picked = [{"feed": self._feed, "mid": mid} for mid in pick.mids]
+        return self._picked
 
     async def add(self) -> None:
+        streams = await self._streams()
         handle = await self._janus.attach(self._session)
         body = {
             "request": "join",
             "room": DEFAULT_ROOM,
             "ptype": "subscriber",
-            "streams": [{"feed": self._feed}],
+            "streams": streams,
         }
         _, offer = await self._janus.negotiate(self._session, handle, body)
         assert offer is not None, "Janus joined a subscriber without an offer"
