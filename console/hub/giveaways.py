@@ -107,9 +107,9 @@ class GiveawayDesk:
         self._carry_out(decision, None)
 
     def draw(self, actor: Actor) -> None:
-        giveaway = self.state.giveaway
-        kept = self._seed
-        seed = kept[1] if kept is not None and giveaway and kept[0] == giveaway.id else None
+        giveaway, kept = self.state.giveaway, self._seed
+        mine = kept is not None and giveaway is not None and kept[0] == giveaway.id
+        seed = kept[1] if kept is not None and mine else None
         decision = decide_draw(self.state, seed, self._clock())
         self._carry_out(decision, actor)
         self._seed = None

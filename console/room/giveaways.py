@@ -134,9 +134,9 @@ class GiveawayState:
 
     def current(self) -> protocol.GiveawayState | None:
         """The giveaway for a page or console that joins (``seq`` 0)."""
-        if self.last is None:
+        if self.last is None or self.giveaway is None:
             return None
-        return self.public(self.last.why, self.last.at)
+        return public_of(self, self.giveaway, self.last.why, self.last.at)
 
     def own_entry(self, viewer_id: str | None) -> protocol.GiveawayEntry | None:
         """The viewer's own entry, restated after ``welcome``."""
@@ -150,14 +150,6 @@ class GiveawayState:
             name=self.name_of(viewer_id),
             at=giveaway.starts,
         )
-
-    def public(self, why: str, at: float) -> protocol.GiveawayState:
-        """The giveaway as everyone sees it, for the event of a change (``seq`` 0)."""
-        return public_of(self, self._held(), why, at)
-
-    def _held(self) -> rules.Giveaway:
-        assert self.giveaway is not None, "no giveaway to show"
-        return self.giveaway
 
 
 def _over(entry: protocol.GiveawayEntry, last: protocol.GiveawayState | None) -> bool:
