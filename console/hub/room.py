@@ -1123,7 +1123,7 @@ class Room:
     def on_event(self, event: RoomEvent) -> None:
         """A committed event from the bus (the bus's subscriber): queue it for the tick.
 
-        The moderation, show and question replicas fold what the feed takes
+        The moderation, show, question and giveaway replicas fold what the feed takes
         (:meth:`_follow`). An auction event another hub wrote is applied to this hub's
         auction; a claim event brings its claims up to date.
         """
@@ -1135,11 +1135,12 @@ class Room:
 
     def _follow(self, event: RoomEvent) -> None:
         """Every event the feed takes, once and in seq order (gaps filled from the log):
-        the moderation replica, the shop's show and the question queue fold it, so a
-        missed bus message cannot leave them behind."""
+        the moderation replica, the shop's show, the question queue and the giveaway fold
+        it, so a missed bus message cannot leave them behind."""
         self.moderation.follow(event)
         self.shop.follow(event)
         self.questions.follow(event.seq, event.body)
+        self.giveaways.follow(event.seq, event.body)
 
     def on_resync(self) -> None:
         """The bus may have missed events: queue what the log has after the last one."""

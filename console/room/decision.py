@@ -151,6 +151,32 @@ class SendAnswer:
     ts: float
 
 
+@dataclass(frozen=True, slots=True)
+class AnnounceGiveaway:
+    """Store the giveaway's new public state (its start, draw or cancellation) for
+    everyone; the draw's reveals the seed and the entries it was drawn from."""
+
+    event: protocol.GiveawayState
+
+
+@dataclass(frozen=True, slots=True)
+class AddEntry:
+    """Store the viewer's entry, told to them and to staff only."""
+
+    entry: protocol.GiveawayEntry
+
+
+@dataclass(frozen=True, slots=True)
+class LogGiveaway:
+    """A line in the mod log under the acting host's name (the shell's): who won the draw
+    and how to check it, or that the giveaway was cancelled."""
+
+    viewer_id: str
+    name: str
+    text: str
+    ts: float
+
+
 Append: TypeAlias = (
     PostComment
     | HoldComment
@@ -163,6 +189,9 @@ Append: TypeAlias = (
     | SaveQuestion
     | OpenThread
     | SendAnswer
+    | AnnounceGiveaway
+    | AddEntry
+    | LogGiveaway
 )
 
 
