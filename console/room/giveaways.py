@@ -20,8 +20,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, TypeAlias, cast
 
-import msgspec
-
 from console import protocol
 from console.domain import giveaway as rules
 from console.protocol import ErrorCode
@@ -33,17 +31,12 @@ from console.room.decision import (
     LogGiveaway,
     Refuse,
 )
+from console.room.events import event_reader
 
 #: The stored events the giveaway folds.
 GiveawayEvent: TypeAlias = protocol.GiveawayState | protocol.GiveawayEntry
 
-#: How those events begin as stored (msgspec writes the tag first); the closing quote
-#: tells a ``giveaway`` event from a ``giveaway_entry``.
-GIVEAWAY_PREFIX: Final = b'{"t":"giveaway"'
-ENTRY_PREFIX: Final = b'{"t":"giveaway_entry"'
-
-_decode_giveaway = msgspec.json.Decoder(protocol.GiveawayState).decode
-_decode_entry = msgspec.json.Decoder(protocol.GiveawayEntry).decode
+_read = event_reader(protocol.GiveawayState, protocol.GiveawayEntry)
 
 #: What the draw says when this hub holds no seed for the open giveaway.
 NO_SEED: Final = (
@@ -235,11 +228,7 @@ def _end_of(event: protocol.GiveawayState) -> rules.GiveawayDrawn | rules.Giveaw
 def giveaway_event(body: bytes) -> GiveawayEvent | None:
     """The stored event ``body`` as the giveaway folds it; ``None`` for every other kind,
     told apart by their first bytes without decoding them."""
-    if body.startswith(GIVEAWAY_PREFIX):
-        return _decode_giveaway(body)
-    if body.startswith(ENTRY_PREFIX):
-        return _decode_entry(body)
-    return None
+    return _read(body)
 
 
 # ---------------------------------------------------------------- decisions

@@ -20,9 +20,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Final, TypeAlias
-
-import msgspec
+from typing import TypeAlias
 
 from console import protocol
 from console.domain.chat import ChatRuleError, clean_comment
@@ -55,17 +53,12 @@ from console.room.decision import (
     SaveQuestion,
     SendAnswer,
 )
+from console.room.events import event_reader
 
 #: The stored events the questions fold.
 QuestionEvent: TypeAlias = protocol.QuestionState | protocol.Erased
 
-#: How those events begin as stored (msgspec writes the tag first), with the closing
-#: quote so that the ``questions`` snapshot does not match.
-QUESTION_PREFIX: Final = b'{"t":"question"'
-ERASED_PREFIX: Final = b'{"t":"erased"'
-
-_decode_question = msgspec.json.Decoder(protocol.QuestionState).decode
-_decode_erased = msgspec.json.Decoder(protocol.Erased).decode
+_read = event_reader(protocol.QuestionState, protocol.Erased)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,11 +149,7 @@ class QuestionsState:
 def question_event(body: bytes) -> QuestionEvent | None:
     """The stored event ``body`` as the questions fold it; ``None`` for every other kind,
     told apart by their first bytes without decoding them."""
-    if body.startswith(QUESTION_PREFIX):
-        return _decode_question(body)
-    if body.startswith(ERASED_PREFIX):
-        return _decode_erased(body)
-    return None
+    return _read(body)
 
 
 def question_of(stored: protocol.QuestionState) -> Question:

@@ -21,28 +21,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Final, TypeAlias
 
-import msgspec
-
 from console import protocol
 from console.domain.deals import Deal
 from console.domain.money import Money
+from console.room.events import event_reader
 
 #: The stored events the show folds.
 ShowEvent: TypeAlias = protocol.ShowState | protocol.DealEnded
 
-#: How those events begin as stored (msgspec writes the tag first), with the closing
-#: quote so that no other tag that starts alike matches.
-SHOW_PREFIX: Final = b'{"t":"show"'
-DEAL_END_PREFIX: Final = b'{"t":"deal_end"'
-SHOW_EVENTS: Final = (SHOW_PREFIX, DEAL_END_PREFIX)
 
 #: When a deal read from an event began: the event does not say (the wire's deal has no
 #: start), only that it runs. Counting it as begun all along is all the rules need of
 #: it: its price applies until its end or its last unit.
 BEGUN: Final = -math.inf
 
-_decode_show = msgspec.json.Decoder(protocol.ShowState).decode
-_decode_deal_end = msgspec.json.Decoder(protocol.DealEnded).decode
+_read = event_reader(protocol.ShowState, protocol.DealEnded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +95,7 @@ class ShowState:
 def show_event(body: bytes) -> ShowEvent | None:
     """The stored event ``body`` as the show folds it; ``None`` for every other kind,
     told apart by their first bytes without decoding them."""
-    if body.startswith(SHOW_PREFIX):
-        return _decode_show(body)
-    if body.startswith(DEAL_END_PREFIX):
-        return _decode_deal_end(body)
-    return None
+    return _read(body)
 
 
 def _deal(info: protocol.DealInfo | None) -> Deal | None:

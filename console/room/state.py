@@ -16,22 +16,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Final, TypeAlias
 
-import msgspec
-
 from console import protocol
 from console.domain.moderation import RoomModes
+from console.room.events import event_reader
 
 #: The stored events the state folds: the modes, and the mod log's sanctions.
 StateEvent: TypeAlias = protocol.Modes | protocol.ModEntry
 
-#: How those events begin as stored (msgspec writes the tag first); ``mod`` with its
-#: closing quote, so that ``modes`` does not match it.
-MOD_PREFIX: Final = b'{"t":"mod"'
-MODES_PREFIX: Final = b'{"t":"modes"'
 SANCTIONS: Final = frozenset({"ban", "timeout", "unban"})
 
-_decode_mod = msgspec.json.Decoder(protocol.ModEntry).decode
-_decode_modes = msgspec.json.Decoder(protocol.Modes).decode
+_read = event_reader(protocol.Modes, protocol.ModEntry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +96,7 @@ def state_event(body: bytes) -> StateEvent | None:
     Most of a show's events are comments: they are told apart by their first bytes,
     without decoding them.
     """
-    if body.startswith(MODES_PREFIX):
-        return _decode_modes(body)
-    if body.startswith(MOD_PREFIX):
-        return _decode_mod(body)
-    return None
+    return _read(body)
 
 
 def _modes(event: protocol.Modes) -> RoomModes:
