@@ -41,7 +41,7 @@ from console.room.decision import (
     SetSanction,
 )
 from console.room.sanctions import decide_sanction
-from console.room.state import RoomState, Sanction, state_event
+from console.room.state import RoomState, Sanction, modes_of, state_event
 from console.store.api import Store
 from console.store.records import Actor, Published
 
@@ -84,7 +84,7 @@ class Moderation:
         """
         modes = self.records.setting(MODES_KEY, protocol.SetModes)
         return RoomState(
-            modes=_modes(modes) if modes else RoomModes(),
+            modes=modes_of(modes) if modes else RoomModes(),
             modes_seq=since,
             sanctions={
                 viewer_id: Sanction(s.banned, s.muted_until, s.reason, since)
@@ -237,7 +237,7 @@ class Moderation:
 
     def set_modes(self, actor: Actor, message: protocol.SetModes) -> None:
         try:
-            modes = check_modes(_modes(message))
+            modes = check_modes(modes_of(message))
         except ModerationRuleError as exc:
             raise ProtocolError(ErrorCode.INVALID, str(exc)) from None
         published = self.records.put_setting(
@@ -298,16 +298,6 @@ def _reason(text: str) -> str:
 
 def _term(spec: protocol.TermSpec) -> BlockedTerm:
     return BlockedTerm(pattern=spec.pattern, kind=spec.kind, action=spec.action)
-
-
-def _modes(message: protocol.SetModes) -> RoomModes:
-    return RoomModes(
-        slow_seconds=message.slow_seconds,
-        buyers_only=message.buyers_only,
-        emoji_only=message.emoji_only,
-        paused=message.paused,
-        hold_new_minutes=message.hold_new_minutes,
-    )
 
 
 def _modes_event(modes: RoomModes) -> protocol.Modes:

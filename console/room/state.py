@@ -63,7 +63,7 @@ class RoomState:
         older than what it would change."""
         match event:
             case protocol.Modes() if event.seq > self.modes_seq:
-                return replace(self, modes=_modes(event), modes_seq=event.seq)
+                return replace(self, modes=modes_of(event), modes_seq=event.seq)
             case protocol.ModEntry(action=action, viewer_id=viewer_id) if (
                 action in SANCTIONS and viewer_id
             ):
@@ -99,11 +99,13 @@ def state_event(body: bytes) -> StateEvent | None:
     return _read(body)
 
 
-def _modes(event: protocol.Modes) -> RoomModes:
+def modes_of(source: protocol.Modes | protocol.SetModes) -> RoomModes:
+    """The chat modes a ``modes`` event, or the command (and stored setting) that set
+    them, carries."""
     return RoomModes(
-        slow_seconds=event.slow_seconds,
-        buyers_only=event.buyers_only,
-        emoji_only=event.emoji_only,
-        paused=event.paused,
-        hold_new_minutes=event.hold_new_minutes,
+        slow_seconds=source.slow_seconds,
+        buyers_only=source.buyers_only,
+        emoji_only=source.emoji_only,
+        paused=source.paused,
+        hold_new_minutes=source.hold_new_minutes,
     )
